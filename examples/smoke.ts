@@ -1,0 +1,10 @@
+import { createExecutor, shortApi } from '@shoal/core';
+import { startShortApiEmulator } from '@shoal/core/testing';
+const emu = await startShortApiEmulator({ latencyMs: { min: 300, max: 800 }, seed: 3 });
+const ex = createExecutor({ provider: shortApi({ apiKey: emu.apiKey, baseUrl: emu.url }), concurrency: 64 });
+const t0 = performance.now();
+const rs = await Promise.all(Array.from({ length: 300 }, (_, i) => ex.complete({ prompt: `hello ${i}` }, { priority: i % 3 })));
+console.log(rs[0], performance.now() - t0);
+console.log(ex.metrics());
+console.log(emu.stats());
+await ex.close(); await emu.close();

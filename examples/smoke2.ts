@@ -1,0 +1,15 @@
+import { createExecutor, shortApi } from '@shoal/core';
+import { startShortApiEmulator } from '@shoal/core/testing';
+const emu = await startShortApiEmulator({ latencyMs: { min: 300, max: 800 }, seed: 3 });
+const p = shortApi({ apiKey: emu.apiKey, baseUrl: emu.url });
+const ex = createExecutor({ provider: p, concurrency: 64 });
+const starts = new Map<string, number>();
+const svc: number[] = [];
+ex.events.on('call-start', (e) => starts.set(e.callId, e.at));
+ex.events.on('call-end', (e) => svc.push(e.at - starts.get(e.callId)!));
+const t0 = performance.now();
+await Promise.all(Array.from({ length: 128 }, (_, i) => ex.complete({ prompt: `hello ${i}` })));
+svc.sort((a,b)=>a-b); console.log('wall', performance.now() - t0, 'svc', svc.filter((_,i)=>i%8==0).map(Math.round), 'est', p.schedule.estimateMs);
+const jobs = emu.jobs.slice(0, 5).map((j) => ({ created: j.createdAt - t0, dur: j.reply.durationMs, fin: j.finishedAt! - t0, q: j.queries }));
+console.log(jobs);
+await ex.close(); await emu.close();

@@ -1,0 +1,230 @@
+/**
+ * Every error shoal throws is a `ShoalError` with a stable `code`. Callers branch on
+ * `code` (or on the subclass through `isInstance`, which works across two copies of
+ * this package in one app) and never on message text.
+ */
+
+export type ShoalErrorCode =
+  | 'CONFIG_INVALID'
+  | 'AUTH_FAILED'
+  | 'RATE_LIMITED'
+  | 'SERVER_ERROR'
+  | 'NETWORK_ERROR'
+  | 'CREATE_AMBIGUOUS'
+  | 'API_ERROR'
+  | 'PROTOCOL_ERROR'
+  | 'JOB_FAILED'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'BUDGET_EXCEEDED'
+  | 'RETRIES_EXHAUSTED'
+  | 'EXECUTOR_CLOSED';
+
+const MARKER = Symbol.for('shoal.error');
+
+export interface ShoalErrorOptions {
+  readonly cause?: unknown;
+  /** HTTP status of the answer that caused it, if any. */
+  readonly status?: number;
+  /** The server's job id, when one was known. */
+  readonly jobId?: string;
+  /** The executor's call id. */
+  readonly callId?: string;
+  /** 1-based attempt number at which this happened. */
+  readonly attempt?: number;
+}
+
+export class ShoalError extends Error {
+  readonly code: ShoalErrorCode;
+  /** True when running the same call again is safe and may succeed. */
+  readonly retryable: boolean;
+  readonly status: number | undefined;
+  jobId: string | undefined;
+  callId: string | undefined;
+  attempt: number | undefined;
+  declare readonly [MARKER]: true;
+
+  constructor(code: ShoalErrorCode, message: string, retryable: boolean, options: ShoalErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = retryable;
+    this.status = options.status;
+    this.jobId = options.jobId;
+    this.callId = options.callId;
+    this.attempt = options.attempt;
+    Object.defineProperty(this, MARKER, { value: true });
+  }
+
+  /** True for any shoal error, from any copy of `@shoal/core`. */
+  static isInstance(value: unknown): value is ShoalError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      status: this.status,
+      jobId: this.jobId,
+      callId: this.callId,
+      attempt: this.attempt,
+    };
+  }
+}
+
+/** Builds `isInstance` for a subclass: a shoal error with the subclass's code. */
+function codeGuard<T extends ShoalError>(code: ShoalErrorCode) {
+  return (value: unknown): value is T => ShoalError.isInstance(value) && value.code === code;
+}
+
+/** A wrong option or missing setting, thrown at construction before any request. Your fault, not the server's. */
+export class ShoalConfigError extends ShoalError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message, false);
+  }
+  static override isInstance = codeGuard<ShoalConfigError>('CONFIG_INVALID');
+}
+
+/** 401 or 403: the key is missing, wrong or not allowed. Never retried. */
+export class AuthError extends ShoalError {
+  constructor(message: string, options: ShoalErrorOptions) {
+    super('AUTH_FAILED', message, false, options);
+  }
+  static override isInstance = codeGuard<AuthError>('AUTH_FAILED');
+}
+
+/** 429. `retryAfterMs` is the server's Retry-After, when it sent one. */
+export class RateLimitError extends ShoalError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs: number | undefined, options: ShoalErrorOptions) {
+    super('RATE_LIMITED', message, true, options);
+    this.retryAfterMs = retryAfterMs;
+  }
+  static override isInstance = codeGuard<RateLimitError>('RATE_LIMITED');
+}
+
+/** 5xx: transient on the server's side. Carries the (redacted, truncated) body. */
+export class ServerError extends ShoalError {
+  readonly body: string;
+  constructor(message: string, body: string, options: ShoalErrorOptions) {
+    super('SERVER_ERROR', message, true, options);
+    this.body = body;
+  }
+  static override isInstance = codeGuard<ServerError>('SERVER_ERROR');
+}
+
+/** The connection failed in a way that proves the request was not processed (safe to retry). */
+export class NetworkError extends ShoalError {
+  constructor(message: string, options: ShoalErrorOptions) {
+    super('NETWORK_ERROR', message, true, options);
+  }
+  static override isInstance = codeGuard<NetworkError>('NETWORK_ERROR');
+}
+
+/**
+ * A create was sent but its answer was lost (reset, timeout): the server may or may not
+ * have made (and charged for) a job. Not retried by default, so that no job is paid twice;
+ * set `retry.ambiguousCreates: true` on the executor to retry anyway.
+ */
+export class AmbiguousCreateError extends ShoalError {
+  constructor(message: string, options: ShoalErrorOptions) {
+    super('CREATE_AMBIGUOUS', message, false, options);
+  }
+  static override isInstance = codeGuard<AmbiguousCreateError>('CREATE_AMBIGUOUS');
+}
+
+/** The server answered with a non-zero `code` or a 4xx other than 401/403/429. Not retried. */
+export class ApiError extends ShoalError {
+  readonly apiCode: number | string | undefined;
+  readonly body: string;
+  constructor(message: string, apiCode: number | string | undefined, body: string, options: ShoalErrorOptions) {
+    super('API_ERROR', message, false, options);
+    this.apiCode = apiCode;
+    this.body = body;
+  }
+  static override isInstance = codeGuard<ApiError>('API_ERROR');
+}
+
+/** A payload that does not fit the protocol. `body` is the raw answer with secrets redacted. */
+export class ProtocolError extends ShoalError {
+  readonly body: string;
+  readonly issues: readonly string[];
+  constructor(message: string, body: string, issues: readonly string[], retryable: boolean, options: ShoalErrorOptions) {
+    super('PROTOCOL_ERROR', message, retryable, options);
+    this.body = body;
+    this.issues = issues;
+  }
+  static override isInstance = codeGuard<ProtocolError>('PROTOCOL_ERROR');
+}
+
+/** The job ran and failed on the server (status 3 or negative). A new job may succeed. */
+export class JobFailedError extends ShoalError {
+  readonly serverMessage: string | undefined;
+  readonly jobStatus: number;
+  constructor(message: string, jobStatus: number, serverMessage: string | undefined, options: ShoalErrorOptions) {
+    super('JOB_FAILED', message, true, options);
+    this.jobStatus = jobStatus;
+    this.serverMessage = serverMessage;
+  }
+  static override isInstance = codeGuard<JobFailedError>('JOB_FAILED');
+}
+
+/** A call's `timeoutMs` passed. The message says where it was (queued or running) and the queue state. */
+export class TimeoutError extends ShoalError {
+  constructor(message: string, options: ShoalErrorOptions = {}) {
+    super('TIMEOUT', message, false, options);
+  }
+  static override isInstance = codeGuard<TimeoutError>('TIMEOUT');
+}
+
+/** The caller's AbortSignal fired. A job already created keeps running on the server (there is no cancel endpoint). */
+export class AbortError extends ShoalError {
+  constructor(message: string, options: ShoalErrorOptions = {}) {
+    super('ABORTED', message, false, options);
+  }
+  static override isInstance = codeGuard<AbortError>('ABORTED');
+}
+
+/** The executor's budget is spent: no new call is dispatched. Calls already in flight finished. */
+export class BudgetExceededError extends ShoalError {
+  readonly budgetUsd: number;
+  readonly spentUsd: number;
+  constructor(budgetUsd: number, spentUsd: number, options: ShoalErrorOptions = {}) {
+    super(
+      'BUDGET_EXCEEDED',
+      `Budget of $${budgetUsd} is spent ($${spentUsd.toFixed(6)} so far): no new calls are dispatched. Raise \`budgetUsd\` or start a new executor.`,
+      false,
+      options,
+    );
+    this.budgetUsd = budgetUsd;
+    this.spentUsd = spentUsd;
+  }
+  static override isInstance = codeGuard<BudgetExceededError>('BUDGET_EXCEEDED');
+}
+
+/** Every allowed attempt failed. `errors` holds each attempt's error, in order. */
+export class RetriesExhaustedError extends ShoalError {
+  readonly errors: readonly ShoalError[];
+  constructor(errors: readonly ShoalError[], options: ShoalErrorOptions = {}) {
+    const last = errors[errors.length - 1];
+    super(
+      'RETRIES_EXHAUSTED',
+      `Gave up after ${errors.length} attempts; last error: ${last ? `${last.code}: ${last.message}` : 'none'}`,
+      false,
+      { ...options, cause: last },
+    );
+    this.errors = errors;
+  }
+  static override isInstance = codeGuard<RetriesExhaustedError>('RETRIES_EXHAUSTED');
+}
+
+/** `complete()` after `close()`. */
+export class ExecutorClosedError extends ShoalError {
+  constructor(message = 'The executor is closed: create a new one to send more calls.') {
+    super('EXECUTOR_CLOSED', message, false);
+  }
+  static override isInstance = codeGuard<ExecutorClosedError>('EXECUTOR_CLOSED');
+}

@@ -1,0 +1,72 @@
+import type { ShoalError } from '../errors.js';
+import type { Usage } from '../providers/types.js';
+
+/** Every executor event carries the call's id and the time it happened (ms, performance.now() clock). */
+interface CallEventBase {
+  readonly callId: string;
+  readonly at: number;
+  readonly tags: readonly string[] | undefined;
+}
+
+export interface CallQueuedEvent extends CallEventBase {
+  readonly priority: number;
+}
+export interface CallStartEvent extends CallEventBase {
+  readonly priority: number;
+  /** Time spent waiting in the queue. */
+  readonly queuedMs: number;
+}
+export interface JobCreatedEvent extends CallEventBase {
+  readonly jobId: string;
+  readonly attempt: number;
+}
+export interface CallRetryEvent extends CallEventBase {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly error: ShoalError;
+}
+export interface CallEndEvent extends CallEventBase {
+  readonly jobId: string | undefined;
+  readonly attempts: number;
+  readonly durationMs: number;
+  readonly usage: Usage;
+  readonly costUsd: number;
+  /** Served by joining an identical call already in flight. */
+  readonly deduplicated: boolean;
+  readonly requests: number;
+}
+export interface CallCachedEvent extends CallEventBase {
+  readonly durationMs: number;
+}
+export interface CallErrorEvent extends CallEventBase {
+  readonly error: ShoalError;
+  readonly attempts: number;
+  readonly durationMs: number;
+}
+export interface BudgetExceededEvent {
+  readonly at: number;
+  readonly budgetUsd: number;
+  readonly spentUsd: number;
+  /** Calls rejected from the queue when the budget ran out. */
+  readonly rejected: number;
+}
+export interface ConcurrencyChangeEvent {
+  readonly at: number;
+  readonly from: number;
+  readonly to: number;
+  readonly reason: 'rate-limited' | 'recovered';
+}
+
+export interface ExecutorEvents {
+  'call-queued': (event: CallQueuedEvent) => void;
+  'call-start': (event: CallStartEvent) => void;
+  'job-created': (event: JobCreatedEvent) => void;
+  'call-retry': (event: CallRetryEvent) => void;
+  'call-end': (event: CallEndEvent) => void;
+  'call-cached': (event: CallCachedEvent) => void;
+  'call-error': (event: CallErrorEvent) => void;
+  'budget-exceeded': (event: BudgetExceededEvent) => void;
+  'concurrency-change': (event: ConcurrencyChangeEvent) => void;
+}
+
+export type ExecutorEventName = keyof ExecutorEvents;

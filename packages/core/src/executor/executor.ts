@@ -1,0 +1,695 @@
+import { EventEmitter } from 'eventemitter3';
+import { nanoid } from 'nanoid';
+import {
+  AbortError,
+  BudgetExceededError,
+  ExecutorClosedError,
+  RetriesExhaustedError,
+  ShoalConfigError,
+  ShoalError,
+  TimeoutError,
+} from '../errors.js';
+import type { CompletionRequest, ModelProvider, ProviderResult, Usage } from '../providers/types.js';
+import { countTokens, countTokensSync, loadTokenizer } from '../tokens.js';
+import { describeValue } from '../util/describe.js';
+import { picoToUsd } from '../util/money.js';
+import { expectNumber, rejectUnknownKeys } from '../util/options.js';
+import { SampleWindow } from '../util/percentiles.js';
+import { sleep } from '../util/sleep.js';
+import { AdaptiveConcurrency } from './adaptive-concurrency.js';
+import { type CacheStore, type CachedCompletion, MemoryCacheStore, requestKey } from './cache.js';
+import type { ExecutorEvents } from './events.js';
+import { PriorityHeap } from './heap.js';
+import { CostLedger, type Pricing, type TotalsSnapshot, snapshotTotals } from './ledger.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
+import { DEFAULT_RETRY, type RetryOptions, decideRetry } from './retry-policy.js';
+
+export interface ExecutorOptions {
+  /** Where calls go: `shortApi()`, `openAICompatible()`, or a scripted provider in tests. */
+  readonly provider: ModelProvider;
+  /** Calls running at once. @default 16 */
+  readonly concurrency?: number;
+  /** Requests and tokens per minute. @default no limit */
+  readonly rateLimit?: RateLimitOptions;
+  readonly retry?: RetryOptions;
+  /** Result cache: `true` (in-memory LRU of 10,000), `false`, `{ maxEntries }`, or your own store. @default true */
+  readonly cache?: boolean | { readonly maxEntries: number } | CacheStore;
+  /** Identical requests in flight share one job. @default true */
+  readonly dedupe?: boolean;
+  /** Stop dispatching once this many USD are spent. @default no budget */
+  readonly budgetUsd?: number;
+  /** Prices used when the server reports no `amount`. @default the vendor's gpt-5.4-nano prices */
+  readonly pricing?: Pricing;
+  /** Default per-call timeout, queue wait included. @default none */
+  readonly timeoutMs?: number;
+  /** Lower concurrency on bursts of 429s, raise it back when they stop. @default true */
+  readonly adaptiveConcurrency?: boolean;
+  /** Uniform [0, 1) source for retry jitter (tests inject a seeded one). @default Math.random */
+  readonly random?: () => number;
+}
+
+export interface CallOptions {
+  /** Higher runs first; equal priorities run in arrival order. @default 0 */
+  readonly priority?: number;
+  /** Stops waiting at once (a job already created keeps running on the server). */
+  readonly signal?: AbortSignal;
+  /** Overall deadline from `complete()` to result, queue wait included. */
+  readonly timeoutMs?: number;
+  /** Labels for cost attribution (agent names, run ids). */
+  readonly tags?: readonly string[];
+  /** Use the result cache for this call. @default true */
+  readonly cache?: boolean;
+}
+
+export interface CompletionResult {
+  readonly text: string;
+  /** The server's job id (undefined for providers without jobs). */
+  readonly jobId: string | undefined;
+  readonly usage: Usage;
+  /** What this call cost: 0 when cached or served by an identical call in flight. */
+  readonly costUsd: number;
+  /** Jobs created for this call (1 unless it was retried). */
+  readonly attempts: number;
+  readonly cached: boolean;
+  /** Served by joining an identical call already in flight. */
+  readonly deduplicated: boolean;
+  /** From `complete()` to the result, queue wait included. */
+  readonly durationMs: number;
+  /** Outbound HTTP requests this call made (all attempts). */
+  readonly requests: number;
+  readonly model: string | undefined;
+}
+
+export interface ExecutorMetrics {
+  readonly queued: number;
+  readonly running: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly cached: number;
+  readonly deduplicated: number;
+  readonly retries: number;
+  /** Jobs created (attempts that reached the server). */
+  readonly jobs: number;
+  /** Outbound HTTP requests (creates + queries). */
+  readonly requests: number;
+  readonly requestsPerJob: number;
+  /** Percentiles over the last 10,000 calls, from `complete()` to result. */
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly mean: number };
+  readonly concurrency: { readonly limit: number; readonly effective: number };
+  readonly totals: TotalsSnapshot;
+  readonly costUsd: number;
+  readonly byTag: Record<string, TotalsSnapshot>;
+  readonly budgetUsd: number | undefined;
+}
+
+export interface Executor {
+  complete(request: CompletionRequest, options?: CallOptions): Promise<CompletionResult>;
+  readonly events: EventEmitter<ExecutorEvents>;
+  metrics(): ExecutorMetrics;
+  /** Stops taking calls; with `drain` (default) waits for queued and running calls, else rejects the queued ones. Then closes the provider. */
+  close(options?: { readonly drain?: boolean }): Promise<void>;
+  readonly provider: ModelProvider;
+}
+
+const KNOWN_OPTIONS = [
+  'provider',
+  'concurrency',
+  'rateLimit',
+  'retry',
+  'cache',
+  'dedupe',
+  'budgetUsd',
+  'pricing',
+  'timeoutMs',
+  'adaptiveConcurrency',
+  'random',
+];
+
+const QUEUED = 0;
+const RUNNING = 1;
+const SETTLED = 2;
+
+/** A waiting or running call. Kept small: a million of them may wait at once. */
+class Call {
+  state = QUEUED;
+  flight: Flight | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  tokens = 0;
+  constructor(
+    readonly id: string,
+    readonly seq: number,
+    readonly priority: number,
+    readonly request: CompletionRequest,
+    readonly options: CallOptions | undefined,
+    readonly enqueuedAt: number,
+    readonly resolve: (result: CompletionResult) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+}
+
+/** One job's worth of work, shared by every identical call that joined it. */
+interface Flight {
+  readonly key: string | undefined;
+  readonly calls: Set<Call>;
+  readonly controller: AbortController;
+}
+
+export function createExecutor(options: ExecutorOptions): Executor {
+  return new ShoalExecutor(options);
+}
+
+class ShoalExecutor implements Executor {
+  readonly events = new EventEmitter<ExecutorEvents>();
+  readonly provider: ModelProvider;
+  readonly #heap = new PriorityHeap<Call>();
+  readonly #concurrency: AdaptiveConcurrency;
+  readonly #adaptive: boolean;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #reservedOutputTokens: number;
+  readonly #retry: Required<RetryOptions>;
+  readonly #cache: CacheStore | undefined;
+  readonly #dedupe: boolean;
+  readonly #flights = new Map<string, Flight>();
+  readonly #ledger: CostLedger;
+  readonly #budgetPico: bigint | undefined;
+  readonly #budgetUsd: number | undefined;
+  readonly #timeoutMs: number | undefined;
+  readonly #random: () => number;
+  /** One abort listener per distinct signal, however many calls share it. */
+  readonly #bySignal = new WeakMap<AbortSignal, Set<Call>>();
+  readonly #latency = new SampleWindow(10_000);
+  #seq = 0;
+  #queued = 0;
+  #running = 0;
+  #done = 0;
+  #failed = 0;
+  #cachedCount = 0;
+  #dedupedCount = 0;
+  #retries = 0;
+  #jobs = 0;
+  #requests = 0;
+  #pumpTimer: NodeJS.Timeout | undefined;
+  #tokenizerReady: boolean;
+  #budgetExceeded = false;
+  #closed = false;
+  #lastEffective: number;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: ExecutorOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ShoalConfigError(`createExecutor() takes one options object with at least \`provider\`, got ${describeValue(options)}.`);
+    }
+    rejectUnknownKeys('createExecutor()', options, KNOWN_OPTIONS);
+    const provider = options.provider;
+    if (!provider || typeof provider.doComplete !== 'function' || provider.specificationVersion !== 'shoal.provider.v1') {
+      throw new ShoalConfigError('Expected `provider` to be a shoal provider such as `shortApi()` or `openAICompatible({...})`.');
+    }
+    this.provider = provider;
+    const concurrency = expectNumber('concurrency', options.concurrency ?? 16, { min: 1, integer: true });
+    const now = () => performance.now();
+    this.#concurrency = new AdaptiveConcurrency(concurrency, now);
+    this.#lastEffective = concurrency;
+    this.#adaptive = options.adaptiveConcurrency ?? true;
+    const rateLimit = options.rateLimit;
+    if (rateLimit !== undefined) {
+      rejectUnknownKeys('createExecutor({ rateLimit })', rateLimit, ['requestsPerMinute', 'tokensPerMinute', 'reservedOutputTokens']);
+      if (rateLimit.requestsPerMinute !== undefined) expectNumber('rateLimit.requestsPerMinute', rateLimit.requestsPerMinute, { min: 1 });
+      if (rateLimit.tokensPerMinute !== undefined) expectNumber('rateLimit.tokensPerMinute', rateLimit.tokensPerMinute, { min: 1 });
+      if (rateLimit.reservedOutputTokens !== undefined) expectNumber('rateLimit.reservedOutputTokens', rateLimit.reservedOutputTokens, { min: 0 });
+    }
+    this.#limiter = rateLimit?.requestsPerMinute || rateLimit?.tokensPerMinute ? new RateLimiter(rateLimit, now) : undefined;
+    this.#reservedOutputTokens = rateLimit?.reservedOutputTokens ?? 256;
+    this.#tokenizerReady = !rateLimit?.tokensPerMinute;
+    if (!this.#tokenizerReady) {
+      void loadTokenizer().then(() => {
+        this.#tokenizerReady = true;
+        this.#pump();
+      });
+    }
+    const retry = options.retry ?? {};
+    rejectUnknownKeys('createExecutor({ retry })', retry, Object.keys(DEFAULT_RETRY));
+    this.#retry = { ...DEFAULT_RETRY, ...retry };
+    expectNumber('retry.maxAttempts', this.#retry.maxAttempts, { min: 1, integer: true });
+    expectNumber('retry.baseDelayMs', this.#retry.baseDelayMs, { min: 0 });
+    expectNumber('retry.maxDelayMs', this.#retry.maxDelayMs, { min: 0 });
+    const cache = options.cache ?? true;
+    this.#cache =
+      cache === false
+        ? undefined
+        : cache === true
+          ? new MemoryCacheStore()
+          : 'get' in cache && typeof cache.get === 'function'
+            ? cache
+            : new MemoryCacheStore(expectNumber('cache.maxEntries', (cache as { maxEntries: number }).maxEntries, { min: 1, integer: true }));
+    this.#dedupe = options.dedupe ?? true;
+    this.#ledger = new CostLedger(options.pricing);
+    if (options.budgetUsd !== undefined) {
+      this.#budgetUsd = expectNumber('budgetUsd', options.budgetUsd, { min: 0 });
+      this.#budgetPico = BigInt(Math.round(this.#budgetUsd * 1e12));
+    }
+    this.#timeoutMs = options.timeoutMs === undefined ? undefined : expectNumber('timeoutMs', options.timeoutMs, { min: 1 });
+    this.#random = options.random ?? Math.random;
+  }
+
+  complete(request: CompletionRequest, options?: CallOptions): Promise<CompletionResult> {
+    return new Promise<CompletionResult>((resolve, reject) => {
+      if (typeof request !== 'object' || request === null || typeof request.prompt !== 'string') {
+        reject(new ShoalConfigError(`complete() takes { prompt: string, args? }, got ${describeValue(request)}.`));
+        return;
+      }
+      if (this.#closed) return reject(new ExecutorClosedError());
+      if (this.#budgetExceeded) return reject(this.#budgetError());
+      const priority = options?.priority ?? 0;
+      if (typeof priority !== 'number' || Number.isNaN(priority)) {
+        reject(new ShoalConfigError(`Expected \`priority\` to be a number, got ${describeValue(priority)}.`));
+        return;
+      }
+      const signal = options?.signal;
+      if (signal?.aborted) return reject(this.#abortReason(signal));
+      const call = new Call(nanoid(), this.#seq++, priority, request, options, performance.now(), resolve, reject);
+      if (signal) this.#watchSignal(signal, call);
+      const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
+      if (timeoutMs !== undefined) call.timer = setTimeout(() => this.#timeout(call, timeoutMs), timeoutMs);
+      this.#queued++;
+      this.#heap.push(call);
+      if (this.events.listenerCount('call-queued') > 0) {
+        this.events.emit('call-queued', { callId: call.id, at: call.enqueuedAt, tags: options?.tags, priority });
+      }
+      if (this.#running < this.#concurrency.max) this.#pump();
+    });
+  }
+
+  metrics(): ExecutorMetrics {
+    const [p50, p95, p99] = this.#latency.percentiles(50, 95, 99);
+    const totals = snapshotTotals(this.#ledger.total);
+    return {
+      queued: this.#queued,
+      running: this.#running,
+      done: this.#done,
+      failed: this.#failed,
+      cached: this.#cachedCount,
+      deduplicated: this.#dedupedCount,
+      retries: this.#retries,
+      jobs: this.#jobs,
+      requests: this.#requests,
+      requestsPerJob: this.#jobs === 0 ? 0 : this.#requests / this.#jobs,
+      latencyMs: { p50: p50!, p95: p95!, p99: p99!, mean: this.#latency.mean() },
+      concurrency: { limit: this.#concurrency.max, effective: this.#concurrency.current },
+      totals,
+      costUsd: totals.costUsd,
+      byTag: this.#ledger.byTag(),
+      budgetUsd: this.#budgetUsd,
+    };
+  }
+
+  async close(options?: { readonly drain?: boolean }): Promise<void> {
+    this.#closed = true;
+    if (options?.drain === false) {
+      for (const call of this.#heap.drain()) {
+        if (call.state === QUEUED) this.#settleError(call, new ExecutorClosedError('The executor was closed before this call was dispatched.'));
+      }
+    }
+    if (this.#queued + this.#running > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    clearTimeout(this.#pumpTimer);
+    await this.provider.close?.();
+    await this.#cache?.close?.();
+  }
+
+  // ---- dispatch ----
+
+  #pump(): void {
+    const effective = this.#concurrency.current;
+    if (effective !== this.#lastEffective) {
+      if (effective > this.#lastEffective && this.events.listenerCount('concurrency-change') > 0) {
+        this.events.emit('concurrency-change', { at: performance.now(), from: this.#lastEffective, to: effective, reason: 'recovered' });
+      }
+      this.#lastEffective = effective;
+    }
+    while (this.#heap.size > 0 && this.#running < this.#concurrency.current) {
+      const head = this.#heap.peek()!;
+      if (head.state !== QUEUED) {
+        this.#heap.pop(); // cancelled while waiting (lazy removal)
+        continue;
+      }
+      if (this.#budgetPico !== undefined && this.#ledger.total.costPico >= this.#budgetPico) {
+        this.#exceedBudget();
+        return;
+      }
+      if (this.#limiter) {
+        if (!this.#tokenizerReady) return; // resumes when the tokenizer has loaded
+        if (head.tokens === 0 && this.#limiter.tokens) head.tokens = (countTokensSync(head.request.prompt) ?? 0) + this.#reservedOutputTokens;
+        const waitMs = this.#limiter.waitMs(head.tokens);
+        if (waitMs > 0) {
+          if (this.#pumpTimer === undefined) {
+            this.#pumpTimer = setTimeout(() => {
+              this.#pumpTimer = undefined;
+              this.#pump();
+            }, waitMs);
+          }
+          return;
+        }
+      }
+      this.#heap.pop();
+      this.#queued--;
+      head.state = RUNNING;
+      this.#dispatch(head);
+    }
+  }
+
+  #dispatch(call: Call): void {
+    const now = performance.now();
+    if (this.events.listenerCount('call-start') > 0) {
+      this.events.emit('call-start', { callId: call.id, at: now, tags: call.options?.tags, priority: call.priority, queuedMs: now - call.enqueuedAt });
+    }
+    const useCache = this.#cache !== undefined && call.options?.cache !== false;
+    const key = useCache || this.#dedupe ? requestKey(this.provider.model, call.request) : undefined;
+    if (key !== undefined && this.#dedupe) {
+      const flight = this.#flights.get(key);
+      if (flight) {
+        call.flight = flight;
+        flight.calls.add(call);
+        return;
+      }
+    }
+    const flight: Flight = { key, calls: new Set([call]), controller: new AbortController() };
+    call.flight = flight;
+    if (key !== undefined && this.#dedupe) this.#flights.set(key, flight);
+    this.#running++;
+    // The slot is freed before callers hear the outcome, so metrics read after `await complete()` are settled.
+    void this.#run(flight, call, useCache).then((settle) => {
+      this.#running--;
+      if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
+      settle?.();
+      this.#pump();
+      this.#checkIdle();
+    });
+  }
+
+  /** Runs a flight to its end and returns how to tell its callers (undefined when they all left). Never rejects. */
+  async #run(flight: Flight, owner: Call, useCache: boolean): Promise<(() => void) | undefined> {
+    try {
+      return await this.#attempts(flight, owner, useCache);
+    } catch (unexpected) {
+      const error = this.#asShoalError(unexpected);
+      return () => {
+        for (const call of flight.calls) this.#settleError(call, error);
+      };
+    }
+  }
+
+  async #attempts(flight: Flight, owner: Call, useCache: boolean): Promise<(() => void) | undefined> {
+    const { key } = flight;
+    if (useCache && key !== undefined) {
+      let hit: CachedCompletion | undefined;
+      try {
+        hit = await this.#cache!.get(key);
+      } catch {
+        hit = undefined; // a failing cache store must not fail the call; it only costs a job
+      }
+      if (hit) {
+        const found = hit;
+        return () => {
+          for (const call of flight.calls) this.#settleCached(call, found);
+        };
+      }
+    }
+    const errors: ShoalError[] = [];
+    let requests = 0;
+    const signal = flight.controller.signal;
+    for (let attempt = 1; ; attempt++) {
+      if (flight.calls.size === 0) return undefined; // every caller stopped waiting
+      if (attempt > 1 && this.#limiter) {
+        const waitMs = this.#limiter.waitMs(owner.tokens);
+        if (waitMs > 0) {
+          try {
+            await sleep(waitMs, signal);
+          } catch {
+            return undefined;
+          }
+        }
+      }
+      this.#limiter?.take(owner.tokens);
+      let result: ProviderResult;
+      try {
+        result = await this.provider.doComplete(owner.request, {
+          signal,
+          callId: owner.id,
+          attempt,
+          retryPoll: (error, pollAttempt) => decideRetry({ error, attempt: pollAttempt, options: this.#retry, random: this.#random, phase: 'poll' }),
+          onRequest: () => {
+            requests++;
+            this.#requests++;
+          },
+          onJobCreated: (jobId) => {
+            this.#jobs++;
+            if (this.events.listenerCount('job-created') > 0) {
+              this.events.emit('job-created', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, jobId, attempt });
+            }
+          },
+        });
+      } catch (raw) {
+        if (flight.calls.size === 0) return undefined; // aborted by its callers: they were answered already
+        const error = this.#asShoalError(raw);
+        error.attempt ??= attempt;
+        error.callId ??= owner.id;
+        errors.push(error);
+        if (error.code === 'RATE_LIMITED' && this.#adaptive) this.#onRateLimited();
+        const decision = decideRetry({ error, attempt, options: this.#retry, random: this.#random, phase: 'call' });
+        const overBudget = this.#budgetPico !== undefined && this.#ledger.total.costPico >= this.#budgetPico;
+        if (!decision.retry || overBudget) {
+          const final = decision.retry
+            ? this.#budgetError()
+            : decision.exhausted && errors.length > 1
+              ? new RetriesExhaustedError(errors, { callId: owner.id, jobId: error.jobId })
+              : error;
+          this.#ledger.record('failed', undefined, 0n, owner.options?.tags);
+          return () => {
+            for (const call of flight.calls) this.#settleError(call, final, attempt);
+          };
+        }
+        this.#retries++;
+        if (this.events.listenerCount('call-retry') > 0) {
+          this.events.emit('call-retry', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, attempt, delayMs: decision.delayMs, error });
+        }
+        try {
+          await sleep(decision.delayMs, signal);
+        } catch {
+          return undefined;
+        }
+        continue;
+      }
+      return this.#succeed(flight, owner, result, attempt, requests, useCache);
+    }
+  }
+
+  async #succeed(flight: Flight, owner: Call, result: ProviderResult, attempts: number, requests: number, useCache: boolean): Promise<() => void> {
+    let usage = result.usage;
+    let usageSource: 'usage' | 'counted' = 'usage';
+    if (!usage) {
+      usage = { inputTokens: await countTokens(owner.request.prompt), cachedInputTokens: 0, outputTokens: await countTokens(result.text) };
+      usageSource = 'counted';
+    }
+    if (this.#limiter?.tokens && owner.tokens > 0) {
+      const used = usage.inputTokens + usage.outputTokens;
+      if (used > owner.tokens) this.#limiter.tokens.take(used - owner.tokens);
+      else this.#limiter.tokens.refund(owner.tokens - used);
+    }
+    const cost = this.#ledger.costOf(result.amountUsd, usage, usageSource);
+    this.#ledger.record('job', usage, cost.pico, owner.options?.tags);
+    const costUsd = picoToUsd(cost.pico);
+    if (useCache && flight.key !== undefined) {
+      const entry: CachedCompletion = { text: result.text, jobId: result.jobId, usage, costUsd, model: result.model };
+      try {
+        await this.#cache!.set(flight.key, entry);
+      } catch {
+        // a failing cache store costs a later job, never this result
+      }
+    }
+    return () => this.#settleFlight(flight, owner, result, usage, costUsd, attempts, requests);
+  }
+
+  #settleFlight(flight: Flight, owner: Call, result: ProviderResult, usage: Usage, costUsd: number, attempts: number, requests: number): void {
+    for (const call of flight.calls) {
+      const shared = call !== owner;
+      if (shared) {
+        this.#dedupedCount++;
+        this.#ledger.record('cached', undefined, 0n, call.options?.tags);
+      }
+      this.#settleOk(call, {
+        text: result.text,
+        jobId: result.jobId,
+        usage,
+        costUsd: shared ? 0 : costUsd,
+        attempts: shared ? 0 : attempts,
+        cached: false,
+        deduplicated: shared,
+        durationMs: performance.now() - call.enqueuedAt,
+        requests: shared ? 0 : requests,
+        model: result.model,
+      });
+    }
+  }
+
+  // ---- settling ----
+
+  #release(call: Call): boolean {
+    if (call.state === SETTLED) return false;
+    if (call.state === QUEUED) this.#queued--;
+    call.state = SETTLED;
+    if (call.timer) clearTimeout(call.timer);
+    const signal = call.options?.signal;
+    if (signal) this.#bySignal.get(signal)?.delete(call);
+    const flight = call.flight;
+    if (flight) {
+      flight.calls.delete(call);
+      if (flight.calls.size === 0 && !flight.controller.signal.aborted) flight.controller.abort(new AbortError('every caller stopped waiting'));
+    }
+    return true;
+  }
+
+  #settleOk(call: Call, result: CompletionResult): void {
+    if (!this.#release(call)) return;
+    this.#done++;
+    this.#latency.add(result.durationMs);
+    if (this.events.listenerCount('call-end') > 0) {
+      this.events.emit('call-end', {
+        callId: call.id,
+        at: performance.now(),
+        tags: call.options?.tags,
+        jobId: result.jobId,
+        attempts: result.attempts,
+        durationMs: result.durationMs,
+        usage: result.usage,
+        costUsd: result.costUsd,
+        deduplicated: result.deduplicated,
+        requests: result.requests,
+      });
+    }
+    call.resolve(result);
+  }
+
+  #settleCached(call: Call, hit: CachedCompletion): void {
+    if (call.state === SETTLED) return;
+    this.#cachedCount++;
+    this.#ledger.record('cached', undefined, 0n, call.options?.tags);
+    const durationMs = performance.now() - call.enqueuedAt;
+    if (this.events.listenerCount('call-cached') > 0) {
+      this.events.emit('call-cached', { callId: call.id, at: performance.now(), tags: call.options?.tags, durationMs });
+    }
+    this.#settleOk(call, {
+      text: hit.text,
+      jobId: hit.jobId,
+      usage: hit.usage,
+      costUsd: 0,
+      attempts: 0,
+      cached: true,
+      deduplicated: false,
+      durationMs,
+      requests: 0,
+      model: hit.model,
+    });
+  }
+
+  #settleError(call: Call, error: ShoalError, attempts = 0): void {
+    if (!this.#release(call)) return;
+    this.#failed++;
+    if (this.events.listenerCount('call-error') > 0) {
+      this.events.emit('call-error', {
+        callId: call.id,
+        at: performance.now(),
+        tags: call.options?.tags,
+        error,
+        attempts,
+        durationMs: performance.now() - call.enqueuedAt,
+      });
+    }
+    call.reject(error);
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (this.#queued === 0 && this.#running === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  // ---- cancellation, timeouts, budget, 429s ----
+
+  #watchSignal(signal: AbortSignal, call: Call): void {
+    let calls = this.#bySignal.get(signal);
+    if (!calls) {
+      const set = new Set<Call>();
+      calls = set;
+      this.#bySignal.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          const reason = this.#abortReason(signal);
+          for (const c of [...set]) this.#settleError(c, reason);
+          set.clear();
+        },
+        { once: true },
+      );
+    }
+    calls.add(call);
+  }
+
+  #abortReason(signal: AbortSignal): ShoalError {
+    const reason: unknown = signal.reason;
+    if (ShoalError.isInstance(reason)) return reason;
+    return new AbortError(
+      `The call was aborted${reason instanceof Error && reason.name !== 'AbortError' ? ` (${reason.message})` : ''}. A job already created keeps running on the server: ShortAPI has no cancel endpoint.`,
+      { cause: reason },
+    );
+  }
+
+  #timeout(call: Call, timeoutMs: number): void {
+    const where = call.state === QUEUED ? 'still queued' : 'running';
+    this.#settleError(
+      call,
+      new TimeoutError(
+        `The call timed out after ${timeoutMs} ms (${where}; executor: ${this.#queued} queued, ${this.#running} running, concurrency ${this.#concurrency.current}/${this.#concurrency.max}).`,
+        { callId: call.id },
+      ),
+    );
+  }
+
+  #budgetError(): BudgetExceededError {
+    return new BudgetExceededError(this.#budgetUsd ?? 0, picoToUsd(this.#ledger.total.costPico));
+  }
+
+  #exceedBudget(): void {
+    const first = !this.#budgetExceeded;
+    this.#budgetExceeded = true;
+    let rejected = 0;
+    for (const call of this.#heap.drain()) {
+      if (call.state !== QUEUED) continue;
+      rejected++;
+      this.#settleError(call, this.#budgetError());
+    }
+    if (first && this.events.listenerCount('budget-exceeded') > 0) {
+      this.events.emit('budget-exceeded', { at: performance.now(), budgetUsd: this.#budgetUsd ?? 0, spentUsd: picoToUsd(this.#ledger.total.costPico), rejected });
+    }
+    this.#checkIdle();
+  }
+
+  #onRateLimited(): void {
+    const from = this.#concurrency.current;
+    if (this.#concurrency.onRateLimited()) {
+      this.#lastEffective = this.#concurrency.current;
+      if (this.events.listenerCount('concurrency-change') > 0) {
+        this.events.emit('concurrency-change', { at: performance.now(), from, to: this.#lastEffective, reason: 'rate-limited' });
+      }
+    }
+  }
+
+  #asShoalError(error: unknown): ShoalError {
+    if (ShoalError.isInstance(error)) return error;
+    // A provider bug or an unexpected throw: wrap it, never retry it blindly.
+    return new ShoalError('API_ERROR', `The provider threw an unexpected error: ${error instanceof Error ? error.message : String(error)}`, false, {
+      cause: error,
+    });
+  }
+}

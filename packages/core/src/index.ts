@@ -1,0 +1,34 @@
+// The public API of @shoal/core. Everything exported is listed here by name; a test pins this list.
+export { createExecutor } from './executor/executor.js';
+export type { CallOptions, CompletionResult, Executor, ExecutorMetrics, ExecutorOptions } from './executor/executor.js';
+export type * from './executor/events.js';
+export { MemoryCacheStore } from './executor/cache.js';
+export type { CacheStore, CachedCompletion } from './executor/cache.js';
+export { GPT_5_4_NANO_PRICING } from './executor/ledger.js';
+export type { CostSource, Pricing, TotalsSnapshot } from './executor/ledger.js';
+export type { RateLimitOptions } from './executor/rate-limiter.js';
+export { decideRetry, DEFAULT_RETRY } from './executor/retry-policy.js';
+export type { RetryContext, RetryDecision, RetryOptions } from './executor/retry-policy.js';
+export { shortApi, ShortApiProvider } from './providers/shortapi/shortapi.js';
+export type { ShortApiCallbackOptions, ShortApiOptions } from './providers/shortapi/shortapi.js';
+export type { PollScheduleOptions } from './providers/shortapi/poll-schedule.js';
+export type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult, Usage } from './providers/types.js';
+export {
+  AbortError,
+  AmbiguousCreateError,
+  ApiError,
+  AuthError,
+  BudgetExceededError,
+  ExecutorClosedError,
+  JobFailedError,
+  NetworkError,
+  ProtocolError,
+  RateLimitError,
+  RetriesExhaustedError,
+  ServerError,
+  ShoalConfigError,
+  ShoalError,
+  TimeoutError,
+} from './errors.js';
+export type { ShoalErrorCode } from './errors.js';
+export { countTokens } from './tokens.js';

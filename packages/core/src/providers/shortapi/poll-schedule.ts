@@ -1,0 +1,85 @@
+/**
+ * When to poll a job. The first poll waits about as long as recent jobs took; later polls
+ * back off with jitter up to a cap.
+ *
+ * "How long recent jobs took" is learned online without bias. Polling only tells us that
+ * a job was done by some poll, never when it finished, so a window of observed times
+ * would only ever creep upwards. Instead the first-poll delay is a running quantile
+ * estimate (stochastic approximation, multiplicative so it adapts across orders of
+ * magnitude): each job moves it down a little when it was already done at the first poll
+ * and up when it was not, so it settles where a `targetQuantile` share of jobs is done
+ * at the first poll. That one bit per job is exact, however coarse the polling was.
+ */
+
+export interface PollScheduleOptions {
+  /** First-poll delay before anything is learned. @default 500 */
+  readonly initialDelayMs?: number;
+  /** @default 2 */
+  readonly minDelayMs?: number;
+  /** Cap on any single wait. @default 5000 */
+  readonly maxDelayMs?: number;
+  /** Share of jobs meant to be done at the first poll. @default 0.8 */
+  readonly targetQuantile?: number;
+  /** After a missed first poll, the next wait is this share of the learned delay... @default 0.15 */
+  readonly retryFraction?: number;
+  /** ...multiplied by this for each further miss. @default 1.6 */
+  readonly backoff?: number;
+  /** Jitter as a share of each later wait (uniform ±). @default 0.2 */
+  readonly jitter?: number;
+}
+
+export class PollSchedule {
+  readonly #minDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #quantile: number;
+  readonly #retryFraction: number;
+  readonly #backoff: number;
+  readonly #jitter: number;
+  #estimateMs: number;
+  #observations = 0;
+
+  constructor(options: PollScheduleOptions = {}) {
+    this.#minDelayMs = options.minDelayMs ?? 2;
+    this.#maxDelayMs = options.maxDelayMs ?? 5000;
+    this.#quantile = options.targetQuantile ?? 0.8;
+    this.#retryFraction = options.retryFraction ?? 0.15;
+    this.#backoff = options.backoff ?? 1.6;
+    this.#jitter = options.jitter ?? 0.2;
+    this.#estimateMs = this.#clamp(options.initialDelayMs ?? 500);
+  }
+
+  /** The current learned first-poll delay. */
+  get estimateMs(): number {
+    return this.#estimateMs;
+  }
+
+  firstDelayMs(): number {
+    return this.#estimateMs;
+  }
+
+  /** Wait before poll number `pollIndex` (2 = the poll after the first one missed). */
+  nextDelayMs(pollIndex: number, random: () => number = Math.random): number {
+    const base = this.#estimateMs * this.#retryFraction * this.#backoff ** Math.max(0, pollIndex - 2);
+    const jittered = base * (1 + this.#jitter * (2 * random() - 1));
+    return this.#clamp(jittered);
+  }
+
+  /**
+   * Learn from one finished job: was it already done at its first poll? Many jobs run at
+   * once on the same estimate and report together, so each report moves the estimate by
+   * 1/`jobsInFlight` of a step: a batch of reports then moves it about one step, by how
+   * far its share of hits is from the target. Steps start large (fast convergence from the
+   * initial guess, in either direction) and settle to a small rate that keeps tracking drift.
+   */
+  observe(doneAtFirstPoll: boolean, jobsInFlight = 1): void {
+    const share = 1 / Math.max(1, jobsInFlight);
+    this.#observations += share;
+    const rate = Math.max(0.05, 0.6 / Math.sqrt(1 + this.#observations)) * share;
+    const step = doneAtFirstPoll ? -(1 - this.#quantile) : this.#quantile;
+    this.#estimateMs = this.#clamp(this.#estimateMs * Math.exp(rate * step));
+  }
+
+  #clamp(ms: number): number {
+    return Math.min(this.#maxDelayMs, Math.max(this.#minDelayMs, ms));
+  }
+}

@@ -1,0 +1,216 @@
+import { z } from 'zod';
+import type { Usage } from '../types.js';
+
+/**
+ * Everything shoal assumes about ShortAPI's job protocol, in one module. The vendor's
+ * page documents only part of it (see docs/protocol.md for the full list); each
+ * assumption below is named A1..A10 so that when the real behaviour is known, only this
+ * file changes.
+ */
+
+export const DEFAULT_BASE_URL = 'https://api.shortapi.ai';
+export const DEFAULT_MODEL = 'openai/gpt-5.4-nano';
+export const CREATE_PATH = '/api/v1/job/create';
+export const queryPath = (jobId: string): string => `/api/v1/job/query?id=${encodeURIComponent(jobId)}`;
+
+/** A3: only 2 is documented; the rest is assumed. Negative = failed; anything else = pending. */
+export const JOB_STATUS = { queued: 0, running: 1, succeeded: 2, failed: 3 } as const;
+
+/** A8 (ours): every create carries the executor's call id, so a server (and our emulator) can spot a repeated create. */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+const apiCode = z.union([z.number(), z.string()]);
+
+/** A4: the envelope. Only `code: 0` is documented; any other code is an API error with `msg` or `message`. */
+const envelopeSchema = z.looseObject({
+  code: apiCode,
+  msg: z.string().optional(),
+  message: z.string().optional(),
+  data: z.unknown().optional(),
+});
+
+/** A1: the job id is at `data.job_id` (the vendor's own samples read it from the wrong place). */
+const createDataSchema = z.looseObject({
+  job_id: z.union([z.string().min(1), z.number()]),
+  amount: z.union([z.string(), z.number()]).optional(),
+});
+
+const queryDataSchema = z.looseObject({
+  status: z.number(),
+  job_id: z.union([z.string(), z.number()]).optional(),
+  result: z.unknown().optional(),
+  error: z.unknown().optional(),
+  msg: z.string().optional(),
+  message: z.string().optional(),
+  usage: z.unknown().optional(),
+  amount: z.union([z.string(), z.number()]).optional(),
+  model: z.string().optional(),
+});
+
+/** A5a: usage, named like the Responses API or like chat completions. */
+const usageSchema = z.looseObject({
+  input_tokens: z.number().int().nonnegative().optional(),
+  output_tokens: z.number().int().nonnegative().optional(),
+  prompt_tokens: z.number().int().nonnegative().optional(),
+  completion_tokens: z.number().int().nonnegative().optional(),
+  cached_tokens: z.number().int().nonnegative().optional(),
+  input_tokens_details: z.looseObject({ cached_tokens: z.number().int().nonnegative().optional() }).optional(),
+  prompt_tokens_details: z.looseObject({ cached_tokens: z.number().int().nonnegative().optional() }).optional(),
+});
+
+/** A payload that does not fit; the provider turns it into a ProtocolError carrying the redacted body. */
+export class PayloadMismatch extends Error {
+  constructor(
+    message: string,
+    readonly issues: readonly string[],
+    /** False when asking again cannot help (a well-formed answer of an unknown shape). */
+    readonly transient = true,
+  ) {
+    super(message);
+  }
+}
+
+function issuesOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+}
+
+export function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw new PayloadMismatch('the answer is not JSON', [(error as Error).message]);
+  }
+}
+
+export type Envelope =
+  | { readonly ok: true; readonly data: unknown }
+  | { readonly ok: false; readonly code: number | string; readonly message: string };
+
+export function parseEnvelope(payload: unknown): Envelope {
+  const parsed = envelopeSchema.safeParse(payload);
+  if (!parsed.success) throw new PayloadMismatch('the answer has no `code` envelope', issuesOf(parsed.error));
+  const { code, msg, message, data } = parsed.data;
+  if (code === 0 || code === '0') return { ok: true, data };
+  return { ok: false, code, message: msg ?? message ?? '(no message)' };
+}
+
+export interface CreateAnswer {
+  readonly jobId: string;
+  readonly amountUsd: string | undefined;
+}
+
+export function parseCreateData(data: unknown): CreateAnswer {
+  const parsed = createDataSchema.safeParse(data);
+  if (!parsed.success) throw new PayloadMismatch('the create answer has no `data.job_id`', issuesOf(parsed.error));
+  return { jobId: String(parsed.data.job_id), amountUsd: amountString(parsed.data.amount) };
+}
+
+function amountString(amount: string | number | undefined): string | undefined {
+  if (amount === undefined) return undefined;
+  return typeof amount === 'number' ? amount.toString() : amount;
+}
+
+export type JobState =
+  | { readonly state: 'pending'; readonly status: number }
+  | {
+      readonly state: 'succeeded';
+      readonly text: string;
+      readonly usage: Usage | undefined;
+      readonly amountUsd: string | undefined;
+      readonly model: string | undefined;
+      readonly jobId: string | undefined;
+    }
+  | { readonly state: 'failed'; readonly status: number; readonly message: string | undefined; readonly jobId: string | undefined };
+
+/** Reads a query answer's `data` (and, A7, a callback's body, which we assume has the same shape). */
+export function parseJobData(data: unknown): JobState {
+  const parsed = queryDataSchema.safeParse(data);
+  if (!parsed.success) throw new PayloadMismatch('the job answer has no numeric `data.status`', issuesOf(parsed.error));
+  const job = parsed.data;
+  const jobId = job.job_id === undefined ? undefined : String(job.job_id);
+  if (job.status === JOB_STATUS.succeeded) {
+    const text = extractText(job.result);
+    if (text === undefined) {
+      throw new PayloadMismatch('the job succeeded but its result holds no text in any known place', [
+        'looked at result (string), result.text, result.output, result.output_text, result.content, result.choices[0].message.content',
+      ], false);
+    }
+    const resultUsage = isRecord(job.result) ? job.result.usage : undefined;
+    return {
+      state: 'succeeded',
+      text,
+      usage: extractUsage(job.usage) ?? extractUsage(resultUsage),
+      amountUsd: amountString(job.amount),
+      model: job.model ?? (isRecord(job.result) && typeof job.result.model === 'string' ? job.result.model : undefined),
+      jobId,
+    };
+  }
+  if (job.status === JOB_STATUS.failed || job.status < 0) {
+    const error = job.error;
+    const message =
+      typeof error === 'string'
+        ? error
+        : isRecord(error) && typeof error.message === 'string'
+          ? error.message
+          : (job.msg ?? job.message);
+    return { state: 'failed', status: job.status, message, jobId };
+  }
+  return { state: 'pending', status: job.status };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A2: a text model's answer is undocumented; accept it from any of these places, in this order. */
+export function extractText(result: unknown): string | undefined {
+  if (typeof result === 'string') return result;
+  if (!isRecord(result)) return undefined;
+  for (const key of ['text', 'output_text', 'output', 'content'] as const) {
+    const value = result[key];
+    if (typeof value === 'string') return value;
+  }
+  // Responses API shape: output: [{ content: [{ type: 'output_text', text }] }]
+  if (Array.isArray(result.output)) {
+    const parts: string[] = [];
+    for (const item of result.output) {
+      if (isRecord(item) && Array.isArray(item.content)) {
+        for (const part of item.content) if (isRecord(part) && typeof part.text === 'string') parts.push(part.text);
+      }
+    }
+    if (parts.length > 0) return parts.join('');
+  }
+  const choices = result.choices;
+  if (Array.isArray(choices) && isRecord(choices[0]) && isRecord(choices[0].message)) {
+    const content = choices[0].message.content;
+    if (typeof content === 'string') return content;
+  }
+  return undefined;
+}
+
+/** A5a: usage in either naming; undefined when absent or unreadable (the ledger then counts tokens itself). */
+export function extractUsage(value: unknown): Usage | undefined {
+  if (value === undefined || value === null) return undefined;
+  const parsed = usageSchema.safeParse(value);
+  if (!parsed.success) return undefined;
+  const u = parsed.data;
+  const input = u.input_tokens ?? u.prompt_tokens;
+  const output = u.output_tokens ?? u.completion_tokens;
+  if (input === undefined || output === undefined) return undefined;
+  const cached = u.input_tokens_details?.cached_tokens ?? u.prompt_tokens_details?.cached_tokens ?? u.cached_tokens ?? 0;
+  return { inputTokens: input, cachedInputTokens: Math.min(cached, input), outputTokens: output };
+}
+
+/**
+ * A9 (ours): Retry-After in seconds or as an HTTP date, per RFC 9110; `retry-after-ms`
+ * (an OpenAI convention) is read first when present.
+ */
+export function parseRetryAfterMs(headers: Readonly<Record<string, string | string[] | undefined>>, now = Date.now()): number | undefined {
+  const ms = headers['retry-after-ms'];
+  if (typeof ms === 'string' && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const value = headers['retry-after'];
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.max(0, Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

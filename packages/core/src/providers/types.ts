@@ -1,0 +1,58 @@
+/**
+ * The small, versioned interface every model provider implements. The executor depends
+ * on this and nothing else; users do not call `do*` methods themselves.
+ */
+
+export interface Usage {
+  readonly inputTokens: number;
+  /** Input tokens served from the provider's prefix cache (a subset of `inputTokens`). */
+  readonly cachedInputTokens: number;
+  readonly outputTokens: number;
+}
+
+export interface CompletionRequest {
+  readonly prompt: string;
+  /** Extra model arguments, passed through unchanged. */
+  readonly args?: Readonly<Record<string, unknown>>;
+}
+
+export interface ProviderCallContext {
+  /** Fires when the caller stops waiting (abort, timeout, close). */
+  readonly signal: AbortSignal;
+  /** The executor's id for this call, stable across its attempts: sent as an idempotency hint. */
+  readonly callId: string;
+  /** 1-based attempt number. */
+  readonly attempt: number;
+  /** Decides whether a failed poll (never a create) is tried again, and after how long. */
+  readonly retryPoll: (error: unknown, pollAttempt: number) => { readonly retry: boolean; readonly delayMs: number };
+  /** Called once per outbound HTTP request. */
+  readonly onRequest?: (kind: 'create' | 'query') => void;
+  /** Called as soon as the server has given the job an id, before any waiting. */
+  readonly onJobCreated?: (jobId: string) => void;
+}
+
+export interface ProviderResult {
+  readonly text: string;
+  /** The server's job id (absent for providers without jobs). */
+  readonly jobId?: string;
+  /** Token usage as the server reported it, if it did. */
+  readonly usage?: Usage;
+  /** The server's charge as an exact decimal string of USD, if it reported one. */
+  readonly amountUsd?: string;
+  /** Outbound HTTP requests made for this attempt (create + queries). */
+  readonly requests: number;
+  /** Milliseconds from the create being answered to the result being known. */
+  readonly waitMs?: number;
+  /** The model that answered, as the server named it. */
+  readonly model?: string;
+}
+
+export interface ModelProvider {
+  readonly specificationVersion: 'shoal.provider.v1';
+  /** e.g. `shortapi`, `openai-compatible`, `scripted`. */
+  readonly name: string;
+  readonly model: string;
+  doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult>;
+  /** Releases sockets and servers. Called by `executor.close()`. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,14 @@
+export { startShortApiEmulator } from './emulator.js';
+export type {
+  EmulatorFaults,
+  EmulatorJob,
+  EmulatorOptions,
+  EmulatorReply,
+  EmulatorRule,
+  EmulatorStats,
+  LatencySpec,
+  ShortApiEmulator,
+} from './emulator.js';
+export { simulate, findSchema, SIMULATOR_MODEL } from './simulator.js';
+export { scriptedProvider } from './scripted-provider.js';
+export type { ScriptedProvider, ScriptedReply, ScriptedRule } from './scripted-provider.js';

@@ -1,0 +1,66 @@
+import { AbortError, ShoalError } from '../errors.js';
+import type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult, Usage } from '../providers/types.js';
+import { sleep } from '../util/sleep.js';
+
+/**
+ * An in-memory provider for unit tests: no HTTP, answers from rules. A reply may be a
+ * string, a function of the request, or an error to throw (a shoal error, to test retries).
+ */
+export type ScriptedReply = string | Error | { readonly text: string; readonly usage?: Usage; readonly delayMs?: number };
+
+export interface ScriptedRule {
+  readonly match?: string | RegExp | ((request: CompletionRequest) => boolean);
+  /** A fixed reply, a list used in turn (the last one repeats), or a function. */
+  readonly reply: ScriptedReply | readonly ScriptedReply[] | ((request: CompletionRequest, attempt: number) => ScriptedReply);
+}
+
+export interface ScriptedProvider extends ModelProvider {
+  /** Every request seen, in order. */
+  readonly calls: readonly CompletionRequest[];
+}
+
+export function scriptedProvider(rules: readonly ScriptedRule[] | ((request: CompletionRequest) => ScriptedReply), options: { model?: string } = {}): ScriptedProvider {
+  const calls: CompletionRequest[] = [];
+  const turns = new Map<ScriptedRule, number>();
+  let jobs = 0;
+  const pick = (request: CompletionRequest, attempt: number): ScriptedReply => {
+    if (typeof rules === 'function') return rules(request);
+    for (const rule of rules) {
+      const m = rule.match;
+      const hit = m === undefined || (typeof m === 'string' ? request.prompt.includes(m) : m instanceof RegExp ? m.test(request.prompt) : m(request));
+      if (!hit) continue;
+      if (typeof rule.reply === 'function') return rule.reply(request, attempt);
+      if (Array.isArray(rule.reply)) {
+        const turn = turns.get(rule) ?? 0;
+        turns.set(rule, turn + 1);
+        return rule.reply[Math.min(turn, rule.reply.length - 1)] as ScriptedReply;
+      }
+      return rule.reply as ScriptedReply;
+    }
+    throw new ShoalError('API_ERROR', `scriptedProvider: no rule matches the prompt ${JSON.stringify(request.prompt.slice(0, 80))}`, false);
+  };
+  return {
+    specificationVersion: 'shoal.provider.v1',
+    name: 'scripted',
+    model: options.model ?? 'scripted',
+    calls,
+    async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
+      calls.push(request);
+      context.onRequest?.('create');
+      const reply = pick(request, context.attempt);
+      if (reply instanceof Error) throw reply;
+      const jobId = `scripted_${++jobs}`;
+      context.onJobCreated?.(jobId);
+      const text = typeof reply === 'string' ? reply : reply.text;
+      const delayMs = typeof reply === 'string' ? 0 : (reply.delayMs ?? 0);
+      if (delayMs > 0) await sleep(delayMs, context.signal, () => (ShoalError.isInstance(context.signal.reason) ? context.signal.reason : new AbortError('aborted')));
+      return {
+        text,
+        jobId,
+        usage: typeof reply === 'string' || !reply.usage ? { inputTokens: Math.ceil(request.prompt.length / 4), cachedInputTokens: 0, outputTokens: Math.ceil(text.length / 4) } : reply.usage,
+        requests: 1,
+        model: options.model ?? 'scripted',
+      };
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { hashString, seededRandom } from '../util/random.js';
+
+/**
+ * The offline simulator behind the emulator and the demo. It is not a model: it finds the
+ * JSON Schema that shoal put in the prompt and answers with a value that fits it, derived
+ * deterministically from the input text (the same prompt always gets the same answer).
+ * Without a schema it answers a short plain text marked as simulated.
+ */
+
+export const SIMULATOR_MODEL = 'shoal-emulator/simulator';
+
+type Schema = Record<string, unknown>;
+
+const FENCE = /```(?:json|json-schema)?\s*\n([\s\S]*?)\n```/g;
+
+/** The first fenced JSON block that looks like a JSON Schema, and the text after it (the variable input). */
+export function findSchema(prompt: string): { schema: Schema; input: string } | undefined {
+  for (const match of prompt.matchAll(FENCE)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(match[1]!);
+    } catch {
+      continue;
+    }
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      const s = parsed as Schema;
+      if ('$schema' in s || 'properties' in s || ('type' in s && typeof s.type === 'string')) {
+        return { schema: s, input: prompt.slice(match.index! + match[0].length) };
+      }
+    }
+  }
+  return undefined;
+}
+
+export function simulate(prompt: string): string {
+  const found = findSchema(prompt);
+  if (!found) {
+    const words = wordsOf(prompt);
+    const random = seededRandom(hashString(prompt));
+    const pick = Array.from({ length: Math.min(12, Math.max(3, words.length)) }, () => words[Math.floor(random() * words.length)] ?? 'ok');
+    return `[simulated, not a model] ${pick.join(' ')}`;
+  }
+  const input = found.input.trim() || prompt;
+  const generator = new ValueGenerator(found.schema, input);
+  return JSON.stringify(generator.value(found.schema, 0));
+}
+
+function wordsOf(text: string): string[] {
+  return text.match(/[\p{L}\p{N}][\p{L}\p{N}'-]*/gu) ?? [];
+}
+
+class ValueGenerator {
+  readonly #root: Schema;
+  readonly #random: () => number;
+  readonly #words: string[];
+  readonly #numbers: number[];
+
+  constructor(root: Schema, input: string) {
+    this.#root = root;
+    this.#random = seededRandom(hashString(input));
+    const words = wordsOf(input);
+    this.#words = words.length > 0 ? words : ['simulated'];
+    this.#numbers = (input.match(/-?\d+(?:\.\d+)?/g) ?? []).map(Number);
+  }
+
+  #resolve(schema: Schema): Schema {
+    const ref = schema.$ref;
+    if (typeof ref === 'string' && ref.startsWith('#/')) {
+      let node: unknown = this.#root;
+      for (const part of ref.slice(2).split('/')) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+      if (typeof node === 'object' && node !== null) return { ...(node as Schema), ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$ref')) };
+    }
+    return schema;
+  }
+
+  value(raw: Schema, depth: number): unknown {
+    const schema = this.#resolve(raw);
+    if ('const' in schema) return schema.const;
+    if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[Math.floor(this.#random() * schema.enum.length)];
+    for (const key of ['anyOf', 'oneOf'] as const) {
+      const options = schema[key];
+      if (Array.isArray(options) && options.length > 0) {
+        const nonNull = options.filter((o) => (o as Schema).type !== 'null') as Schema[];
+        const pool = nonNull.length > 0 ? nonNull : (options as Schema[]);
+        return this.value(pool[Math.floor(this.#random() * pool.length)]!, depth + 1);
+      }
+    }
+    if (Array.isArray(schema.allOf)) {
+      return this.value(Object.assign({}, ...(schema.allOf as Schema[]).map((s) => this.#resolve(s))), depth + 1);
+    }
+    let type = schema.type;
+    if (Array.isArray(type)) type = type.find((t) => t !== 'null') ?? 'null';
+    if (type === undefined) type = schema.properties ? 'object' : schema.items ? 'array' : 'string';
+    switch (type) {
+      case 'object':
+        return this.#object(schema, depth);
+      case 'array':
+        return this.#array(schema, depth);
+      case 'integer':
+        return Math.round(this.#number(schema, true));
+      case 'number':
+        return this.#number(schema, false);
+      case 'boolean':
+        return this.#random() < 0.5;
+      case 'null':
+        return null;
+      default:
+        return this.#string(schema);
+    }
+  }
+
+  #object(schema: Schema, depth: number): Record<string, unknown> {
+    const properties = (schema.properties ?? {}) as Record<string, Schema>;
+    const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
+    const out: Record<string, unknown> = {};
+    for (const [name, sub] of Object.entries(properties)) {
+      if (required.has(name) || (depth < 4 && this.#random() < 0.6)) out[name] = this.value(sub, depth + 1);
+    }
+    return out;
+  }
+
+  #array(schema: Schema, depth: number): unknown[] {
+    const min = typeof schema.minItems === 'number' ? schema.minItems : 1;
+    const max = typeof schema.maxItems === 'number' ? schema.maxItems : Math.max(min, 3);
+    const count = depth > 5 ? min : min + Math.floor(this.#random() * (max - min + 1));
+    const items = (Array.isArray(schema.prefixItems) ? undefined : (schema.items as Schema | undefined)) ?? {};
+    return Array.from({ length: count }, () => this.value(items, depth + 1));
+  }
+
+  #number(schema: Schema, integer: boolean): number {
+    const lo = typeof schema.minimum === 'number' ? schema.minimum : typeof schema.exclusiveMinimum === 'number' ? schema.exclusiveMinimum + (integer ? 1 : 1e-6) : 0;
+    const hi = typeof schema.maximum === 'number' ? schema.maximum : typeof schema.exclusiveMaximum === 'number' ? schema.exclusiveMaximum - (integer ? 1 : 1e-6) : lo + 100;
+    const fromInput = this.#numbers.find((n) => n >= lo && n <= hi);
+    if (fromInput !== undefined && this.#random() < 0.5) return fromInput;
+    const value = lo + (hi - lo) * this.#random();
+    return integer ? Math.min(Math.floor(hi), Math.max(Math.ceil(lo), Math.round(value))) : Math.round(value * 1000) / 1000;
+  }
+
+  #string(schema: Schema): string {
+    const format = schema.format;
+    if (format === 'email') return `${this.#word().toLowerCase()}@example.com`;
+    if (format === 'date') return '2026-01-15';
+    if (format === 'date-time') return '2026-01-15T10:00:00Z';
+    if (format === 'uri' || format === 'url') return `https://example.com/${this.#word().toLowerCase()}`;
+    if (format === 'uuid') return '00000000-0000-4000-8000-000000000000';
+    const min = typeof schema.minLength === 'number' ? schema.minLength : 1;
+    const max = typeof schema.maxLength === 'number' ? schema.maxLength : 120;
+    const count = 1 + Math.floor(this.#random() * 6);
+    const start = Math.floor(this.#random() * this.#words.length);
+    let text = Array.from({ length: count }, (_, i) => this.#words[(start + i) % this.#words.length]).join(' ');
+    while (text.length < min) text += ` ${this.#word()}`;
+    return text.slice(0, max);
+  }
+
+  #word(): string {
+    return this.#words[Math.floor(this.#random() * this.#words.length)]!;
+  }
+}

@@ -1,0 +1,18 @@
+/** Replaces every known secret, and anything shaped like a bearer credential, with a marker. */
+const BEARER = /(Bearer\s+)[^\s"',;]+/gi;
+export const REDACTED = '[redacted]';
+
+export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    // Short strings would redact ordinary words; real keys are long.
+    if (secret && secret.length >= 8 && out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  return out.replace(BEARER, `$1${REDACTED}`);
+}
+
+/** Redacts and cuts a raw body to a size fit for an error message. */
+export function rawForError(text: string, secrets: readonly (string | undefined)[], maxChars = 4096): string {
+  const cut = text.length > maxChars ? `${text.slice(0, maxChars)}… (${text.length - maxChars} more chars)` : text;
+  return redact(cut, secrets);
+}
