@@ -35,10 +35,13 @@ describe('TokenBucket and RateLimiter', () => {
   it('waits for the slower of requests and tokens', () => {
     let now = 0;
     const limiter = new RateLimiter({ requestsPerMinute: 600, tokensPerMinute: 6000 }, () => now);
-    limiter.take(6000);
+    expect(limiter.tokens!.capacity).toBe(600); // bursts of 6 seconds' worth
+    limiter.take(600);
     expect(limiter.waitMs(100)).toBe(1000); // 100 tokens at 100/s
     now = 1000;
     expect(limiter.waitMs(100)).toBe(0);
+    for (let i = 0; i < 60; i++) limiter.requests!.take(1);
+    expect(limiter.waitMs(1)).toBe(100); // requests: 10/s
   });
 
   it('lets an oversized call through on a full bucket rather than blocking forever', () => {

@@ -331,9 +331,16 @@ class ShoalExecutor implements Executor {
         this.#heap.pop(); // cancelled while waiting (lazy removal)
         continue;
       }
-      if (this.#budgetPico !== undefined && this.#ledger.total.costPico >= this.#budgetPico) {
-        this.#exceedBudget();
-        return;
+      if (this.#budgetPico !== undefined) {
+        const spent = this.#ledger.total.costPico;
+        if (spent >= this.#budgetPico) {
+          this.#exceedBudget();
+          return;
+        }
+        // Calls in flight will cost about what jobs have cost so far: while they could take the
+        // spend past the budget, wait for them rather than dispatch more.
+        const jobs = this.#ledger.total.calls - this.#ledger.total.cachedCalls;
+        if (this.#running > 0 && jobs > 0 && spent + (spent / BigInt(jobs)) * BigInt(this.#running) >= this.#budgetPico) return;
       }
       if (this.#limiter) {
         if (!this.#tokenizerReady) return; // resumes when the tokenizer has loaded
@@ -647,6 +654,7 @@ class ShoalExecutor implements Executor {
 
   #timeout(call: Call, timeoutMs: number): void {
     const where = call.state === QUEUED ? 'still queued' : 'running';
+    // Counts are taken before this call leaves, so a queued call counts itself.
     this.#settleError(
       call,
       new TimeoutError(

@@ -10,6 +10,7 @@ export class TokenBucket {
   #at: number;
 
   constructor(perMinute: number, now: () => number, burst = perMinute) {
+    // burst: how much may go at once from a full bucket.
     this.capacity = burst;
     this.#perMs = perMinute / 60_000;
     this.#now = now;
@@ -64,8 +65,10 @@ export class RateLimiter {
   readonly tokens: TokenBucket | undefined;
 
   constructor(options: RateLimitOptions, now: () => number) {
-    this.requests = options.requestsPerMinute ? new TokenBucket(options.requestsPerMinute, now) : undefined;
-    this.tokens = options.tokensPerMinute ? new TokenBucket(options.tokensPerMinute, now) : undefined;
+    // Bursts of at most 6 seconds' worth, so a fresh executor does not fire a whole minute's quota at once.
+    const burst = (perMinute: number) => Math.max(1, Math.ceil(perMinute / 10));
+    this.requests = options.requestsPerMinute ? new TokenBucket(options.requestsPerMinute, now, burst(options.requestsPerMinute)) : undefined;
+    this.tokens = options.tokensPerMinute ? new TokenBucket(options.tokensPerMinute, now, burst(options.tokensPerMinute)) : undefined;
   }
 
   /** 0 when a call of `tokens` may start now, else how long to wait. */

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { rig } from './helpers.js';
+import { createExecutor } from '../src/executor/executor.js';
+import { AbortError, BudgetExceededError, ExecutorClosedError, ShoalConfigError, TimeoutError } from '../src/errors.js';
+import { scriptedProvider } from '../src/testing/scripted-provider.js';
+import { shortApi } from '../src/providers/shortapi/shortapi.js';
+
+describe('executor: priority', () => {
+  it('dispatches higher priority first and FIFO within a priority (from the emulator create order)', async () => {
+    const { executor, emulator } = await rig({ latencyMs: 2 }, {}, { concurrency: 1 });
+    const gate = executor.complete({ prompt: 'gate' }); // occupies the only slot while the rest queue
+    const priorities = [0, 5, 1, 5, 0, 9, 1, 5];
+    const calls = priorities.map((priority, i) => executor.complete({ prompt: `p${priority}-${i}` }, { priority }));
+    await Promise.all([gate, ...calls]);
+    const order = emulator.jobs.map((j) => j.prompt);
+    expect(order).toEqual(['gate', 'p9-5', 'p5-1', 'p5-3', 'p5-7', 'p1-2', 'p1-6', 'p0-0', 'p0-4']);
+  });
+
+  it('never runs more than `concurrency` jobs at once', async () => {
+    const { executor, emulator } = await rig({ latencyMs: { min: 5, max: 25 } }, {}, { concurrency: 7 });
+    await Promise.all(Array.from({ length: 60 }, (_, i) => executor.complete({ prompt: `c${i}` })));
+    expect(emulator.stats().peakRunning).toBeLessThanOrEqual(7);
+    expect(emulator.stats().peakRunning).toBe(7);
+  });
+});
+
+describe('executor: dedup and cache', () => {
+  it('shares one job between identical requests in flight', async () => {
+    const { executor, emulator } = await rig({ latencyMs: 50 });
+    const results = await Promise.all(Array.from({ length: 5 }, () => executor.complete({ prompt: 'same' })));
+    expect(emulator.stats().jobs).toBe(1);
+    expect(new Set(results.map((r) => r.text)).size).toBe(1);
+    expect(results.filter((r) => r.deduplicated)).toHaveLength(4);
+    expect(results.reduce((sum, r) => sum + r.costUsd, 0)).toBeCloseTo(Number(emulator.jobs[0]!.amountUsd), 12);
+    expect(executor.metrics().deduplicated).toBe(4);
+  });
+
+  it('answers a repeated request from the cache at no cost, unless the call opts out', async () => {
+    const { executor, emulator } = await rig();
+    const first = await executor.complete({ prompt: 'again' });
+    const second = await executor.complete({ prompt: 'again' });
+    expect(second).toMatchObject({ text: first.text, cached: true, costUsd: 0, attempts: 0, requests: 0 });
+    await executor.complete({ prompt: 'again' }, { cache: false });
+    expect(emulator.stats().jobs).toBe(2);
+    expect(executor.metrics().cached).toBe(1);
+  });
+
+  it('does not share a job between requests whose args differ', async () => {
+    const { executor, emulator } = await rig({ latencyMs: 20 });
+    await Promise.all([executor.complete({ prompt: 'x', args: { t: 1 } }), executor.complete({ prompt: 'x', args: { t: 2 } })]);
+    expect(emulator.stats().jobs).toBe(2);
+  });
+
+  it('keeps a shared job alive while one caller still waits', async () => {
+    const { executor, emulator } = await rig({ latencyMs: 100, rules: [{ match: 'shared', reply: 'ok' }] });
+    const controller = new AbortController();
+    const leaving = executor.complete({ prompt: 'shared' }, { signal: controller.signal });
+    const staying = executor.complete({ prompt: 'shared' });
+    setTimeout(() => controller.abort(), 20);
+    await expect(leaving).rejects.toSatisfy(AbortError.isInstance);
+    expect((await staying).text).toBe('ok');
+    expect(emulator.stats().jobs).toBe(1);
+  });
+});
+
+describe('executor: cost ledger and budget', () => {
+  it('totals cost per tag', async () => {
+    const { executor, emulator } = await rig();
+    await executor.complete({ prompt: 'a' }, { tags: ['rank'] });
+    await executor.complete({ prompt: 'b' }, { tags: ['rank', 'run-1'] });
+    await executor.complete({ prompt: 'c' }, { tags: ['extract'] });
+    const m = executor.metrics();
+    const amount = (i: number) => Number(emulator.jobs[i]!.amountUsd);
+    expect(m.byTag.rank!.costUsd).toBeCloseTo(amount(0) + amount(1), 12);
+    expect(m.byTag['run-1']!.calls).toBe(1);
+    expect(m.byTag.extract!.costUsd).toBeCloseTo(amount(2), 12);
+    expect(m.costUsd).toBeCloseTo(amount(0) + amount(1) + amount(2), 12);
+  });
+
+  it('stops new dispatches when the budget is spent, lets calls in flight finish, and says so', async () => {
+    const { executor, emulator } = await rig({ latencyMs: 30, rules: [{ match: '', reply: { text: 'x', usage: { inputTokens: 1000, outputTokens: 1000 } } }] }, {}, { concurrency: 2, budgetUsd: 0.002 });
+    // Each job costs 1000 * 0.2/M + 1000 * 1.25/M = $0.00145: after two, $0.0029 > $0.002.
+    const events: unknown[] = [];
+    executor.events.on('budget-exceeded', (e) => events.push(e));
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => executor.complete({ prompt: `b${i}` })));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(2);
+    const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(rejected.every((o) => BudgetExceededError.isInstance(o.reason))).toBe(true);
+    expect(emulator.stats().jobs).toBe(2);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ budgetUsd: 0.002, rejected: 4 });
+    await expect(executor.complete({ prompt: 'later' })).rejects.toSatisfy(BudgetExceededError.isInstance);
+  });
+
+  it('spends nothing with a budget of 0', async () => {
+    const { executor, emulator } = await rig({}, {}, { budgetUsd: 0 });
+    await expect(executor.complete({ prompt: 'x' })).rejects.toSatisfy(BudgetExceededError.isInstance);
+    expect(emulator.stats().creates).toBe(0);
+  });
+});
+
+describe('executor: cancellation, timeouts, close', () => {
+  it('cancels thousands of calls sharing one signal with one listener', async () => {
+    const { executor, emulator } = await rig({ latencyMs: 1000 }, {}, { concurrency: 4 });
+    const controller = new AbortController();
+    const calls = Array.from({ length: 20_000 }, (_, i) => executor.complete({ prompt: `s${i}` }, { signal: controller.signal }));
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.every((o) => o.status === 'rejected' && AbortError.isInstance(o.reason))).toBe(true);
+    expect(emulator.stats().jobs).toBeLessThanOrEqual(4);
+    expect(executor.metrics()).toMatchObject({ queued: 0, failed: 20_000 });
+  });
+
+  it('times out a queued call with the queue state in the message', async () => {
+    const { executor } = await rig({ latencyMs: 500 }, {}, { concurrency: 1 });
+    const first = executor.complete({ prompt: 'occupies' });
+    const error = await executor.complete({ prompt: 'waits' }, { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(TimeoutError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/after 50 ms \(still queued; executor: 1 queued, 1 running, concurrency 1\/1\)/);
+    await first;
+  });
+
+  it('drains on close: queued and running calls finish, new ones are refused', async () => {
+    const { executor } = await rig({ latencyMs: 20 }, {}, { concurrency: 2 });
+    const calls = Array.from({ length: 6 }, (_, i) => executor.complete({ prompt: `d${i}` }));
+    const closing = executor.close();
+    await expect(executor.complete({ prompt: 'late' })).rejects.toSatisfy(ExecutorClosedError.isInstance);
+    await closing;
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.every((o) => o.status === 'fulfilled')).toBe(true);
+  });
+
+  it('emits typed events with the call id, timings and cost', async () => {
+    const { executor } = await rig({ latencyMs: 5 });
+    const seen: string[] = [];
+    let end: { callId: string; costUsd: number; durationMs: number } | undefined;
+    for (const name of ['call-queued', 'call-start', 'job-created', 'call-end'] as const) executor.events.on(name, () => seen.push(name));
+    executor.events.on('call-end', (e) => (end = e));
+    await executor.complete({ prompt: 'e' });
+    expect(seen).toEqual(['call-queued', 'call-start', 'job-created', 'call-end']);
+    expect(end!.callId).toMatch(/^[\w-]{21}$/);
+    expect(end!.costUsd).toBeGreaterThan(0);
+    expect(end!.durationMs).toBeGreaterThan(0);
+  });
+});
+
+describe('executor: adaptive concurrency', () => {
+  it('lowers concurrency on a burst of 429s', async () => {
+    const { executor } = await rig({ latencyMs: 5, faults: { rateLimit: 0.6, retryAfterSeconds: 0 }, seed: 4 }, {}, { concurrency: 32, retry: { maxAttempts: 20 } });
+    const changes: { from: number; to: number }[] = [];
+    executor.events.on('concurrency-change', (e) => changes.push(e));
+    await Promise.all(Array.from({ length: 100 }, (_, i) => executor.complete({ prompt: `r${i}` })));
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes[0]!.to).toBeLessThan(32);
+  });
+});
+
+describe('executor: bad options fail at construction', () => {
+  const provider = scriptedProvider([{ reply: 'x' }]);
+  it.each([
+    [{ provider, concurrency: 0 }, 'Expected `concurrency` to be an integer from 1 and up, got `0` (number).'],
+    [{ provider, concurrency: 2.5 }, 'Expected `concurrency` to be an integer from 1 and up, got `2.5` (number).'],
+    [{ provider, budgetUsd: -1 }, 'Expected `budgetUsd` to be a number from 0 and up, got `-1` (number).'],
+    [{ provider, concurency: 4 }, 'Unknown option `concurency` in createExecutor(). Did you mean `concurrency`?'],
+    [{ provider: {} }, 'Expected `provider` to be a shoal provider'],
+    [{ provider, retry: { maxAttempts: 0 } }, 'Expected `retry.maxAttempts` to be an integer from 1 and up'],
+  ])('%o', (options, message) => {
+    expect(() => createExecutor(options as never)).toThrow(ShoalConfigError);
+    expect(() => createExecutor(options as never)).toThrow(message);
+  });
+
+  it('shortApi refuses a missing key, a non-http base URL and unknown options', () => {
+    const saved = process.env.SHORTAPI_KEY;
+    delete process.env.SHORTAPI_KEY;
+    try {
+      expect(() => shortApi()).toThrow(/No ShortAPI key: pass `apiKey` to shortApi\(\) or set the SHORTAPI_KEY/);
+    } finally {
+      if (saved !== undefined) process.env.SHORTAPI_KEY = saved;
+    }
+    expect(() => shortApi({ apiKey: 'k-12345678', baseUrl: 'ftp://x' })).toThrow(/http\(s\) URL/);
+    expect(() => shortApi({ apiKey: 'k-12345678', pol: {} } as never)).toThrow(/Unknown option `pol`/);
+  });
+});

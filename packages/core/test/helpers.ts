@@ -1,0 +1,34 @@
+import { afterEach } from 'vitest';
+import { createExecutor, type Executor, type ExecutorOptions } from '../src/executor/executor.js';
+import { shortApi, type ShortApiOptions, type ShortApiProvider } from '../src/providers/shortapi/shortapi.js';
+import { startShortApiEmulator, type EmulatorOptions, type ShortApiEmulator } from '../src/testing/emulator.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+export interface Rig {
+  emulator: ShortApiEmulator;
+  provider: ShortApiProvider;
+  executor: Executor;
+}
+
+/** An emulator on 127.0.0.1, a provider pointed at it and an executor, all closed after the test. */
+export async function rig(
+  emulatorOptions: EmulatorOptions = {},
+  providerOptions: Omit<ShortApiOptions, 'apiKey' | 'baseUrl'> & { apiKey?: string } = {},
+  executorOptions: Omit<ExecutorOptions, 'provider'> = {},
+): Promise<Rig> {
+  const emulator = await startShortApiEmulator(emulatorOptions);
+  cleanups.push(() => emulator.close());
+  const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 }, ...providerOptions });
+  const executor = createExecutor({ provider, random: () => 0, ...executorOptions });
+  cleanups.push(() => executor.close({ drain: false }));
+  return { emulator, provider, executor };
+}
+
+/** Settles every promise and returns the outcomes, never throwing. */
+export async function settleAll<T>(promises: Promise<T>[]) {
+  return Promise.allSettled(promises);
+}
