@@ -80,6 +80,17 @@ describe('AdaptiveConcurrency', () => {
     }
     expect(c.current).toBe(10);
   });
+
+  it('ignores 429s that are a small share of the answers', () => {
+    let now = 0;
+    const c = new AdaptiveConcurrency(64, () => now, 2000, 5, 0.1);
+    for (let i = 0; i < 2000; i++) {
+      now += 1;
+      if (i % 17 === 0) c.onRateLimited(); // 6% of answers
+      else c.onAnswer();
+    }
+    expect(c.current).toBe(64);
+  });
 });
 
 describe('CostLedger', () => {

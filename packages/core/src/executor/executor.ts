@@ -457,6 +457,7 @@ class ShoalExecutor implements Executor {
       } catch (raw) {
         if (flight.calls.size === 0) return undefined; // aborted by its callers: they were answered already
         const error = this.#asShoalError(raw);
+        if (error.code !== 'RATE_LIMITED' && error.status !== undefined) this.#concurrency.onAnswer();
         error.attempt ??= attempt;
         error.callId ??= owner.id;
         errors.push(error);
@@ -485,6 +486,7 @@ class ShoalExecutor implements Executor {
         }
         continue;
       }
+      this.#concurrency.onAnswer();
       return this.#succeed(flight, owner, result, attempt, requests, useCache);
     }
   }

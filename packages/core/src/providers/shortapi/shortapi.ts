@@ -185,10 +185,12 @@ export class ShortApiProvider implements ModelProvider {
         if (learn) this.schedule.observe(polled.doneAtFirstPoll, this.#polling);
       }
       if (state.state === 'failed') {
+        // The server's words go into an error: redact them like any other server text.
+        const serverMessage = state.message === undefined ? undefined : rawForError(state.message, [this.#apiKey], 1000);
         throw new JobFailedError(
-          `Job ${jobId} failed on the server (status ${state.status}): ${state.message ?? 'no message'}`,
+          `Job ${jobId} failed on the server (status ${state.status}): ${serverMessage ?? 'no message'}`,
           state.status,
-          state.message,
+          serverMessage,
           { jobId, attempt: context.attempt, callId: context.callId },
         );
       }

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import * as core from '@shoal/core';
+import * as testing from '@shoal/core/testing';
+
+describe('public API', () => {
+  it('exports exactly this list from @shoal/core (nothing internal leaks)', () => {
+    expect(Object.keys(core).sort()).toEqual([
+      'AbortError',
+      'AmbiguousCreateError',
+      'ApiError',
+      'AuthError',
+      'BudgetExceededError',
+      'DEFAULT_RETRY',
+      'ExecutorClosedError',
+      'GPT_5_4_NANO_PRICING',
+      'JobFailedError',
+      'MemoryCacheStore',
+      'NetworkError',
+      'ProtocolError',
+      'RateLimitError',
+      'RetriesExhaustedError',
+      'ServerError',
+      'ShoalConfigError',
+      'ShoalError',
+      'ShortApiProvider',
+      'TimeoutError',
+      'countTokens',
+      'createExecutor',
+      'decideRetry',
+      'shortApi',
+    ]);
+  });
+
+  it('exports exactly this list from @shoal/core/testing', () => {
+    expect(Object.keys(testing).sort()).toEqual(['SIMULATOR_MODEL', 'findSchema', 'scriptedProvider', 'simulate', 'startShortApiEmulator']);
+  });
+
+  it('resolves through the exports map to built files with types', () => {
+    const require = createRequire(import.meta.url);
+    const pkg = require('@shoal/core/package.json') as { exports: Record<string, { types: string; default: string }> };
+    expect(Object.keys(pkg.exports)).toEqual(['.', './testing', './package.json']);
+    expect(pkg.exports['.']!.types).toBe('./dist/index.d.ts');
+    expect(Object.keys(pkg.exports['.']!)[0]).toBe('types');
+  });
+
+  it('recognises errors across copies by marker, not by class identity', () => {
+    const foreign = Object.assign(new Error('x'), { code: 'RATE_LIMITED', [Symbol.for('shoal.error')]: true });
+    expect(core.ShoalError.isInstance(foreign)).toBe(true);
+    expect(core.RateLimitError.isInstance(foreign)).toBe(true);
+    expect(core.AuthError.isInstance(foreign)).toBe(false);
+  });
+
+  it('ships a shoal-emulator bin that serves the protocol', async () => {
+    const require = createRequire(import.meta.url);
+    const bin = require.resolve('@shoal/core/package.json').replace(/package\.json$/, 'dist/testing/emulator-bin.js');
+    const child = spawn(process.execPath, [bin, '--json', '--latency', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+        child.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
+      });
+      const { url, apiKey } = JSON.parse(line) as { url: string; apiKey: string };
+      const executor = core.createExecutor({ provider: core.shortApi({ apiKey, baseUrl: url }) });
+      const result = await executor.complete({ prompt: 'hello from the bin test' });
+      expect(result.text).toMatch(/^\[simulated, not a model\]/);
+      await executor.close();
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});

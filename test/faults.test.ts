@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutor, shortApi, ShoalError, type CompletionResult } from '@shoal/core';
+import { startShortApiEmulator } from '@shoal/core/testing';
+
+/**
+ * 2,000 calls through one executor against an emulator that misbehaves: 429s, 5xx with
+ * HTML bodies, sockets dropped mid-answer on queries, failed jobs. Every call must end in
+ * its own result or a typed error, no job may be created twice, nothing may be unhandled.
+ */
+describe('2,000 calls under faults', () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => process.on('unhandledRejection', onUnhandled));
+  afterAll(() => process.off('unhandledRejection', onUnhandled));
+
+  it('ends every call in its own result or a typed error, with no duplicate job', async () => {
+    const emulator = await startShortApiEmulator({
+      latencyMs: { min: 1, max: 15 },
+      seed: 2026,
+      rules: [{ match: 'call #', reply: (prompt) => `echo:${prompt}` }],
+      faults: { rateLimit: 0.06, retryAfterSeconds: 0, serverError: 0.02, dropQuery: 0.01, failJob: 0.01 },
+    });
+    const executor = createExecutor({
+      provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+      concurrency: 64,
+      retry: { maxAttempts: 6, baseDelayMs: 2, maxDelayMs: 50 },
+      cache: false,
+    });
+    try {
+      const N = 2000;
+      const outcomes = await Promise.allSettled(Array.from({ length: N }, (_, i) => executor.complete({ prompt: `call #${i}` }, { priority: i % 4 })));
+      let ok = 0;
+      let typedErrors = 0;
+      outcomes.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled') {
+          ok++;
+          const result = outcome.value as CompletionResult;
+          expect(result.text).toBe(`echo:call #${i}`);
+          const job = emulator.job(result.jobId!);
+          expect(job?.prompt).toBe(`call #${i}`);
+          expect(job?.status).toBe(2);
+        } else {
+          expect(ShoalError.isInstance(outcome.reason)).toBe(true);
+          typedErrors++;
+        }
+      });
+      expect(ok + typedErrors).toBe(N);
+      const stats = emulator.stats();
+      // The faults really happened, at the rates asked for.
+      expect(stats.refusedCreates / stats.creates).toBeGreaterThanOrEqual(0.05);
+      expect(stats.faults.rateLimit! / stats.creates).toBeGreaterThanOrEqual(0.05);
+      expect(stats.faults.serverError!).toBeGreaterThan(0);
+      expect(stats.faults.dropQuery!).toBeGreaterThan(0);
+      expect(stats.faults.failJob!).toBeGreaterThan(0);
+      // No job was paid for twice; a new job after a failed one is a retry, not a duplicate.
+      expect(stats.duplicateCreates).toBe(0);
+      // The same, checked from the jobs themselves: per call, every job but the last one failed.
+      const byCall = new Map<string, typeof emulator.jobs[number][]>();
+      for (const job of emulator.jobs) byCall.set(job.idempotencyKey!, [...(byCall.get(job.idempotencyKey!) ?? []), job]);
+      for (const jobs of byCall.values()) expect(jobs.slice(0, -1).every((j) => j.status === 3)).toBe(true);
+      expect(byCall.size).toBeLessThanOrEqual(N);
+      expect(byCall.size).toBeGreaterThanOrEqual(ok);
+      const m = executor.metrics();
+      expect(m.done + m.failed).toBe(N);
+      expect(m.queued + m.running).toBe(0);
+      expect(unhandled).toEqual([]);
+    } finally {
+      await executor.close();
+      await emulator.close();
+    }
+  });
+});
+
