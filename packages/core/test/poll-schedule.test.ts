@@ -18,7 +18,7 @@ function simulate(schedule: PollSchedule, durations: () => number, jobs: number,
         polls++;
       }
       requests += 1 + polls;
-      schedule.observe(polls === 1, inFlight);
+      schedule.observe(polls === 1, first, inFlight);
     }
   }
   return { requestsPerJob: requests / jobs, estimate: schedule.estimateMs };
@@ -43,6 +43,16 @@ describe('PollSchedule', () => {
     expect(result.requestsPerJob).toBeLessThanOrEqual(3);
   });
 
+  it('skips stale news: a job polled first far above the current estimate says nothing about it', () => {
+    const schedule = new PollSchedule({ initialDelayMs: 100 });
+    schedule.observe(true, 500);
+    expect(schedule.estimateMs).toBe(100);
+    schedule.observe(false, 20);
+    expect(schedule.estimateMs).toBe(100);
+    schedule.observe(true, 105);
+    expect(schedule.estimateMs).toBeLessThan(100);
+  });
+
   it('backs off after a miss, with jitter, up to the cap', () => {
     const schedule = new PollSchedule({ initialDelayMs: 1000, maxDelayMs: 1500, jitter: 0 });
     expect(schedule.nextDelayMs(2)).toBe(150);
@@ -57,7 +67,7 @@ describe('PollSchedule', () => {
     const alone = new PollSchedule({ initialDelayMs: 500 });
     const shared = new PollSchedule({ initialDelayMs: 500 });
     alone.observe(false);
-    shared.observe(false, 64);
+    shared.observe(false, 500, 64);
     expect(alone.estimateMs).toBeGreaterThan(shared.estimateMs);
     expect(shared.estimateMs).toBeGreaterThan(500);
   });

@@ -71,6 +71,11 @@ export function requestKey(model: string, request: CompletionRequest): string {
   return hash.digest('base64url');
 }
 
+/** The same identity as plain text, for the in-flight map when no cache wants a hash. */
+export function inFlightKey(request: CompletionRequest): string {
+  return request.args && Object.keys(request.args).length > 0 ? `${request.prompt}\u0000${stableStringify(request.args)}` : request.prompt;
+}
+
 function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined';
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;

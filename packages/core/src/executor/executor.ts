@@ -16,8 +16,9 @@ import { picoToUsd } from '../util/money.js';
 import { expectNumber, rejectUnknownKeys } from '../util/options.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { sleep } from '../util/sleep.js';
+import { NEVER_ABORTED } from '../util/never-signal.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
-import { type CacheStore, type CachedCompletion, MemoryCacheStore, requestKey } from './cache.js';
+import { type CacheStore, type CachedCompletion, MemoryCacheStore, inFlightKey, requestKey } from './cache.js';
 import type { ExecutorEvents } from './events.js';
 import { PriorityHeap } from './heap.js';
 import { CostLedger, type Pricing, type TotalsSnapshot, snapshotTotals } from './ledger.js';
@@ -135,8 +136,8 @@ class Call {
   flight: Flight | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
   tokens = 0;
+  #id: string | undefined = undefined;
   constructor(
-    readonly id: string,
     readonly seq: number,
     readonly priority: number,
     readonly request: CompletionRequest,
@@ -145,13 +146,28 @@ class Call {
     readonly resolve: (result: CompletionResult) => void,
     readonly reject: (error: unknown) => void,
   ) {}
+
+  /** A nanoid, made when first needed (an event, or dispatch): waiting calls do not pay for it. */
+  get id(): string {
+    return (this.#id ??= nanoid());
+  }
 }
 
 /** One job's worth of work, shared by every identical call that joined it. */
 interface Flight {
   readonly key: string | undefined;
   readonly calls: Set<Call>;
-  readonly controller: AbortController;
+  /** Only when some caller can stop waiting (a signal or a timeout); else the provider gets NEVER_ABORTED. */
+  readonly controller: AbortController | undefined;
+  /** Set once the outcome is known, so that settling callers does not abort finished work. */
+  done: boolean;
+}
+
+let capturedResolve: ((result: CompletionResult) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function captureResolvers(resolve: (result: CompletionResult) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 export function createExecutor(options: ExecutorOptions): Executor {
@@ -175,8 +191,14 @@ class ShoalExecutor implements Executor {
   readonly #budgetUsd: number | undefined;
   readonly #timeoutMs: number | undefined;
   readonly #random: () => number;
-  /** One abort listener per distinct signal, however many calls share it. */
-  readonly #bySignal = new WeakMap<AbortSignal, Set<Call>>();
+  /**
+   * One abort listener per distinct signal, however many calls share it (Node checks each
+   * new listener against all others, so one per call is quadratic). When it fires, the
+   * queue and the running calls are scanned for that signal: one pass, no per-call index.
+   */
+  readonly #watched = new WeakSet<AbortSignal>();
+  /** Calls holding a slot or joined to a flight. */
+  readonly #active = new Set<Call>();
   readonly #latency = new SampleWindow(10_000);
   #seq = 0;
   #queued = 0;
@@ -252,31 +274,31 @@ class ShoalExecutor implements Executor {
   }
 
   complete(request: CompletionRequest, options?: CallOptions): Promise<CompletionResult> {
-    return new Promise<CompletionResult>((resolve, reject) => {
-      if (typeof request !== 'object' || request === null || typeof request.prompt !== 'string') {
-        reject(new ShoalConfigError(`complete() takes { prompt: string, args? }, got ${describeValue(request)}.`));
-        return;
-      }
-      if (this.#closed) return reject(new ExecutorClosedError());
-      if (this.#budgetExceeded) return reject(this.#budgetError());
-      const priority = options?.priority ?? 0;
-      if (typeof priority !== 'number' || Number.isNaN(priority)) {
-        reject(new ShoalConfigError(`Expected \`priority\` to be a number, got ${describeValue(priority)}.`));
-        return;
-      }
-      const signal = options?.signal;
-      if (signal?.aborted) return reject(this.#abortReason(signal));
-      const call = new Call(nanoid(), this.#seq++, priority, request, options, performance.now(), resolve, reject);
-      if (signal) this.#watchSignal(signal, call);
-      const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
-      if (timeoutMs !== undefined) call.timer = setTimeout(() => this.#timeout(call, timeoutMs), timeoutMs);
-      this.#queued++;
-      this.#heap.push(call);
-      if (this.events.listenerCount('call-queued') > 0) {
-        this.events.emit('call-queued', { callId: call.id, at: call.enqueuedAt, tags: options?.tags, priority });
-      }
-      if (this.#running < this.#concurrency.max) this.#pump();
-    });
+    if (typeof request !== 'object' || request === null || typeof request.prompt !== 'string') {
+      return Promise.reject(new ShoalConfigError(`complete() takes { prompt: string, args? }, got ${describeValue(request)}.`));
+    }
+    if (this.#closed) return Promise.reject(new ExecutorClosedError());
+    if (this.#budgetExceeded) return Promise.reject(this.#budgetError());
+    const priority = options?.priority ?? 0;
+    if (typeof priority !== 'number' || Number.isNaN(priority)) {
+      return Promise.reject(new ShoalConfigError(`Expected \`priority\` to be a number, got ${describeValue(priority)}.`));
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(this.#abortReason(signal));
+    // A shared executor function (no closure per call): with a million calls waiting, every allocation shows in GC time.
+    const promise = new Promise<CompletionResult>(captureResolvers);
+    const call = new Call(this.#seq++, priority, request, options, performance.now(), capturedResolve!, capturedReject!);
+    capturedResolve = capturedReject = undefined;
+    if (signal) this.#watchSignal(signal);
+    const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
+    if (timeoutMs !== undefined) call.timer = setTimeout(() => this.#timeout(call, timeoutMs), timeoutMs);
+    this.#queued++;
+    this.#heap.push(call);
+    if (this.events.listenerCount('call-queued') > 0) {
+      this.events.emit('call-queued', { callId: call.id, at: call.enqueuedAt, tags: options?.tags, priority });
+    }
+    if (this.#running < this.#concurrency.max) this.#pump();
+    return promise;
   }
 
   metrics(): ExecutorMetrics {
@@ -364,26 +386,31 @@ class ShoalExecutor implements Executor {
   }
 
   #dispatch(call: Call): void {
+    this.#active.add(call);
     const now = performance.now();
     if (this.events.listenerCount('call-start') > 0) {
       this.events.emit('call-start', { callId: call.id, at: now, tags: call.options?.tags, priority: call.priority, queuedMs: now - call.enqueuedAt });
     }
     const useCache = this.#cache !== undefined && call.options?.cache !== false;
-    const key = useCache || this.#dedupe ? requestKey(this.provider.model, call.request) : undefined;
+    // A hashed key when the cache needs one (stores persist keys); the plain text is enough to spot identical calls in flight.
+    const key = useCache ? requestKey(this.provider.model, call.request) : this.#dedupe ? inFlightKey(call.request) : undefined;
     if (key !== undefined && this.#dedupe) {
       const flight = this.#flights.get(key);
       if (flight) {
         call.flight = flight;
+        // A joiner may leave; the job is aborted only when every caller has (never while an owner without signal waits).
         flight.calls.add(call);
         return;
       }
     }
-    const flight: Flight = { key, calls: new Set([call]), controller: new AbortController() };
+    const canLeave = call.options?.signal !== undefined || call.timer !== undefined;
+    const flight: Flight = { key, calls: new Set([call]), controller: canLeave ? new AbortController() : undefined, done: false };
     call.flight = flight;
     if (key !== undefined && this.#dedupe) this.#flights.set(key, flight);
     this.#running++;
     // The slot is freed before callers hear the outcome, so metrics read after `await complete()` are settled.
     void this.#run(flight, call, useCache).then((settle) => {
+      flight.done = true;
       this.#running--;
       if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
       settle?.();
@@ -422,7 +449,7 @@ class ShoalExecutor implements Executor {
     }
     const errors: ShoalError[] = [];
     let requests = 0;
-    const signal = flight.controller.signal;
+    const signal = flight.controller?.signal ?? NEVER_ABORTED;
     for (let attempt = 1; ; attempt++) {
       if (flight.calls.size === 0) return undefined; // every caller stopped waiting
       if (attempt > 1 && this.#limiter) {
@@ -547,11 +574,13 @@ class ShoalExecutor implements Executor {
     call.state = SETTLED;
     if (call.timer) clearTimeout(call.timer);
     const signal = call.options?.signal;
-    if (signal) this.#bySignal.get(signal)?.delete(call);
+    this.#active.delete(call);
     const flight = call.flight;
     if (flight) {
       flight.calls.delete(call);
-      if (flight.calls.size === 0 && !flight.controller.signal.aborted) flight.controller.abort(new AbortError('every caller stopped waiting'));
+      if (flight.calls.size === 0 && !flight.done && flight.controller && !flight.controller.signal.aborted) {
+        flight.controller.abort(new AbortError('every caller stopped waiting'));
+      }
     }
     return true;
   }
@@ -626,23 +655,18 @@ class ShoalExecutor implements Executor {
 
   // ---- cancellation, timeouts, budget, 429s ----
 
-  #watchSignal(signal: AbortSignal, call: Call): void {
-    let calls = this.#bySignal.get(signal);
-    if (!calls) {
-      const set = new Set<Call>();
-      calls = set;
-      this.#bySignal.set(signal, set);
-      signal.addEventListener(
-        'abort',
-        () => {
-          const reason = this.#abortReason(signal);
-          for (const c of [...set]) this.#settleError(c, reason);
-          set.clear();
-        },
-        { once: true },
-      );
-    }
-    calls.add(call);
+  #watchSignal(signal: AbortSignal): void {
+    if (this.#watched.has(signal)) return;
+    this.#watched.add(signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        const reason = this.#abortReason(signal);
+        for (const call of [...this.#active]) if (call.options?.signal === signal) this.#settleError(call, reason);
+        for (const call of this.#heap.items()) if (call.state === QUEUED && call.options?.signal === signal) this.#settleError(call, reason);
+      },
+      { once: true },
+    );
   }
 
   #abortReason(signal: AbortSignal): ShoalError {

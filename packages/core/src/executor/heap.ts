@@ -58,6 +58,11 @@ export class PriorityHeap<T extends HeapItem> {
     return top;
   }
 
+  /** Every item, unordered, without removing them. */
+  items(): readonly T[] {
+    return this.#items;
+  }
+
   /** Removes and returns every item (unordered). */
   drain(): T[] {
     return this.#items.splice(0, this.#items.length);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { NEVER_ABORTED } from '../util/never-signal.js';
 
 /**
  * The HTTP layer: node:http(s) with one keep-alive Agent per client. Measured on our
@@ -88,11 +89,12 @@ export class HttpClient {
 
   send(request: HttpRequest): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
-      if (request.signal?.aborted) {
+      const signal = request.signal === NEVER_ABORTED ? undefined : request.signal;
+      if (signal?.aborted) {
         reject(new HttpFailure('aborted', 'aborted before sending', undefined));
         return;
       }
-      const headers: Record<string, string | number> = { ...this.#headers, ...request.headers };
+      const headers: Record<string, string | number> = Object.assign({}, this.#headers, request.headers);
       if (request.body !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(request.body);
@@ -102,7 +104,7 @@ export class HttpClient {
       const finish = (error: HttpFailure | undefined, response?: HttpResponse) => {
         if (settled) return;
         settled = true;
-        request.signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
         if (error) reject(error);
         else resolve(response!);
       };
@@ -119,7 +121,7 @@ export class HttpClient {
         finish(new HttpFailure('aborted', 'aborted', undefined));
         req.destroy();
       };
-      request.signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       req.on('timeout', () => {
         req.destroy(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' }));
       });

@@ -409,7 +409,8 @@ class Emulator implements ShortApiEmulator {
       job.status = 1;
       job.startedAt = performance.now();
       if (job.reply.durationMs === Infinity) continue; // never finishes, holds its server slot
-      this.#later(job.reply.durationMs, () => this.#finish(job));
+      if (job.reply.durationMs <= 0) this.#finish(job); // 0 ms: done by the time the create is answered
+      else this.#later(job.reply.durationMs, () => this.#finish(job));
     }
   }
 

@@ -28,6 +28,10 @@ export interface PollScheduleOptions {
   readonly jitter?: number;
 }
 
+const MIN_RATE = 0.05;
+const MAX_RATE = 2;
+const STALE_BAND = 1.1;
+
 export class PollSchedule {
   readonly #minDelayMs: number;
   readonly #maxDelayMs: number;
@@ -36,7 +40,10 @@ export class PollSchedule {
   readonly #backoff: number;
   readonly #jitter: number;
   #estimateMs: number;
-  #observations = 0;
+  #rate = 0.5;
+  #lastSign = 0;
+  #batchSum = 0;
+  #batchCount = 0;
 
   constructor(options: PollScheduleOptions = {}) {
     this.#minDelayMs = options.minDelayMs ?? 2;
@@ -65,18 +72,34 @@ export class PollSchedule {
   }
 
   /**
-   * Learn from one finished job: was it already done at its first poll? Many jobs run at
-   * once on the same estimate and report together, so each report moves the estimate by
-   * 1/`jobsInFlight` of a step: a batch of reports then moves it about one step, by how
-   * far its share of hits is from the target. Steps start large (fast convergence from the
-   * initial guess, in either direction) and settle to a small rate that keeps tracking drift.
+   * Learn from one finished job: was it already done at its first poll, made
+   * `firstDelayMs` after its create was answered?
+   *
+   * Many jobs run at once and report late, so two guards keep the estimate from
+   * overshooting on stale news. A report is judged against the estimate as it is now: a
+   * job done at a first poll well above the current estimate, or still pending at one well
+   * below it, says nothing about the current estimate and is skipped (a 10% band counts
+   * as current). And each report moves the estimate by 1/`jobsInFlight` of a step, so a
+   * batch of reports moves it about one step. The step size adapts per batch, as Rprop
+   * does: it grows while batches keep pointing the same way (far from the answer, e.g. a
+   * 500 ms first guess for jobs of 5 ms) and halves when they flip (near it), down to a
+   * floor that still tracks drift.
    */
-  observe(doneAtFirstPoll: boolean, jobsInFlight = 1): void {
-    const share = 1 / Math.max(1, jobsInFlight);
-    this.#observations += share;
-    const rate = Math.max(0.05, 0.6 / Math.sqrt(1 + this.#observations)) * share;
-    const step = doneAtFirstPoll ? -(1 - this.#quantile) : this.#quantile;
-    this.#estimateMs = this.#clamp(this.#estimateMs * Math.exp(rate * step));
+  observe(doneAtFirstPoll: boolean, firstDelayMs: number = this.#estimateMs, jobsInFlight = 1): void {
+    const ratio = firstDelayMs / this.#estimateMs;
+    if (doneAtFirstPoll ? ratio > STALE_BAND : ratio < 1 / STALE_BAND) return;
+    const batch = Math.max(1, jobsInFlight);
+    const direction = doneAtFirstPoll ? -(1 - this.#quantile) : this.#quantile;
+    this.#estimateMs = this.#clamp(this.#estimateMs * Math.exp((this.#rate * direction) / batch));
+    this.#batchSum += direction;
+    // Judge the direction over enough reports for the target share to show (10 at q = 0.8).
+    if (++this.#batchCount >= Math.max(batch, Math.ceil(2 / (1 - this.#quantile)))) {
+      const sign = Math.sign(this.#batchSum);
+      this.#rate = sign !== 0 && sign === this.#lastSign ? Math.min(MAX_RATE, this.#rate * 1.5) : Math.max(MIN_RATE, this.#rate * 0.5);
+      this.#lastSign = sign;
+      this.#batchSum = 0;
+      this.#batchCount = 0;
+    }
   }
 
   #clamp(ms: number): number {

@@ -15,6 +15,7 @@ import {
 import { HttpClient, HttpFailure, type HttpResponse } from '../../http/http-client.js';
 import { rawForError } from '../../util/redact.js';
 import { sleep } from '../../util/sleep.js';
+import { NEVER_ABORTED } from '../../util/never-signal.js';
 import { expectHttpUrl, expectNumber, rejectUnknownKeys } from '../../util/options.js';
 import type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult } from '../types.js';
 import { CallbackReceiver, type CallbackReceiverOptions, type CallbackTicket } from './callback-receiver.js';
@@ -182,7 +183,7 @@ export class ShortApiProvider implements ModelProvider {
         }
         requests += polled.requests;
         state = polled.state;
-        if (learn) this.schedule.observe(polled.doneAtFirstPoll, this.#polling);
+        if (learn) this.schedule.observe(polled.doneAtFirstPoll, firstDelayMs, this.#polling + 1);
       }
       if (state.state === 'failed') {
         // The server's words go into an error: redact them like any other server text.
@@ -230,6 +231,7 @@ export class ShortApiProvider implements ModelProvider {
           timer = setTimeout(() => resolve(undefined), deadlineMs);
         }),
         new Promise<never>((_, reject) => {
+          if (signal === NEVER_ABORTED) return;
           onAbort = () => reject(abortError());
           signal.addEventListener('abort', onAbort, { once: true });
         }),

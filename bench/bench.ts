@@ -1,0 +1,259 @@
+/**
+ * `pnpm bench`: one table, from one run. Every load is bounded in count and time and
+ * talks only to emulators on 127.0.0.1. Quote medians and ratios from one run: the
+ * machine is shared and noisy.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { createExecutor, shortApi, type ModelProvider } from '@shoal/core';
+import { startShortApiEmulator } from '@shoal/core/testing';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc (pnpm bench does)');
+
+type Row = { metric: string; shoal: string; reference: string; target: string; verdict: string };
+const rows: Row[] = [];
+const row = (metric: string, shoal: string, reference: string, target: string, ok: boolean | undefined) =>
+  rows.push({ metric, shoal, reference, target, verdict: ok === undefined ? '' : ok ? 'met' : 'MISSED' });
+const log = (text: string) => process.stderr.write(`${text}\n`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+
+/** An emulator in a child process, so its CPU is not counted as ours. */
+async function childEmulator(latencyMs: number): Promise<{ url: string; apiKey: string; child: ChildProcess }> {
+  const bin = fileURLToPath(new URL('../packages/core/dist/testing/emulator-bin.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, '--json', '--latency', String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+  });
+  return { ...(JSON.parse(line) as { url: string; apiKey: string }), child };
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** The reference: a raw node:http keep-alive loop doing the same protocol (create, then one query). */
+async function rawLoop(url: string, apiKey: string, n: number, inFlight: number, latencyMs: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+  const base = new URL(url);
+  const request = (method: string, path: string, body?: string) =>
+    new Promise<unknown>((resolve, reject) => {
+      const req = http.request(
+        {
+          agent,
+          hostname: base.hostname,
+          port: base.port,
+          method,
+          path,
+          headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            } catch (e) {
+              reject(e);
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      const created = (await request('POST', '/api/v1/job/create', JSON.stringify({ model: 'openai/gpt-5.4-nano', args: { prompt: `raw ${i}` } }))) as { data: { job_id: string } };
+      // It knows the job's duration: sleep that long, then query (again 1 ms later if the server's timer was late).
+      if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+      for (let polls = 0; ; polls++) {
+        const answer = (await request('GET', `/api/v1/job/query?id=${created.data.job_id}`)) as { data: { status: number } };
+        if (answer.data.status === 2) break;
+        if (polls > 1000) throw new Error('raw loop: job never finished');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  agent.destroy();
+}
+
+async function executorLoop(provider: ModelProvider, n: number, inFlight: number, label: string) {
+  const executor = createExecutor({ provider, concurrency: inFlight, cache: false });
+  await Promise.all(Array.from({ length: n }, (_, i) => executor.complete({ prompt: `${label} ${i}` })));
+  const m = executor.metrics();
+  await executor.close();
+  return m;
+}
+
+// ---- 1. CPU per call, 0 ms latency, 64 in flight ----
+async function cpuPerCall() {
+  const N = 20_000;
+  const WARM = 3_000;
+  const emulator = await childEmulator(0);
+  try {
+    const samples = { raw: [] as number[], shoal: [] as number[] };
+    const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+    await executorLoop(provider, WARM, 64, 'warm'); // the poll schedule learns that jobs take ~0 ms
+    await rawLoop(emulator.url, emulator.apiKey, WARM, 64, 0);
+    for (let round = 0; round < 3; round++) {
+      let t = cpuMs();
+      await rawLoop(emulator.url, emulator.apiKey, N, 64, 0);
+      samples.raw.push(((cpuMs() - t) * 1000) / N);
+      t = cpuMs();
+      const m = await executorLoop(provider, N, 64, `cpu${round}`);
+      samples.shoal.push(((cpuMs() - t) * 1000) / N);
+      if (round === 0) log(`  cpu: shoal made ${m.requestsPerJob.toFixed(2)} requests per job at 0 ms`);
+    }
+    await provider.close?.();
+    const raw = median(samples.raw);
+    const shoal = median(samples.shoal);
+    row('CPU per call, 0 ms jobs, 64 in flight (median of 3 x 20k)', `${shoal.toFixed(0)} us`, `raw node:http loop ${raw.toFixed(0)} us`, '<= 1.5x raw', shoal <= 1.5 * raw);
+    row('  ratio shoal / raw', `${(shoal / raw).toFixed(2)}x`, '', '<= 1.5x', shoal <= 1.5 * raw);
+  } finally {
+    emulator.child.kill();
+  }
+}
+
+// ---- 2. Wall time against ceil(N/C) x latency ----
+async function wallTime() {
+  const N = 2000;
+  const C = 64;
+  const LAT = 50;
+  const ideal = Math.ceil(N / C) * LAT;
+  const emulator = await childEmulator(LAT);
+  try {
+    const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+    await executorLoop(provider, 3000, C, 'warm'); // learn the job duration first (from the 500 ms default)
+    let t = performance.now();
+    await executorLoop(provider, N, C, 'wall');
+    const shoal = performance.now() - t;
+    await provider.close?.();
+    t = performance.now();
+    await rawLoop(emulator.url, emulator.apiKey, N, C, LAT);
+    const raw = performance.now() - t;
+    const over = (ms: number) => `${((ms / ideal - 1) * 100).toFixed(1)}%`;
+    row(`Wall time N=${N}, C=${C}, ${LAT} ms jobs (ideal ${ideal} ms)`, `${shoal.toFixed(0)} ms (+${over(shoal)})`, `raw loop ${raw.toFixed(0)} ms (+${over(raw)})`, '<= +5%', shoal <= ideal * 1.05);
+  } finally {
+    emulator.child.kill();
+  }
+}
+
+// ---- 3. Enqueue 1M calls ----
+async function enqueueMillion() {
+  const N = 1_000_000;
+  const never: ModelProvider = {
+    specificationVersion: 'shoal.provider.v1',
+    name: 'never',
+    model: 'never',
+    doComplete: (_request, context) =>
+      new Promise((_resolve, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true })),
+  };
+  const executor = createExecutor({ provider: never, concurrency: 1, cache: false, dedupe: false });
+  const requests = Array.from({ length: N }, (_, i) => ({ prompt: `queued ${i}` }));
+  const priorities = Array.from({ length: N }, (_, i) => (i * 7919) % 10);
+  const controller = new AbortController();
+  const options = priorities.map((priority) => ({ priority, signal: controller.signal }));
+  const promises: Promise<unknown>[] = new Array(N);
+  gc!();
+  gc!();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const t = performance.now();
+  for (let i = 0; i < N; i++) promises[i] = executor.complete(requests[i]!, options[i]);
+  const enqueueMs = performance.now() - t;
+  gc!();
+  gc!();
+  const perCall = (process.memoryUsage().heapUsed - heapBefore) / N;
+  const queued = executor.metrics().queued;
+  for (const p of promises) p.catch(() => {});
+  const t2 = performance.now();
+  controller.abort();
+  await Promise.allSettled(promises);
+  const cancelMs = performance.now() - t2;
+  await executor.close();
+  row('Enqueue 1M calls, mixed priority, one shared signal', `${(enqueueMs / 1000).toFixed(2)} s`, `${queued.toLocaleString('en-US')} queued`, '< 2 s', enqueueMs < 2000);
+  row('  heap per queued call (promise included)', `${perCall.toFixed(0)} B`, '', '< 1 KB', perCall < 1024);
+  row('  cancel all 1M through their shared signal', `${(cancelMs / 1000).toFixed(2)} s`, '', '', undefined);
+}
+
+// ---- 4. Requests per job and detection delay ----
+async function detection(label: string, latencyMs: { min: number; max: number }, callback: boolean, target: { delay: (p50: number, rel: number) => boolean; text: string }) {
+  const emulator = await startShortApiEmulator({ latencyMs, seed: 7 });
+  const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, ...(callback ? { callback: true } : {}) });
+  const executor = createExecutor({ provider, concurrency: 64, cache: false });
+  const WARM = 300;
+  const N = 1200;
+  await Promise.all(Array.from({ length: WARM }, (_, i) => executor.complete({ prompt: `warm ${i}` })));
+  const requestsBefore = executor.metrics().requests;
+  const jobsBefore = executor.metrics().jobs;
+  const results = await Promise.all(
+    Array.from({ length: N }, (_, i) => executor.complete({ prompt: `measure ${i}` }).then((r) => ({ r, at: performance.now() }))),
+  );
+  const m = executor.metrics();
+  const perJob = (m.requests - requestsBefore) / (m.jobs - jobsBefore);
+  const delays: number[] = [];
+  const relative: number[] = [];
+  for (const { r, at } of results) {
+    const job = emulator.job(r.jobId!)!;
+    const delay = at - job.finishedAt!;
+    delays.push(delay);
+    relative.push(delay / (job.finishedAt! - job.startedAt!));
+  }
+  await executor.close();
+  await emulator.close();
+  const p50 = median(delays);
+  const rel = median(relative);
+  row(
+    `${callback ? 'Callbacks' : 'Polling'}, jobs ${label}: requests per job`,
+    perJob.toFixed(2),
+    callback ? '' : '',
+    callback ? '1' : '<= 3',
+    callback ? perJob === 1 : perJob <= 3,
+  );
+  row(
+    `  detection delay p50 / p95 (p50 of delay / job time)`,
+    `${p50.toFixed(1)} / ${pct(delays, 95).toFixed(1)} ms (${(rel * 100).toFixed(1)}%)`,
+    '',
+    target.text,
+    target.delay(p50, rel),
+  );
+}
+
+const started = performance.now();
+// `pnpm bench` runs every section; `pnpm bench cpu wall` runs only those named.
+const only = process.argv.slice(2);
+const wanted = (name: string) => only.length === 0 || only.includes(name);
+if (wanted('cpu')) {
+  log('bench: CPU per call (about a minute)...');
+  await cpuPerCall();
+}
+if (wanted('wall')) {
+  log('bench: wall time...');
+  await wallTime();
+}
+if (wanted('enqueue')) {
+  log('bench: enqueue 1M...');
+  await enqueueMillion();
+}
+if (wanted('detection')) {
+  log('bench: detection delay, polling (300-800 ms jobs)...');
+  await detection('300-800 ms', { min: 300, max: 800 }, false, { delay: (_p50, rel) => rel <= 0.1, text: 'p50 <= 10% of job time' });
+  log('bench: detection delay, polling (475-525 ms jobs)...');
+  await detection('475-525 ms', { min: 475, max: 525 }, false, { delay: (_p50, rel) => rel <= 0.1, text: 'p50 <= 10% of job time' });
+  log('bench: detection delay, callbacks...');
+  await detection('300-800 ms', { min: 300, max: 800 }, true, { delay: (p50) => p50 <= 5, text: 'p50 <= 5 ms' });
+}
+
+const widths = (['metric', 'shoal', 'reference', 'target', 'verdict'] as const).map((k) => Math.max(k.length, ...rows.map((r) => r[k].length)));
+const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+console.log(`\nshoal bench, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+console.log(fmt(['metric', 'shoal', 'reference', 'target', 'verdict']));
+console.log(fmt(widths.map((w) => '-'.repeat(w))));
+for (const r of rows) console.log(fmt([r.metric, r.shoal, r.reference, r.target, r.verdict]));
