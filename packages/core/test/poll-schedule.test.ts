@@ -55,12 +55,12 @@ describe('PollSchedule', () => {
 
   it('backs off after a miss, with jitter, up to the cap', () => {
     const schedule = new PollSchedule({ initialDelayMs: 1000, maxDelayMs: 1500, jitter: 0 });
-    expect(schedule.nextDelayMs(2)).toBe(150);
-    expect(schedule.nextDelayMs(3)).toBeCloseTo(240);
+    expect(schedule.nextDelayMs(2)).toBe(80);
+    expect(schedule.nextDelayMs(3)).toBeCloseTo(160);
     expect(schedule.nextDelayMs(20)).toBe(1500);
     const jittered = new PollSchedule({ initialDelayMs: 1000, jitter: 0.2 });
-    expect(jittered.nextDelayMs(2, () => 0)).toBeCloseTo(120);
-    expect(jittered.nextDelayMs(2, () => 0.999999)).toBeCloseTo(180, 0);
+    expect(jittered.nextDelayMs(2, () => 0)).toBeCloseTo(64);
+    expect(jittered.nextDelayMs(2, () => 0.999999)).toBeCloseTo(96, 0);
   });
 
   it('moves a fraction of a step per report when many jobs share the estimate', () => {

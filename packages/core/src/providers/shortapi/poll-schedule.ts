@@ -20,9 +20,9 @@ export interface PollScheduleOptions {
   readonly maxDelayMs?: number;
   /** Share of jobs meant to be done at the first poll. @default 0.8 */
   readonly targetQuantile?: number;
-  /** After a missed first poll, the next wait is this share of the learned delay... @default 0.15 */
+  /** After a missed first poll, the next wait is this share of the learned delay... @default 0.08 */
   readonly retryFraction?: number;
-  /** ...multiplied by this for each further miss. @default 1.6 */
+  /** ...multiplied by this for each further miss. @default 2 */
   readonly backoff?: number;
   /** Jitter as a share of each later wait (uniform ±). @default 0.2 */
   readonly jitter?: number;
@@ -49,8 +49,8 @@ export class PollSchedule {
     this.#minDelayMs = options.minDelayMs ?? 2;
     this.#maxDelayMs = options.maxDelayMs ?? 5000;
     this.#quantile = options.targetQuantile ?? 0.8;
-    this.#retryFraction = options.retryFraction ?? 0.15;
-    this.#backoff = options.backoff ?? 1.6;
+    this.#retryFraction = options.retryFraction ?? 0.08;
+    this.#backoff = options.backoff ?? 2;
     this.#jitter = options.jitter ?? 0.2;
     this.#estimateMs = this.#clamp(options.initialDelayMs ?? 500);
   }
