@@ -381,6 +381,7 @@ class ShoalExecutor implements Executor {
       this.#heap.pop();
       this.#queued--;
       head.state = RUNNING;
+      this.#limiter?.take(head.tokens); // now, not after an await: the next head in this loop must see it
       this.#dispatch(head);
     }
   }
@@ -441,6 +442,7 @@ class ShoalExecutor implements Executor {
         hit = undefined; // a failing cache store must not fail the call; it only costs a job
       }
       if (hit) {
+        this.#limiter?.refund(owner.tokens); // no request was made
         const found = hit;
         return () => {
           for (const call of flight.calls) this.#settleCached(call, found);
@@ -461,8 +463,8 @@ class ShoalExecutor implements Executor {
             return undefined;
           }
         }
+        this.#limiter.take(owner.tokens);
       }
-      this.#limiter?.take(owner.tokens);
       let result: ProviderResult;
       try {
         result = await this.provider.doComplete(owner.request, {

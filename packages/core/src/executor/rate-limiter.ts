@@ -80,4 +80,9 @@ export class RateLimiter {
     this.requests?.take(1);
     this.tokens?.take(tokens);
   }
+
+  refund(tokens: number): void {
+    this.requests?.refund(1);
+    this.tokens?.refund(tokens);
+  }
 }

@@ -65,9 +65,9 @@ class ValueGenerator {
 
   #resolve(schema: Schema): Schema {
     const ref = schema.$ref;
-    if (typeof ref === 'string' && ref.startsWith('#/')) {
+    if (typeof ref === 'string' && (ref === '#' || ref.startsWith('#/'))) {
       let node: unknown = this.#root;
-      for (const part of ref.slice(2).split('/')) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+      for (const part of ref.length > 2 ? ref.slice(2).split('/') : []) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
       if (typeof node === 'object' && node !== null) return { ...(node as Schema), ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$ref')) };
     }
     return schema;
@@ -120,9 +120,10 @@ class ValueGenerator {
   }
 
   #array(schema: Schema, depth: number): unknown[] {
-    const min = typeof schema.minItems === 'number' ? schema.minItems : 1;
+    // Deep down (recursive schemas) arrays shrink to their minimum, so generation ends.
+    const min = typeof schema.minItems === 'number' ? schema.minItems : depth > 3 ? 0 : 1;
     const max = typeof schema.maxItems === 'number' ? schema.maxItems : Math.max(min, 3);
-    const count = depth > 5 ? min : min + Math.floor(this.#random() * (max - min + 1));
+    const count = depth > 3 ? min : min + Math.floor(this.#random() * (max - min + 1));
     const items = (Array.isArray(schema.prefixItems) ? undefined : (schema.items as Schema | undefined)) ?? {};
     return Array.from({ length: count }, () => this.value(items, depth + 1));
   }
