@@ -69,7 +69,7 @@ async function main() {
   for (const lane of LANES) {
     const i = jobs.findIndex((j) => j.lane === lane);
     const a = answers[i]!;
-    console.log(`  ${lane.name.padEnd(8)} ${a.status === 'fulfilled' ? JSON.stringify(a.value.text.slice(0, 70)) : `failed: ${(a.reason as Error).message}`}`);
+    console.log(`  ${lane.name.padEnd(8)} ${a.status === 'fulfilled' ? a.value.text.slice(0, 110) : `failed: ${(a.reason as Error).message}`}`);
   }
   console.log(`\nLane finish order (median position of each lane's results): ${progress.laneOrder()}`);
 

@@ -35,10 +35,11 @@ export function findSchema(prompt: string): { schema: Schema; input: string } | 
 export function simulate(prompt: string): string {
   const found = findSchema(prompt);
   if (!found) {
-    const words = wordsOf(prompt);
-    const random = seededRandom(hashString(prompt));
-    const pick = Array.from({ length: Math.min(12, Math.max(3, words.length)) }, () => words[Math.floor(random() * words.length)] ?? 'ok');
-    return `[simulated, not a model] ${pick.join(' ')}`;
+    // No schema: say plainly what was asked, so nobody mistakes this for a model's answer.
+    const paragraphs = prompt.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+    const input = (paragraphs[paragraphs.length - 1] ?? '').replace(/\s+/g, ' ');
+    const excerpt = input.length > 60 ? `${input.slice(0, 57)}...` : input;
+    return `[simulated, not a model] ${wordsOf(prompt).length} words received; last part: "${excerpt}"`;
   }
   const input = found.input.trim() || prompt;
   const generator = new ValueGenerator(found.schema, input);

@@ -1,0 +1,14 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
+import { readFileSync } from 'node:fs';
+
+describe('published package shape (publint)', () => {
+  it.each(['core', 'agents'])('@shoal/%s has no publint errors or warnings', async (name) => {
+    const pkgDir = fileURLToPath(new URL(`../packages/${name}`, import.meta.url));
+    const { messages } = await publint({ pkgDir, level: 'warning', strict: true, pack: 'npm' });
+    const pkg = JSON.parse(readFileSync(`${pkgDir}/package.json`, 'utf8'));
+    expect(messages.map((m) => formatMessage(m, pkg))).toEqual([]);
+  });
+});
