@@ -18,7 +18,9 @@ export type ShoalErrorCode =
   | 'ABORTED'
   | 'BUDGET_EXCEEDED'
   | 'RETRIES_EXHAUSTED'
-  | 'EXECUTOR_CLOSED';
+  | 'EXECUTOR_CLOSED'
+  | 'AGENT_INPUT_INVALID'
+  | 'STRUCTURED_OUTPUT_INVALID';
 
 const MARKER = Symbol.for('shoal.error');
 
@@ -227,4 +229,51 @@ export class ExecutorClosedError extends ShoalError {
     super('EXECUTOR_CLOSED', message, false);
   }
   static override isInstance = codeGuard<ExecutorClosedError>('EXECUTOR_CLOSED');
+}
+
+/** One problem found by validation: where (a path into the value) and what. */
+export interface ValidationIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly code: string;
+}
+
+/** An agent's input did not match its schema. Thrown before any request: nothing was spent. */
+export class AgentInputError extends ShoalError {
+  readonly agentName: string;
+  readonly issues: readonly ValidationIssue[];
+  constructor(agentName: string, issues: readonly ValidationIssue[]) {
+    super('AGENT_INPUT_INVALID', `Input for agent \`${agentName}\` does not match its schema (nothing was sent): ${formatIssues(issues)}`, false);
+    this.agentName = agentName;
+    this.issues = issues;
+  }
+  static override isInstance = codeGuard<AgentInputError>('AGENT_INPUT_INVALID');
+}
+
+/** The model's answer did not fit the output schema after every allowed attempt. Model behaviour, not a bug of yours. */
+export class StructuredOutputError extends ShoalError {
+  readonly agentName: string;
+  /** The last raw answer. */
+  readonly text: string;
+  readonly issues: readonly ValidationIssue[];
+  /** Model calls made. */
+  readonly attempts: number;
+  constructor(agentName: string, text: string, issues: readonly ValidationIssue[], attempts: number, options: ShoalErrorOptions = {}) {
+    super(
+      'STRUCTURED_OUTPUT_INVALID',
+      `Agent \`${agentName}\`: the model's answer did not fit the output schema after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${formatIssues(issues)}`,
+      false,
+      options,
+    );
+    this.agentName = agentName;
+    this.text = text;
+    this.issues = issues;
+    this.attempts = attempts;
+  }
+  static override isInstance = codeGuard<StructuredOutputError>('STRUCTURED_OUTPUT_INVALID');
+}
+
+export function formatIssues(issues: readonly ValidationIssue[], max = 5): string {
+  const shown = issues.slice(0, max).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  return shown.join('; ') + (issues.length > max ? `; and ${issues.length - max} more` : '');
 }

@@ -29,6 +29,28 @@ export {
   ShoalConfigError,
   ShoalError,
   TimeoutError,
+  AgentInputError,
+  StructuredOutputError,
 } from './errors.js';
-export type { ShoalErrorCode } from './errors.js';
+export type { ShoalErrorCode, ValidationIssue } from './errors.js';
 export { countTokens } from './tokens.js';
+export { defineAgent, AGENT_NAME } from './agent/define-agent.js';
+export type {
+  Agent,
+  AgentConfig,
+  AgentExample,
+  AgentMetadata,
+  AgentRunOptions,
+  AgentRunResult,
+  InferAgentInput,
+  InferAgentOutput,
+  RunManyItem,
+  RunManyOptions,
+  RunManyResult,
+} from './agent/define-agent.js';
+export { StructuredOutput } from './structured/structured-output.js';
+export type { ParseStage, ParsedAnswer } from './structured/structured-output.js';
+export { definePlugin, createRegistry } from './plugins/plugin.js';
+export type { CatalogueEntry, Plugin, PluginConfig, PluginContext, Registry } from './plugins/plugin.js';
+export { openAICompatible, OpenAICompatibleProvider, isStrictCompatible } from './providers/openai-compatible.js';
+export type { OpenAICompatibleOptions } from './providers/openai-compatible.js';

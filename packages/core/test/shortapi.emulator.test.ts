@@ -197,7 +197,7 @@ describe('shortApi against answers that do not fit the protocol', () => {
     const executor = createExecutor({ provider, retry: { baseDelayMs: 1 } });
     const error = (await executor.complete({ prompt: 'x' }).catch((e: unknown) => e)) as ShoalError;
     expect(AmbiguousCreateError.isInstance(error)).toBe(true);
-    expect(error.message).toMatch(/may have created/);
+    expect(error.message).toMatch(/was sent but its answer was lost.*may have done, and charged for/);
     expect(creates).toBe(1);
     await executor.close();
     await server.close();

@@ -14,6 +14,12 @@ export interface CompletionRequest {
   readonly prompt: string;
   /** Extra model arguments, passed through unchanged. */
   readonly args?: Readonly<Record<string, unknown>>;
+  /**
+   * The JSON Schema the answer must fit, for providers that can enforce one (chat
+   * completions' `response_format`). The prompt states it too, so providers without
+   * structured output (ShortAPI) ignore this.
+   */
+  readonly output?: { readonly name: string; readonly schema: Readonly<Record<string, unknown>> };
 }
 
 export interface ProviderCallContext {

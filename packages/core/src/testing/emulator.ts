@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHash } from 'node:crypto';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { GPT_5_4_NANO_PRICING } from '../executor/ledger.js';
 import { picoToDecimalString, perMillionToPicoPerToken } from '../util/money.js';
 import { seededRandom } from '../util/random.js';
+import { PrefixCache } from './prefix-cache.js';
 import { simulate, SIMULATOR_MODEL } from './simulator.js';
 
 /**
@@ -151,7 +151,7 @@ class Emulator implements ShortApiEmulator {
   readonly #concurrency: number;
   readonly #waiting: EmulatorJob[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #prefixSeen = new Set<string>();
+  readonly #prefixCache = new PrefixCache();
   readonly #faultCounts: Record<string, number> = {};
   readonly #server: http.Server;
   readonly #callbackAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -362,7 +362,7 @@ class Emulator implements ShortApiEmulator {
     const failJob = chosen.fail !== undefined || this.#fault('failJob');
     const text = chosen.text ?? '';
     const promptTokens = encode(prompt);
-    const cachedInputTokens = chosen.usage?.cachedInputTokens ?? this.#cachedPrefix(promptTokens);
+    const cachedInputTokens = chosen.usage?.cachedInputTokens ?? this.#prefixCache.cachedTokens(promptTokens);
     return {
       text,
       fail: failJob ? (chosen.fail ?? 'the model backend failed (emulated fault)') : undefined,
@@ -371,27 +371,6 @@ class Emulator implements ShortApiEmulator {
       outputTokens: chosen.usage?.outputTokens ?? (failJob ? 0 : encode(text).length),
       cachedInputTokens,
     };
-  }
-
-  /**
-   * Emulates a provider prefix cache the way OpenAI documents theirs: prompts of 1,024
-   * tokens or more are cached in steps of 128 tokens, and a prompt hits the longest
-   * step-aligned prefix seen before.
-   */
-  #cachedPrefix(tokens: readonly number[]): number {
-    if (tokens.length < 1024) return 0;
-    const hash = createHash('sha1');
-    let cached = 0;
-    let hashedUpTo = 0;
-    const buffer = Uint32Array.from(tokens);
-    for (let boundary = 1024; boundary <= tokens.length; boundary += 128) {
-      hash.update(new Uint8Array(buffer.buffer, hashedUpTo * 4, (boundary - hashedUpTo) * 4));
-      hashedUpTo = boundary;
-      const key = hash.copy().digest('base64');
-      if (this.#prefixSeen.has(key)) cached = boundary;
-      else this.#prefixSeen.add(key);
-    }
-    return cached;
   }
 
   #sampleLatency(): number {

@@ -12,3 +12,6 @@ export type {
 export { simulate, findSchema, SIMULATOR_MODEL } from './simulator.js';
 export { scriptedProvider } from './scripted-provider.js';
 export type { ScriptedProvider, ScriptedReply, ScriptedRule } from './scripted-provider.js';
+export { startOpenAICompatibleServer } from './openai-compatible-server.js';
+export type { OpenAICompatibleServer, OpenAIServerOptions, OpenAIServerRule, RecordedChatRequest } from './openai-compatible-server.js';
+export { simulateWithSchema } from './simulator.js';

@@ -32,6 +32,11 @@ export function findSchema(prompt: string): { schema: Schema; input: string } | 
   return undefined;
 }
 
+/** A value fitting `schema`, derived from `input` (for servers that receive the schema separately, as response_format). */
+export function simulateWithSchema(schema: Record<string, unknown>, input: string): string {
+  return JSON.stringify(new ValueGenerator(schema, input).value(schema, 0));
+}
+
 export function simulate(prompt: string): string {
   const found = findSchema(prompt);
   if (!found) {
@@ -47,7 +52,9 @@ export function simulate(prompt: string): string {
 }
 
 function wordsOf(text: string): string[] {
-  return text.match(/[\p{L}\p{N}][\p{L}\p{N}'-]*/gu) ?? [];
+  // Content words only: not the prompt's own scaffolding (fences, headings, ids).
+  const content = text.replace(/```[a-z-]*|^#.*$|"id"\s*:\s*"[^"]*"|"(input|output|items)"\s*:/gm, ' ');
+  return content.match(/[\p{L}\p{N}][\p{L}\p{N}'-]*/gu) ?? [];
 }
 
 class ValueGenerator {
@@ -55,8 +62,11 @@ class ValueGenerator {
   readonly #random: () => number;
   readonly #words: string[];
   readonly #numbers: number[];
+  /** Ids of a packed input (shoal's convention: a JSON array of {"id", "input"}), answered one item each. */
+  readonly #ids: string[];
 
   constructor(root: Schema, input: string) {
+    this.#ids = [...input.matchAll(/"id"\s*:\s*"([^"]+)"/g)].map((m) => m[1]!);
     this.#root = root;
     this.#random = seededRandom(hashString(input));
     const words = wordsOf(input);
@@ -121,6 +131,11 @@ class ValueGenerator {
   }
 
   #array(schema: Schema, depth: number): unknown[] {
+    const itemSchema = this.#resolve((schema.items as Schema | undefined) ?? {});
+    const idProperty = (itemSchema.properties as Record<string, Schema> | undefined)?.id;
+    if (this.#ids.length > 0 && idProperty?.type === 'string') {
+      return this.#ids.map((id) => ({ ...(this.value(itemSchema, depth + 1) as Record<string, unknown>), id }));
+    }
     // Deep down (recursive schemas) arrays shrink to their minimum, so generation ends.
     const min = typeof schema.minItems === 'number' ? schema.minItems : depth > 3 ? 0 : 1;
     const max = typeof schema.maxItems === 'number' ? schema.maxItems : Math.max(min, 3);

@@ -1,18 +1,6 @@
-import {
-  AbortError,
-  AmbiguousCreateError,
-  ApiError,
-  AuthError,
-  JobFailedError,
-  NetworkError,
-  ProtocolError,
-  RateLimitError,
-  ServerError,
-  ShoalConfigError,
-  ShoalError,
-  TimeoutError,
-} from '../../errors.js';
-import { HttpClient, HttpFailure, type HttpResponse } from '../../http/http-client.js';
+import { AbortError, ApiError, JobFailedError, ProtocolError, ShoalConfigError, ShoalError, TimeoutError } from '../../errors.js';
+import { HttpClient, type HttpResponse } from '../../http/http-client.js';
+import { type RequestContext, failureError, throwForStatus } from '../http-errors.js';
 import { rawForError } from '../../util/redact.js';
 import { sleep } from '../../util/sleep.js';
 import { NEVER_ABORTED } from '../../util/never-signal.js';
@@ -31,7 +19,6 @@ import {
   parseEnvelope,
   parseJobData,
   parseJson,
-  parseRetryAfterMs,
   queryPath,
 } from './protocol.js';
 
@@ -299,41 +286,25 @@ export class ShortApiProvider implements ModelProvider {
     abortError: () => unknown,
     parse: (data: unknown) => T,
   ): Promise<T> {
+    const context: RequestContext = {
+      service: 'ShortAPI',
+      where: kind === 'create' ? 'create' : `query for job ${jobId}`,
+      paid: kind === 'create',
+      ...(jobId ? { jobId } : {}),
+      keyHint: 'check SHORTAPI_KEY',
+      secrets: [this.#apiKey],
+      abortError,
+    };
     let response: HttpResponse;
     try {
       response = await this.#http.send(request);
     } catch (error) {
-      if (!(error instanceof HttpFailure)) throw error;
-      if (error.kind === 'aborted') throw abortError();
-      const where = kind === 'create' ? 'create' : `query for job ${jobId}`;
-      if (error.kind === 'not-sent') throw new NetworkError(`ShortAPI ${where} could not be sent (${error.message}); nothing reached the server.`, { cause: error, ...(jobId ? { jobId } : {}) });
-      if (error.kind === 'too-large') throw new ProtocolError(`ShortAPI ${where}: ${error.message}`, '', [error.message], kind === 'query', { ...(jobId ? { jobId } : {}) });
-      if (kind === 'create') {
-        throw new AmbiguousCreateError(
-          `The create was sent but its answer was lost (${error.message}): the server may have created, and charged for, a job shoal cannot see. Not retried, so that no job is paid twice; set \`retry: { ambiguousCreates: true }\` to retry such creates.`,
-          { cause: error },
-        );
-      }
-      throw new NetworkError(`ShortAPI ${where} failed (${error.message}); the poll is safe to repeat.`, { cause: error, ...(jobId ? { jobId } : {}) });
+      throw failureError(error, context);
     }
+    throwForStatus(response, context);
     const { status, body } = response;
     const options = { status, ...(jobId ? { jobId } : {}) };
-    const where = kind === 'create' ? 'create' : `query for job ${jobId}`;
-    if (status === 401 || status === 403) {
-      throw new AuthError(`ShortAPI refused the key (HTTP ${status}) on ${where}: check SHORTAPI_KEY (the key itself is never logged).`, options);
-    }
-    if (status === 429) {
-      const retryAfterMs = parseRetryAfterMs(response.headers);
-      throw new RateLimitError(
-        `ShortAPI rate limit (HTTP 429) on ${where}${retryAfterMs === undefined ? '' : `; Retry-After ${Math.round(retryAfterMs)} ms`}.`,
-        retryAfterMs,
-        options,
-      );
-    }
-    if (status >= 500) throw new ServerError(`ShortAPI server error (HTTP ${status}) on ${where}.`, rawForError(body, [this.#apiKey], 1024), options);
-    if (status < 200 || status >= 300) {
-      throw new ApiError(`ShortAPI answered HTTP ${status} on ${where}: ${rawForError(body, [this.#apiKey], 300)}`, undefined, rawForError(body, [this.#apiKey]), options);
-    }
+    const where = context.where;
     try {
       const envelope = parseEnvelope(parseJson(body));
       if (!envelope.ok) {

@@ -1,0 +1,189 @@
+import { z } from 'zod';
+import { AbortError, ProtocolError, ShoalConfigError, ShoalError } from '../errors.js';
+import { HttpClient, type HttpResponse } from '../http/http-client.js';
+import { expectHttpUrl, expectNumber, rejectUnknownKeys } from '../util/options.js';
+import { rawForError } from '../util/redact.js';
+import { type RequestContext, failureError, throwForStatus } from './http-errors.js';
+import { extractUsage } from './shortapi/protocol.js';
+import type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult } from './types.js';
+
+/**
+ * A provider for OpenAI's chat completions endpoint and everything that speaks it (vLLM,
+ * llama.cpp's server, Ollama). Structured output goes as `response_format: json_schema`,
+ * strict where the schema allows it; where it does not (optional fields, unions), or where
+ * the server refuses the schema, the prompt (which always states the schema) carries it.
+ */
+export interface OpenAICompatibleOptions {
+  /** Up to and including the version path, e.g. `http://127.0.0.1:8000/v1`. */
+  readonly baseURL: string;
+  /** Sent as a bearer token when given (local servers often need none). */
+  readonly apiKey?: string;
+  readonly model: string;
+  /**
+   * `auto`: strict json_schema when the schema allows it, else prompting; `strict`: always
+   * send the schema (non-strict when strict is impossible); `prompt`: never send it.
+   * @default 'auto'
+   */
+  readonly structuredOutputs?: 'auto' | 'strict' | 'prompt';
+  /** Extra headers on every request. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** @default 120000 */
+  readonly requestTimeoutMs?: number;
+  /** @default 256 */
+  readonly maxSockets?: number;
+}
+
+const KNOWN = ['baseURL', 'apiKey', 'model', 'structuredOutputs', 'headers', 'requestTimeoutMs', 'maxSockets'];
+
+const completionSchema = z.looseObject({
+  choices: z
+    .array(
+      z.looseObject({
+        message: z.looseObject({ content: z.string().nullable().optional(), refusal: z.string().nullable().optional() }),
+        finish_reason: z.string().nullable().optional(),
+      }),
+    )
+    .min(1),
+  usage: z.unknown().optional(),
+  model: z.string().optional(),
+  id: z.string().optional(),
+});
+
+export function openAICompatible(options: OpenAICompatibleOptions): OpenAICompatibleProvider {
+  return new OpenAICompatibleProvider(options);
+}
+
+export class OpenAICompatibleProvider implements ModelProvider {
+  readonly specificationVersion = 'shoal.provider.v1' as const;
+  readonly name = 'openai-compatible';
+  readonly model: string;
+  readonly baseURL: string;
+  readonly #apiKey: string | undefined;
+  readonly #http: HttpClient;
+  readonly #mode: 'auto' | 'strict' | 'prompt';
+  /** Schemas (by name) this server refused as response_format: sent by prompt from then on. */
+  readonly #refused = new Set<string>();
+
+  constructor(options: OpenAICompatibleOptions) {
+    if (typeof options !== 'object' || options === null) throw new ShoalConfigError('openAICompatible() takes one options object: { baseURL, model, apiKey? }.');
+    rejectUnknownKeys('openAICompatible()', options, KNOWN);
+    this.baseURL = expectHttpUrl('baseURL', options.baseURL);
+    if (typeof options.model !== 'string' || options.model === '') throw new ShoalConfigError('openAICompatible() needs `model`, e.g. "gpt-4.1-nano" or the name your server serves.');
+    this.model = options.model;
+    if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || /\s/.test(options.apiKey))) {
+      throw new ShoalConfigError('Expected `apiKey` to be a string without white space.');
+    }
+    this.#apiKey = options.apiKey || undefined;
+    this.#mode = options.structuredOutputs ?? 'auto';
+    if (!['auto', 'strict', 'prompt'].includes(this.#mode)) throw new ShoalConfigError('Expected `structuredOutputs` to be "auto", "strict" or "prompt".');
+    this.#http = new HttpClient({
+      baseUrl: this.baseURL,
+      headers: { ...options.headers, ...(this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {}), accept: 'application/json' },
+      timeoutMs: expectNumber('requestTimeoutMs', options.requestTimeoutMs ?? 120_000, { min: 1 }),
+      maxSockets: expectNumber('maxSockets', options.maxSockets ?? 256, { min: 1, integer: true }),
+    });
+  }
+
+  async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
+    const { signal } = context;
+    const abortError = () => (ShoalError.isInstance(signal.reason) ? signal.reason : new AbortError('Stopped waiting: the call was aborted.'));
+    const responseFormat = this.#responseFormat(request);
+    let requests = 1;
+    let response = await this.#post(request, responseFormat, context, abortError);
+    if (response.status === 400 && responseFormat && request.output) {
+      // The server refused the schema as response_format: the prompt states it anyway, so ask again without.
+      this.#refused.add(request.output.name);
+      requests++;
+      response = await this.#post(request, undefined, context, abortError);
+    }
+    const where: RequestContext = this.#context(abortError);
+    throwForStatus(response, where);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(response.body);
+    } catch {
+      throw this.#protocolError('the answer is not JSON', response.body, []);
+    }
+    const parsed = completionSchema.safeParse(payload);
+    if (!parsed.success) throw this.#protocolError('the answer has no choices[0].message', response.body, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    const message = parsed.data.choices[0]!.message;
+    if (typeof message.content !== 'string') {
+      throw this.#protocolError(message.refusal ? `the model refused: ${rawForError(message.refusal, [this.#apiKey], 300)}` : 'the answer has no text content', response.body, []);
+    }
+    const usage = extractUsage(parsed.data.usage);
+    return {
+      text: message.content,
+      ...(usage ? { usage } : {}),
+      requests,
+      ...(parsed.data.model ? { model: parsed.data.model } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#http.close();
+  }
+
+  #context(abortError: () => unknown): RequestContext {
+    return { service: 'the OpenAI-compatible server', where: 'chat completion', paid: true, keyHint: 'check the apiKey given to openAICompatible()', secrets: [this.#apiKey], abortError };
+  }
+
+  #responseFormat(request: CompletionRequest): Record<string, unknown> | undefined {
+    const output = request.output;
+    if (!output || this.#mode === 'prompt' || this.#refused.has(output.name)) return undefined;
+    const strict = isStrictCompatible(output.schema);
+    if (!strict && this.#mode === 'auto') return undefined;
+    return { type: 'json_schema', json_schema: { name: output.name, schema: output.schema, strict } };
+  }
+
+  async #post(request: CompletionRequest, responseFormat: Record<string, unknown> | undefined, context: ProviderCallContext, abortError: () => unknown): Promise<HttpResponse> {
+    const body = JSON.stringify({
+      model: this.model,
+      ...request.args,
+      messages: [{ role: 'user', content: request.prompt }],
+      ...(responseFormat ? { response_format: responseFormat } : {}),
+    });
+    context.onRequest?.('create');
+    try {
+      return await this.#http.send({ method: 'POST', path: '/chat/completions', body, signal: context.signal });
+    } catch (error) {
+      throw failureError(error, this.#context(abortError));
+    }
+  }
+
+  #protocolError(message: string, body: string, issues: readonly string[]) {
+    return new ProtocolError(`The OpenAI-compatible server's answer does not fit: ${message}`, rawForError(body, [this.#apiKey]), issues, false, {});
+  }
+}
+
+const UNSUPPORTED_IN_STRICT = ['allOf', 'oneOf', 'not', 'if', 'then', 'else', 'patternProperties', 'dependentRequired', 'dependentSchemas', 'unevaluatedProperties', 'propertyNames', 'minProperties', 'maxProperties', 'prefixItems'];
+
+/**
+ * Whether OpenAI's strict mode accepts a JSON Schema: an object at the root, every object
+ * closed (`additionalProperties: false`) with every property required, and no keyword
+ * strict mode rejects. Optional fields are the usual reason it does not.
+ */
+export function isStrictCompatible(schema: Readonly<Record<string, unknown>>): boolean {
+  if (schema.type !== 'object') return false;
+  const visit = (node: unknown, depth: number): boolean => {
+    if (depth > 64) return false;
+    if (Array.isArray(node)) return node.every((n) => visit(n, depth + 1));
+    if (typeof node !== 'object' || node === null) return true;
+    const n = node as Record<string, unknown>;
+    if (UNSUPPORTED_IN_STRICT.some((k) => k in n)) return false;
+    const isObject = n.type === 'object' || (Array.isArray(n.type) && n.type.includes('object'));
+    if (isObject) {
+      const keys = Object.keys((n.properties as Record<string, unknown> | undefined) ?? {});
+      const required = Array.isArray(n.required) ? (n.required as string[]) : [];
+      if (n.additionalProperties !== false || keys.some((k) => !required.includes(k))) return false;
+    }
+    for (const [key, value] of Object.entries(n)) {
+      if (key === 'properties' || key === '$defs' || key === 'definitions') {
+        if (!Object.values(value as Record<string, unknown>).every((v) => visit(v, depth + 1))) return false;
+      } else if (key === 'items' || key === 'anyOf' || key === 'additionalProperties') {
+        if (!visit(value, depth + 1)) return false;
+      }
+    }
+    return true;
+  };
+  return visit(schema, 0);
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import type { ValidationIssue } from '../errors.js';
+import { coerceToSchema } from './coerce.js';
+import { findJson } from './extract-json.js';
+
+/**
+ * A zod output schema, ready for model answers: its JSON Schema (made once, by zod v4's
+ * own z.toJSONSchema, so the prompt prefix is byte-for-byte stable) and a parser that
+ * finds, repairs, coerces and validates.
+ */
+export type ParseStage = 'parsed' | 'extracted' | 'repaired' | 'coerced';
+
+export type ParsedAnswer<T> =
+  | { readonly ok: true; readonly value: T; readonly stage: ParseStage }
+  | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
+
+export class StructuredOutput<T> {
+  readonly schema: z.ZodType<T>;
+  readonly jsonSchema: Record<string, unknown>;
+  /** The JSON Schema as it goes into prompts (compact, stable key order). */
+  readonly jsonSchemaText: string;
+
+  constructor(schema: z.ZodType<T>) {
+    this.schema = schema;
+    this.jsonSchema = toJsonSchema(schema);
+    // Compact: every call pays for these tokens (at the cached rate when the provider's prefix cache hits).
+    this.jsonSchemaText = JSON.stringify(this.jsonSchema);
+  }
+
+  parse(text: string): ParsedAnswer<T> {
+    const found = findJson(text);
+    if (!found.ok) return { ok: false, issues: [{ path: [], message: found.reason, code: 'invalid_json' }] };
+    return this.validate(found.value, found.how);
+  }
+
+  /** Validates a value already parsed from JSON (e.g. one item of a packed answer). */
+  validate(value: unknown, how: 'parsed' | 'extracted' | 'repaired' = 'parsed'): ParsedAnswer<T> {
+    const first = this.schema.safeParse(value);
+    if (first.success) return { ok: true, value: first.data, stage: how };
+    const coerced = coerceToSchema(value, this.jsonSchema);
+    const second = this.schema.safeParse(coerced);
+    if (second.success) return { ok: true, value: second.data, stage: how === 'parsed' || how === 'extracted' ? 'coerced' : how };
+    return { ok: false, issues: zodIssues(second.error) };
+  }
+}
+
+export function zodIssues(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => ({ path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: issue.message, code: issue.code }));
+}
+
+/**
+ * zod v4's own JSON Schema of a schema, in its default "output" view: objects say
+ * `additionalProperties: false` (what strict structured output needs) and fields with
+ * defaults are required. Unrepresentable parts (transforms) become `{}`.
+ */
+export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema; // noise in a prompt
+  return json;
+}

@@ -1,0 +1,136 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { seededRandom } from '../util/random.js';
+import { PrefixCache } from './prefix-cache.js';
+import { SIMULATOR_MODEL, simulate, simulateWithSchema } from './simulator.js';
+
+/**
+ * A loopback server speaking OpenAI's chat completions (`POST /v1/chat/completions`),
+ * answering from rules or the offline simulator: what the OpenAI-compatible provider is
+ * tested against, over real HTTP. It honours `response_format: json_schema` (and can be
+ * told to refuse strict schemas, as some servers do), reports usage with cached tokens,
+ * and records every request.
+ */
+export interface OpenAIServerRule {
+  readonly match: string | RegExp | ((prompt: string) => boolean);
+  readonly reply: string | ((prompt: string) => string);
+}
+
+export interface OpenAIServerOptions {
+  readonly port?: number;
+  /** Require this bearer key. @default none required */
+  readonly apiKey?: string;
+  readonly latencyMs?: number;
+  readonly seed?: number;
+  readonly rules?: readonly OpenAIServerRule[];
+  /** Answer 400 to any request with a strict json_schema, like servers without strict mode. */
+  readonly rejectStrict?: boolean;
+  readonly faults?: { readonly rateLimit?: number; readonly serverError?: number; readonly retryAfterSeconds?: number };
+}
+
+export interface RecordedChatRequest {
+  readonly prompt: string;
+  readonly model: string;
+  readonly responseFormat: { type: string; json_schema?: { name: string; strict?: boolean; schema: Record<string, unknown> } } | undefined;
+  readonly status: number;
+}
+
+export interface OpenAICompatibleServer {
+  /** Base URL including `/v1`, ready for `openAICompatible({ baseURL })`. */
+  readonly url: string;
+  readonly requests: readonly RecordedChatRequest[];
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function startOpenAICompatibleServer(options: OpenAIServerOptions = {}): Promise<OpenAICompatibleServer> {
+  const requests: RecordedChatRequest[] = [];
+  const random = seededRandom(options.seed ?? 1);
+  const prefixCache = new PrefixCache();
+  const timers = new Set<NodeJS.Timeout>();
+  const send = (res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) => {
+    const body = JSON.stringify(payload);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+    res.end(body);
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
+        return send(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });
+      }
+      if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) return send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
+      let body: { model?: unknown; messages?: { role: string; content: string }[]; response_format?: RecordedChatRequest['responseFormat'] };
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return send(res, 400, { error: { message: 'body is not JSON' } });
+      }
+      const prompt = Array.isArray(body.messages) ? body.messages.map((m) => m.content).join('\n\n') : '';
+      const format = body.response_format;
+      const record = (status: number) => requests.push({ prompt, model: String(body.model), responseFormat: format, status });
+      if (typeof body.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0) {
+        record(400);
+        return send(res, 400, { error: { message: 'model and messages are required' } });
+      }
+      if (options.faults?.rateLimit && random() < options.faults.rateLimit) {
+        record(429);
+        return send(res, 429, { error: { message: 'Rate limit reached' } }, { 'retry-after': String(options.faults.retryAfterSeconds ?? 0) });
+      }
+      if (options.faults?.serverError && random() < options.faults.serverError) {
+        record(500);
+        return send(res, 500, { error: { message: 'The server had an error' } });
+      }
+      if (format?.type === 'json_schema' && format.json_schema?.strict && options.rejectStrict) {
+        record(400);
+        return send(res, 400, { error: { message: "Invalid schema for response_format: strict mode is not supported", param: 'response_format' } });
+      }
+      record(200);
+      const rule = (options.rules ?? []).find((r) => (typeof r.match === 'string' ? prompt.includes(r.match) : r.match instanceof RegExp ? r.match.test(prompt) : r.match(prompt)));
+      const content = rule
+        ? typeof rule.reply === 'function'
+          ? rule.reply(prompt)
+          : rule.reply
+        : format?.type === 'json_schema' && format.json_schema?.schema
+          ? simulateWithSchema(format.json_schema.schema, prompt.slice(prompt.lastIndexOf('# Input')))
+          : simulate(prompt);
+      const promptTokens = encode(prompt);
+      const usage = {
+        prompt_tokens: promptTokens.length,
+        completion_tokens: encode(content).length,
+        total_tokens: 0,
+        prompt_tokens_details: { cached_tokens: prefixCache.cachedTokens(promptTokens) },
+      };
+      usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+      const answer = () =>
+        send(res, 200, {
+          id: `chatcmpl-${requests.length}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: SIMULATOR_MODEL,
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          usage,
+        });
+      if (options.latencyMs) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          answer();
+        }, options.latencyMs);
+        timers.add(timer);
+      } else answer();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const close = async () => {
+    for (const t of timers) clearTimeout(t);
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { url: `http://127.0.0.1:${port}/v1`, requests, close, [Symbol.asyncDispose]: close };
+}
