@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { rig } from './helpers.js';
 import { createExecutor } from '../src/executor/executor.js';
@@ -105,6 +106,7 @@ describe('executor: cancellation, timeouts, close', () => {
     const controller = new AbortController();
     const calls = Array.from({ length: 20_000 }, (_, i) => executor.complete({ prompt: `s${i}` }, { signal: controller.signal }));
     await new Promise((r) => setTimeout(r, 50));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1); // one listener for 20,000 calls
     controller.abort();
     const outcomes = await Promise.allSettled(calls);
     expect(outcomes.every((o) => o.status === 'rejected' && AbortError.isInstance(o.reason))).toBe(true);
@@ -205,5 +207,53 @@ describe('executor: rate limits', () => {
     expect(emulator.stats().creates).toBe(1); // ~21 + 20 tokens each: the second must wait for the bucket
     await Promise.all(calls);
     expect(emulator.stats().creates).toBe(3);
+  });
+});
+
+describe('executor: edge cases found in review', () => {
+  it('starts a new job for an identical call made right after every caller of a flight left', async () => {
+    const { executor, emulator } = await rig({ latencyMs: 200, rules: [{ match: 'again', reply: 'fresh' }] });
+    const controller = new AbortController();
+    const leaving = executor.complete({ prompt: 'again' }, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await expect(leaving).rejects.toSatisfy(AbortError.isInstance);
+    const result = await executor.complete({ prompt: 'again' });
+    expect(result.text).toBe('fresh');
+    expect(result.deduplicated).toBe(false);
+    expect(emulator.stats().jobs).toBe(2);
+  });
+
+  it('keeps working when an event listener throws, and reports the error', async () => {
+    const { executor } = await rig({ latencyMs: 5 }, {}, { concurrency: 1 });
+    const reported: { event: string; error: unknown }[] = [];
+    executor.events.on('call-end', () => {
+      throw new Error('listener bug');
+    });
+    executor.events.on('listener-error', (e) => reported.push(e));
+    const results = await Promise.all([executor.complete({ prompt: 'a' }), executor.complete({ prompt: 'b' }), executor.complete({ prompt: 'c' })]);
+    expect(results).toHaveLength(3);
+    expect(reported).toHaveLength(3);
+    expect(reported[0]).toMatchObject({ event: 'call-end', error: new Error('listener bug') });
+    await executor.close();
+  });
+
+  it('treats an infinite per-call timeout as none, and refuses a bad one before queueing', async () => {
+    const { executor, emulator } = await rig({ latencyMs: 30 });
+    expect((await executor.complete({ prompt: 'inf' }, { timeoutMs: Infinity })).text).toBeTypeOf('string');
+    expect((await executor.complete({ prompt: 'huge' }, { timeoutMs: 3e9 })).text).toBeTypeOf('string');
+    await expect(executor.complete({ prompt: 'zero' }, { timeoutMs: 0 })).rejects.toThrow(/Expected `timeoutMs` to be a number from 1 and up/);
+    expect(emulator.stats().creates).toBe(2);
+  });
+
+  it('books the charge of a job that failed, and of its replacement', async () => {
+    const { executor, emulator } = await rig({ rules: [{ match: 'flaky', reply: { fail: 'backend' } }] }, {}, { retry: { maxAttempts: 3, baseDelayMs: 1 } });
+    await expect(executor.complete({ prompt: 'flaky' })).rejects.toThrow();
+    expect(emulator.stats().jobs).toBe(3);
+    const billed = emulator.jobs.reduce((sum, j) => sum + Number(j.amountUsd), 0);
+    expect(billed).toBeGreaterThan(0);
+    expect(executor.metrics().costUsd).toBeCloseTo(billed, 12);
+    // Each replacement went out under a new idempotency key.
+    expect(new Set(emulator.jobs.map((j) => j.idempotencyKey)).size).toBe(3);
   });
 });

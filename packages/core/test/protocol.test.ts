@@ -9,7 +9,7 @@ import {
   parseRetryAfterMs,
 } from '../src/providers/shortapi/protocol.js';
 import { parseUsdToPico, picoToDecimalString, picoToUsd } from '../src/util/money.js';
-import { redact } from '../src/util/redact.js';
+import { rawForError, redact } from '../src/util/redact.js';
 
 describe('protocol: envelope and create', () => {
   it('reads the job id from data.job_id (not from the top level, as the vendor samples do)', () => {
@@ -96,6 +96,14 @@ describe('money', () => {
 });
 
 describe('redact', () => {
+  it('redacts before cutting, so a secret at the cut leaves no prefix', () => {
+    const key = 'sk-live-abcdef123456';
+    const body = `${'x'.repeat(290)}key=${key}`;
+    const out = rawForError(body, [key], 300);
+    expect(out).not.toContain('sk-live');
+    expect(out).toContain('key=[redac');
+  });
+
   it('removes known secrets and bearer tokens', () => {
     const key = 'sk-live-abcdef123456';
     expect(redact(`key ${key} in body; Authorization: Bearer ${key}`, [key])).not.toContain(key);

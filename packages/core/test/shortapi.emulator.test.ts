@@ -137,7 +137,7 @@ async function rawServer(handler: (req: http.IncomingMessage, res: http.ServerRe
 }
 
 function context() {
-  return { signal: new AbortController().signal, callId: 'call-1', attempt: 1, retryPoll: () => ({ retry: false, delayMs: 0 }) };
+  return { signal: new AbortController().signal, callId: 'call-1', idempotencyKey: 'call-1', attempt: 1, retryPoll: () => ({ retry: false, delayMs: 0 }) };
 }
 
 const KEY = 'sk-test-SECRET-0123456789';

@@ -57,6 +57,12 @@ export interface ConcurrencyChangeEvent {
   readonly reason: 'rate-limited' | 'recovered';
 }
 
+export interface ListenerErrorEvent {
+  /** The event whose listener threw. */
+  readonly event: string;
+  readonly error: unknown;
+}
+
 export interface ExecutorEvents {
   'call-queued': (event: CallQueuedEvent) => void;
   'call-start': (event: CallStartEvent) => void;
@@ -67,6 +73,8 @@ export interface ExecutorEvents {
   'call-error': (event: CallErrorEvent) => void;
   'budget-exceeded': (event: BudgetExceededEvent) => void;
   'concurrency-change': (event: ConcurrencyChangeEvent) => void;
+  /** A listener of another event threw. Without a listener here, the error is thrown again as an uncaught exception. */
+  'listener-error': (event: ListenerErrorEvent) => void;
 }
 
 export type ExecutorEventName = keyof ExecutorEvents;

@@ -12,7 +12,7 @@ import {
 import type { CompletionRequest, ModelProvider, ProviderResult, Usage } from '../providers/types.js';
 import { countTokens, countTokensSync, loadTokenizer } from '../tokens.js';
 import { describeValue } from '../util/describe.js';
-import { picoToUsd } from '../util/money.js';
+import { parseUsdToPico, picoToUsd } from '../util/money.js';
 import { expectNumber, rejectUnknownKeys } from '../util/options.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { sleep } from '../util/sleep.js';
@@ -67,9 +67,9 @@ export interface CompletionResult {
   /** The server's job id (undefined for providers without jobs). */
   readonly jobId: string | undefined;
   readonly usage: Usage;
-  /** What this call cost: 0 when cached or served by an identical call in flight. */
+  /** What this call cost, every job it created included (a failed one too): 0 when cached or served by an identical call in flight. */
   readonly costUsd: number;
-  /** Jobs created for this call (1 unless it was retried). */
+  /** Attempts made for this call, the first included: each retry (after a 429, a 5xx or a failed job) adds one. 0 when cached or shared. */
   readonly attempts: number;
   readonly cached: boolean;
   /** Served by joining an identical call already in flight. */
@@ -126,6 +126,7 @@ const KNOWN_OPTIONS = [
   'random',
 ];
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const QUEUED = 0;
 const RUNNING = 1;
 const SETTLED = 2;
@@ -269,7 +270,7 @@ class ShoalExecutor implements Executor {
       this.#budgetUsd = expectNumber('budgetUsd', options.budgetUsd, { min: 0 });
       this.#budgetPico = BigInt(Math.round(this.#budgetUsd * 1e12));
     }
-    this.#timeoutMs = options.timeoutMs === undefined ? undefined : expectNumber('timeoutMs', options.timeoutMs, { min: 1 });
+    this.#timeoutMs = options.timeoutMs === undefined ? undefined : expectNumber('timeoutMs', options.timeoutMs, { min: 1, allowInfinity: true });
     this.#random = options.random ?? Math.random;
   }
 
@@ -285,17 +286,22 @@ class ShoalExecutor implements Executor {
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(this.#abortReason(signal));
+    const callTimeout = options?.timeoutMs;
+    if (callTimeout !== undefined && (typeof callTimeout !== 'number' || !(callTimeout >= 1))) {
+      return Promise.reject(new ShoalConfigError(`Expected \`timeoutMs\` to be a number from 1 and up (Infinity for none), got ${describeValue(callTimeout)}.`));
+    }
     // A shared executor function (no closure per call): with a million calls waiting, every allocation shows in GC time.
     const promise = new Promise<CompletionResult>(captureResolvers);
     const call = new Call(this.#seq++, priority, request, options, performance.now(), capturedResolve!, capturedReject!);
     capturedResolve = capturedReject = undefined;
     if (signal) this.#watchSignal(signal);
     const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
-    if (timeoutMs !== undefined) call.timer = setTimeout(() => this.#timeout(call, timeoutMs), timeoutMs);
+    // Node's timers overflow past 2^31-1 ms (about 24.8 days) and would fire at once: longer means no deadline.
+    if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) call.timer = setTimeout(() => this.#timeout(call, timeoutMs), timeoutMs);
     this.#queued++;
     this.#heap.push(call);
     if (this.events.listenerCount('call-queued') > 0) {
-      this.events.emit('call-queued', { callId: call.id, at: call.enqueuedAt, tags: options?.tags, priority });
+      this.#emit('call-queued', { callId: call.id, at: call.enqueuedAt, tags: options?.tags, priority });
     }
     if (this.#running < this.#concurrency.max) this.#pump();
     return promise;
@@ -343,7 +349,7 @@ class ShoalExecutor implements Executor {
     const effective = this.#concurrency.current;
     if (effective !== this.#lastEffective) {
       if (effective > this.#lastEffective && this.events.listenerCount('concurrency-change') > 0) {
-        this.events.emit('concurrency-change', { at: performance.now(), from: this.#lastEffective, to: effective, reason: 'recovered' });
+        this.#emit('concurrency-change', { at: performance.now(), from: this.#lastEffective, to: effective, reason: 'recovered' });
       }
       this.#lastEffective = effective;
     }
@@ -390,14 +396,15 @@ class ShoalExecutor implements Executor {
     this.#active.add(call);
     const now = performance.now();
     if (this.events.listenerCount('call-start') > 0) {
-      this.events.emit('call-start', { callId: call.id, at: now, tags: call.options?.tags, priority: call.priority, queuedMs: now - call.enqueuedAt });
+      this.#emit('call-start', { callId: call.id, at: now, tags: call.options?.tags, priority: call.priority, queuedMs: now - call.enqueuedAt });
     }
     const useCache = this.#cache !== undefined && call.options?.cache !== false;
     // A hashed key when the cache needs one (stores persist keys); the plain text is enough to spot identical calls in flight.
     const key = useCache ? requestKey(this.provider.model, call.request) : this.#dedupe ? inFlightKey(call.request) : undefined;
     if (key !== undefined && this.#dedupe) {
       const flight = this.#flights.get(key);
-      if (flight) {
+      if (flight && !flight.controller?.signal.aborted) {
+        this.#limiter?.refund(call.tokens); // a joiner sends nothing
         call.flight = flight;
         // A joiner may leave; the job is aborted only when every caller has (never while an owner without signal waits).
         flight.calls.add(call);
@@ -414,9 +421,12 @@ class ShoalExecutor implements Executor {
       flight.done = true;
       this.#running--;
       if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
-      settle?.();
-      this.#pump();
-      this.#checkIdle();
+      try {
+        settle?.();
+      } finally {
+        this.#pump();
+        this.#checkIdle();
+      }
     });
   }
 
@@ -451,9 +461,16 @@ class ShoalExecutor implements Executor {
     }
     const errors: ShoalError[] = [];
     let requests = 0;
+    // Money is booked when a job is created (ShortAPI charges at create), so failed, aborted
+    // and replaced jobs are counted, and the budget sees jobs still in flight.
+    let charged = 0n;
+    let chargedNow = 0n;
+    let generation = 0;
+    const tags = owner.options?.tags;
     const signal = flight.controller?.signal ?? NEVER_ABORTED;
     for (let attempt = 1; ; attempt++) {
       if (flight.calls.size === 0) return undefined; // every caller stopped waiting
+      chargedNow = 0n;
       if (attempt > 1 && this.#limiter) {
         const waitMs = this.#limiter.waitMs(owner.tokens);
         if (waitMs > 0) {
@@ -470,16 +487,23 @@ class ShoalExecutor implements Executor {
         result = await this.provider.doComplete(owner.request, {
           signal,
           callId: owner.id,
+          idempotencyKey: generation === 0 ? owner.id : `${owner.id}.${generation}`,
           attempt,
           retryPoll: (error, pollAttempt) => decideRetry({ error, attempt: pollAttempt, options: this.#retry, random: this.#random, phase: 'poll' }),
           onRequest: () => {
             requests++;
             this.#requests++;
           },
-          onJobCreated: (jobId) => {
+          onJobCreated: (jobId, amountUsd) => {
             this.#jobs++;
+            const pico = amountUsd === undefined ? undefined : parseUsdToPico(amountUsd);
+            if (pico !== undefined) {
+              this.#ledger.charge(pico, tags);
+              charged += pico;
+              chargedNow = pico;
+            }
             if (this.events.listenerCount('job-created') > 0) {
-              this.events.emit('job-created', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, jobId, attempt });
+              this.#emit('job-created', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, jobId, attempt });
             }
           },
         });
@@ -490,6 +514,7 @@ class ShoalExecutor implements Executor {
         error.attempt ??= attempt;
         error.callId ??= owner.id;
         errors.push(error);
+        if (error.code === 'JOB_FAILED') generation++; // its replacement is a new job, under a new key
         if (error.code === 'RATE_LIMITED' && this.#adaptive) this.#onRateLimited();
         const decision = decideRetry({ error, attempt, options: this.#retry, random: this.#random, phase: 'call' });
         const overBudget = this.#budgetPico !== undefined && this.#ledger.total.costPico >= this.#budgetPico;
@@ -499,14 +524,13 @@ class ShoalExecutor implements Executor {
             : decision.exhausted && errors.length > 1
               ? new RetriesExhaustedError(errors, { callId: owner.id, jobId: error.jobId })
               : error;
-          this.#ledger.record('failed', undefined, 0n, owner.options?.tags);
           return () => {
             for (const call of flight.calls) this.#settleError(call, final, attempt);
           };
         }
         this.#retries++;
         if (this.events.listenerCount('call-retry') > 0) {
-          this.events.emit('call-retry', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, attempt, delayMs: decision.delayMs, error });
+          this.#emit('call-retry', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, attempt, delayMs: decision.delayMs, error });
         }
         try {
           await sleep(decision.delayMs, signal);
@@ -516,11 +540,20 @@ class ShoalExecutor implements Executor {
         continue;
       }
       this.#concurrency.onAnswer();
-      return this.#succeed(flight, owner, result, attempt, requests, useCache);
+      return this.#succeed(flight, owner, result, attempt, requests, useCache, charged - chargedNow, chargedNow);
     }
   }
 
-  async #succeed(flight: Flight, owner: Call, result: ProviderResult, attempts: number, requests: number, useCache: boolean): Promise<() => void> {
+  async #succeed(
+    flight: Flight,
+    owner: Call,
+    result: ProviderResult,
+    attempts: number,
+    requests: number,
+    useCache: boolean,
+    chargedBefore: bigint,
+    chargedNow: bigint,
+  ): Promise<() => void> {
     let usage = result.usage;
     let usageSource: 'usage' | 'counted' = 'usage';
     if (!usage) {
@@ -533,8 +566,9 @@ class ShoalExecutor implements Executor {
       else this.#limiter.tokens.refund(owner.tokens - used);
     }
     const cost = this.#ledger.costOf(result.amountUsd, usage, usageSource);
-    this.#ledger.record('job', usage, cost.pico, owner.options?.tags);
-    const costUsd = picoToUsd(cost.pico);
+    // What the create already booked is corrected to the final figure (the query may report its own amount).
+    this.#ledger.record('job', usage, cost.pico - chargedNow, owner.options?.tags);
+    const costUsd = picoToUsd(chargedBefore + cost.pico);
     if (useCache && flight.key !== undefined) {
       const entry: CachedCompletion = { text: result.text, jobId: result.jobId, usage, costUsd, model: result.model };
       try {
@@ -568,6 +602,26 @@ class ShoalExecutor implements Executor {
     }
   }
 
+  /**
+   * Emits without letting a throwing listener break the executor: the queue, the slots and
+   * the other callers carry on. The listener's error goes to `listener-error` listeners,
+   * or, when there are none, is thrown again on its own (an uncaught exception, as any
+   * failing callback would be): never swallowed.
+   */
+  #emit<E extends keyof ExecutorEvents>(name: E, ...args: Parameters<ExecutorEvents[E]>): void {
+    try {
+      (this.events.emit as (name: E, ...rest: Parameters<ExecutorEvents[E]>) => boolean)(name, ...args);
+    } catch (error) {
+      if (name !== 'listener-error' && this.events.listenerCount('listener-error') > 0) {
+        this.#emit('listener-error', { event: name, error });
+      } else {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
   // ---- settling ----
 
   #release(call: Call): boolean {
@@ -581,6 +635,8 @@ class ShoalExecutor implements Executor {
     if (flight) {
       flight.calls.delete(call);
       if (flight.calls.size === 0 && !flight.done && flight.controller && !flight.controller.signal.aborted) {
+        // Nobody waits any more: stop the work, and let a new identical call start its own job.
+        if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
         flight.controller.abort(new AbortError('every caller stopped waiting'));
       }
     }
@@ -592,7 +648,7 @@ class ShoalExecutor implements Executor {
     this.#done++;
     this.#latency.add(result.durationMs);
     if (this.events.listenerCount('call-end') > 0) {
-      this.events.emit('call-end', {
+      this.#emit('call-end', {
         callId: call.id,
         at: performance.now(),
         tags: call.options?.tags,
@@ -614,7 +670,7 @@ class ShoalExecutor implements Executor {
     this.#ledger.record('cached', undefined, 0n, call.options?.tags);
     const durationMs = performance.now() - call.enqueuedAt;
     if (this.events.listenerCount('call-cached') > 0) {
-      this.events.emit('call-cached', { callId: call.id, at: performance.now(), tags: call.options?.tags, durationMs });
+      this.#emit('call-cached', { callId: call.id, at: performance.now(), tags: call.options?.tags, durationMs });
     }
     this.#settleOk(call, {
       text: hit.text,
@@ -633,8 +689,9 @@ class ShoalExecutor implements Executor {
   #settleError(call: Call, error: ShoalError, attempts = 0): void {
     if (!this.#release(call)) return;
     this.#failed++;
+    this.#ledger.record('failed', undefined, 0n, call.options?.tags);
     if (this.events.listenerCount('call-error') > 0) {
-      this.events.emit('call-error', {
+      this.#emit('call-error', {
         callId: call.id,
         at: performance.now(),
         tags: call.options?.tags,
@@ -706,7 +763,7 @@ class ShoalExecutor implements Executor {
       this.#settleError(call, this.#budgetError());
     }
     if (first && this.events.listenerCount('budget-exceeded') > 0) {
-      this.events.emit('budget-exceeded', { at: performance.now(), budgetUsd: this.#budgetUsd ?? 0, spentUsd: picoToUsd(this.#ledger.total.costPico), rejected });
+      this.#emit('budget-exceeded', { at: performance.now(), budgetUsd: this.#budgetUsd ?? 0, spentUsd: picoToUsd(this.#ledger.total.costPico), rejected });
     }
     this.#checkIdle();
   }
@@ -716,7 +773,7 @@ class ShoalExecutor implements Executor {
     if (this.#concurrency.onRateLimited()) {
       this.#lastEffective = this.#concurrency.current;
       if (this.events.listenerCount('concurrency-change') > 0) {
-        this.events.emit('concurrency-change', { at: performance.now(), from, to: this.#lastEffective, reason: 'rate-limited' });
+        this.#emit('concurrency-change', { at: performance.now(), from, to: this.#lastEffective, reason: 'rate-limited' });
       }
     }
   }

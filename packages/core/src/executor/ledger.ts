@@ -83,13 +83,21 @@ export class CostLedger {
     return { pico: this.priceOf(usage), source: usageSource };
   }
 
+  /** Books money alone (a job's charge, known at its create), with no call counted. */
+  charge(pico: bigint, tags: readonly string[] | undefined): void {
+    this.total.costPico += pico;
+    if (tags) for (const tag of tags) this.#tag(tag).costPico += pico;
+  }
+
+  #tag(tag: string): Totals {
+    let t = this.#byTag.get(tag);
+    if (!t) this.#byTag.set(tag, (t = emptyTotals()));
+    return t;
+  }
+
   record(kind: 'job' | 'cached' | 'failed', usage: Usage | undefined, pico: bigint, tags: readonly string[] | undefined): void {
     this.#add(this.total, kind, usage, pico);
-    if (tags) for (const tag of tags) {
-      let t = this.#byTag.get(tag);
-      if (!t) this.#byTag.set(tag, (t = emptyTotals()));
-      this.#add(t, kind, usage, pico);
-    }
+    if (tags) for (const tag of tags) this.#add(this.#tag(tag), kind, usage, pico);
   }
 
   #add(t: Totals, kind: 'job' | 'cached' | 'failed', usage: Usage | undefined, pico: bigint): void {

@@ -54,7 +54,19 @@ export interface HttpRequest {
   readonly body?: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
+  /** A request that is free to repeat (a poll). A non-idempotent one (a create) is judged more strictly when its connection fails. @default method === 'GET' */
+  readonly idempotent?: boolean;
 }
+
+/** Sockets the server may have closed while idle: free longer than this before reuse. */
+const IDLE_REUSE_MS = 1000;
+/** A reset this soon after writing, on such a socket, is the server's idle close, not a reaction to the request. */
+const PROMPT_RESET_MS = 20;
+/** Free sockets are closed after this, shorter than the common 5 s server keep-alive, so idle closes rarely race a request. */
+const FREE_SOCKET_TIMEOUT_MS = 4000;
+
+/** When each socket last finished an answer (to tell an idle socket from a busy one). */
+const lastUsed = new WeakMap<object, number>();
 
 const SAFE_BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
@@ -76,6 +88,8 @@ export class HttpClient {
       maxSockets: options.maxSockets ?? 256,
       maxFreeSockets: options.maxSockets ?? 256,
       scheduling: 'lifo',
+      // Applies to free sockets only: a request's own timeout replaces it while one is active.
+      timeout: FREE_SOCKET_TIMEOUT_MS,
     };
     this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.#request = secure ? https.request : http.request;
@@ -90,6 +104,7 @@ export class HttpClient {
   send(request: HttpRequest): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       const signal = request.signal === NEVER_ABORTED ? undefined : request.signal;
+      const idempotent = request.idempotent ?? request.method === 'GET';
       if (signal?.aborted) {
         reject(new HttpFailure('aborted', 'aborted before sending', undefined));
         return;
@@ -101,6 +116,8 @@ export class HttpClient {
       }
       let settled = false;
       let answered = false;
+      let idleBeforeMs = 0;
+      let writtenAt = 0;
       const finish = (error: HttpFailure | undefined, response?: HttpResponse) => {
         if (settled) return;
         settled = true;
@@ -125,12 +142,26 @@ export class HttpClient {
       req.on('timeout', () => {
         req.destroy(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' }));
       });
+      let socket: object | undefined;
+      req.on('socket', (s) => {
+        socket = s;
+        const last = lastUsed.get(s);
+        idleBeforeMs = last === undefined ? 0 : performance.now() - last;
+      });
+      req.on('finish', () => {
+        writtenAt = performance.now();
+      });
       req.on('error', (error: NodeJS.ErrnoException) => {
         const code = error.code;
         // A keep-alive socket the server closed while idle fails with ECONNRESET before any
         // byte of answer: the server never read the request (Node's documented retry case).
-        const notSent =
-          !answered && ((code !== undefined && SAFE_BEFORE_SEND.has(code)) || (req.reusedSocket && code === 'ECONNRESET'));
+        // For a request that must not run twice, only a reset right after writing on a socket
+        // that had been idle counts: a later one may follow a request the server acted on.
+        const idleClose =
+          req.reusedSocket &&
+          code === 'ECONNRESET' &&
+          (idempotent || (idleBeforeMs >= IDLE_REUSE_MS && (writtenAt === 0 || performance.now() - writtenAt < PROMPT_RESET_MS)));
+        const notSent = !answered && ((code !== undefined && SAFE_BEFORE_SEND.has(code)) || idleClose);
         finish(
           new HttpFailure(notSent ? 'not-sent' : 'answer-lost', `${request.method} failed: ${code ?? error.message}`, code, {
             cause: error,
@@ -155,6 +186,7 @@ export class HttpClient {
           finish(new HttpFailure('answer-lost', `answer failed: ${error.code ?? error.message}`, error.code, { cause: error })),
         );
         res.on('end', () => {
+          if (socket) lastUsed.set(socket, performance.now());
           if (!res.complete) {
             finish(new HttpFailure('answer-lost', 'connection closed mid-answer', 'ECONNRESET'));
             return;

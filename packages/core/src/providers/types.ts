@@ -25,16 +25,22 @@ export interface CompletionRequest {
 export interface ProviderCallContext {
   /** Fires when the caller stops waiting (abort, timeout, close). */
   readonly signal: AbortSignal;
-  /** The executor's id for this call, stable across its attempts: sent as an idempotency hint. */
+  /** The executor's id for this call, stable across its attempts. */
   readonly callId: string;
+  /**
+   * Sent with a create as an idempotency hint: the same for every attempt that replaces a
+   * create that made no job (429, 5xx), new after a job that failed (its replacement is a
+   * new job on purpose).
+   */
+  readonly idempotencyKey: string;
   /** 1-based attempt number. */
   readonly attempt: number;
   /** Decides whether a failed poll (never a create) is tried again, and after how long. */
   readonly retryPoll: (error: unknown, pollAttempt: number) => { readonly retry: boolean; readonly delayMs: number };
   /** Called once per outbound HTTP request. */
   readonly onRequest?: (kind: 'create' | 'query') => void;
-  /** Called as soon as the server has given the job an id, before any waiting. */
-  readonly onJobCreated?: (jobId: string) => void;
+  /** Called as soon as the server has given the job an id, before any waiting, with the charge it reported. */
+  readonly onJobCreated?: (jobId: string, amountUsd?: string) => void;
 }
 
 export interface ProviderResult {

@@ -38,6 +38,8 @@ export interface EmulatorFaults {
   readonly retryAfterSeconds?: number;
   /** Share of creates answered 5xx with an HTML body. */
   readonly serverError?: number;
+  /** Share of creates whose job is made (and charged) but whose answer is lost: the socket closes before it. */
+  readonly dropCreate?: number;
   /** Share of queries answered 5xx with an HTML body. */
   readonly queryServerError?: number;
   /** Share of queries whose socket is dropped mid-answer. */
@@ -87,6 +89,8 @@ export interface EmulatorJob {
   startedAt: number | undefined;
   finishedAt: number | undefined;
   status: 0 | 1 | 2 | 3;
+  /** False when the create's answer was dropped (a `dropCreate` fault): the client never learned of this job. */
+  answered: boolean;
   queries: number;
   callbacksSent: number;
   readonly reply: { text: string; fail: string | undefined; durationMs: number; inputTokens: number; outputTokens: number; cachedInputTokens: number };
@@ -327,6 +331,7 @@ class Emulator implements ShortApiEmulator {
       startedAt: undefined,
       finishedAt: undefined,
       status: 0,
+      answered: true,
       queries: 0,
       callbacksSent: 0,
       reply,
@@ -337,7 +342,12 @@ class Emulator implements ShortApiEmulator {
     if (key !== undefined) this.#liveByKey.set(key, job);
     const data: Record<string, unknown> = { job_id: job.id };
     if (this.#options.reportAmount !== false) data.amount = job.amountUsd;
-    this.#json(res, 200, { code: 0, data });
+    if (this.#fault('dropCreate')) {
+      job.answered = false;
+      res.socket?.destroy();
+    } else {
+      this.#json(res, 200, { code: 0, data });
+    }
     this.#waiting.push(job);
     this.#startWaiting();
   }

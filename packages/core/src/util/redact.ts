@@ -13,6 +13,7 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
 
 /** Redacts and cuts a raw body to a size fit for an error message. */
 export function rawForError(text: string, secrets: readonly (string | undefined)[], maxChars = 4096): string {
-  const cut = text.length > maxChars ? `${text.slice(0, maxChars)}… (${text.length - maxChars} more chars)` : text;
-  return redact(cut, secrets);
+  // Redact first: a cut could split a secret and leave a prefix no longer recognisable as one.
+  const clean = redact(text, secrets);
+  return clean.length > maxChars ? `${clean.slice(0, maxChars)}… (${clean.length - maxChars} more chars)` : clean;
 }

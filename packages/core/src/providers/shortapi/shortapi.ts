@@ -138,13 +138,13 @@ export class ShortApiProvider implements ModelProvider {
       context.onRequest?.('create');
       const created = await this.#send(
         'create',
-        { method: 'POST', path: CREATE_PATH, body, headers: { [IDEMPOTENCY_HEADER]: context.callId }, signal },
+        { method: 'POST', path: CREATE_PATH, body, headers: { [IDEMPOTENCY_HEADER]: context.idempotencyKey }, signal },
         undefined,
         abortError,
         parseCreateData,
       );
       const { jobId } = created;
-      context.onJobCreated?.(jobId);
+      context.onJobCreated?.(jobId, created.amountUsd);
       ticket?.setJobId(jobId);
       const startedAt = performance.now();
       let requests = 1;
@@ -219,6 +219,10 @@ export class ShortApiProvider implements ModelProvider {
         }),
         new Promise<never>((_, reject) => {
           if (signal === NEVER_ABORTED) return;
+          if (signal.aborted) {
+            reject(abortError());
+            return;
+          }
           onAbort = () => reject(abortError());
           signal.addEventListener('abort', onAbort, { once: true });
         }),
