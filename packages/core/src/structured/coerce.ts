@@ -1,8 +1,9 @@
 /**
  * Schema-guided repairs of a parsed value, before validation: what small models get
- * wrong often and harmlessly. Numbers and booleans sent as strings, enum values in the
- * wrong case, a value wrapped in an extra single-key object or a one-element array.
- * Nothing is invented: a value that cannot be mapped is left for validation to report.
+ * wrong often and harmlessly. Numbers and booleans sent as strings, enum values and keys
+ * in the wrong case, null for an optional field, a value wrapped in an extra single-key
+ * object or a one-element array. Nothing is invented: a value that cannot be mapped is
+ * left for validation to report.
  */
 type Schema = Record<string, unknown>;
 
@@ -37,11 +38,14 @@ export function coerceToSchema(value: unknown, schema: Schema, root: Schema = sc
       const inner = record[keys[0]!] as Record<string, unknown>;
       if (!Array.isArray(inner) && Object.keys(inner).some((k) => expected.includes(k))) return coerceToSchema(inner, s, root, depth + 1);
     }
+    const required = Array.isArray(s.required) ? (s.required as string[]) : [];
     const out: Record<string, unknown> = {};
     for (const key of keys) {
       // Keys in the wrong case map to the schema's spelling.
       const target = expected.includes(key) ? key : (expected.find((e) => e.toLowerCase() === key.toLowerCase()) ?? key);
       const sub = properties[target];
+      // null for an optional field that does not allow null means "absent".
+      if (record[key] === null && sub && !required.includes(target) && !allowsNull(resolve(sub, root))) continue;
       out[target] = sub ? coerceToSchema(record[key], sub, root, depth + 1) : record[key];
     }
     return out;
@@ -51,6 +55,12 @@ export function coerceToSchema(value: unknown, schema: Schema, root: Schema = sc
     return value.map((item) => coerceToSchema(item, s.items as Schema, root, depth + 1));
   }
   return value;
+}
+
+function allowsNull(schema: Schema): boolean {
+  if (schema.type === 'null' || (Array.isArray(schema.type) && schema.type.includes('null'))) return true;
+  const options = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  return Array.isArray(options) && options.some((o) => o.type === 'null');
 }
 
 function resolve(schema: Schema, root: Schema): Schema {

@@ -37,7 +37,16 @@ export class StructuredOutput<T> {
   validate(value: unknown, how: 'parsed' | 'extracted' | 'repaired' = 'parsed'): ParsedAnswer<T> {
     const first = this.schema.safeParse(value);
     if (first.success) return { ok: true, value: first.data, stage: how };
-    const coerced = coerceToSchema(value, this.jsonSchema);
+    let candidate = value;
+    // JSON sent as a JSON string ("{\"a\":1}"): decode once.
+    if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+      try {
+        candidate = JSON.parse(value);
+      } catch {
+        candidate = value;
+      }
+    }
+    const coerced = coerceToSchema(candidate, this.jsonSchema);
     const second = this.schema.safeParse(coerced);
     if (second.success) return { ok: true, value: second.data, stage: how === 'parsed' || how === 'extracted' ? 'coerced' : how };
     return { ok: false, issues: zodIssues(second.error) };

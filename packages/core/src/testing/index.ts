@@ -15,3 +15,4 @@ export type { ScriptedProvider, ScriptedReply, ScriptedRule } from './scripted-p
 export { startOpenAICompatibleServer } from './openai-compatible-server.js';
 export type { OpenAICompatibleServer, OpenAIServerOptions, OpenAIServerRule, RecordedChatRequest } from './openai-compatible-server.js';
 export { simulateWithSchema } from './simulator.js';
+export { testAgent } from './test-agent.js';

@@ -1,0 +1,23 @@
+import type { z } from 'zod';
+import type { Agent, AgentRunResult } from '../agent/define-agent.js';
+import { createExecutor } from '../executor/executor.js';
+import { type ScriptedReply, scriptedProvider } from './scripted-provider.js';
+
+/**
+ * For plugin authors: runs an agent once against scripted answers, in memory, and returns
+ * the result with every prompt the agent sent. Replies are used in turn (the last one
+ * repeats), so `['not json', '{"label":"bug"}']` tests the re-ask path.
+ */
+export async function testAgent<I extends z.ZodType, O extends z.ZodType>(
+  agent: Agent<I, O>,
+  options: { readonly input: z.input<I>; readonly replies: ScriptedReply | readonly ScriptedReply[]; readonly budgetUsd?: number },
+): Promise<{ readonly result: AgentRunResult<z.output<O>>; readonly prompts: readonly string[] }> {
+  const provider = scriptedProvider([{ reply: options.replies as ScriptedReply }]);
+  const executor = createExecutor({ provider, cache: false, retry: { baseDelayMs: 0 } });
+  try {
+    const result = await agent.run(options.input, { executor, ...(options.budgetUsd !== undefined ? { budgetUsd: options.budgetUsd } : {}) });
+    return { result, prompts: provider.calls.map((c) => c.prompt) };
+  } finally {
+    await executor.close();
+  }
+}

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineAgent } from '../src/agent/define-agent.js';
+import { createExecutor } from '../src/executor/executor.js';
+import { AgentInputError, BudgetExceededError, ShoalConfigError, StructuredOutputError } from '../src/errors.js';
+import { scriptedProvider } from '../src/testing/scripted-provider.js';
+import { testAgent } from '../src/testing/test-agent.js';
+
+const sentiment = defineAgent({
+  name: 'sentiment',
+  description: 'Rates the sentiment of a short text.',
+  input: z.object({ text: z.string().min(1) }),
+  output: z.object({ label: z.enum(['positive', 'neutral', 'negative']), score: z.number().min(-1).max(1) }),
+  instructions: 'Rate the sentiment of the text.',
+  examples: [{ input: { text: 'I love it' }, output: { label: 'positive', score: 0.9 } }],
+});
+
+describe('defineAgent: run', () => {
+  it('returns the typed output, usage, cost and job ids', async () => {
+    const { result, prompts } = await testAgent(sentiment, { input: { text: 'Meh.' }, replies: '{"label":"neutral","score":0}' });
+    expect(result.output).toEqual({ label: 'neutral', score: 0 });
+    expect(result).toMatchObject({ attempts: 1, stage: 'parsed', jobIds: ['scripted_1'] });
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(prompts).toHaveLength(1);
+  });
+
+  it('refuses invalid input with the zod issues before any request', async () => {
+    const provider = scriptedProvider([{ reply: '{}' }]);
+    const executor = createExecutor({ provider });
+    const error = await sentiment.run({ text: '' }, { executor }).catch((e: unknown) => e);
+    expect(AgentInputError.isInstance(error)).toBe(true);
+    expect((error as AgentInputError).issues[0]).toMatchObject({ path: ['text'], code: 'too_small' });
+    expect((error as Error).message).toMatch(/nothing was sent/);
+    expect(provider.calls).toHaveLength(0);
+    expect(executor.metrics().costUsd).toBe(0);
+    await executor.close();
+  });
+
+  it('lays the prompt out for the prefix cache: the stable part first, byte for byte, the input last', async () => {
+    const a = sentiment.promptFor({ text: 'first input' });
+    const b = sentiment.promptFor({ text: 'a different, longer second input' });
+    expect(a.startsWith(sentiment.prefix)).toBe(true);
+    expect(b.startsWith(sentiment.prefix)).toBe(true);
+    expect(sentiment.prefix).not.toContain('first input');
+    expect(a).toMatchInlineSnapshot(`
+      "Rate the sentiment of the text.
+
+      Answer with one JSON value that matches this JSON Schema. Reply with the JSON only, no prose.
+
+      \`\`\`json
+      {"type":"object","properties":{"label":{"type":"string","enum":["positive","neutral","negative"]},"score":{"type":"number","minimum":-1,"maximum":1}},"required":["label","score"],"additionalProperties":false}
+      \`\`\`
+
+      # Examples
+
+      Example 1 input:
+      \`\`\`json
+      {
+        "text": "I love it"
+      }
+      \`\`\`
+      Example 1 output:
+      \`\`\`json
+      {"label":"positive","score":0.9}
+      \`\`\`
+
+      # Input
+
+      \`\`\`json
+      {
+        "text": "first input"
+      }
+      \`\`\`"
+    `);
+  });
+
+  it('re-asks with the issues stated, keeping the prefix, and succeeds', async () => {
+    const { result, prompts } = await testAgent(sentiment, { input: { text: 'Great!' }, replies: ['I think it is positive.', '{"label":"positive","score":0.8}'] });
+    expect(result).toMatchObject({ output: { label: 'positive', score: 0.8 }, attempts: 2, stage: 'reasked' });
+    expect(prompts[1]!.startsWith(prompts[0]!)).toBe(true);
+    expect(prompts[1]).toContain('I think it is positive.');
+    expect(prompts[1]).toMatch(/It does not match the schema: .*no JSON object or array/);
+  });
+
+  it('gives up after maxAttempts with StructuredOutputError carrying the raw text and issues', async () => {
+    const error = (await testAgent(sentiment, { input: { text: 'x' }, replies: '{"label":"great","score":5}' }).catch((e: unknown) => e)) as StructuredOutputError;
+    expect(StructuredOutputError.isInstance(error)).toBe(true);
+    expect(error.text).toBe('{"label":"great","score":5}');
+    expect(error.attempts).toBe(2);
+    expect(error.issues.map((i) => i.path.join('.'))).toEqual(['label', 'score']);
+  });
+
+  it('spends nothing with a run budget of 0, and stops re-asking when the budget is spent', async () => {
+    const provider = scriptedProvider([{ reply: { text: 'not json', usage: { inputTokens: 1_000_000, cachedInputTokens: 0, outputTokens: 0 } } }]);
+    const executor = createExecutor({ provider, cache: false });
+    await expect(sentiment.run({ text: 'x' }, { executor, budgetUsd: 0 })).rejects.toSatisfy(BudgetExceededError.isInstance);
+    expect(provider.calls).toHaveLength(0);
+    // One call costs $0.20: past a $0.10 budget, so no re-ask.
+    await expect(sentiment.run({ text: 'x' }, { executor, budgetUsd: 0.1 })).rejects.toSatisfy(BudgetExceededError.isInstance);
+    expect(provider.calls).toHaveLength(1);
+    await executor.close();
+  });
+
+  it('tags its calls with its name in the cost ledger', async () => {
+    const provider = scriptedProvider([{ reply: '{"label":"neutral","score":0}' }]);
+    const executor = createExecutor({ provider });
+    await sentiment.run({ text: 'a' }, { executor, tags: ['run-7'] });
+    expect(Object.keys(executor.metrics().byTag).sort()).toEqual(['run-7', 'sentiment']);
+    await executor.close();
+  });
+});
+
+describe('defineAgent: definition errors', () => {
+  const base = { description: 'd', input: z.object({ a: z.string() }), output: z.object({ b: z.string() }), instructions: 'i' };
+  it.each(['Bad Name', '1st', 'a--b', '', 'UPPER'])('rejects the name %j', (name) => {
+    expect(() => defineAgent({ ...base, name })).toThrow(ShoalConfigError);
+  });
+  it('rejects an example that does not fit the schemas, and unknown options', () => {
+    expect(() => defineAgent({ ...base, name: 'x', examples: [{ input: { a: 'ok' }, output: { b: 1 as unknown as string } }] })).toThrow(/example 1's output does not match/);
+    expect(() => defineAgent({ ...base, name: 'x', instruction: 'typo' } as never)).toThrow(/Unknown option `instruction`/);
+  });
+});
+
+describe('runMany', () => {
+  const classify = defineAgent({
+    name: 'classify',
+    description: 'Labels a ticket.',
+    input: z.object({ ticket: z.string() }),
+    output: z.object({ label: z.enum(['bug', 'billing', 'other']) }),
+    instructions: 'Label the ticket.',
+  });
+  const labelFor = (ticket: string) => (ticket.includes('crash') ? 'bug' : ticket.includes('charge') ? 'billing' : 'other');
+
+  it('runs one call per input through the executor by default, per-item errors for invalid inputs', async () => {
+    const provider = scriptedProvider((request) => `{"label":"${labelFor(request.prompt.slice(request.prompt.lastIndexOf('# Input')))}"}`);
+    const executor = createExecutor({ provider });
+    const result = await classify.runMany([{ ticket: 'app crash' }, { ticket: 'double charge' }, { nope: 1 } as never], { executor });
+    expect(result.items[0]).toMatchObject({ ok: true, output: { label: 'bug' } });
+    expect(result.items[1]).toMatchObject({ ok: true, output: { label: 'billing' } });
+    expect(result.items[2]!.ok).toBe(false);
+    expect(result.calls).toBe(2);
+    await executor.close();
+  });
+
+  it('packs K inputs per call and maps answers back by id, never by position; missing or invalid items are retried alone', async () => {
+    const tickets = Array.from({ length: 10 }, (_, i) => ({ ticket: i % 3 === 0 ? `crash ${i}` : i % 3 === 1 ? `charge ${i}` : `hello ${i}` }));
+    const provider = scriptedProvider((request) => {
+      const body = request.prompt.slice(request.prompt.lastIndexOf('```json\n[') + 8, request.prompt.lastIndexOf('```'));
+      if (!body.trim().startsWith('[')) return `{"label":"${labelFor(request.prompt.slice(request.prompt.lastIndexOf('# Input')))}"}`; // a single retry
+      const inputs = JSON.parse(body) as { id: string; input: { ticket: string } }[];
+      const items = inputs.map((entry) => ({ id: entry.id, output: { label: labelFor(entry.input.ticket) } }));
+      items.reverse(); // answer in a different order
+      const missing = items.shift(); // leave one out
+      items[0] = { ...items[0]!, output: { label: 'BUG??' as never } }; // and one invalid
+      items.push({ id: 'i99', output: { label: 'bug' } }); // an invented id
+      items.push({ ...items[1]!, output: { label: 'other' } }); // a repeated id (the first valid one wins)
+      void missing;
+      return JSON.stringify({ items });
+    });
+    const executor = createExecutor({ provider });
+    const result = await classify.runMany(tickets, { executor, pack: 5 });
+    expect(result.items.map((item) => (item.ok ? item.output.label : 'error'))).toEqual(tickets.map((t) => labelFor(t.ticket)));
+    expect(result.packedCalls).toBe(2);
+    expect(result.calls).toBe(2 + 4); // per pack: one missing, one invalid, retried alone
+    expect(result.items.filter((item) => item.ok && item.stage === 'packed')).toHaveLength(6);
+    await executor.close();
+  });
+});
