@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { createExecutor, shortApi, type ModelProvider } from '@shoal/core';
+import { z } from 'zod';
+import { createExecutor, defineAgent, openAICompatible, shortApi, type ModelProvider } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -21,9 +22,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 
 /** An emulator in a child process, so its CPU is not counted as ours. */
-async function childEmulator(latencyMs: number): Promise<{ url: string; apiKey: string; child: ChildProcess }> {
+async function childEmulator(latencyMs: number, openai = false): Promise<{ url: string; apiKey: string; child: ChildProcess }> {
   const bin = fileURLToPath(new URL('../packages/core/dist/testing/emulator-bin.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, '--json', '--latency', String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [bin, '--json', '--latency', String(latencyMs), ...(openai ? ['--openai'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()));
     child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
@@ -240,6 +241,107 @@ async function detection(label: string, latencyMs: { min: number; max: number },
   );
 }
 
+// ---- 5. An agent call with structured output on the OpenAI-compatible provider ----
+const benchAgent = defineAgent({
+  name: 'bench-label',
+  description: 'Labels a support ticket.',
+  input: z.object({ ticket: z.string() }),
+  output: z.object({ label: z.enum(['billing', 'bug', 'account', 'other']), urgent: z.boolean(), score: z.number().min(0).max(1) }),
+  instructions: 'Label the support ticket and say whether it is urgent.',
+});
+
+/** The reference: a raw keep-alive loop sending the same chat completion, then JSON.parse twice and zod validation. */
+async function rawChatLoop(url: string, n: number, inFlight: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+  const base = new URL(url);
+  const schema = benchAgent.metadata().outputSchema;
+  let next = 0;
+  const call = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const body = JSON.stringify({
+        model: 'bench',
+        messages: [{ role: 'user', content: benchAgent.promptFor({ ticket: `ticket ${i}` }) }],
+        response_format: { type: 'json_schema', json_schema: { name: 'bench-label', schema, strict: true } },
+      });
+      const req = http.request(
+        { agent, hostname: base.hostname, port: base.port, method: 'POST', path: `${base.pathname}/chat/completions`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { choices: { message: { content: string } }[] };
+              const parsed = benchAgent.output.safeParse(JSON.parse(payload.choices[0]!.message.content));
+              if (!parsed.success) throw new Error('raw chat loop: invalid answer');
+              resolve();
+            } catch (e) {
+              reject(e);
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < n) await call(next++);
+    }),
+  );
+  agent.destroy();
+}
+
+async function agentOnOpenAI() {
+  const N = 10_000;
+  const server = await childEmulator(0, true);
+  try {
+    const executor = createExecutor({ provider: openAICompatible({ baseURL: server.url, model: 'bench' }), concurrency: 64, cache: false });
+    const runAgents = (count: number, offset: number) => Promise.all(Array.from({ length: count }, (_, i) => benchAgent.run({ ticket: `ticket ${offset + i}` }, { executor })));
+    await runAgents(2000, 1_000_000);
+    await rawChatLoop(server.url, 2000, 64);
+    const shoal: number[] = [];
+    const raw: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      let t = cpuMs();
+      await rawChatLoop(server.url, N, 64);
+      raw.push(((cpuMs() - t) * 1000) / N);
+      t = cpuMs();
+      await runAgents(N, round * N);
+      shoal.push(((cpuMs() - t) * 1000) / N);
+    }
+    await executor.close();
+    const s = median(shoal);
+    const r = median(raw);
+    row('Agent call, structured output, OpenAI-compatible, 0 ms (median of 3 x 10k)', `${s.toFixed(0)} us`, `raw loop + JSON.parse + zod ${r.toFixed(0)} us`, '<= 1.5x raw', s <= 1.5 * r);
+    row('  ratio shoal / raw', `${(s / r).toFixed(2)}x`, 'issue: openai SDK 1,140, AI SDK 1,540 us', '<= 1.5x', s <= 1.5 * r);
+  } finally {
+    server.child.kill();
+  }
+}
+
+// ---- 6. Packing: 1,000 short inputs, K = 20, against one call per input (emulator usage) ----
+async function packing() {
+  const emulator = await startShortApiEmulator({ latencyMs: 0 });
+  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }), concurrency: 64, cache: false });
+  const inputs = Array.from({ length: 1000 }, (_, i) => ({ ticket: `Ticket ${i}: ${['charged twice this month', 'the app crashes on start', 'cannot log in after reset', 'please add dark mode'][i % 4]}` }));
+  const single = await benchAgent.runMany(inputs, { executor });
+  const packed = await benchAgent.runMany(inputs, { executor, pack: 20 });
+  await executor.close();
+  await emulator.close();
+  const tokens = (r: typeof single) => r.usage.inputTokens + r.usage.outputTokens;
+  const okAll = single.items.every((i) => i.ok) && packed.items.every((i) => i.ok);
+  row(
+    'Packing 1,000 short inputs, K = 20: tokens in + out',
+    `${packed.usage.inputTokens.toLocaleString('en-US')} + ${packed.usage.outputTokens.toLocaleString('en-US')} (${packed.calls} calls)`,
+    `one per input ${single.usage.inputTokens.toLocaleString('en-US')} + ${single.usage.outputTokens.toLocaleString('en-US')} (${single.calls} calls)`,
+    '',
+    undefined,
+  );
+  row('  tokens saved', `${((1 - tokens(packed) / tokens(single)) * 100).toFixed(0)}%`, '', '', okAll ? undefined : false);
+  row('  dollars', `$${packed.costUsd.toFixed(4)}`, `one per input $${single.costUsd.toFixed(4)}`, '', undefined);
+  row('  dollars saved', `${((1 - packed.costUsd / single.costUsd) * 100).toFixed(0)}%`, '', '', undefined);
+}
+
 const started = performance.now();
 // `pnpm bench` runs every section; `pnpm bench cpu wall` runs only those named.
 const only = process.argv.slice(2);
@@ -255,6 +357,14 @@ if (wanted('wall')) {
 if (wanted('enqueue')) {
   log('bench: enqueue 1M...');
   await enqueueMillion();
+}
+if (wanted('agent')) {
+  log('bench: agent call on the OpenAI-compatible provider...');
+  await agentOnOpenAI();
+}
+if (wanted('pack')) {
+  log('bench: packing...');
+  await packing();
 }
 if (wanted('detection')) {
   log('bench: detection delay, polling (300-800 ms jobs)...');

@@ -7,7 +7,9 @@ import * as testing from '@shoal/core/testing';
 describe('public API', () => {
   it('exports exactly this list from @shoal/core (nothing internal leaks)', () => {
     expect(Object.keys(core).sort()).toEqual([
+      'AGENT_NAME',
       'AbortError',
+      'AgentInputError',
       'AmbiguousCreateError',
       'ApiError',
       'AuthError',
@@ -18,6 +20,7 @@ describe('public API', () => {
       'JobFailedError',
       'MemoryCacheStore',
       'NetworkError',
+      'OpenAICompatibleProvider',
       'ProtocolError',
       'RateLimitError',
       'RetriesExhaustedError',
@@ -25,16 +28,32 @@ describe('public API', () => {
       'ShoalConfigError',
       'ShoalError',
       'ShortApiProvider',
+      'StructuredOutput',
+      'StructuredOutputError',
       'TimeoutError',
       'countTokens',
       'createExecutor',
+      'createRegistry',
       'decideRetry',
+      'defineAgent',
+      'definePlugin',
+      'isStrictCompatible',
+      'openAICompatible',
       'shortApi',
     ]);
   });
 
   it('exports exactly this list from @shoal/core/testing', () => {
-    expect(Object.keys(testing).sort()).toEqual(['SIMULATOR_MODEL', 'findSchema', 'scriptedProvider', 'simulate', 'startShortApiEmulator']);
+    expect(Object.keys(testing).sort()).toEqual([
+      'SIMULATOR_MODEL',
+      'findSchema',
+      'scriptedProvider',
+      'simulate',
+      'simulateWithSchema',
+      'startOpenAICompatibleServer',
+      'startShortApiEmulator',
+      'testAgent',
+    ]);
   });
 
   it('resolves through the exports map to built files with types', () => {

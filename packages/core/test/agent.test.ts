@@ -55,9 +55,7 @@ describe('defineAgent: run', () => {
 
       Example 1 input:
       \`\`\`json
-      {
-        "text": "I love it"
-      }
+      {"text":"I love it"}
       \`\`\`
       Example 1 output:
       \`\`\`json
@@ -67,9 +65,7 @@ describe('defineAgent: run', () => {
       # Input
 
       \`\`\`json
-      {
-        "text": "first input"
-      }
+      {"text":"first input"}
       \`\`\`"
     `);
   });
@@ -145,17 +141,15 @@ describe('runMany', () => {
   it('packs K inputs per call and maps answers back by id, never by position; missing or invalid items are retried alone', async () => {
     const tickets = Array.from({ length: 10 }, (_, i) => ({ ticket: i % 3 === 0 ? `crash ${i}` : i % 3 === 1 ? `charge ${i}` : `hello ${i}` }));
     const provider = scriptedProvider((request) => {
-      const body = request.prompt.slice(request.prompt.lastIndexOf('```json\n[') + 8, request.prompt.lastIndexOf('```'));
-      if (!body.trim().startsWith('[')) return `{"label":"${labelFor(request.prompt.slice(request.prompt.lastIndexOf('# Input')))}"}`; // a single retry
-      const inputs = JSON.parse(body) as { id: string; input: { ticket: string } }[];
-      const items = inputs.map((entry) => ({ id: entry.id, output: { label: labelFor(entry.input.ticket) } }));
-      items.reverse(); // answer in a different order
-      const missing = items.shift(); // leave one out
-      items[0] = { ...items[0]!, output: { label: 'BUG??' as never } }; // and one invalid
-      items.push({ id: 'i99', output: { label: 'bug' } }); // an invented id
-      items.push({ ...items[1]!, output: { label: 'other' } }); // a repeated id (the first valid one wins)
-      void missing;
-      return JSON.stringify({ items });
+      const fence = request.prompt.slice(request.prompt.lastIndexOf('```json\n') + 8, request.prompt.lastIndexOf('\n```'));
+      const inputs = JSON.parse(fence) as Record<string, { ticket: string }>;
+      if (typeof inputs.ticket === 'string') return `{"label":"${labelFor(inputs.ticket as unknown as string)}"}`; // a single retry
+      const ids = Object.keys(inputs).reverse(); // answer in a different order
+      ids.shift(); // leave one out
+      const answer: Record<string, unknown> = {};
+      ids.forEach((id, i) => (answer[id] = i === 0 ? { label: 'BUG??' } : { label: labelFor(inputs[id]!.ticket) })); // the first one invalid
+      answer['99'] = { label: 'bug' }; // an invented id
+      return JSON.stringify(answer);
     });
     const executor = createExecutor({ provider });
     const result = await classify.runMany(tickets, { executor, pack: 5 });

@@ -26,3 +26,34 @@ test('error narrowing', () => {
   if (RateLimitError.isInstance(error)) expectTypeOf(error.retryAfterMs).toEqualTypeOf<number | undefined>();
   if (ShoalError.isInstance(error)) expectTypeOf(error.code).toEqualTypeOf<ShoalErrorCode>();
 });
+
+import { z } from 'zod';
+import { defineAgent, type AgentRunResult, type InferAgentInput, type InferAgentOutput } from '../src/index.js';
+
+test('agent types are inferred from the zod schemas', () => {
+  const agent = defineAgent({
+    name: 'typed',
+    description: 'd',
+    input: z.object({ text: z.string(), limit: z.number().default(3) }),
+    output: z.object({ label: z.enum(['a', 'b']), tags: z.array(z.string()), note: z.string().optional() }),
+    instructions: 'i',
+  });
+  type Out = InferAgentOutput<typeof agent>;
+  expectTypeOf<Out>().toEqualTypeOf<{ label: 'a' | 'b'; tags: string[]; note?: string | undefined }>();
+  expectTypeOf<InferAgentInput<typeof agent>>().toEqualTypeOf<{ text: string; limit?: number | undefined }>();
+  const executor = createExecutor({ provider: scriptedProvider([{ reply: '{}' }]) });
+  expectTypeOf(agent.run({ text: 'x' }, { executor })).resolves.toEqualTypeOf<AgentRunResult<Out>>();
+  // @ts-expect-error input must match the input schema
+  void agent.run({ txt: 'x' }, { executor });
+  // @ts-expect-error the executor is required
+  void agent.run({ text: 'x' }, {});
+  defineAgent({
+    name: 'ex',
+    description: 'd',
+    input: z.object({ a: z.string() }),
+    output: z.object({ b: z.number() }),
+    instructions: 'i',
+    // @ts-expect-error examples must match the output type
+    examples: [{ input: { a: 'x' }, output: { b: 'not a number' } }],
+  });
+});

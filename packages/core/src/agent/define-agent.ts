@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { AgentInputError, BudgetExceededError, ShoalConfigError, ShoalError, StructuredOutputError, formatIssues } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
 import type { Usage } from '../providers/types.js';
+import { findJson } from '../structured/extract-json.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
 import { expectNumber, rejectUnknownKeys } from '../util/options.js';
-import { PACK_INSTRUCTIONS, reaskSuffix, renderInput, stablePrefix } from './prompt.js';
+import { PACK_INSTRUCTIONS, reaskSuffix, renderInput, renderPacked, stablePrefix } from './prompt.js';
 
 /** Agent names: lower-case words joined by `-`, `_` or `.`; they key the registry and the cost ledger. */
 export const AGENT_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/;
@@ -140,8 +141,7 @@ class Spend {
   }
 }
 
-const packedItem = z.object({ id: z.string(), output: z.unknown() });
-const packedAnswer = z.union([z.object({ items: z.array(z.unknown()) }), z.array(z.unknown())]);
+const packedItem = z.object({ id: z.union([z.string(), z.number()]).transform(String), output: z.unknown() });
 
 class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I, O> {
   readonly kind = 'shoal.agent' as const;
@@ -184,17 +184,8 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       return { input: this.#render(input.data), output: example.output };
     });
     this.prefix = stablePrefix({ instructions: config.instructions, schemaText: this.#structured.jsonSchemaText, examples });
-    this.#packedSchema = {
-      type: 'object',
-      properties: {
-        items: {
-          type: 'array',
-          items: { type: 'object', properties: { id: { type: 'string' }, output: this.#structured.jsonSchema }, required: ['id', 'output'], additionalProperties: false },
-        },
-      },
-      required: ['items'],
-      additionalProperties: false,
-    };
+    // In the prompt: one compact schema for any group size (the prefix stays byte-for-byte stable).
+    this.#packedSchema = { type: 'object', additionalProperties: this.#structured.jsonSchema };
     this.#packedPrefix = stablePrefix({
       instructions: `${config.instructions.trim()}\n\n${PACK_INSTRUCTIONS}`,
       schemaText: JSON.stringify(this.#packedSchema),
@@ -310,18 +301,29 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     return { items, usage: spend.usage(), costUsd: spend.costUsd, calls: spend.calls, packedCalls, durationMs: performance.now() - started };
   }
 
+  /**
+   * The schema sent as `response_format` for a packed call of `ids`: every id a required
+   * property, so strict structured output can enforce the whole answer.
+   */
+  #packedResponseSchema(ids: readonly string[]): Record<string, unknown> {
+    return {
+      type: 'object',
+      $defs: { answer: this.#structured.jsonSchema },
+      properties: Object.fromEntries(ids.map((id) => [id, { $ref: '#/$defs/answer' }])),
+      required: [...ids],
+      additionalProperties: false,
+    };
+  }
+
   /** One call for a group; fills `items` for every answer that is there and valid, returns the rest to be run alone. */
   async #runPacked(group: { index: number; input: z.output<I> }[], options: AgentRunOptions, spend: Spend, items: RunManyItem<z.output<O>>[]) {
     // Ids are short and local to the call; answers are matched by id, never by position.
-    const byId = new Map(group.map((member, i) => [`i${i + 1}`, member]));
-    const body = JSON.stringify(
-      group.map((member, i) => ({ id: `i${i + 1}`, input: this.#render(member.input) })),
-      null,
-      2,
-    );
+    const ids = group.map((_, i) => String(i + 1));
+    const byId = new Map(group.map((member, i) => [ids[i]!, member]));
+    const body = renderPacked(group.map((member, i) => ({ id: ids[i]!, input: this.#render(member.input) })));
     let text: string;
     try {
-      text = (await this.#call(`${this.#packedPrefix}\`\`\`json\n${body}\n\`\`\``, options, spend, { name: this.#schemaName(true), schema: this.#packedSchema })).text;
+      text = (await this.#call(this.#packedPrefix + body, options, spend, { name: this.#schemaName(true), schema: this.#packedResponseSchema(ids) })).text;
     } catch (error) {
       const shoal = asShoalError(error);
       // Budget and cancellation end the group; anything else (a failed job) is retried item by item.
@@ -331,15 +333,19 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       }
       return group;
     }
-    const found = new StructuredOutput(packedAnswer).parse(text);
-    if (found.ok) {
-      const list = Array.isArray(found.value) ? found.value : found.value.items;
-      for (const raw of list) {
-        const item = packedItem.safeParse(raw);
-        if (!item.success) continue;
-        const member = byId.get(item.data.id);
-        if (!member || items[member.index] !== undefined) continue; // invented id, or a repeat: first valid answer wins
-        const answer = this.#structured.validate(item.data.output);
+    const found = findJson(text);
+    if (found.ok && typeof found.value === 'object' && found.value !== null) {
+      // The asked-for object keyed by id; an array of {id, output} is accepted too.
+      const entries: [string, unknown][] = Array.isArray(found.value)
+        ? found.value.flatMap((raw) => {
+            const item = packedItem.safeParse(raw);
+            return item.success ? [[item.data.id, item.data.output] as [string, unknown]] : [];
+          })
+        : Object.entries(found.value as Record<string, unknown>);
+      for (const [id, value] of entries) {
+        const member = byId.get(id);
+        if (!member || items[member.index] !== undefined) continue; // an invented id, or a repeat: the first valid answer wins
+        const answer = this.#structured.validate(value);
         if (answer.ok) items[member.index] = { ok: true, output: answer.value, stage: 'packed' };
       }
     }

@@ -63,6 +63,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
   readonly #mode: 'auto' | 'strict' | 'prompt';
   /** Schemas (by name) this server refused as response_format: sent by prompt from then on. */
   readonly #refused = new Set<string>();
+  readonly #formats = new WeakMap<object, { name: string; json: string }>();
 
   constructor(options: OpenAICompatibleOptions) {
     if (typeof options !== 'object' || options === null) throw new ShoalConfigError('openAICompatible() takes one options object: { baseURL, model, apiKey? }.');
@@ -94,7 +95,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
       // The server refused the schema as response_format: the prompt states it anyway, so ask again without.
       this.#refused.add(request.output.name);
       requests++;
-      response = await this.#post(request, undefined, context, abortError);
+      response = await this.#post(request, '', context, abortError);
     }
     const where: RequestContext = this.#context(abortError);
     throwForStatus(response, where);
@@ -127,21 +128,24 @@ export class OpenAICompatibleProvider implements ModelProvider {
     return { service: 'the OpenAI-compatible server', where: 'chat completion', paid: true, keyHint: 'check the apiKey given to openAICompatible()', secrets: [this.#apiKey], abortError };
   }
 
-  #responseFormat(request: CompletionRequest): Record<string, unknown> | undefined {
+  /** The `response_format` member as JSON text, or '' to send none. Built once per schema: agents reuse theirs on every call. */
+  #responseFormat(request: CompletionRequest): string {
     const output = request.output;
-    if (!output || this.#mode === 'prompt' || this.#refused.has(output.name)) return undefined;
-    const strict = isStrictCompatible(output.schema);
-    if (!strict && this.#mode === 'auto') return undefined;
-    return { type: 'json_schema', json_schema: { name: output.name, schema: output.schema, strict } };
+    if (!output || this.#mode === 'prompt' || this.#refused.has(output.name)) return '';
+    let cached = this.#formats.get(output.schema);
+    if (cached === undefined || cached.name !== output.name) {
+      const strict = isStrictCompatible(output.schema);
+      const json = !strict && this.#mode === 'auto' ? '' : JSON.stringify({ type: 'json_schema', json_schema: { name: output.name, schema: output.schema, strict } });
+      cached = { name: output.name, json };
+      this.#formats.set(output.schema, cached);
+    }
+    return cached.json;
   }
 
-  async #post(request: CompletionRequest, responseFormat: Record<string, unknown> | undefined, context: ProviderCallContext, abortError: () => unknown): Promise<HttpResponse> {
-    const body = JSON.stringify({
-      model: this.model,
-      ...request.args,
-      messages: [{ role: 'user', content: request.prompt }],
-      ...(responseFormat ? { response_format: responseFormat } : {}),
-    });
+  async #post(request: CompletionRequest, responseFormat: string, context: ProviderCallContext, abortError: () => unknown): Promise<HttpResponse> {
+    // Assembled as text so the (large, constant) schema is not serialised again on every call.
+    const args = request.args ? JSON.stringify(request.args).slice(1, -1) : '';
+    const body = `{"model":${JSON.stringify(this.model)}${args ? `,${args}` : ''},"messages":[{"role":"user","content":${JSON.stringify(request.prompt)}}]${responseFormat ? `,"response_format":${responseFormat}` : ''}}`;
     context.onRequest?.('create');
     try {
       return await this.#http.send({ method: 'POST', path: '/chat/completions', body, signal: context.signal });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { startShortApiEmulator, type LatencySpec } from './emulator.js';
+import { startOpenAICompatibleServer } from './openai-compatible-server.js';
 
 /** `shoal-emulator --port 8787 --latency 300-800 --seed 1 --rate-limit 0.05 ...`: prints its URL and key, runs until killed. */
 const { values } = parseArgs({
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     'invalid-json': { type: 'string' },
     'fail-job': { type: 'string' },
     json: { type: 'boolean', default: false },
+    openai: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -26,7 +28,8 @@ if (values.help) {
     'shoal-emulator: a ShortAPI job-protocol emulator on 127.0.0.1\n' +
       '  --port N            (0 = any free port)\n  --latency MS | MIN-MAX   job duration\n  --seed N\n  --concurrency N     jobs running at once\n' +
       '  --key KEY           require this bearer key\n  --rate-limit P --retry-after S --server-error P --drop-query P --invalid-json P --fail-job P   fault shares (0..1)\n' +
-      '  --json              print {"url","apiKey"} as one JSON line\n',
+      '  --json              print {"url","apiKey"} as one JSON line\n' +
+      '  --openai            serve OpenAI chat completions (POST /v1/chat/completions) instead of the job API\n',
   );
   process.exit(0);
 }
@@ -36,6 +39,22 @@ const latency: LatencySpec = values.latency.includes('-')
   ? { min: Number(values.latency.split('-')[0]), max: Number(values.latency.split('-')[1]) }
   : Number(values.latency);
 
+if (values.openai) {
+  const server = await startOpenAICompatibleServer({
+    port: Number(values.port),
+    ...(values.latency.includes('-') ? {} : { latencyMs: Number(values.latency) }),
+    seed: Number(values.seed),
+    ...(values.key ? { apiKey: values.key } : {}),
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify({ url: server.url, apiKey: values.key ?? '' })}\n`);
+  else process.stdout.write(`shoal-emulator (OpenAI chat completions) listening on ${server.url}\n`);
+  const stopServer = async () => {
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stopServer);
+  process.on('SIGTERM', stopServer);
+} else {
 const emulator = await startShortApiEmulator({
   port: Number(values.port),
   latencyMs: latency,
@@ -60,3 +79,4 @@ const stop = async () => {
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+}

@@ -51,6 +51,25 @@ export function simulate(prompt: string): string {
   return JSON.stringify(generator.value(found.schema, 0));
 }
 
+/**
+ * The ids of a packed input (shoal's convention): the keys of the last fenced JSON object,
+ * or the "id" fields of a JSON array of items.
+ */
+function packedIds(input: string): string[] {
+  const fences = [...input.matchAll(/```json\s*\n([\s\S]*?)\n```/g)];
+  const last = fences[fences.length - 1]?.[1];
+  if (last) {
+    try {
+      const value: unknown = JSON.parse(last);
+      if (Array.isArray(value)) return value.flatMap((v) => (typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' ? [(v as { id: string }).id] : []));
+      if (typeof value === 'object' && value !== null && Object.keys(value).length > 1) return Object.keys(value);
+    } catch {
+      // not JSON: no ids
+    }
+  }
+  return [];
+}
+
 function wordsOf(text: string): string[] {
   // Content words only: not the prompt's own scaffolding (fences, headings, ids).
   const content = text.replace(/```[a-z-]*|^#.*$|"id"\s*:\s*"[^"]*"|"(input|output|items)"\s*:/gm, ' ');
@@ -66,7 +85,7 @@ class ValueGenerator {
   readonly #ids: string[];
 
   constructor(root: Schema, input: string) {
-    this.#ids = [...input.matchAll(/"id"\s*:\s*"([^"]+)"/g)].map((m) => m[1]!);
+    this.#ids = packedIds(input);
     this.#root = root;
     this.#random = seededRandom(hashString(input));
     const words = wordsOf(input);
@@ -121,6 +140,11 @@ class ValueGenerator {
   }
 
   #object(schema: Schema, depth: number): Record<string, unknown> {
+    const extra = schema.additionalProperties;
+    if (!schema.properties && typeof extra === 'object' && extra !== null && this.#ids.length > 0) {
+      // A packed answer: one value per input id.
+      return Object.fromEntries(this.#ids.map((id) => [id, this.value(extra as Schema, depth + 1)]));
+    }
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
     const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
     const out: Record<string, unknown> = {};

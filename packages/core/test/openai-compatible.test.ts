@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineAgent } from '../src/agent/define-agent.js';
+import { createExecutor, type Executor } from '../src/executor/executor.js';
+import { AuthError, RetriesExhaustedError } from '../src/errors.js';
+import { isStrictCompatible, openAICompatible } from '../src/providers/openai-compatible.js';
+import { startOpenAICompatibleServer, type OpenAIServerOptions } from '../src/testing/openai-compatible-server.js';
+import { toJsonSchema } from '../src/structured/structured-output.js';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+async function setup(serverOptions: OpenAIServerOptions = {}, providerOptions: { apiKey?: string; structuredOutputs?: 'auto' | 'strict' | 'prompt' } = {}) {
+  const server = await startOpenAICompatibleServer(serverOptions);
+  closers.push(() => server.close());
+  const executor: Executor = createExecutor({ provider: openAICompatible({ baseURL: server.url, model: 'nano-test', ...providerOptions }), retry: { baseDelayMs: 1 }, cache: false });
+  closers.push(() => executor.close());
+  return { server, executor };
+}
+
+const strictAgent = defineAgent({
+  name: 'strict-one',
+  description: 'All fields required.',
+  input: z.object({ text: z.string() }),
+  output: z.object({ label: z.enum(['a', 'b']), items: z.array(z.object({ name: z.string(), n: z.int() })) }),
+  instructions: 'Answer.',
+});
+const looseAgent = defineAgent({
+  name: 'loose-one',
+  description: 'Has an optional field.',
+  input: z.object({ text: z.string() }),
+  output: z.object({ label: z.enum(['a', 'b']), note: z.string().optional() }),
+  instructions: 'Answer.',
+});
+
+describe('openAICompatible over HTTP', () => {
+  it('sends a strict json_schema response_format when the schema allows it', async () => {
+    const { server, executor } = await setup();
+    const result = await strictAgent.run({ text: 'hello' }, { executor });
+    expect(strictAgent.output.parse(result.output)).toEqual(result.output);
+    expect(server.requests[0]!.responseFormat).toMatchObject({ type: 'json_schema', json_schema: { name: 'strict-one', strict: true } });
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+  });
+
+  it('falls back to prompting when the schema is not strict-compatible (optional fields)', async () => {
+    const { server, executor } = await setup();
+    const result = await looseAgent.run({ text: 'hello' }, { executor });
+    expect(['a', 'b']).toContain(result.output.label);
+    expect(server.requests[0]!.responseFormat).toBeUndefined();
+    expect(server.requests[0]!.prompt).toContain('"additionalProperties":false');
+  });
+
+  it('falls back to prompting when the server refuses strict mode, and remembers it', async () => {
+    const { server, executor } = await setup({ rejectStrict: true });
+    await strictAgent.run({ text: 'one' }, { executor });
+    await strictAgent.run({ text: 'two' }, { executor });
+    expect(server.requests.map((r) => [r.status, r.responseFormat?.type ?? 'prompt'])).toEqual([
+      [400, 'json_schema'],
+      [200, 'prompt'],
+      [200, 'prompt'],
+    ]);
+  });
+
+  it('puts usage with cached tokens into the ledger', async () => {
+    const { executor } = await setup();
+    const long = defineAgent({
+      name: 'long-prefix',
+      description: 'A long stable prefix, so the prefix cache hits.',
+      input: z.object({ text: z.string() }),
+      output: z.object({ ok: z.boolean() }),
+      instructions: `Follow these rules.\n${Array.from({ length: 300 }, (_, i) => `Rule ${i}: be precise about item ${i}.`).join('\n')}`,
+    });
+    await long.run({ text: 'first' }, { executor });
+    const second = await long.run({ text: 'second' }, { executor });
+    expect(second.usage.cachedInputTokens).toBeGreaterThanOrEqual(1024);
+    const m = executor.metrics();
+    expect(m.totals.cachedInputTokens).toBe(second.usage.cachedInputTokens);
+    // cached tokens are priced at $0.02/M instead of $0.20/M
+    const u = second.usage;
+    expect(second.costUsd).toBeCloseTo(((u.inputTokens - u.cachedInputTokens) * 0.2 + u.cachedInputTokens * 0.02 + u.outputTokens * 1.25) / 1e6, 12);
+  });
+
+  it('retries 429 and 5xx like the ShortAPI provider, and refuses a wrong key at once', async () => {
+    const { server, executor } = await setup({ faults: { rateLimit: 0.3, serverError: 0.2 }, seed: 3 });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => strictAgent.run({ text: `t${i}` }, { executor })));
+    expect(results).toHaveLength(20);
+    expect(server.requests.filter((r) => r.status === 429 || r.status === 500).length).toBeGreaterThan(0);
+    const { executor: bad } = await setup({ apiKey: 'right-key-123456' }, { apiKey: 'wrong-key-654321' });
+    const error = await strictAgent.run({ text: 'x' }, { executor: bad }).catch((e: unknown) => e);
+    expect(AuthError.isInstance(error)).toBe(true);
+    expect((error as Error).message).not.toContain('wrong-key-654321');
+  });
+
+  it('gives up on persistent 5xx with every attempt listed', async () => {
+    const { executor } = await setup({ faults: { serverError: 1 } });
+    const error = await executor.complete({ prompt: 'x' }).catch((e: unknown) => e);
+    expect(RetriesExhaustedError.isInstance(error)).toBe(true);
+  });
+});
+
+describe('isStrictCompatible', () => {
+  it.each([
+    [z.object({ a: z.string(), b: z.array(z.object({ c: z.number() })) }), true],
+    [z.object({ a: z.string().optional() }), false],
+    [z.object({ a: z.union([z.string(), z.number()]) }), true],
+    [z.array(z.string()), false],
+    [z.object({ a: z.record(z.string(), z.number()) }), false],
+  ])('%#', (schema, expected) => {
+    expect(isStrictCompatible(toJsonSchema(schema))).toBe(expected);
+  });
+});
