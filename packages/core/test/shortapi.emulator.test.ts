@@ -203,6 +203,18 @@ describe('shortApi against answers that do not fit the protocol', () => {
     await server.close();
   });
 
+  it('ends a request that gets no answer at its timeout (a create: ambiguous, a poll: retried)', async () => {
+    const server = await rawServer(() => {
+      // never answers
+    });
+    const provider = shortApi({ apiKey: KEY, baseUrl: server.url, requestTimeoutMs: 100 });
+    const error = (await provider.doComplete({ prompt: 'x' }, context()).catch((e: unknown) => e)) as ShoalError;
+    expect(AmbiguousCreateError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(/ETIMEDOUT/);
+    await provider.close();
+    await server.close();
+  });
+
   it('retries a 5xx create with an HTML body and keeps the body, redacted, on the error', async () => {
     let creates = 0;
     const server = await rawServer((_req, res) => {
