@@ -157,6 +157,7 @@ class Emulator implements ShortApiEmulator {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #prefixCache = new PrefixCache();
   readonly #faultCounts: Record<string, number> = {};
+  readonly #faultLevels: Record<string, number> = {};
   readonly #server: http.Server;
   readonly #callbackAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   #running = 0;
@@ -242,10 +243,17 @@ class Emulator implements ShortApiEmulator {
 
   // ---- HTTP ----
 
+  /**
+   * Faults are spread evenly, not drawn at random: a share of 0.01 hits exactly one request
+   * in a hundred (from a seeded starting phase), however the requests interleave, so a test
+   * can count on the rate it asked for.
+   */
   #fault(name: keyof EmulatorFaults): boolean {
     const share = this.#faults[name];
     if (typeof share !== 'number' || share <= 0) return false;
-    const hit = this.#random() < share;
+    const level = (this.#faultLevels[name] ??= this.#random()) + share;
+    const hit = level >= 1;
+    this.#faultLevels[name] = hit ? level - 1 : level;
     if (hit) this.#faultCounts[name] = (this.#faultCounts[name] ?? 0) + 1;
     return hit;
   }
