@@ -296,7 +296,15 @@ async function agentOnOpenAI() {
   const server = await childEmulator(0, true);
   try {
     const executor = createExecutor({ provider: openAICompatible({ baseURL: server.url, model: 'bench' }), concurrency: 64, cache: false });
-    const runAgents = (count: number, offset: number) => Promise.all(Array.from({ length: count }, (_, i) => benchAgent.run({ ticket: `ticket ${offset + i}` }, { executor })));
+    // The same shape as the raw loop: 64 workers, each running one agent call after another.
+    const runAgents = async (count: number, offset: number) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (next < count) await benchAgent.run({ ticket: `ticket ${offset + next++}` }, { executor });
+        }),
+      );
+    };
     await runAgents(2000, 1_000_000);
     await rawChatLoop(server.url, 2000, 64);
     const shoal: number[] = [];
@@ -340,6 +348,28 @@ async function packing() {
   row('  tokens saved', `${((1 - tokens(packed) / tokens(single)) * 100).toFixed(0)}%`, '', '', okAll ? undefined : false);
   row('  dollars', `$${packed.costUsd.toFixed(4)}`, `one per input $${single.costUsd.toFixed(4)}`, '', undefined);
   row('  dollars saved', `${((1 - packed.costUsd / single.costUsd) * 100).toFixed(0)}%`, '', '', undefined);
+
+  // The prompt layout at work: an agent whose stable prefix passes the 1,024-token caching threshold.
+  const cacheEmulator = await startShortApiEmulator({ latencyMs: 0 });
+  const cacheExecutor = createExecutor({ provider: shortApi({ apiKey: cacheEmulator.apiKey, baseUrl: cacheEmulator.url, poll: { initialDelayMs: 1 } }), concurrency: 16, cache: false });
+  const policy = defineAgent({
+    name: 'policy-check',
+    description: 'Checks a ticket against a long support policy.',
+    input: z.object({ ticket: z.string() }),
+    output: z.object({ allowed: z.boolean(), rule: z.int().min(1).max(120) }),
+    instructions: `Check the ticket against the policy and name the rule that decides.\n${Array.from({ length: 120 }, (_, i) => `Rule ${i + 1}: requests of kind ${i + 1} are handled by team ${i % 7} within ${i % 5 + 1} days.`).join('\n')}`,
+  });
+  const cached = await policy.runMany(inputs.slice(0, 200), { executor: cacheExecutor });
+  await cacheExecutor.close();
+  await cacheEmulator.close();
+  const share = cached.usage.cachedInputTokens / cached.usage.inputTokens;
+  row(
+    'Prefix cache: 200 calls of an agent with a long prefix',
+    `${(share * 100).toFixed(0)}% of input tokens cached`,
+    `${Math.round(cached.usage.inputTokens / 200)} tokens per prompt`,
+    '',
+    share > 0.5 ? undefined : false,
+  );
 }
 
 const started = performance.now();

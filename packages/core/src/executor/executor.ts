@@ -412,7 +412,8 @@ class ShoalExecutor implements Executor {
       }
     }
     const canLeave = call.options?.signal !== undefined || call.timer !== undefined;
-    const flight: Flight = { key, calls: new Set([call]), controller: canLeave ? new AbortController() : undefined, done: false };
+    const flight: Flight = { key, calls: new Set(), controller: canLeave ? new AbortController() : undefined, done: false };
+    flight.calls.add(call);
     call.flight = flight;
     if (key !== undefined && this.#dedupe) this.#flights.set(key, flight);
     this.#running++;

@@ -174,7 +174,9 @@ export class HttpClient {
           }
           chunks.push(chunk);
         });
-        res.on('aborted', () => finish(new HttpFailure('answer-lost', 'connection closed mid-answer', 'ECONNRESET')));
+        // A connection lost mid-answer surfaces as 'error' (ECONNRESET "aborted"), as an 'end' with
+        // res.complete false, or only as 'close': whichever comes first settles (finish runs once).
+        res.on('close', () => finish(new HttpFailure('answer-lost', 'connection closed mid-answer', 'ECONNRESET')));
         res.on('error', (error: NodeJS.ErrnoException) =>
           finish(new HttpFailure('answer-lost', `answer failed: ${error.code ?? error.message}`, error.code, { cause: error })),
         );
