@@ -21,6 +21,7 @@ describe('public API', () => {
       'MemoryCacheStore',
       'NetworkError',
       'OpenAICompatibleProvider',
+      'PlanError',
       'ProtocolError',
       'RateLimitError',
       'RetriesExhaustedError',
@@ -28,10 +29,13 @@ describe('public API', () => {
       'ShoalConfigError',
       'ShoalError',
       'ShortApiProvider',
+      'StepFailedError',
       'StructuredOutput',
       'StructuredOutputError',
       'TimeoutError',
+      'Trace',
       'countTokens',
+      'createCoordinator',
       'createExecutor',
       'createRegistry',
       'decideRetry',
@@ -39,7 +43,11 @@ describe('public API', () => {
       'definePlugin',
       'isStrictCompatible',
       'openAICompatible',
+      'parseReference',
+      'planSchema',
+      'plannerAgent',
       'shortApi',
+      'validatePlan',
     ]);
   });
 

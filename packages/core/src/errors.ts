@@ -20,7 +20,9 @@ export type ShoalErrorCode =
   | 'RETRIES_EXHAUSTED'
   | 'EXECUTOR_CLOSED'
   | 'AGENT_INPUT_INVALID'
-  | 'STRUCTURED_OUTPUT_INVALID';
+  | 'STRUCTURED_OUTPUT_INVALID'
+  | 'PLAN_INVALID'
+  | 'STEP_FAILED';
 
 const MARKER = Symbol.for('shoal.error');
 
@@ -276,4 +278,47 @@ export class StructuredOutputError extends ShoalError {
 export function formatIssues(issues: readonly ValidationIssue[], max = 5): string {
   const shown = issues.slice(0, max).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
   return shown.join('; ') + (issues.length > max ? `; and ${issues.length - max} more` : '');
+}
+
+/** One problem with a plan: which step, and what. */
+export interface PlanIssue {
+  readonly step: string | undefined;
+  readonly message: string;
+}
+
+/** The planner could not produce a valid plan within its attempts; no step ran. */
+export class PlanError extends ShoalError {
+  readonly issues: readonly PlanIssue[];
+  /** The last plan the planner proposed (as parsed), if any. */
+  readonly plan: unknown;
+  readonly attempts: number;
+  constructor(issues: readonly PlanIssue[], plan: unknown, attempts: number) {
+    super(
+      'PLAN_INVALID',
+      `No valid plan after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${issues
+        .slice(0, 5)
+        .map((i) => (i.step ? `step \`${i.step}\`: ${i.message}` : i.message))
+        .join('; ')}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}`,
+      false,
+    );
+    this.issues = issues;
+    this.plan = plan;
+    this.attempts = attempts;
+  }
+  static override isInstance = codeGuard<PlanError>('PLAN_INVALID');
+}
+
+/** A step failed under the `fail` policy (or a final output did not fit): the run stopped. `cause` is the step's error. */
+export class StepFailedError extends ShoalError {
+  readonly step: string;
+  /** Outputs of the steps that finished before the failure. */
+  readonly outputs: Readonly<Record<string, unknown>>;
+  readonly spentUsd: number;
+  constructor(step: string, cause: unknown, outputs: Readonly<Record<string, unknown>>, spentUsd: number) {
+    super('STEP_FAILED', `Step \`${step}\` failed, so the run stopped: ${cause instanceof Error ? cause.message : String(cause)}`, false, { cause });
+    this.step = step;
+    this.outputs = outputs;
+    this.spentUsd = spentUsd;
+  }
+  static override isInstance = codeGuard<StepFailedError>('STEP_FAILED');
 }

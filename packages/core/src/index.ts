@@ -31,8 +31,10 @@ export {
   TimeoutError,
   AgentInputError,
   StructuredOutputError,
+  PlanError,
+  StepFailedError,
 } from './errors.js';
-export type { ShoalErrorCode, ValidationIssue } from './errors.js';
+export type { PlanIssue, ShoalErrorCode, ValidationIssue } from './errors.js';
 export { countTokens } from './tokens.js';
 export { defineAgent, AGENT_NAME } from './agent/define-agent.js';
 export type {
@@ -54,3 +56,9 @@ export { definePlugin, createRegistry } from './plugins/plugin.js';
 export type { CatalogueEntry, Plugin, PluginConfig, PluginContext, Registry } from './plugins/plugin.js';
 export { openAICompatible, OpenAICompatibleProvider, isStrictCompatible } from './providers/openai-compatible.js';
 export type { OpenAICompatibleOptions } from './providers/openai-compatible.js';
+export { createCoordinator, plannerAgent } from './coordinator/coordinator.js';
+export type { Coordinator, CoordinatorOptions, Flow, RunOptions, RunResult } from './coordinator/coordinator.js';
+export { validatePlan, planSchema, parseReference } from './coordinator/plan.js';
+export type { Plan, PlanStep, ValidatedPlan, Reference } from './coordinator/plan.js';
+export { Trace } from './coordinator/trace.js';
+export type { Span, SpanKind, SpanStatus, TraceEvents } from './coordinator/trace.js';

@@ -47,6 +47,8 @@ export interface AgentRunOptions {
   readonly tags?: readonly string[];
   /** Per model call, queue wait included. */
   readonly timeoutMs?: number;
+  /** A trace span id echoed on every executor event of this run's calls. */
+  readonly spanId?: string;
 }
 
 export interface AgentRunResult<O> {
@@ -235,6 +237,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
         tags: options.tags ? [this.name, ...options.tags] : [this.name],
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.spanId !== undefined ? { spanId: options.spanId } : {}),
       },
     );
     spend.add(result.usage, result.costUsd, result.jobId);

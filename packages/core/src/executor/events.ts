@@ -6,6 +6,8 @@ interface CallEventBase {
   readonly callId: string;
   readonly at: number;
   readonly tags: readonly string[] | undefined;
+  /** The caller's trace span (a coordinator's agent-call span), when it gave one. */
+  readonly spanId: string | undefined;
 }
 
 export interface CallQueuedEvent extends CallEventBase {

@@ -60,6 +60,8 @@ export interface CallOptions {
   readonly tags?: readonly string[];
   /** Use the result cache for this call. @default true */
   readonly cache?: boolean;
+  /** A trace span id, echoed on this call's events (the coordinator links model jobs to agent calls with it). */
+  readonly spanId?: string;
 }
 
 export interface CompletionResult {
@@ -301,7 +303,7 @@ class ShoalExecutor implements Executor {
     this.#queued++;
     this.#heap.push(call);
     if (this.events.listenerCount('call-queued') > 0) {
-      this.#emit('call-queued', { callId: call.id, at: call.enqueuedAt, tags: options?.tags, priority });
+      this.#emit('call-queued', { callId: call.id, at: call.enqueuedAt, tags: options?.tags, spanId: options?.spanId, priority });
     }
     if (this.#running < this.#concurrency.max) this.#pump();
     return promise;
@@ -396,7 +398,7 @@ class ShoalExecutor implements Executor {
     this.#active.add(call);
     const now = performance.now();
     if (this.events.listenerCount('call-start') > 0) {
-      this.#emit('call-start', { callId: call.id, at: now, tags: call.options?.tags, priority: call.priority, queuedMs: now - call.enqueuedAt });
+      this.#emit('call-start', { callId: call.id, at: now, tags: call.options?.tags, spanId: call.options?.spanId, priority: call.priority, queuedMs: now - call.enqueuedAt });
     }
     const useCache = this.#cache !== undefined && call.options?.cache !== false;
     // A hashed key when the cache needs one (stores persist keys); the plain text is enough to spot identical calls in flight.
@@ -504,7 +506,7 @@ class ShoalExecutor implements Executor {
               chargedNow = pico;
             }
             if (this.events.listenerCount('job-created') > 0) {
-              this.#emit('job-created', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, jobId, attempt });
+              this.#emit('job-created', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, spanId: owner.options?.spanId, jobId, attempt });
             }
           },
         });
@@ -531,7 +533,7 @@ class ShoalExecutor implements Executor {
         }
         this.#retries++;
         if (this.events.listenerCount('call-retry') > 0) {
-          this.#emit('call-retry', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, attempt, delayMs: decision.delayMs, error });
+          this.#emit('call-retry', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, spanId: owner.options?.spanId, attempt, delayMs: decision.delayMs, error });
         }
         try {
           await sleep(decision.delayMs, signal);
@@ -653,6 +655,7 @@ class ShoalExecutor implements Executor {
         callId: call.id,
         at: performance.now(),
         tags: call.options?.tags,
+        spanId: call.options?.spanId,
         jobId: result.jobId,
         attempts: result.attempts,
         durationMs: result.durationMs,
@@ -671,7 +674,7 @@ class ShoalExecutor implements Executor {
     this.#ledger.record('cached', undefined, 0n, call.options?.tags);
     const durationMs = performance.now() - call.enqueuedAt;
     if (this.events.listenerCount('call-cached') > 0) {
-      this.#emit('call-cached', { callId: call.id, at: performance.now(), tags: call.options?.tags, durationMs });
+      this.#emit('call-cached', { callId: call.id, at: performance.now(), tags: call.options?.tags, spanId: call.options?.spanId, durationMs });
     }
     this.#settleOk(call, {
       text: hit.text,
@@ -696,6 +699,7 @@ class ShoalExecutor implements Executor {
         callId: call.id,
         at: performance.now(),
         tags: call.options?.tags,
+        spanId: call.options?.spanId,
         error,
         attempts,
         durationMs: performance.now() - call.enqueuedAt,

@@ -1,0 +1,256 @@
+import { z } from 'zod';
+import type { PlanIssue } from '../errors.js';
+import type { Agent } from '../agent/define-agent.js';
+
+/**
+ * A plan: a DAG of agent steps. An input value may be a literal, `{"$ref": "step.path"}`
+ * (an earlier step's output, or part of it), or, in a fan-out step, `{"$item": "path"}`
+ * (the current element). A fan-out step (`forEach`) runs its agent once per element of an
+ * array (an earlier step's output by reference, or a literal array) and outputs the array
+ * of results. `output` names the step whose output is the run's answer.
+ */
+const stepId = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'step ids are letters, digits, "_" and "-", starting with a letter');
+
+export const planSchema = z.object({
+  steps: z
+    .array(
+      z.object({
+        id: stepId,
+        agent: z.string().min(1),
+        input: z.record(z.string(), z.unknown()),
+        dependsOn: z.array(z.string()).optional(),
+        forEach: z.union([z.object({ $ref: z.string() }), z.array(z.unknown())]).optional(),
+        onError: z.enum(['retry', 'skip', 'fail']).optional(),
+      }),
+    )
+    .min(1)
+    .max(200),
+  output: z.string(),
+});
+
+export type Plan = z.output<typeof planSchema>;
+export type PlanStep = Plan['steps'][number];
+
+/** A parsed reference: the step it points into and the path inside that step's output. */
+export interface Reference {
+  readonly step: string;
+  readonly path: readonly (string | number)[];
+}
+
+const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
+
+/** "extract.items[0].name" → { step: "extract", path: ["items", 0, "name"] }. */
+export function parseReference(text: string): Reference | undefined {
+  const parts: (string | number)[] = [];
+  let consumed = 0;
+  for (const match of text.matchAll(SEGMENT)) {
+    parts.push(match[2] !== undefined ? Number(match[2]) : match[1]!);
+    consumed += match[0].length;
+  }
+  const dots = (text.match(/\./g) ?? []).length;
+  if (parts.length === 0 || typeof parts[0] !== 'string' || consumed + dots !== text.length) return undefined;
+  return { step: parts[0], path: parts.slice(1) };
+}
+
+export function parseItemPath(text: string): (string | number)[] | undefined {
+  if (text === '') return [];
+  const ref = parseReference(`item.${text}`);
+  return ref?.path.slice();
+}
+
+export function getPath(value: unknown, path: readonly (string | number)[]): unknown {
+  let node = value;
+  for (const part of path) {
+    if (node === null || node === undefined) return undefined;
+    node = (node as Record<string | number, unknown>)[part];
+  }
+  return node;
+}
+
+type Json = Record<string, unknown>;
+
+/** The JSON Schema at `path` inside `schema` (undefined when the path cannot exist; {} when the schema says nothing). */
+export function schemaAt(schema: Json, path: readonly (string | number)[], root: Json = schema): Json | undefined {
+  const node = resolveRef(schema, root);
+  if (path.length === 0) return node;
+  const options = (node.anyOf ?? node.oneOf) as Json[] | undefined;
+  if (Array.isArray(options)) {
+    for (const option of options) {
+      const found = schemaAt(option, path, root);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  const [part, ...rest] = path;
+  if (Object.keys(node).length === 0) return {};
+  if (typeof part === 'number') return node.items && typeof node.items === 'object' ? schemaAt(node.items as Json, rest, root) : undefined;
+  const properties = node.properties as Record<string, Json> | undefined;
+  if (properties && part! in properties) return schemaAt(properties[part!]!, rest, root);
+  if (node.additionalProperties && typeof node.additionalProperties === 'object') return schemaAt(node.additionalProperties as Json, rest, root);
+  return undefined;
+}
+
+function resolveRef(schema: Json, root: Json): Json {
+  const ref = schema.$ref;
+  if (typeof ref !== 'string' || !(ref === '#' || ref.startsWith('#/'))) return schema;
+  let node: unknown = root;
+  for (const part of ref.length > 2 ? ref.slice(2).split('/') : []) node = (node as Json | undefined)?.[part];
+  return typeof node === 'object' && node !== null ? (node as Json) : schema;
+}
+
+function typeOf(schema: Json | undefined): string | undefined {
+  if (!schema) return undefined;
+  if (typeof schema.type === 'string') return schema.type === 'integer' ? 'number' : schema.type;
+  if (Array.isArray(schema.type)) return undefined;
+  if (schema.properties) return 'object';
+  if (schema.items) return 'array';
+  if (Array.isArray(schema.enum) && schema.enum.every((e) => typeof e === 'string')) return 'string';
+  return undefined;
+}
+
+/** Every `$ref` and `$item` inside an input value. */
+export function collectReferences(value: unknown, out: { refs: { ref: string; at: string[] }[]; items: { path: string; at: string[] }[] }, at: string[] = []) {
+  if (Array.isArray(value)) value.forEach((v, i) => collectReferences(v, out, [...at, String(i)]));
+  else if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    if (keys.length === 1 && typeof record.$ref === 'string') out.refs.push({ ref: record.$ref, at });
+    else if (keys.length === 1 && '$item' in record && (typeof record.$item === 'string' || record.$item === null)) out.items.push({ path: (record.$item as string | null) ?? '', at });
+    else for (const key of keys) collectReferences(record[key], out, [...at, key]);
+  }
+  return out;
+}
+
+export interface ValidatedPlan {
+  readonly plan: Plan;
+  /** Steps in an order where every step comes after what it depends on. */
+  readonly order: readonly string[];
+  readonly dependencies: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Longest chain of dependencies before each step (0 for steps that depend on nothing). */
+  readonly depth: ReadonlyMap<string, number>;
+}
+
+/**
+ * Checks a plan before anything runs: the shape, unknown agents, duplicate ids,
+ * references to missing steps or paths, a cycle, and inputs that do not fit the agent's
+ * input schema (literals validated, references checked by type and path). Returns the
+ * issues, or the plan with its order and depths.
+ */
+export function validatePlan(
+  raw: unknown,
+  agents: (name: string) => Agent | undefined,
+): { readonly ok: true; readonly value: ValidatedPlan } | { readonly ok: false; readonly issues: PlanIssue[] } {
+  const parsed = planSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, issues: parsed.error.issues.map((i) => ({ step: undefined, message: `${i.path.join('.') || '(plan)'}: ${i.message}` })) };
+  }
+  const plan = parsed.data;
+  const issues: PlanIssue[] = [];
+  const byId = new Map<string, PlanStep>();
+  for (const step of plan.steps) {
+    if (byId.has(step.id)) issues.push({ step: step.id, message: 'the id is used by two steps' });
+    byId.set(step.id, step);
+  }
+  const dependencies = new Map<string, Set<string>>();
+  for (const step of plan.steps) {
+    const deps = new Set<string>(step.dependsOn ?? []);
+    const agent = agents(step.agent);
+    if (!agent) issues.push({ step: step.id, message: `unknown agent \`${step.agent}\` (known: ${knownList(agents)})` });
+    for (const dep of step.dependsOn ?? []) if (!byId.has(dep)) issues.push({ step: step.id, message: `depends on a missing step \`${dep}\`` });
+    const found = collectReferences(step.input, { refs: [], items: [] });
+    const forEachRef = step.forEach && !Array.isArray(step.forEach) ? step.forEach.$ref : undefined;
+    const references = [...found.refs, ...(forEachRef ? [{ ref: forEachRef, at: ['forEach'] }] : [])];
+    for (const { ref, at } of references) {
+      const parsedRef = parseReference(ref);
+      const where = at.length ? `input.${at.join('.')}` : 'input';
+      if (!parsedRef) {
+        issues.push({ step: step.id, message: `${where}: "${ref}" is not a reference (write "step" or "step.path.to[0].field")` });
+        continue;
+      }
+      const source = byId.get(parsedRef.step);
+      if (!source) {
+        issues.push({ step: step.id, message: `${where} refers to a missing step \`${parsedRef.step}\`` });
+        continue;
+      }
+      if (source.id === step.id) {
+        issues.push({ step: step.id, message: `${where} refers to its own step` });
+        continue;
+      }
+      deps.add(source.id);
+      const sourceAgent = agents(source.agent);
+      if (!sourceAgent) continue;
+      let outputSchema = sourceAgent.metadata().outputSchema as Json;
+      if (source.forEach) outputSchema = { type: 'array', items: outputSchema };
+      const target = schemaAt(outputSchema, parsedRef.path);
+      if (!target) issues.push({ step: step.id, message: `${where}: \`${parsedRef.step}\`'s output has no path ${formatPath(parsedRef.path)}` });
+      else if (at[0] === 'forEach' && typeOf(target) !== undefined && typeOf(target) !== 'array') {
+        issues.push({ step: step.id, message: `forEach must refer to an array; ${ref} is ${typeOf(target)}` });
+      } else if (agent && at.length === 1 && at[0] !== 'forEach') {
+        const expected = typeOf(schemaAt(agent.metadata().inputSchema as Json, [at[0]!]));
+        const actual = typeOf(target);
+        if (expected && actual && expected !== actual) issues.push({ step: step.id, message: `${where} expects ${expected} but ${ref} is ${actual}` });
+      }
+    }
+    if (found.items.length > 0 && !step.forEach) issues.push({ step: step.id, message: '"$item" is only meaningful in a step with forEach' });
+    if (agent) issues.push(...checkInput(step, agent));
+    dependencies.set(step.id, deps);
+  }
+  if (!byId.has(plan.output)) issues.push({ step: undefined, message: `output names a missing step \`${plan.output}\`` });
+  // Cycles: Kahn's algorithm; whatever is left over sits on a cycle.
+  const order: string[] = [];
+  const remaining = new Map([...dependencies].map(([id, deps]) => [id, new Set([...deps].filter((d) => byId.has(d)))]));
+  while (remaining.size > 0) {
+    const ready = [...remaining].filter(([, deps]) => deps.size === 0).map(([id]) => id);
+    if (ready.length === 0) {
+      issues.push({ step: undefined, message: `the steps ${[...remaining.keys()].map((id) => `\`${id}\``).join(', ')} depend on each other in a cycle` });
+      break;
+    }
+    for (const id of ready) {
+      order.push(id);
+      remaining.delete(id);
+      for (const deps of remaining.values()) deps.delete(id);
+    }
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  const depth = new Map<string, number>();
+  for (const id of order) depth.set(id, Math.max(-1, ...[...dependencies.get(id)!].map((d) => depth.get(d)!)) + 1);
+  return { ok: true, value: { plan, order, dependencies, depth } };
+}
+
+/** Literal inputs validated against the agent's schema; references stand in for required fields. */
+function checkInput(step: PlanStep, agent: Agent): PlanIssue[] {
+  const issues: PlanIssue[] = [];
+  const schema = agent.metadata().inputSchema as Json;
+  const properties = (schema.properties ?? {}) as Record<string, Json>;
+  const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+  for (const key of required) {
+    if (!(key in step.input)) issues.push({ step: step.id, message: `input misses the required field \`${key}\` of agent \`${agent.name}\`` });
+  }
+  if (schema.additionalProperties === false) {
+    for (const key of Object.keys(step.input)) if (!(key in properties)) issues.push({ step: step.id, message: `input has a field \`${key}\` that agent \`${agent.name}\` does not take` });
+  }
+  const shape = (agent.input as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (shape) {
+    for (const [key, value] of Object.entries(step.input)) {
+      const field = shape[key];
+      if (!field || containsReference(value)) continue;
+      const result = field.safeParse(value);
+      if (!result.success) issues.push({ step: step.id, message: `input.${key}: ${result.error.issues.map((i) => i.message).join('; ')}` });
+    }
+  }
+  return issues;
+}
+
+function containsReference(value: unknown): boolean {
+  const found = collectReferences(value, { refs: [], items: [] });
+  return found.refs.length > 0 || found.items.length > 0;
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('') || '(whole output)';
+}
+
+function knownList(agents: (name: string) => Agent | undefined): string {
+  const list = (agents as { names?: () => string[] }).names?.();
+  return list ? list.join(', ') : 'see the catalogue';
+}

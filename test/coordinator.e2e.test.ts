@@ -1,0 +1,214 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { AbortError, BudgetExceededError, createCoordinator, createExecutor, defineAgent, PlanError, shortApi, type Plan } from '@shoal/core';
+import { startShortApiEmulator, type EmulatorRule, type ShortApiEmulator } from '@shoal/core/testing';
+
+const topics = defineAgent({
+  name: 'topics',
+  description: 'Lists exactly 50 sub-topics of a subject.',
+  input: z.object({ subject: z.string() }),
+  output: z.object({ items: z.array(z.string()).min(50).max(50) }),
+  instructions: 'TOPICS: list 50 sub-topics of the subject.',
+});
+const score = defineAgent({
+  name: 'score',
+  description: 'Scores one item from 0 to 1.',
+  input: z.object({ item: z.string() }),
+  output: z.object({ score: z.number().min(0).max(1) }),
+  instructions: 'SCORE: rate the item from 0 to 1.',
+});
+const summary = defineAgent({
+  name: 'summary',
+  description: 'Summarises a list of scores.',
+  input: z.object({ scores: z.array(z.object({ score: z.number() }).nullable()) }),
+  output: z.object({ best: z.number(), count: z.int() }),
+  instructions: 'SUMMARY: give the best score and how many there are.',
+});
+const agents = [topics, score, summary];
+
+const goodPlan: Plan = {
+  steps: [
+    { id: 'list', agent: 'topics', input: { subject: 'ocean currents' } },
+    { id: 'scores', agent: 'score', forEach: { $ref: 'list.items' }, input: { item: { $item: '' } } },
+    { id: 'sum', agent: 'summary', input: { scores: { $ref: 'scores' } } },
+  ],
+  output: 'sum',
+};
+const PLANNER = "You are shoal's planner";
+const agentOf = (prompt: string) => (prompt.startsWith('TOPICS') ? 'topics' : prompt.startsWith('SCORE') ? 'score' : prompt.startsWith('SUMMARY') ? 'summary' : prompt.includes(PLANNER) ? 'planner' : 'other');
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+async function setup(rules: EmulatorRule[], concurrency = 6): Promise<{ emulator: ShortApiEmulator; coordinator: ReturnType<typeof createCoordinator>; executor: ReturnType<typeof createExecutor> }> {
+  const emulator = await startShortApiEmulator({ latencyMs: { min: 5, max: 25 }, rules });
+  closers.push(() => emulator.close());
+  // No dedup: the simulator's 50 items may repeat, and every sub-call should reach the emulator here.
+  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }), concurrency, cache: false, dedupe: false });
+  closers.push(() => executor.close({ drain: false }));
+  return { emulator, executor, coordinator: createCoordinator({ executor, agents }) };
+}
+
+describe('the coordinator on the emulator', () => {
+  it('plans, fans out into 50 sub-agent calls with bounded concurrency, and no step starts before its inputs exist', async () => {
+    const { emulator, coordinator } = await setup([{ match: PLANNER, reply: JSON.stringify(goodPlan) }]);
+    const result = await coordinator.run('Score the sub-topics of ocean currents and tell me the best.', { output: z.object({ best: z.number(), count: z.int() }) });
+    expect(result.output).toEqual({ best: expect.any(Number), count: expect.any(Number) });
+    expect(result.steps.scores).toHaveLength(50);
+    const jobs = emulator.jobs.map((j) => ({ agent: agentOf(j.prompt), created: j.createdAt, finished: j.finishedAt! }));
+    expect(jobs.filter((j) => j.agent === 'score')).toHaveLength(50);
+    const list = jobs.find((j) => j.agent === 'topics')!;
+    const scores = jobs.filter((j) => j.agent === 'score');
+    const sum = jobs.find((j) => j.agent === 'summary')!;
+    const planner = jobs.find((j) => j.agent === 'planner')!;
+    expect(list.created).toBeGreaterThanOrEqual(planner.finished);
+    for (const s of scores) expect(s.created).toBeGreaterThanOrEqual(list.finished);
+    expect(sum.created).toBeGreaterThanOrEqual(Math.max(...scores.map((s) => s.finished)));
+    expect(emulator.stats().peakRunning).toBeLessThanOrEqual(6);
+    // Calls, cost by agent, trace.
+    expect(result.agentCalls).toBe(53);
+    expect(Object.keys(result.costByAgent).sort()).toEqual(['score', 'shoal.planner', 'summary', 'topics']);
+    expect(result.costUsd).toBeCloseTo(emulator.jobs.reduce((s, j) => s + Number(j.amountUsd), 0), 9);
+    const spans = result.trace.toJSON().spans;
+    const root = spans.find((s) => s.kind === 'run')!;
+    expect(spans.filter((s) => s.kind === 'step').map((s) => s.name)).toEqual(['plan', 'list', 'scores', 'sum']);
+    expect(spans.filter((s) => s.kind === 'agent-call')).toHaveLength(53);
+    const jobSpans = spans.filter((s) => s.kind === 'model-job');
+    expect(jobSpans.map((s) => s.attributes.jobId).sort()).toEqual(emulator.jobs.map((j) => j.id).sort());
+    for (const s of jobSpans) {
+      expect(s.status).toBe('ok');
+      expect(spans.find((p) => p.id === s.parentId)!.kind).toBe('agent-call');
+      expect(s.attributes).toMatchObject({ attempts: 1, polls: expect.any(Number), costUsd: expect.any(Number) });
+    }
+    expect(spans.filter((s) => s.kind === 'step').every((s) => s.parentId === root.id)).toBe(true);
+    expect(JSON.parse(JSON.stringify(result.trace)).spans).toHaveLength(spans.length);
+  });
+
+  it('repairs a bad plan from its errors', async () => {
+    const badPlan = { ...goodPlan, steps: goodPlan.steps.map((s) => (s.id === 'scores' ? { ...s, agent: 'scorer' } : s)) };
+    const { emulator, coordinator } = await setup([{ match: PLANNER, reply: (prompt) => JSON.stringify(prompt.includes('"problems":[') ? goodPlan : badPlan) }]);
+    const result = await coordinator.run('Score the sub-topics.');
+    expect(result.steps.scores).toHaveLength(50);
+    const plannerJobs = emulator.jobs.filter((j) => agentOf(j.prompt) === 'planner');
+    expect(plannerJobs).toHaveLength(2);
+    expect(plannerJobs[1]!.prompt).toContain('unknown agent `scorer`');
+  });
+
+  it('ends an unrepairable plan in PlanError without running a step', async () => {
+    const cyclic = {
+      steps: [
+        { id: 'a', agent: 'score', input: { item: { $ref: 'b.score' } } },
+        { id: 'b', agent: 'score', input: { item: { $ref: 'a.score' } } },
+      ],
+      output: 'a',
+    };
+    const { emulator, coordinator } = await setup([{ match: PLANNER, reply: JSON.stringify(cyclic) }]);
+    const error = (await coordinator.run('Loop forever.').catch((e: unknown) => e)) as PlanError;
+    expect(PlanError.isInstance(error)).toBe(true);
+    expect(error.attempts).toBe(3);
+    expect(error.message).toMatch(/depend on each other in a cycle/);
+    expect(emulator.jobs.every((j) => agentOf(j.prompt) === 'planner')).toBe(true);
+    expect(emulator.jobs).toHaveLength(3);
+  });
+
+  it('dispatches the higher-priority run first when two runs share one executor', async () => {
+    const { emulator, coordinator, executor } = await setup([{ match: 'gate', reply: { text: 'ok', latencyMs: 150 } }], 1);
+    const fanOut = (prefix: string): Plan => ({
+      steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 8 }, (_, i) => `${prefix}${i}`), input: { item: { $item: '' } } }],
+      output: 'all',
+    });
+    const gate = executor.complete({ prompt: 'gate' });
+    await new Promise((r) => setTimeout(r, 20));
+    const low = coordinator.execute(fanOut('low-'), { priority: 0 });
+    const high = coordinator.execute(fanOut('high-'), { priority: 5 });
+    await Promise.all([gate, low, high]);
+    const order = emulator.jobs.map((j) => (j.prompt.includes('"high-') ? 'high' : j.prompt.includes('"low-') ? 'low' : 'gate'));
+    expect(order).toEqual(['gate', ...Array(8).fill('high'), ...Array(8).fill('low')]);
+  });
+
+  it('cancels every queued and running sub-call when the run is aborted', async () => {
+    const { emulator, coordinator } = await setup([{ match: 'SCORE', reply: { text: '{"score":0.5}', latencyMs: 200 } }], 4);
+    const controller = new AbortController();
+    const plan: Plan = { steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 40 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }], output: 'all' };
+    const running = coordinator.execute(plan, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    await expect(running).rejects.toSatisfy(AbortError.isInstance);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(emulator.jobs.length).toBeLessThanOrEqual(4);
+  });
+
+  it('stops the run cleanly when its budget is spent, saying what it spent', async () => {
+    const { emulator, coordinator } = await setup([{ match: 'SCORE', reply: { text: '{"score":0.5}', usage: { inputTokens: 10_000, outputTokens: 0 } } }], 2);
+    const plan: Plan = { steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 30 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }], output: 'all' };
+    // Each call costs $0.002 (server amount): a $0.005 budget allows about three.
+    const error = (await coordinator.execute(plan, { budgetUsd: 0.005 }).catch((e: unknown) => e)) as BudgetExceededError;
+    expect(error).toSatisfy(BudgetExceededError.isInstance);
+    expect(error.spentUsd).toBeGreaterThanOrEqual(0.005);
+    expect(emulator.jobs.length).toBeLessThan(10);
+  });
+
+  it('skips a failing step under the skip policy: dependants see null', async () => {
+    const { coordinator } = await setup([{ match: 'SCORE', reply: { fail: 'backend down' } }]);
+    const plan: Plan = {
+      steps: [
+        { id: 'one', agent: 'score', input: { item: 'x' }, onError: 'skip' },
+        { id: 'sum', agent: 'summary', input: { scores: [{ $ref: 'one' }] } },
+      ],
+      output: 'sum',
+    };
+    const result = await coordinator.execute(plan);
+    expect(result.steps.one).toBeNull();
+    expect(result.trace.spans.find((s) => s.name === 'one')!.status).toBe('skipped');
+  });
+
+  it('offers code-first map, reduce, sequence and parallel on the same executor and trace', async () => {
+    const { coordinator } = await setup([]);
+    const flow = coordinator.flow({ priority: 1 });
+    const scored = await flow.map(score, [{ item: 'a' }, { item: 'b' }, { item: 'c' }]);
+    expect(scored).toHaveLength(3);
+    const total = await flow.reduce(score, ['p', 'q'], 0, { input: (_acc, item) => ({ item: String(item) }), next: (out, acc) => acc + out.score });
+    expect(total).toBeGreaterThanOrEqual(0);
+    const [x, y] = await flow.parallel([() => flow.run(score, { item: 'x' }), () => flow.run(topics, { subject: 's' })] as const);
+    expect(typeof x.score).toBe('number');
+    expect(y.items).toHaveLength(50);
+    const last = await flow.sequence(() => flow.run(topics, { subject: 't' }), (previous) => flow.run(score, { item: (previous as { items: string[] }).items[0]! }));
+    expect(last).toMatchObject({ score: expect.any(Number) });
+    flow.end();
+    const totals = flow.result();
+    expect(totals.agentCalls).toBe(3 + 2 + 2 + 2);
+    expect(totals.trace.spans.filter((s) => s.kind === 'model-job')).toHaveLength(9);
+  });
+});
+
+describe('plan validation', () => {
+  it('names every problem before anything runs', async () => {
+    const { coordinator, emulator } = await setup([]);
+    const bad = {
+      steps: [
+        { id: 'a', agent: 'nope', input: {} },
+        { id: 'b', agent: 'score', input: { item: 42 } },
+        { id: 'c', agent: 'summary', input: { scores: { $ref: 'missing.x' } } },
+        { id: 'd', agent: 'score', forEach: { $ref: 'b.score' }, input: { item: { $item: '' } } },
+        { id: 'e', agent: 'score', input: { item: { $ref: 'b.nothere' } } },
+      ],
+      output: 'zz',
+    } as unknown as Plan;
+    const error = (await coordinator.execute(bad).catch((e: unknown) => e)) as PlanError;
+    expect(PlanError.isInstance(error)).toBe(true);
+    const messages = error.issues.map((i) => `${i.step ?? '-'}: ${i.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^a: unknown agent `nope`/),
+        expect.stringMatching(/^b: input.item: /),
+        expect.stringMatching(/^c: input.scores refers to a missing step `missing`/),
+        expect.stringMatching(/^d: forEach must refer to an array/),
+        expect.stringMatching(/^e: input.item: `b`'s output has no path .nothere/),
+        expect.stringMatching(/^-: output names a missing step `zz`/),
+      ]),
+    );
+    expect(emulator.jobs).toHaveLength(0);
+  });
+});
