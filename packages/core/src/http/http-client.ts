@@ -62,8 +62,7 @@ export interface HttpRequest {
 const IDLE_REUSE_MS = 1000;
 /** A reset this soon after writing, on such a socket, is the server's idle close, not a reaction to the request. */
 const PROMPT_RESET_MS = 20;
-/** Free sockets are closed after this, shorter than the common 5 s server keep-alive, so idle closes rarely race a request. */
-const FREE_SOCKET_TIMEOUT_MS = 4000;
+
 
 /** When each socket last finished an answer (to tell an idle socket from a busy one). */
 const lastUsed = new WeakMap<object, number>();
@@ -79,8 +78,6 @@ export class HttpClient {
   readonly #headers: Readonly<Record<string, string>>;
   readonly #timeoutMs: number;
   readonly #maxBodyBytes: number;
-  readonly #inflight = new Map<http.ClientRequest, number>();
-  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: HttpClientOptions) {
     const url = new URL(options.baseUrl);
@@ -90,8 +87,6 @@ export class HttpClient {
       maxSockets: options.maxSockets ?? 256,
       maxFreeSockets: options.maxSockets ?? 256,
       scheduling: 'lifo',
-      // Applies to free sockets only: a request's own timeout replaces it while one is active.
-      timeout: FREE_SOCKET_TIMEOUT_MS,
     };
     this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.#request = secure ? https.request : http.request;
@@ -122,7 +117,6 @@ export class HttpClient {
       const finish = (error: HttpFailure | undefined, response?: HttpResponse) => {
         if (settled) return;
         settled = true;
-        this.#inflight.delete(req);
         signal?.removeEventListener('abort', onAbort);
         if (error) reject(error);
         else resolve(response!);
@@ -134,6 +128,10 @@ export class HttpClient {
         method: request.method,
         path: this.#basePath + request.path,
         headers,
+        timeout: this.#timeoutMs,
+      });
+      req.on('timeout', () => {
+        req.destroy(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' }));
       });
       const onAbort = () => {
         finish(new HttpFailure('aborted', 'aborted', undefined));
@@ -176,7 +174,10 @@ export class HttpClient {
         });
         // A connection lost mid-answer surfaces as 'error' (ECONNRESET "aborted"), as an 'end' with
         // res.complete false, or only as 'close': whichever comes first settles (finish runs once).
-        res.on('close', () => finish(new HttpFailure('answer-lost', 'connection closed mid-answer', 'ECONNRESET')));
+        res.on('close', () => {
+          // Normally after 'end', already settled: build no Error (its stack trace is costly) unless it is needed.
+          if (!settled) finish(new HttpFailure('answer-lost', 'connection closed mid-answer', 'ECONNRESET'));
+        });
         res.on('error', (error: NodeJS.ErrnoException) =>
           finish(new HttpFailure('answer-lost', `answer failed: ${error.code ?? error.message}`, error.code, { cause: error })),
         );
@@ -191,42 +192,11 @@ export class HttpClient {
         });
       });
       sentAt = performance.now();
-      this.#track(req);
       req.end(request.body);
     });
   }
 
-  /**
-   * Request timeouts: one coarse sweep over the requests in flight instead of a socket
-   * timer per request (re-arming a socket timeout on every request costs measurable CPU
-   * at tens of thousands of requests per second). A request is ended at most a quarter of
-   * the timeout (or 1 s) after its deadline.
-   */
-  #track(req: http.ClientRequest): void {
-    this.#inflight.set(req, performance.now() + this.#timeoutMs);
-    if (this.#sweeper === undefined) {
-      this.#sweeper = setInterval(() => this.#sweep(), Math.min(1000, Math.max(5, this.#timeoutMs / 4)));
-      this.#sweeper.unref();
-    }
-  }
-
-  #sweep(): void {
-    const now = performance.now();
-    // Insertion order is deadline order: every request has the same timeout.
-    for (const [req, deadline] of this.#inflight) {
-      if (deadline > now) break;
-      this.#inflight.delete(req);
-      req.destroy(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-    }
-    if (this.#inflight.size === 0) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = undefined;
-    }
-  }
-
   close(): void {
-    clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
     this.#agent.destroy();
   }
 }
