@@ -57,3 +57,13 @@ test('agent types are inferred from the zod schemas', () => {
     examples: [{ input: { a: 'x' }, output: { b: 'not a number' } }],
   });
 });
+
+import { createCoordinator, type RunResult } from '../src/index.js';
+
+test('a coordinator run is typed by its output schema', () => {
+  const executor = createExecutor({ provider: scriptedProvider([{ reply: '{}' }]) });
+  const coordinator = createCoordinator({ executor });
+  const output = z.object({ best: z.number(), count: z.int() });
+  expectTypeOf(coordinator.run('task', { output })).resolves.toEqualTypeOf<RunResult<{ best: number; count: number }>>();
+  expectTypeOf(coordinator.run('task')).resolves.toEqualTypeOf<RunResult<unknown>>();
+});
