@@ -632,7 +632,6 @@ class ShoalExecutor implements Executor {
     if (call.state === QUEUED) this.#queued--;
     call.state = SETTLED;
     if (call.timer) clearTimeout(call.timer);
-    const signal = call.options?.signal;
     this.#active.delete(call);
     const flight = call.flight;
     if (flight) {

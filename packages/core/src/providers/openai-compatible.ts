@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { AbortError, ProtocolError, ShoalConfigError, ShoalError } from '../errors.js';
+import { ProtocolError, ShoalConfigError } from '../errors.js';
 import { HttpClient, type HttpResponse } from '../http/http-client.js';
 import { expectHttpUrl, expectNumber, rejectUnknownKeys } from '../util/options.js';
 import { rawForError } from '../util/redact.js';
 import { type RequestContext, failureError, throwForStatus } from './http-errors.js';
 import { extractUsage } from './shortapi/protocol.js';
-import type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult } from './types.js';
+import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, abortErrorOf } from './types.js';
 
 /**
  * A provider for OpenAI's chat completions endpoint and everything that speaks it (vLLM,
@@ -87,7 +87,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
 
   async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
     const { signal } = context;
-    const abortError = () => (ShoalError.isInstance(signal.reason) ? signal.reason : new AbortError('Stopped waiting: the call was aborted.'));
+    const abortError = abortErrorOf(signal);
     const responseFormat = this.#responseFormat(request);
     let requests = 1;
     let response = await this.#post(request, responseFormat, context, abortError);

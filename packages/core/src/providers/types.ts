@@ -1,3 +1,5 @@
+import { AbortError, ShoalError } from '../errors.js';
+
 /**
  * The small, versioned interface every model provider implements. The executor depends
  * on this and nothing else; users do not call `do*` methods themselves.
@@ -67,4 +69,9 @@ export interface ModelProvider {
   doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult>;
   /** Releases sockets and servers. Called by `executor.close()`. */
   close?(): Promise<void>;
+}
+
+/** The error a provider throws when its call's signal fires: the executor's reason (timeout, abort) when it gave one. */
+export function abortErrorOf(signal: AbortSignal): () => unknown {
+  return () => (ShoalError.isInstance(signal.reason) ? signal.reason : new AbortError('Stopped waiting: the call was aborted.'));
 }

@@ -157,7 +157,7 @@ class Emulator implements ShortApiEmulator {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #prefixCache = new PrefixCache();
   readonly #faultCounts: Record<string, number> = {};
-  readonly #faultLevels: Record<string, number> = {};
+  readonly #faultPlans: Record<string, { positions: Set<number>; index: number; carry: number }> = {};
   readonly #server: http.Server;
   readonly #callbackAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   #running = 0;
@@ -244,16 +244,24 @@ class Emulator implements ShortApiEmulator {
   // ---- HTTP ----
 
   /**
-   * Faults are spread evenly, not drawn at random: a share of 0.01 hits exactly one request
-   * in a hundred (from a seeded starting phase), however the requests interleave, so a test
-   * can count on the rate it asked for.
+   * Faults hit an exact share of requests at random places: each block of 100 requests
+   * gets round(100 x share) faults (the remainder carried to the next block) at seeded
+   * random positions. Exact rates, so a test can count on the rate it asked for, and no
+   * fixed period for a client's own rhythm to fall into step with.
    */
   #fault(name: keyof EmulatorFaults): boolean {
     const share = this.#faults[name];
     if (typeof share !== 'number' || share <= 0) return false;
-    const level = (this.#faultLevels[name] ??= this.#random()) + share;
-    const hit = level >= 1;
-    this.#faultLevels[name] = hit ? level - 1 : level;
+    let plan = this.#faultPlans[name];
+    if (!plan || plan.index >= 100) {
+      const want = 100 * Math.min(1, share) + (plan?.carry ?? 0);
+      const count = Math.min(100, Math.floor(want));
+      const positions = new Set<number>();
+      while (positions.size < count) positions.add(Math.floor(this.#random() * 100));
+      plan = { positions, index: 0, carry: want - count };
+      this.#faultPlans[name] = plan;
+    }
+    const hit = plan.positions.has(plan.index++);
     if (hit) this.#faultCounts[name] = (this.#faultCounts[name] ?? 0) + 1;
     return hit;
   }

@@ -1,5 +1,5 @@
-import { AbortError, ShoalError } from '../errors.js';
-import type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult, Usage } from '../providers/types.js';
+import { ShoalError } from '../errors.js';
+import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, type Usage, abortErrorOf } from '../providers/types.js';
 import { sleep } from '../util/sleep.js';
 
 /**
@@ -53,7 +53,7 @@ export function scriptedProvider(rules: readonly ScriptedRule[] | ((request: Com
       context.onJobCreated?.(jobId);
       const text = typeof reply === 'string' ? reply : reply.text;
       const delayMs = typeof reply === 'string' ? 0 : (reply.delayMs ?? 0);
-      if (delayMs > 0) await sleep(delayMs, context.signal, () => (ShoalError.isInstance(context.signal.reason) ? context.signal.reason : new AbortError('aborted')));
+      if (delayMs > 0) await sleep(delayMs, context.signal, abortErrorOf(context.signal));
       return {
         text,
         jobId,

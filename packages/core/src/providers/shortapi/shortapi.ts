@@ -1,11 +1,11 @@
-import { AbortError, ApiError, JobFailedError, ProtocolError, ShoalConfigError, ShoalError, TimeoutError } from '../../errors.js';
+import { ApiError, JobFailedError, ProtocolError, ShoalConfigError, ShoalError, TimeoutError } from '../../errors.js';
 import { HttpClient, type HttpResponse } from '../../http/http-client.js';
 import { type RequestContext, failureError, throwForStatus } from '../http-errors.js';
 import { rawForError } from '../../util/redact.js';
 import { sleep } from '../../util/sleep.js';
 import { NEVER_ABORTED } from '../../util/never-signal.js';
 import { expectHttpUrl, expectNumber, rejectUnknownKeys } from '../../util/options.js';
-import type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult } from '../types.js';
+import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, abortErrorOf } from '../types.js';
 import { CallbackReceiver, type CallbackReceiverOptions, type CallbackTicket } from './callback-receiver.js';
 import { PollSchedule, type PollScheduleOptions } from './poll-schedule.js';
 import {
@@ -122,7 +122,7 @@ export class ShortApiProvider implements ModelProvider {
 
   async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
     const { signal } = context;
-    const abortError = () => (ShoalError.isInstance(signal.reason) ? signal.reason : new AbortError('Stopped waiting: the call was aborted.'));
+    const abortError = abortErrorOf(signal);
     if (signal.aborted) throw abortError();
     let ticket: CallbackTicket | undefined;
     if (this.#receiver) {
