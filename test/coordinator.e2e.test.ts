@@ -183,6 +183,62 @@ describe('the coordinator on the emulator', () => {
   });
 });
 
+describe('review regressions', () => {
+  it('treats an abort without a reason as cancellation, never as a skipped step', async () => {
+    const { coordinator } = await setup([]);
+    const controller = new AbortController();
+    controller.abort();
+    const plan: Plan = { steps: [{ id: 'one', agent: 'score', input: { item: 'x' }, onError: 'skip' }], output: 'one' };
+    await expect(coordinator.execute(plan, { signal: controller.signal })).rejects.toSatisfy(AbortError.isInstance);
+  });
+
+  it('accepts a plan that leaves out an input field with a default, and an int where a number is asked', async () => {
+    const withDefault = defineAgent({
+      name: 'with-default',
+      description: 'Has a defaulted field.',
+      input: z.object({ text: z.string(), lang: z.string().default('en') }),
+      output: z.object({ count: z.int() }),
+      instructions: 'COUNT: count the words.',
+    });
+    const emulator = await startShortApiEmulator({ latencyMs: 2 });
+    closers.push(() => emulator.close());
+    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }) });
+    closers.push(() => executor.close());
+    const coordinator = createCoordinator({ executor, agents: [withDefault] });
+    const result = await coordinator.execute({ steps: [{ id: 'c', agent: 'with-default', input: { text: 'a b c' } }], output: 'c' }, { output: z.object({ count: z.number() }) });
+    expect(typeof result.output.count).toBe('number');
+  });
+
+  it('rejects $item paths that do not parse or do not exist in the elements', async () => {
+    const { coordinator } = await setup([]);
+    const plan = {
+      steps: [
+        { id: 'list', agent: 'topics', input: { subject: 's' } },
+        { id: 'bad', agent: 'score', forEach: { $ref: 'list.items' }, input: { item: { $item: 'nope..x' } } },
+        { id: 'worse', agent: 'score', forEach: { $ref: 'list.items' }, input: { item: { $item: 'title' } } },
+      ],
+      output: 'list',
+    } as Plan;
+    const error = (await coordinator.execute(plan).catch((e: unknown) => e)) as PlanError;
+    expect(error.issues.map((i) => i.step)).toEqual(expect.arrayContaining(['bad', 'worse']));
+  });
+
+  it('ends every span before the run ends when a fan-out element fails', async () => {
+    const { coordinator } = await setup([{ match: '"x3"', reply: { fail: 'broken' } }], 2);
+    const plan: Plan = { steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 12 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }], output: 'all' };
+    const open = new Set<string>();
+    let stillOpenAtRunEnd = -1;
+    coordinator.events.on('span-start', (span) => open.add(span.id));
+    coordinator.events.on('span-end', (span) => {
+      open.delete(span.id);
+      if (span.kind === 'run') stillOpenAtRunEnd = open.size;
+    });
+    const error = await coordinator.execute(plan).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/Step `all` failed/);
+    expect(stillOpenAtRunEnd).toBe(0);
+  });
+});
+
 describe('plan validation', () => {
   it('names every problem before anything runs', async () => {
     const { coordinator, emulator } = await setup([]);

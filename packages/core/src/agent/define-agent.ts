@@ -207,7 +207,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     this.#metadata ??= {
       name: this.name,
       description: this.description,
-      inputSchema: toJsonSchema(this.input),
+      inputSchema: toJsonSchema(this.input, 'input'),
       outputSchema: this.#structured.jsonSchema,
     };
     return this.#metadata;
@@ -309,9 +309,11 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
    * property, so strict structured output can enforce the whole answer.
    */
   #packedResponseSchema(ids: readonly string[]): Record<string, unknown> {
+    // The answer schema's own $defs move up to the root, where its "#/$defs/..." references resolve.
+    const { $defs, ...answer } = this.#structured.jsonSchema as { $defs?: Record<string, unknown> };
     return {
       type: 'object',
-      $defs: { answer: this.#structured.jsonSchema },
+      $defs: { ...$defs, answer },
       properties: Object.fromEntries(ids.map((id) => [id, { $ref: '#/$defs/answer' }])),
       required: [...ids],
       additionalProperties: false,

@@ -141,7 +141,9 @@ class RunContext {
     this.root = this.trace.start('run', name, undefined, { ...attributes, priority: options.priority ?? 0, budgetUsd: options.budgetUsd });
     const signal = options.signal;
     if (signal) {
-      const onAbort = () => this.controller.abort(signal.reason ?? new AbortError('The run was cancelled.'));
+      // Whatever the caller aborted with, sub-calls and the caller see an AbortError (or the caller's own shoal error).
+      const onAbort = () =>
+        this.controller.abort(ShoalError.isInstance(signal.reason) ? signal.reason : new AbortError('The run was cancelled.', { cause: signal.reason }));
       if (signal.aborted) onAbort();
       else {
         signal.addEventListener('abort', onAbort, { once: true });
@@ -150,8 +152,29 @@ class RunContext {
     }
   }
 
-  /** Runs one agent for this run: budget first, a span, the run's signal and priority. */
-  async runAgent<I extends z.ZodType, O extends z.ZodType>(agent: Agent<I, O>, input: z.input<I>, parent: Span, priority: number): Promise<z.output<O>> {
+  readonly #pending = new Set<Promise<unknown>>();
+
+  /** Waits for every agent call of the run still going (after a failure, the others stop at once). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Runs one agent for this run: budget first, a span, the run's signal (or a narrower one) and priority. */
+  runAgent<I extends z.ZodType, O extends z.ZodType>(agent: Agent<I, O>, input: z.input<I>, parent: Span, priority: number, signal?: AbortSignal): Promise<z.output<O>> {
+    const call = this.#runAgent(agent, input, parent, priority, signal);
+    this.#pending.add(call);
+    void call.then(
+      () => this.#pending.delete(call),
+      () => this.#pending.delete(call),
+    );
+    return call;
+  }
+
+  async #runAgent<I extends z.ZodType, O extends z.ZodType>(agent: Agent<I, O>, input: z.input<I>, parent: Span, priority: number, signal?: AbortSignal): Promise<z.output<O>> {
     const budget = this.options.budgetUsd;
     if (budget !== undefined && this.costUsd >= budget) throw new BudgetExceededError(budget, this.costUsd);
     if (this.controller.signal.aborted) throw this.controller.signal.reason;
@@ -162,7 +185,7 @@ class RunContext {
       const result = await agent.run(input, {
         executor: this.coordinator.executor,
         priority,
-        signal: this.controller.signal,
+        signal: signal ?? this.controller.signal,
         spanId: span.id,
         ...(budget !== undefined ? { budgetUsd: budget - this.costUsd } : {}),
       });
@@ -395,6 +418,7 @@ class ShoalCoordinator implements Coordinator {
       // The first failure cancels every sub-call of the run still queued or running.
       context.controller.abort(error);
       await Promise.allSettled(all);
+      await context.settled(); // fan-out siblings end (and close their spans) before the run does
       throw error;
     }
     let output = outputs.get(plan.output);
@@ -415,7 +439,7 @@ class ShoalCoordinator implements Coordinator {
       try {
         return await context.runAgent(agent, input as never, span, priority);
       } catch (error) {
-        if (policy !== 'retry' || !retryable(error)) throw error;
+        if (policy !== 'retry' || !retryable(error) || context.aborted) throw error;
         context.retries++;
         return context.runAgent(agent, input as never, span, priority);
       }
@@ -430,7 +454,7 @@ class ShoalCoordinator implements Coordinator {
         output = await Promise.all(
           items.map((item) =>
             once(resolveInput(step.input, outputs, item)).catch((error: unknown) => {
-              if (policy === 'skip' && retryable(error)) return null;
+              if (policy === 'skip' && retryable(error) && !context.aborted) return null;
               throw error;
             }),
           ),
@@ -441,11 +465,14 @@ class ShoalCoordinator implements Coordinator {
       context.trace.end(span, 'ok');
       return output;
     } catch (error) {
-      if (policy === 'skip' && retryable(error)) {
+      if (policy === 'skip' && retryable(error) && !context.aborted) {
         context.trace.end(span, 'skipped', { error: describe(error) });
         return null; // dependants see null
       }
       context.trace.end(span, 'error', { error: describe(error) });
+      if (context.aborted && context.controller.signal.reason !== undefined && ShoalError.isInstance(context.controller.signal.reason) && !ShoalError.isInstance(error)) {
+        throw context.controller.signal.reason;
+      }
       if (ShoalError.isInstance(error) && (error.code === 'BUDGET_EXCEEDED' || error.code === 'ABORTED' || error.code === 'STEP_FAILED')) throw error;
       throw new StepFailedError(step.id, error, snapshot(), context.costUsd);
     }
@@ -469,7 +496,19 @@ class ShoalCoordinator implements Coordinator {
     };
     const flow: Flow = {
       run: (agent, input) => wrap(agent.name, (span) => context.runAgent(agent, input, span, priority)),
-      map: (agent, inputs) => wrap(`map ${agent.name}`, (span) => Promise.all(inputs.map((input) => context.runAgent(agent, input, span, priority)))),
+      map: (agent, inputs) =>
+        wrap(`map ${agent.name}`, async (span) => {
+          // The first failure stops the map's other calls (queued ones are dropped), not the whole flow.
+          const local = new AbortController();
+          const signal = AbortSignal.any([context.controller.signal, local.signal]);
+          try {
+            return await Promise.all(inputs.map((input) => context.runAgent(agent, input, span, priority, signal)));
+          } catch (error) {
+            local.abort(ShoalError.isInstance(error) ? error : new AbortError('another call of this map failed', { cause: error }));
+            await context.settled();
+            throw error;
+          }
+        }),
       reduce: (agent, items, initial, step) =>
         wrap(`reduce ${agent.name}`, async (span) => {
           let accumulator = initial;
@@ -524,11 +563,16 @@ function checkFinal(plan: Plan, outputSchema: Record<string, unknown>, lookup: (
   for (const key of wanted.required ?? []) {
     const have = produced.properties?.[key];
     if (!have) issues.push({ step: step.id, message: `the output step's agent \`${agent.name}\` does not produce \`${key}\`, which the run's output needs` });
-    else if (wanted.properties?.[key]?.type !== undefined && have.type !== undefined && have.type !== wanted.properties[key]!.type) {
+    else if (wanted.properties?.[key]?.type !== undefined && have.type !== undefined && jsonType(have.type) !== jsonType(wanted.properties[key]!.type)) {
       issues.push({ step: step.id, message: `\`${key}\` is ${String(have.type)} from \`${agent.name}\` but the run's output needs ${String(wanted.properties[key]!.type)}` });
     }
   }
   return issues;
+}
+
+/** JSON Schema types as the check compares them: an integer is a number. */
+function jsonType(type: unknown): string {
+  return type === 'integer' ? 'number' : String(type);
 }
 
 function formatPlanIssue(issue: PlanIssue): string {

@@ -41,6 +41,7 @@ const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
 
 /** "extract.items[0].name" → { step: "extract", path: ["items", 0, "name"] }. */
 export function parseReference(text: string): Reference | undefined {
+  if (!/^[^.[\]]+(?:\.[^.[\]]+|\[\d+\])*$/.test(text)) return undefined; // no empty segments, brackets only around indexes
   const parts: (string | number)[] = [];
   let consumed = 0;
   for (const match of text.matchAll(SEGMENT)) {
@@ -54,7 +55,7 @@ export function parseReference(text: string): Reference | undefined {
 
 export function parseItemPath(text: string): (string | number)[] | undefined {
   if (text === '') return [];
-  const ref = parseReference(`item.${text}`);
+  const ref = parseReference(text.startsWith('[') ? `item${text}` : `item.${text}`);
   return ref?.path.slice();
 }
 
@@ -179,8 +180,7 @@ export function validatePlan(
       deps.add(source.id);
       const sourceAgent = agents(source.agent);
       if (!sourceAgent) continue;
-      let outputSchema = sourceAgent.metadata().outputSchema as Json;
-      if (source.forEach) outputSchema = { type: 'array', items: outputSchema };
+      const outputSchema = stepOutputSchema(source, sourceAgent);
       const target = schemaAt(outputSchema, parsedRef.path);
       if (!target) issues.push({ step: step.id, message: `${where}: \`${parsedRef.step}\`'s output has no path ${formatPath(parsedRef.path)}` });
       else if (at[0] === 'forEach' && typeOf(target) !== undefined && typeOf(target) !== 'array') {
@@ -192,6 +192,14 @@ export function validatePlan(
       }
     }
     if (found.items.length > 0 && !step.forEach) issues.push({ step: step.id, message: '"$item" is only meaningful in a step with forEach' });
+    // Each $item path must parse and, when the elements' schema is known, exist in it.
+    const element = forEachRef ? elementSchema(forEachRef, byId, agents) : undefined;
+    for (const { path, at } of found.items) {
+      const parsedPath = parseItemPath(path);
+      const where = `input.${at.join('.')}`;
+      if (!parsedPath) issues.push({ step: step.id, message: `${where}: "$item" path "${path}" is not a path (write "" for the element, or "field.sub[0]")` });
+      else if (element && !schemaAt(element, parsedPath)) issues.push({ step: step.id, message: `${where}: the forEach elements have no path ${formatPath(parsedPath)}` });
+    }
     if (agent) issues.push(...checkInput(step, agent));
     dependencies.set(step.id, deps);
   }
@@ -215,6 +223,25 @@ export function validatePlan(
   const depth = new Map<string, number>();
   for (const id of order) depth.set(id, Math.max(-1, ...[...dependencies.get(id)!].map((d) => depth.get(d)!)) + 1);
   return { ok: true, value: { plan, order, dependencies, depth } };
+}
+
+/** A step's output schema: the agent's, or an array of them for a fan-out (root $defs kept, so references still resolve). */
+function stepOutputSchema(step: PlanStep, agent: Agent): Json {
+  const schema = agent.metadata().outputSchema as Json;
+  return step.forEach ? { type: 'array', items: schema, ...(schema.$defs ? { $defs: schema.$defs } : {}) } : schema;
+}
+
+/** The schema of one element of a forEach reference, when it can be known. */
+function elementSchema(ref: string, byId: ReadonlyMap<string, PlanStep>, agents: (name: string) => Agent | undefined): Json | undefined {
+  const parsed = parseReference(ref);
+  const source = parsed ? byId.get(parsed.step) : undefined;
+  const agent = source ? agents(source.agent) : undefined;
+  if (!parsed || !source || !agent) return undefined;
+  const root = stepOutputSchema(source, agent);
+  const array = schemaAt(root, parsed.path);
+  const items = array && typeof array.items === 'object' ? (array.items as Json) : undefined;
+  // Keep the root's $defs beside the element, so its references resolve.
+  return items ? { ...items, ...(root.$defs && !items.$defs ? { $defs: root.$defs } : {}) } : undefined;
 }
 
 /** Literal inputs validated against the agent's schema; references stand in for required fields. */

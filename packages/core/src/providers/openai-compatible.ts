@@ -61,8 +61,8 @@ export class OpenAICompatibleProvider implements ModelProvider {
   readonly #apiKey: string | undefined;
   readonly #http: HttpClient;
   readonly #mode: 'auto' | 'strict' | 'prompt';
-  /** Schemas (by name) this server refused as response_format: sent by prompt from then on. */
-  readonly #refused = new Set<string>();
+  /** Schemas this server refused as response_format: sent by prompt from then on. */
+  readonly #refused = new WeakSet<object>();
   readonly #formats = new WeakMap<object, { name: string; json: string }>();
 
   constructor(options: OpenAICompatibleOptions) {
@@ -91,9 +91,9 @@ export class OpenAICompatibleProvider implements ModelProvider {
     const responseFormat = this.#responseFormat(request);
     let requests = 1;
     let response = await this.#post(request, responseFormat, context, abortError);
-    if (response.status === 400 && responseFormat && request.output) {
+    if (response.status === 400 && responseFormat && request.output && /response_format|json_schema|schema|strict/i.test(response.body)) {
       // The server refused the schema as response_format: the prompt states it anyway, so ask again without.
-      this.#refused.add(request.output.name);
+      this.#refused.add(request.output.schema);
       requests++;
       response = await this.#post(request, '', context, abortError);
     }
@@ -131,7 +131,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
   /** The `response_format` member as JSON text, or '' to send none. Built once per schema: agents reuse theirs on every call. */
   #responseFormat(request: CompletionRequest): string {
     const output = request.output;
-    if (!output || this.#mode === 'prompt' || this.#refused.has(output.name)) return '';
+    if (!output || this.#mode === 'prompt' || this.#refused.has(output.schema)) return '';
     let cached = this.#formats.get(output.schema);
     if (cached === undefined || cached.name !== output.name) {
       const strict = isStrictCompatible(output.schema);

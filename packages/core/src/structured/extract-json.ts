@@ -11,6 +11,29 @@ export type JsonFound =
 
 const FENCE = /```[a-zA-Z0-9_-]*[ \t]*\n?([\s\S]*?)(?:```|$)/;
 
+/**
+ * Every JSON value found in the answer, best first: the whole text, a fenced block, each
+ * balanced {...} or [...] span (prose may hold brackets before the JSON: "see [1]"), then
+ * repairs. The caller takes the first that validates.
+ */
+export function findJsonCandidates(text: string): JsonFound[] {
+  const first = findJson(text);
+  if (!first.ok || first.how === 'parsed') return [first];
+  const out: JsonFound[] = [first];
+  const trimmed = text.trim();
+  let from = 0;
+  for (let n = 0; n < 10; n++) {
+    const start = firstBracket(trimmed.slice(from));
+    if (start < 0) break;
+    const span = balancedSpan(trimmed.slice(from + start));
+    from += start + 1;
+    if (!span) continue;
+    const parsed = tryParse(span);
+    if (parsed.ok && !out.some((c) => c.ok && JSON.stringify(c.value) === JSON.stringify(parsed.value))) out.push({ ok: true, value: parsed.value, how: 'extracted' });
+  }
+  return out;
+}
+
 export function findJson(text: string): JsonFound {
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, reason: 'the answer is empty' };

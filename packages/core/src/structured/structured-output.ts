@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ValidationIssue } from '../errors.js';
 import { coerceToSchema } from './coerce.js';
-import { findJson } from './extract-json.js';
+import { findJsonCandidates } from './extract-json.js';
 
 /**
  * A zod output schema, ready for model answers: its JSON Schema (made once, by zod v4's
@@ -28,9 +28,17 @@ export class StructuredOutput<T> {
   }
 
   parse(text: string): ParsedAnswer<T> {
-    const found = findJson(text);
-    if (!found.ok) return { ok: false, issues: [{ path: [], message: found.reason, code: 'invalid_json' }] };
-    return this.validate(found.value, found.how);
+    const candidates = findJsonCandidates(text);
+    const first = candidates[0]!;
+    if (!first.ok) return { ok: false, issues: [{ path: [], message: first.reason, code: 'invalid_json' }] };
+    let firstFailure: ParsedAnswer<T> | undefined;
+    for (const candidate of candidates) {
+      if (!candidate.ok) continue;
+      const answer = this.validate(candidate.value, candidate.how);
+      if (answer.ok) return answer;
+      firstFailure ??= answer;
+    }
+    return firstFailure!;
   }
 
   /** Validates a value already parsed from JSON (e.g. one item of a packed answer). */
@@ -58,12 +66,13 @@ export function zodIssues(error: z.ZodError): ValidationIssue[] {
 }
 
 /**
- * zod v4's own JSON Schema of a schema, in its default "output" view: objects say
- * `additionalProperties: false` (what strict structured output needs) and fields with
- * defaults are required. Unrepresentable parts (transforms) become `{}`.
+ * zod v4's own JSON Schema of a schema. The "output" view (for what a model must answer):
+ * objects say `additionalProperties: false` (what strict structured output needs) and
+ * fields with defaults are required. The "input" view (for what a caller or planner may
+ * pass): fields with defaults are optional. Unrepresentable parts (transforms) become `{}`.
  */
-export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { unrepresentable: 'any' }) as Record<string, unknown>;
+export function toJsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { unrepresentable: 'any', io }) as Record<string, unknown>;
   delete json.$schema; // noise in a prompt
   return json;
 }
