@@ -184,6 +184,15 @@ describe('the coordinator on the emulator', () => {
 });
 
 describe('review regressions', () => {
+  it('detaches from the executor on close', async () => {
+    const { executor } = await setup([]);
+    const before = executor.events.listenerCount('call-end');
+    const coordinator = createCoordinator({ executor, agents });
+    expect(executor.events.listenerCount('call-end')).toBe(before + 1);
+    coordinator.close();
+    expect(executor.events.listenerCount('call-end')).toBe(before);
+  });
+
   it('treats an abort without a reason as cancellation, never as a skipped step', async () => {
     const { coordinator } = await setup([]);
     const controller = new AbortController();

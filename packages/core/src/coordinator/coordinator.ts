@@ -88,6 +88,8 @@ export interface Coordinator {
   /** Plans only: the validated plan, or PlanError. */
   plan(task: string, options?: Pick<RunOptions, 'output' | 'priority' | 'signal' | 'budgetUsd'>): Promise<ValidatedPlan>;
   flow(options?: Omit<RunOptions, 'output' | 'onStepError'>): Flow;
+  /** Detaches from the executor's events (the executor itself stays open: it is shared). */
+  close(): void;
 }
 
 const catalogueEntry = z.object({ name: z.string(), description: z.string(), inputSchema: z.unknown(), outputSchema: z.unknown() });
@@ -266,9 +268,19 @@ class ShoalCoordinator implements Coordinator {
   }
 
   /** Executor events of watched agent calls become model-job spans (job id, attempts, polls, tokens, USD, timings). */
+  readonly #detach: (() => void)[] = [];
+
+  close(): void {
+    for (const detach of this.#detach.splice(0)) detach();
+  }
+
   #listen(): void {
     const events = this.executor.events;
-    events.on('job-created', (e) => {
+    const on = <E extends 'job-created' | 'call-retry' | 'call-end' | 'call-error'>(name: E, listener: Parameters<typeof events.on<E>>[1]) => {
+      events.on(name, listener);
+      this.#detach.push(() => events.off(name, listener));
+    };
+    on('job-created', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
       if (!watched) return;
       const previous = watched.jobs.get(e.callId);
@@ -276,7 +288,7 @@ class ShoalCoordinator implements Coordinator {
       watched.context.modelCalls++;
       watched.jobs.set(e.callId, watched.context.trace.start('model-job', e.jobId, e.spanId, { jobId: e.jobId, attempt: e.attempt, callId: e.callId }));
     });
-    events.on('call-retry', (e) => {
+    on('call-retry', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
       if (!watched) return;
       watched.context.retries++;
@@ -286,7 +298,7 @@ class ShoalCoordinator implements Coordinator {
         watched.jobs.delete(e.callId);
       }
     });
-    events.on('call-end', (e) => {
+    on('call-end', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
       if (!watched) return;
       const job = watched.jobs.get(e.callId);
@@ -295,7 +307,7 @@ class ShoalCoordinator implements Coordinator {
         watched.jobs.delete(e.callId);
       }
     });
-    events.on('call-error', (e) => {
+    on('call-error', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
       const job = watched?.jobs.get(e.callId);
       if (watched && job) {
