@@ -15,7 +15,7 @@ import {
 import type { Executor } from '../executor/executor.js';
 import { createRegistry, type Plugin, type Registry } from '../plugins/plugin.js';
 import { toJsonSchema, zodIssues } from '../structured/structured-output.js';
-import { type Plan, type PlanStep, type ValidatedPlan, getPath, parseItemPath, parseReference, planSchema, validatePlan } from './plan.js';
+import { type Plan, type PlanStep, type ValidatedPlan, getPath, parseItemPath, parseReference, planSchema, typeOf, validatePlan } from './plan.js';
 import { type Span, Trace, type TraceEvents } from './trace.js';
 
 export interface CoordinatorOptions {
@@ -607,22 +607,19 @@ function checkFinal(plan: Plan, outputSchema: Record<string, unknown>, lookup: (
   const agent = step ? lookup(step.agent) : undefined;
   if (!step || !agent) return [];
   if (step.forEach) return outputSchema.type === 'array' ? [] : [{ step: step.id, message: 'the output step is a fan-out (an array) but the run asks for an object' }];
-  const produced = agent.metadata().outputSchema as { properties?: Record<string, { type?: unknown }> };
-  const wanted = outputSchema as { properties?: Record<string, { type?: unknown }>; required?: string[] };
+  const produced = agent.metadata().outputSchema as { properties?: Record<string, Record<string, unknown>> };
+  const wanted = outputSchema as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
   const issues: PlanIssue[] = [];
   for (const key of wanted.required ?? []) {
     const have = produced.properties?.[key];
     if (!have) issues.push({ step: step.id, message: `the output step's agent \`${agent.name}\` does not produce \`${key}\`, which the run's output needs` });
-    else if (wanted.properties?.[key]?.type !== undefined && have.type !== undefined && jsonType(have.type) !== jsonType(wanted.properties[key]!.type)) {
-      issues.push({ step: step.id, message: `\`${key}\` is ${String(have.type)} from \`${agent.name}\` but the run's output needs ${String(wanted.properties[key]!.type)}` });
+    else {
+      const need = typeOf(wanted.properties?.[key]);
+      const got = typeOf(have);
+      if (need !== undefined && got !== undefined && need !== got) issues.push({ step: step.id, message: `\`${key}\` is ${got} from \`${agent.name}\` but the run's output needs ${need}` });
     }
   }
   return issues;
-}
-
-/** JSON Schema types as the check compares them: an integer is a number. */
-function jsonType(type: unknown): string {
-  return type === 'integer' ? 'number' : String(type);
 }
 
 function formatPlanIssue(issue: PlanIssue): string {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PlanIssue } from '../errors.js';
 import type { Agent } from '../agent/define-agent.js';
+import { type JsonSchema, resolveLocalRef } from '../util/json-schema.js';
 
 /**
  * A plan: a DAG of agent steps. An input value may be a literal, `{"$ref": "step.path"}`
@@ -68,11 +69,11 @@ export function getPath(value: unknown, path: readonly (string | number)[]): unk
   return node;
 }
 
-type Json = Record<string, unknown>;
+type Json = JsonSchema;
 
 /** The JSON Schema at `path` inside `schema` (undefined when the path cannot exist; {} when the schema says nothing). */
 export function schemaAt(schema: Json, path: readonly (string | number)[], root: Json = schema): Json | undefined {
-  const node = resolveRef(schema, root);
+  const node = resolveLocalRef(schema, root);
   if (path.length === 0) return node;
   const options = (node.anyOf ?? node.oneOf) as Json[] | undefined;
   if (Array.isArray(options)) {
@@ -91,15 +92,8 @@ export function schemaAt(schema: Json, path: readonly (string | number)[], root:
   return undefined;
 }
 
-function resolveRef(schema: Json, root: Json): Json {
-  const ref = schema.$ref;
-  if (typeof ref !== 'string' || !(ref === '#' || ref.startsWith('#/'))) return schema;
-  let node: unknown = root;
-  for (const part of ref.length > 2 ? ref.slice(2).split('/') : []) node = (node as Json | undefined)?.[part];
-  return typeof node === 'object' && node !== null ? (node as Json) : schema;
-}
-
-function typeOf(schema: Json | undefined): string | undefined {
+/** A schema's JSON type as plans compare them (an integer is a number); undefined when it does not say. */
+export function typeOf(schema: Json | undefined): string | undefined {
   if (!schema) return undefined;
   if (typeof schema.type === 'string') return schema.type === 'integer' ? 'number' : schema.type;
   if (Array.isArray(schema.type)) return undefined;

@@ -1,3 +1,5 @@
+import { type JsonSchema as Schema, resolveLocalRef } from '../util/json-schema.js';
+
 /**
  * Schema-guided repairs of a parsed value, before validation: what small models get
  * wrong often and harmlessly. Numbers and booleans sent as strings, enum values and keys
@@ -5,16 +7,15 @@
  * object or a one-element array. Nothing is invented: a value that cannot be mapped is
  * left for validation to report.
  */
-type Schema = Record<string, unknown>;
 
 export function coerceToSchema(value: unknown, schema: Schema, root: Schema = schema, depth = 0): unknown {
   if (depth > 32) return value;
-  const s = resolve(schema, root);
+  const s = resolveLocalRef(schema, root);
   for (const key of ['anyOf', 'oneOf'] as const) {
     const options = s[key];
     if (Array.isArray(options)) {
       // Leave a value alone if some option accepts its JSON type as is; else try each.
-      for (const option of options as Schema[]) if (typeMatches(value, resolve(option, root))) return coerceToSchema(value, option, root, depth + 1);
+      for (const option of options as Schema[]) if (typeMatches(value, resolveLocalRef(option, root))) return coerceToSchema(value, option, root, depth + 1);
       return value;
     }
   }
@@ -45,7 +46,7 @@ export function coerceToSchema(value: unknown, schema: Schema, root: Schema = sc
       const target = expected.includes(key) ? key : (expected.find((e) => e.toLowerCase() === key.toLowerCase()) ?? key);
       const sub = properties[target];
       // null for an optional field that does not allow null means "absent".
-      if (record[key] === null && sub && !required.includes(target) && !allowsNull(resolve(sub, root))) continue;
+      if (record[key] === null && sub && !required.includes(target) && !allowsNull(resolveLocalRef(sub, root))) continue;
       out[target] = sub ? coerceToSchema(record[key], sub, root, depth + 1) : record[key];
     }
     return out;
@@ -61,14 +62,6 @@ function allowsNull(schema: Schema): boolean {
   if (schema.type === 'null' || (Array.isArray(schema.type) && schema.type.includes('null'))) return true;
   const options = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
   return Array.isArray(options) && options.some((o) => o.type === 'null');
-}
-
-function resolve(schema: Schema, root: Schema): Schema {
-  const ref = schema.$ref;
-  if (typeof ref !== 'string' || !(ref === '#' || ref.startsWith('#/'))) return schema;
-  let node: unknown = root;
-  for (const part of ref.length > 2 ? ref.slice(2).split('/') : []) node = (node as Record<string, unknown> | undefined)?.[part];
-  return typeof node === 'object' && node !== null ? (node as Schema) : schema;
 }
 
 function typeMatches(value: unknown, schema: Schema): boolean {

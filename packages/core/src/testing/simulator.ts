@@ -1,3 +1,4 @@
+import { resolveLocalRef } from '../util/json-schema.js';
 import { hashString, seededRandom } from '../util/random.js';
 
 /**
@@ -93,14 +94,10 @@ class ValueGenerator {
     this.#numbers = (input.match(/-?\d+(?:\.\d+)?/g) ?? []).map(Number);
   }
 
+  /** Follows a local $ref; keywords beside the $ref (a description, bounds) apply on top. */
   #resolve(schema: Schema): Schema {
-    const ref = schema.$ref;
-    if (typeof ref === 'string' && (ref === '#' || ref.startsWith('#/'))) {
-      let node: unknown = this.#root;
-      for (const part of ref.length > 2 ? ref.slice(2).split('/') : []) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-      if (typeof node === 'object' && node !== null) return { ...(node as Schema), ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$ref')) };
-    }
-    return schema;
+    const target = resolveLocalRef(schema, this.#root);
+    return target === schema ? schema : { ...target, ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$ref')) };
   }
 
   value(raw: Schema, depth: number): unknown {

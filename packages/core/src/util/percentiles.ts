@@ -32,10 +32,3 @@ export class SampleWindow {
     return sum / this.#count;
   }
 }
-
-/** Nearest-rank percentile of an array (copied and sorted). */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
