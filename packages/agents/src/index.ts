@@ -1,2 +1,6 @@
-// @shoal/agents: ready-made ranking, extraction and classification agents arrive with the agent API.
+// The public API of @shoal/agents. Everything exported is listed here by name; a test pins this list.
 export const AGENTS_PACKAGE_VERSION = '0.1.0';
+export { rank, rankingPlan, cutToTokens } from './rank/rank.js';
+export type { RankItem, RankOptions, RankProgress, RankResult, RankStrategy, RankStrategyName, RankedItem } from './rank/rank.js';
+export type { IdRepairs } from './rank/repair.js';
+export { listwiseAgent, setwiseAgent, pointwiseAgent } from './rank/rank-agents.js';

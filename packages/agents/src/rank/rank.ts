@@ -1,0 +1,313 @@
+import { AgentInputError, BudgetExceededError, type Executor, ShoalConfigError, StructuredOutputError } from '@shoal/core';
+import { decode, encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { z } from 'zod';
+import { parseOptions, Tally } from '../util/options.js';
+import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent, type SetwiseAgent, setwiseAgent } from './rank-agents.js';
+import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
+import { type Judge, pointwise, setwise, slidingWindow, type StrategyRun, tournament } from './strategies.js';
+
+export interface RankItem {
+  /** Unique within one call of rank(). */
+  readonly id: string;
+  /** What the model reads (cut to `maxItemTokens`). */
+  readonly text: string;
+}
+
+export type RankStrategyName = 'tournament' | 'sliding-window' | 'setwise' | 'pointwise';
+
+export type RankStrategy =
+  | { readonly name: 'tournament'; /** Items per call. @default 20 */ readonly window?: number }
+  | { readonly name: 'sliding-window'; /** @default 20 */ readonly window?: number; /** @default 10 */ readonly step?: number }
+  | { readonly name: 'setwise'; /** Items per "which is best?" call. @default 4 */ readonly setSize?: number }
+  | { readonly name: 'pointwise'; /** Items scored per call. @default 10 */ readonly pack?: number };
+
+export interface RankOptions<T extends RankItem> {
+  readonly query: string;
+  /** In first-stage order (e.g. a search engine's); ids unique. */
+  readonly items: readonly T[];
+  /** How many of the best to return, in order. @default 10 */
+  readonly topK?: number;
+  /** @default { name: 'tournament', window: 20 } */
+  readonly strategy?: RankStrategy | RankStrategyName;
+  readonly executor: Executor;
+  /** What "relevant" means, worded for the model. @default 'how well each passage answers the search query' */
+  readonly relevance?: string;
+  /** Each item's text is cut to this many tokens (o200k). @default 300 */
+  readonly maxItemTokens?: number;
+  readonly priority?: number;
+  readonly signal?: AbortSignal;
+  /** No further call once the ranking has spent this much. */
+  readonly budgetUsd?: number;
+  readonly tags?: readonly string[];
+  /** Per model call, queue wait included. */
+  readonly timeoutMs?: number;
+  /** Called after every model call. */
+  readonly onProgress?: (progress: RankProgress) => void;
+}
+
+export interface RankProgress {
+  readonly calls: number;
+  /** What the strategy needs with well-formed answers (re-asks come on top). */
+  readonly plannedCalls: number;
+  readonly costUsd: number;
+}
+
+export interface RankedItem<T> {
+  readonly id: string;
+  /** 1-based. */
+  readonly rank: number;
+  readonly item: T;
+}
+
+export interface RankResult<T> {
+  /** The best `topK` items, best first. */
+  readonly ranking: readonly RankedItem<T>[];
+  readonly strategy: RankStrategyName;
+  /** Model calls made, re-asks included. */
+  readonly calls: number;
+  /** Calls that had to wait for an earlier answer: the sequential depth, which sets the wall time. */
+  readonly rounds: number;
+  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
+  readonly costUsd: number;
+  readonly durationMs: number;
+  /** What was fixed in the model's answers: ids left out, repeated or invented. */
+  readonly repairs: IdRepairs;
+  /** Calls whose answer could not be read at all: their items kept the order they came in. */
+  readonly fallbacks: number;
+}
+
+const strategySchema = z.discriminatedUnion('name', [
+  z.strictObject({ name: z.literal('tournament'), window: z.int().min(2).max(100).default(20) }),
+  z.strictObject({ name: z.literal('sliding-window'), window: z.int().min(2).max(100).default(20), step: z.int().min(1).default(10) }),
+  z.strictObject({ name: z.literal('setwise'), setSize: z.int().min(2).max(20).default(4) }),
+  z.strictObject({ name: z.literal('pointwise'), pack: z.int().min(1).max(100).default(10) }),
+]);
+type ParsedStrategy = z.output<typeof strategySchema>;
+
+const optionsSchema = z.strictObject({
+  query: z.string().trim().min(1, 'Expected a non-empty query'),
+  items: z.array(z.unknown()),
+  topK: z.int().min(1).default(10),
+  strategy: z.union([z.enum(['tournament', 'sliding-window', 'setwise', 'pointwise']).transform((name) => ({ name })), z.object({ name: z.string() }).loose()]).default({ name: 'tournament' }),
+  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'Expected an executor: create one with createExecutor({ provider }) and pass it'),
+  relevance: z.string().min(1).optional(),
+  maxItemTokens: z.int().min(8).default(300),
+  priority: z.number().optional(),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
+  budgetUsd: z.number().min(0).optional(),
+  tags: z.array(z.string()).optional(),
+  timeoutMs: z.number().positive().optional(),
+  onProgress: z.custom<(progress: RankProgress) => void>((v) => typeof v === 'function').optional(),
+});
+
+const itemsSchema = z
+  .array(z.looseObject({ id: z.string().min(1, 'Expected a non-empty id'), text: z.string() }))
+  .superRefine((items, context) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const first = seen.get(item.id);
+      if (first !== undefined) context.addIssue({ code: 'custom', path: [i, 'id'], message: `Duplicate id ${JSON.stringify(item.id)} (first at index ${first}): ids must be unique` });
+      else seen.set(item.id, i);
+    });
+  });
+
+/** Checks everything rank() is given, before any call. */
+function parseRankOptions<T extends RankItem>(options: RankOptions<T>) {
+  const parsed = parseOptions('rank()', optionsSchema, options);
+  const strategy: ParsedStrategy = parseOptions('rank() strategy', strategySchema, parsed.strategy);
+  const items = itemsSchema.safeParse(options.items);
+  if (!items.success) {
+    throw new AgentInputError('rank', items.error.issues.map((issue) => ({ path: ['items', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))], message: issue.message, code: issue.code })));
+  }
+  if (strategy.name === 'sliding-window' && strategy.step >= strategy.window) {
+    throw new ShoalConfigError(`rank(): the sliding window's step (${strategy.step}) must be smaller than its window (${strategy.window}), so that each window carries items to the next.`);
+  }
+  const topK = Math.min(parsed.topK, options.items.length);
+  if (strategy.name === 'tournament' && options.items.length > strategy.window && strategy.window <= topK) {
+    throw new ShoalConfigError(
+      `rank(): a tournament window of ${strategy.window} cannot narrow the pool to topK = ${topK}: use a window larger than topK (e.g. ${Math.max(20, 2 * topK)}) or the sliding-window strategy.`,
+    );
+  }
+  return { ...parsed, strategy, topK };
+}
+
+/**
+ * What a ranking will cost in model calls and rounds, with well-formed answers (re-asks
+ * come on top). Exact for the sliding window, the tournament and pointwise; for setwise
+ * it assumes the worst case for byes and is an upper bound.
+ */
+export function rankingPlan(options: { readonly items: number; readonly topK?: number; readonly strategy?: RankStrategy | RankStrategyName }): { calls: number; rounds: number } {
+  const strategy = parseOptions('rankingPlan() strategy', strategySchema, typeof options.strategy === 'string' ? { name: options.strategy } : (options.strategy ?? { name: 'tournament' }));
+  const n = options.items;
+  const topK = Math.min(options.topK ?? 10, n);
+  return closedForm(strategy, n, topK);
+}
+
+/** The call and round counts as formulas (docs/agents.md states them). */
+function closedForm(strategy: ParsedStrategy, n: number, topK: number): { calls: number; rounds: number } {
+  if (strategy.name === 'pointwise') return { calls: Math.ceil(n / strategy.pack), rounds: n > 0 ? 1 : 0 };
+  if (n <= 1) return { calls: 0, rounds: 0 };
+  switch (strategy.name) {
+    case 'sliding-window': {
+      const kept = strategy.window - strategy.step;
+      let calls = 0;
+      for (let pass = 0; pass < Math.ceil(topK / kept); pass++) {
+        const span = n - pass * kept;
+        if (span < 2) break;
+        if (span <= strategy.window) {
+          calls += 1;
+          break;
+        }
+        calls += 1 + Math.ceil((span - strategy.window) / strategy.step);
+      }
+      return { calls, rounds: calls };
+    }
+    case 'tournament': {
+      let pool = n;
+      let calls = 0;
+      let rounds = 0;
+      while (pool > strategy.window) {
+        const windows = Math.ceil(pool / strategy.window);
+        const last = pool - strategy.window * (windows - 1);
+        calls += windows - 1 + (last > topK ? 1 : 0);
+        pool = (windows - 1) * topK + Math.min(last, topK);
+        rounds++;
+      }
+      return { calls: calls + 1, rounds: rounds + 1 };
+    }
+    case 'setwise': {
+      const c = strategy.setSize;
+      let width = n;
+      let build = 0;
+      let depth = 0;
+      while (width > 1) {
+        const sets = Math.ceil(width / c);
+        const last = width - c * (sets - 1);
+        build += sets - 1 + (last > 1 ? 1 : 0);
+        width = sets;
+        depth++;
+      }
+      return { calls: build + (topK - 1) * depth, rounds: depth * topK };
+    }
+  }
+}
+
+const agentCache = new Map<string, { listwise: ListwiseAgent; setwise: SetwiseAgent; pointwise: PointwiseAgent }>();
+function agentsFor(relevance: string | undefined) {
+  const key = relevance ?? '';
+  let agents = agentCache.get(key);
+  if (!agents) {
+    agents = { listwise: listwiseAgent(relevance), setwise: setwiseAgent(relevance), pointwise: pointwiseAgent(relevance) };
+    if (agentCache.size > 32) agentCache.clear();
+    agentCache.set(key, agents);
+  }
+  return agents;
+}
+
+function runStrategy<T>(strategy: ParsedStrategy, items: readonly T[], topK: number, judge: Judge<T>): Promise<StrategyRun<T>> {
+  switch (strategy.name) {
+    case 'sliding-window':
+      return slidingWindow(items, { window: strategy.window, step: strategy.step, topK }, judge);
+    case 'tournament':
+      return tournament(items, { window: strategy.window, topK }, judge);
+    case 'setwise':
+      return setwise(items, { setSize: strategy.setSize, topK }, judge);
+    case 'pointwise':
+      return pointwise(items, { topK }, judge);
+  }
+}
+
+/**
+ * Ranks `items` for `query` and returns the best `topK`, best first. Every model call goes
+ * through `executor`; the answer's ids are repaired (left out, repeated, invented), so no
+ * item is lost or duplicated.
+ */
+export async function rank<T extends RankItem>(options: RankOptions<T>): Promise<RankResult<T>> {
+  const started = performance.now();
+  const parsed = parseRankOptions(options);
+  const { strategy, topK, executor, query } = parsed;
+  const agents = agentsFor(parsed.relevance);
+  const texts = options.items.map((item) => cutToTokens(item.text, parsed.maxItemTokens));
+  const indices = options.items.map((_, i) => i);
+  const tally = new Tally();
+  let repairs = NO_REPAIRS;
+  let fallbacks = 0;
+  const plannedCalls = closedForm(strategy, options.items.length, topK).calls;
+  const runOptions = () => {
+    if (parsed.budgetUsd !== undefined && tally.costUsd >= parsed.budgetUsd) throw new BudgetExceededError(parsed.budgetUsd, tally.costUsd);
+    return {
+      executor,
+      ...(parsed.priority !== undefined ? { priority: parsed.priority } : {}),
+      ...(parsed.signal ? { signal: parsed.signal } : {}),
+      ...(parsed.budgetUsd !== undefined ? { budgetUsd: parsed.budgetUsd - tally.costUsd } : {}),
+      ...(parsed.tags ? { tags: ['rank', ...parsed.tags] } : { tags: ['rank'] }),
+      ...(parsed.timeoutMs !== undefined ? { timeoutMs: parsed.timeoutMs } : {}),
+    };
+  };
+  const progress = () => options.onProgress?.({ calls: tally.calls, plannedCalls, costUsd: tally.costUsd });
+  /** Runs one agent call; a model answer that cannot be read at all (after its re-ask) falls back, anything else ends the ranking. */
+  const attempt = async <R>(call: () => Promise<R & { usage: RankResult<T>['usage']; costUsd: number; attempts: number }>): Promise<R | undefined> => {
+    try {
+      const result = await call();
+      tally.add(result);
+      return result;
+    } catch (error) {
+      if (!StructuredOutputError.isInstance(error)) throw error;
+      tally.calls += error.attempts;
+      fallbacks++;
+      return undefined;
+    } finally {
+      progress();
+    }
+  };
+  const judge: Judge<number> = {
+    order: async (window) => {
+      const result = await attempt(() => agents.listwise.run({ query, passages: window.map((i) => texts[i]!) }, runOptions()));
+      if (!result) return window.map((_, i) => i);
+      const repaired = repairOrder(result.output.order, window.length);
+      repairs = addRepairs(repairs, repaired.repairs);
+      return repaired.order;
+    },
+    best: async (set) => {
+      const result = await attempt(() => agents.setwise.run({ query, passages: set.map((i) => texts[i]!) }, runOptions()));
+      if (!result) return 0;
+      const repaired = repairPick(result.output.best, set.length);
+      repairs = addRepairs(repairs, repaired.repairs);
+      return repaired.index;
+    },
+    score: async (batch) => {
+      if (strategy.name !== 'pointwise') throw new Error('unreachable: score() is only used by pointwise');
+      const result = await agents.pointwise.runMany(
+        batch.map((i) => ({ query, passage: texts[i]! })),
+        { ...runOptions(), pack: strategy.pack },
+      );
+      tally.add(result);
+      progress();
+      return result.items.map((item) => {
+        if (item.ok) return item.output.score;
+        if (!StructuredOutputError.isInstance(item.error)) throw item.error;
+        fallbacks++;
+        return -1; // unreadable: below every scored item, first-stage order among its like
+      });
+    },
+  };
+  const run = await runStrategy(strategy, indices, topK, judge);
+  return {
+    ranking: run.top.map((index, i) => ({ id: options.items[index]!.id, rank: i + 1, item: options.items[index]! })),
+    strategy: strategy.name,
+    calls: tally.calls,
+    rounds: run.rounds,
+    usage: tally.usage(),
+    costUsd: tally.costUsd,
+    durationMs: performance.now() - started,
+    repairs,
+    fallbacks,
+  };
+}
+
+/** Cuts `text` to at most `maxTokens` o200k tokens (a text of no more characters than that is short enough as it is). */
+export function cutToTokens(text: string, maxTokens: number): string {
+  if (text.length <= maxTokens) return text;
+  const tokens = encode(text);
+  return tokens.length <= maxTokens ? text : decode(tokens.slice(0, maxTokens));
+}

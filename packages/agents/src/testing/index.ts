@@ -1,0 +1,3 @@
+// @shoal/agents/testing: stand-ins for a model, for tests and evaluations of the ready-made agents.
+export { rankingJudge } from './ranking-judge.js';
+export type { RankingJudge, RankingJudgeOptions } from './ranking-judge.js';
