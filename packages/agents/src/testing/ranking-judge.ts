@@ -32,12 +32,9 @@ export interface RankingJudge {
 export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
   const noise = options.noise ?? 0;
   const faultRate = options.idFaults ?? 0;
-  const random = mulberry32(options.seed ?? 1);
-  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const perceive = (passage: string, query: string) => options.relevance(passage, query) + (noise > 0 ? noise * gaussian() : 0);
+  const seed = options.seed ?? 1;
   const toScore = options.toScore ?? ((x: number) => Math.max(0, Math.min(100, x)));
   const answered = { listwise: 0, setwise: 0, pointwise: 0, faults: 0 };
-  let faultTurn = 0;
 
   const kindOf = (prompt: string) => {
     const found = findSchema(prompt);
@@ -62,6 +59,11 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
     reply(prompt) {
       const found = kindOf(prompt);
       if (!found) throw new Error('rankingJudge: not a prompt of rank()');
+      // Noise drawn from the prompt itself: the same prompt gets the same answer (like temperature 0),
+      // and results do not depend on the order in which concurrent calls arrive.
+      const random = mulberry32(seed ^ hashString(prompt));
+      const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      const perceive = (passage: string, query: string) => options.relevance(passage, query) + (noise > 0 ? noise * gaussian() : 0);
       const fault = faultRate > 0 && random() < faultRate;
       if (fault) answered.faults++;
       if (found.kind === 'pointwise') {
@@ -82,7 +84,7 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
       }
       answered.listwise++;
       if (fault) {
-        const turn = faultRate > 0 ? faultTurn++ % 3 : 0;
+        const turn = Math.floor(random() * 3);
         if (turn === 0) order.splice(Math.floor(random() * order.length), 1); // one left out
         else if (turn === 1) order.splice(Math.floor(random() * order.length), 0, order[Math.floor(random() * order.length)]!); // one repeated
         else order.splice(Math.floor(random() * order.length), 0, passages.length + 1 + Math.floor(random() * 5)); // one invented
@@ -90,6 +92,12 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
       return JSON.stringify({ order });
     },
   };
+}
+
+function hashString(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
 }
 
 /** A small seeded generator (mulberry32), so that evaluations repeat exactly. */
