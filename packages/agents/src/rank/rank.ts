@@ -1,7 +1,7 @@
 import { AgentInputError, BudgetExceededError, type Executor, ShoalConfigError, StructuredOutputError } from '@shoal/core';
-import { decode, encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { z } from 'zod';
 import { parseOptions, Tally } from '../util/options.js';
+import { loadTokenizer, type Tokenizer } from '../util/tokenizer.js';
 import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent, type SetwiseAgent, setwiseAgent } from './rank-agents.js';
 import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
 import { type Judge, pointwise, setwise, slidingWindow, type StrategyRun, tournament } from './strategies.js';
@@ -227,7 +227,9 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
   const parsed = parseRankOptions(options);
   const { strategy, topK, executor, query } = parsed;
   const agents = agentsFor(parsed.relevance);
-  const texts = options.items.map((item) => cutToTokens(item.text, parsed.maxItemTokens));
+  // The tokenizer is loaded only when some text could be over the limit (a token is at least one character).
+  const tokenizer = options.items.some((item) => item.text.length > parsed.maxItemTokens) ? await loadTokenizer() : undefined;
+  const texts = options.items.map((item) => (tokenizer ? cutToTokens(item.text, parsed.maxItemTokens, tokenizer) : item.text));
   const indices = options.items.map((_, i) => i);
   const tally = new Tally();
   let repairs = NO_REPAIRS;
@@ -306,8 +308,8 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
 }
 
 /** Cuts `text` to at most `maxTokens` o200k tokens (a text of no more characters than that is short enough as it is). */
-export function cutToTokens(text: string, maxTokens: number): string {
+function cutToTokens(text: string, maxTokens: number, tokenizer: Tokenizer): string {
   if (text.length <= maxTokens) return text;
-  const tokens = encode(text);
-  return tokens.length <= maxTokens ? text : decode(tokens.slice(0, maxTokens));
+  const tokens = tokenizer.encode(text);
+  return tokens.length <= maxTokens ? text : tokenizer.decode(tokens.slice(0, maxTokens));
 }

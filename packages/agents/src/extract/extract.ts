@@ -1,0 +1,334 @@
+import { AbortError, BudgetExceededError, defineAgent, type Executor, ShoalConfigError, ShoalError } from '@shoal/core';
+import { z } from 'zod';
+import { parseOptions, Tally } from '../util/options.js';
+import { type Chunk, chunkText } from './chunk.js';
+import { type Evidence, locate, normalize, valueAppearsIn } from './evidence.js';
+
+export type { Evidence } from './evidence.js';
+export type { Chunk } from './chunk.js';
+
+export interface ExtractDocument {
+  readonly id: string;
+  readonly text: string;
+}
+
+/** A field's value with the places in the document that state it. */
+export interface ExtractedValue<V> {
+  readonly value: V;
+  /** At least one; sorted by position. */
+  readonly evidence: readonly Evidence[];
+}
+
+/** A single-valued field: the chosen value, and the other values some chunk gave (with their evidence). */
+export interface ExtractedScalar<V> extends ExtractedValue<V> {
+  readonly alternatives: readonly ExtractedValue<V>[];
+}
+
+type Element<T> = NonNullable<T> extends readonly (infer E)[] ? E : never;
+/** Per field of the schema: array fields get every verified element, other fields the chosen value. */
+export type ExtractedFields<T> = {
+  readonly [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[] ? readonly ExtractedValue<Element<T[K]>>[] : ExtractedScalar<NonNullable<T[K]>>;
+};
+
+/** A value whose quote is not in the document (or that came without one): never counted as found. */
+export interface UnverifiedValue {
+  readonly field: string;
+  readonly value: unknown;
+  /** What the model gave as its quote. */
+  readonly quote: string;
+  readonly chunk: number;
+  readonly reason: 'quote-not-in-document' | 'no-quote' | 'invalid-value';
+}
+
+export interface DocumentExtraction<T> {
+  readonly id: string;
+  readonly fields: ExtractedFields<T>;
+  /** The values alone: the chosen value of each single field, every element of each array field. */
+  readonly data: Partial<T>;
+  /** `data` passes the schema: every required field was found with evidence. */
+  readonly complete: boolean;
+  /** Required fields with no verified value. */
+  readonly missing: readonly string[];
+  /** Flagged values (kept apart, or only counted with `unverified: 'drop'`). */
+  readonly unverified: readonly UnverifiedValue[];
+  readonly droppedUnverified: number;
+  readonly chunks: readonly Pick<Chunk, 'index' | 'start' | 'end' | 'tokens'>[];
+  /** Chunks whose call failed: the document's result is partial, and says so. */
+  readonly failedChunks: readonly { readonly chunk: number; readonly error: ShoalError }[];
+}
+
+export interface ExtractOptions<S extends z.ZodObject> {
+  /** The fields to extract; `.describe()` on a field tells the model what it is. */
+  readonly schema: S;
+  /** Plain texts (ids "0", "1", ...) or `{ id, text }`; up to a few MB each. */
+  readonly documents: readonly (string | ExtractDocument)[];
+  readonly executor: Executor;
+  /** Extra guidance for the model, e.g. "Amounts are in EUR". */
+  readonly instructions?: string;
+  /** Most tokens per chunk. @default 2000 */
+  readonly chunkTokens?: number;
+  /** Tokens each chunk repeats from the one before. @default 200 */
+  readonly overlapTokens?: number;
+  /** A value whose quote is not in the document: `flag` keeps it in `unverified`, `drop` only counts it. @default 'flag' */
+  readonly unverified?: 'flag' | 'drop';
+  /** Agent name (cost-ledger tag). @default 'shoal.extract' */
+  readonly name?: string;
+  readonly priority?: number;
+  readonly signal?: AbortSignal;
+  /** No further chunk call once the extraction has spent this much (the chunks not run are reported as failed). */
+  readonly budgetUsd?: number;
+  readonly tags?: readonly string[];
+  readonly timeoutMs?: number;
+  readonly onProgress?: (progress: { readonly chunksDone: number; readonly chunks: number; readonly costUsd: number }) => void;
+}
+
+export interface ExtractResult<T> {
+  /** One per document, in input order. */
+  readonly documents: readonly DocumentExtraction<T>[];
+  readonly calls: number;
+  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
+  readonly costUsd: number;
+  readonly durationMs: number;
+}
+
+const optionsSchema = z.strictObject({
+  schema: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'Expected `schema` to be a zod object schema (z.object({...})) of the fields to extract'),
+  documents: z.array(z.union([z.string(), z.object({ id: z.string().min(1), text: z.string() })])),
+  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'Expected an executor: create one with createExecutor({ provider }) and pass it'),
+  instructions: z.string().optional(),
+  chunkTokens: z.int().min(100).max(100_000).default(2000),
+  overlapTokens: z.int().min(0).default(200),
+  unverified: z.enum(['flag', 'drop']).default('flag'),
+  name: z.string().optional(),
+  priority: z.number().optional(),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
+  budgetUsd: z.number().min(0).optional(),
+  tags: z.array(z.string()).optional(),
+  timeoutMs: z.number().positive().optional(),
+  onProgress: z.custom<(p: unknown) => void>((v) => typeof v === 'function').optional(),
+});
+
+interface FieldPlan {
+  readonly name: string;
+  readonly array: boolean;
+  /** The schema of one value (the element, for arrays). */
+  readonly value: z.ZodType;
+  readonly required: boolean;
+}
+
+/** Looks through optional/nullable/default wrappers. */
+function unwrap(schema: z.ZodType): { inner: z.ZodType; optional: boolean } {
+  let inner = schema;
+  let optional = false;
+  for (;;) {
+    const def = (inner as unknown as { _zod: { def: { type: string; innerType?: z.ZodType } } })._zod.def;
+    if (['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch'].includes(def.type) && def.innerType) {
+      if (def.type !== 'readonly') optional = true;
+      inner = def.innerType;
+      continue;
+    }
+    return { inner, optional };
+  }
+}
+
+function planFields(schema: z.ZodObject): FieldPlan[] {
+  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([name, field]) => {
+    const { inner, optional } = unwrap(field);
+    const def = (inner as unknown as { _zod: { def: { type: string; element?: z.ZodType } } })._zod.def;
+    const array = def.type === 'array' && def.element !== undefined;
+    const value = array ? def.element! : inner;
+    const described = field.description ?? inner.description;
+    return { name, array, value: described && !value.description ? value.describe(described) : value, required: !optional };
+  });
+}
+
+/** The answer asked of the model for one chunk: every field with a verbatim quote, null / [] when the chunk does not state it. */
+function chunkAnswerSchema(fields: readonly FieldPlan[]) {
+  const quoted = (value: z.ZodType) => z.object({ value, quote: z.string().describe('The exact words of the text that state the value, copied character for character.') });
+  return z.object(Object.fromEntries(fields.map((f) => [f.name, f.array ? z.array(quoted(f.value)) : quoted(f.value).nullable()])));
+}
+
+const INSTRUCTIONS = [
+  'You extract fields from a part of a document. The JSON Schema below lists the fields.',
+  'For every value, give `quote`: the words of the text that state it, copied exactly, character for character (no paraphrase, no "...", at most one or two lines).',
+  'Use null for a single field, or [] for a list, when this part of the text does not state it. Never guess and never use outside knowledge.',
+].join(' ');
+
+const agentCache = new WeakMap<z.ZodObject, Map<string, ReturnType<typeof buildAgent>>>();
+function buildAgent(schema: z.ZodObject, name: string, instructions: string | undefined) {
+  const fields = planFields(schema);
+  const agent = defineAgent({
+    name,
+    description: 'Extracts fields with verbatim evidence quotes from one part of a document.',
+    input: z.object({ document: z.string(), part: z.int(), parts: z.int(), text: z.string() }),
+    output: chunkAnswerSchema(fields),
+    instructions: instructions ? `${INSTRUCTIONS}\n\n${instructions.trim()}` : INSTRUCTIONS,
+    // The text goes in raw (not as a JSON string), so that the model's quotes are the document's characters.
+    prompt: (input) => `Document ${JSON.stringify(input.document)}, part ${input.part} of ${input.parts}:\n\n<<<\n${input.text}\n>>>`,
+    params: { temperature: 0 },
+  });
+  return { agent, fields };
+}
+function agentFor(schema: z.ZodObject, name: string, instructions: string | undefined) {
+  let byKey = agentCache.get(schema);
+  if (!byKey) agentCache.set(schema, (byKey = new Map()));
+  const key = `${name}\u0000${instructions ?? ''}`;
+  let built = byKey.get(key);
+  if (!built) byKey.set(key, (built = buildAgent(schema, name, instructions)));
+  return built;
+}
+
+interface Candidate {
+  readonly value: unknown;
+  readonly key: string;
+  readonly evidence: Evidence;
+}
+
+/** Equal values for de-duplication: strings compared without case and extra white space, anything else by its JSON. */
+function valueKey(value: unknown): string {
+  if (typeof value === 'string') return `s:${normalize(value).text}`;
+  return `j:${stableJson(value)}`;
+}
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * Merges the candidates of one field across chunks. Evidence at the same offsets (chunks
+ * overlap) counts once. Equal values (valueKey) become one, with all their evidence.
+ * A single field takes the value with the most distinct evidence, ties to the earliest;
+ * the others stay as alternatives. An array field keeps every distinct value, in document order.
+ */
+function mergeField(candidates: readonly Candidate[]): ExtractedValue<unknown>[] {
+  const groups = new Map<string, { value: unknown; evidence: Map<string, Evidence> }>();
+  for (const candidate of candidates) {
+    let group = groups.get(candidate.key);
+    if (!group) groups.set(candidate.key, (group = { value: candidate.value, evidence: new Map() }));
+    const at = `${candidate.evidence.start}:${candidate.evidence.end}`;
+    if (!group.evidence.has(at)) group.evidence.set(at, candidate.evidence);
+  }
+  return [...groups.values()].map((g) => ({ value: g.value, evidence: [...g.evidence.values()].sort((a, b) => a.start - b.start) }));
+}
+
+/**
+ * Extracts `schema`'s fields from every document. Long documents are split by tokens with
+ * overlap; chunks run in parallel through the executor; every value must come with a quote
+ * that is found in the document, or it is flagged (`unverified`) and never reported as found.
+ */
+export async function extract<S extends z.ZodObject>(options: ExtractOptions<S>): Promise<ExtractResult<z.output<S>>> {
+  const started = performance.now();
+  const parsed = parseOptions('extract()', optionsSchema, options);
+  if (parsed.overlapTokens >= parsed.chunkTokens / 2) {
+    throw new ShoalConfigError(`extract(): \`overlapTokens\` (${parsed.overlapTokens}) must be under half of \`chunkTokens\` (${parsed.chunkTokens}), or chunks would mostly repeat each other.`);
+  }
+  const { agent, fields } = agentFor(options.schema, parsed.name ?? 'shoal.extract', parsed.instructions);
+  const documents = options.documents.map((d, i) => (typeof d === 'string' ? { id: String(i), text: d } : d));
+  const plans = await Promise.all(documents.map(async (doc) => ({ doc, chunks: await chunkText(doc.text, { chunkTokens: parsed.chunkTokens, overlapTokens: parsed.overlapTokens }) })));
+  const totalChunks = plans.reduce((n, p) => n + p.chunks.length, 0);
+  const tally = new Tally();
+  let chunksDone = 0;
+
+  const results = await Promise.all(
+    plans.map(async ({ doc, chunks }) => {
+      const candidates = new Map<string, Candidate[]>(fields.map((f) => [f.name, []]));
+      const unverified: UnverifiedValue[] = [];
+      const failedChunks: { chunk: number; error: ShoalError }[] = [];
+      let dropped = 0;
+      const flag = (value: UnverifiedValue) => (parsed.unverified === 'flag' ? unverified.push(value) : dropped++);
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          try {
+            if (parsed.budgetUsd !== undefined && tally.costUsd >= parsed.budgetUsd) throw new BudgetExceededError(parsed.budgetUsd, tally.costUsd);
+            const result = await agent.run(
+              { document: doc.id, part: chunk.index + 1, parts: chunks.length, text: chunk.text },
+              {
+                executor: parsed.executor,
+                tags: ['extract', ...(parsed.tags ?? [])],
+                ...(parsed.priority !== undefined ? { priority: parsed.priority } : {}),
+                ...(parsed.signal ? { signal: parsed.signal } : {}),
+                ...(parsed.timeoutMs !== undefined ? { timeoutMs: parsed.timeoutMs } : {}),
+                ...(parsed.budgetUsd !== undefined ? { budgetUsd: parsed.budgetUsd - tally.costUsd } : {}),
+              },
+            );
+            tally.add(result);
+            const answer = result.output as Record<string, unknown>;
+            for (const field of fields) {
+              const raw = answer[field.name];
+              const entries = (field.array ? (raw as unknown[]) : raw === null || raw === undefined ? [] : [raw]) as { value: unknown; quote: string }[];
+              for (const entry of entries) {
+                const quote = typeof entry.quote === 'string' ? entry.quote : '';
+                if (entry.value === null || entry.value === undefined) continue;
+                if (!field.value.safeParse(entry.value).success) {
+                  flag({ field: field.name, value: entry.value, quote, chunk: chunk.index, reason: 'invalid-value' });
+                  continue;
+                }
+                if (quote.trim() === '') {
+                  flag({ field: field.name, value: entry.value, quote, chunk: chunk.index, reason: 'no-quote' });
+                  continue;
+                }
+                const where = locate(doc.text, quote, chunk.start, chunk.end);
+                if (!where.found) {
+                  flag({ field: field.name, value: entry.value, quote, chunk: chunk.index, reason: 'quote-not-in-document' });
+                  continue;
+                }
+                const text = doc.text.slice(where.start, where.end);
+                candidates.get(field.name)!.push({
+                  value: entry.value,
+                  key: valueKey(entry.value),
+                  evidence: { quote: text, start: where.start, end: where.end, chunk: chunk.index, match: where.match, valueInQuote: valueAppearsIn(entry.value, text) },
+                });
+              }
+            }
+          } catch (error) {
+            if (AbortError.isInstance(error)) throw error;
+            failedChunks.push({ chunk: chunk.index, error: ShoalError.isInstance(error) ? error : new ShoalError('API_ERROR', String(error), false, { cause: error }) });
+          } finally {
+            chunksDone++;
+            parsed.onProgress?.({ chunksDone, chunks: totalChunks, costUsd: tally.costUsd });
+          }
+        }),
+      );
+      const extracted: Record<string, unknown> = {};
+      const data: Record<string, unknown> = {};
+      for (const field of fields) {
+        const merged = mergeField(candidates.get(field.name)!);
+        if (merged.length === 0) {
+          if (field.array) data[field.name] = [];
+          continue;
+        }
+        if (field.array) {
+          merged.sort((a, b) => a.evidence[0]!.start - b.evidence[0]!.start);
+          extracted[field.name] = merged;
+          data[field.name] = merged.map((m) => m.value);
+        } else {
+          merged.sort((a, b) => b.evidence.length - a.evidence.length || a.evidence[0]!.start - b.evidence[0]!.start);
+          const [chosen, ...alternatives] = merged;
+          extracted[field.name] = { ...chosen!, alternatives };
+          data[field.name] = chosen!.value;
+        }
+      }
+      failedChunks.sort((a, b) => a.chunk - b.chunk);
+      const missing = fields.filter((f) => f.required && !(f.name in data) && !f.array).map((f) => f.name);
+      const complete = failedChunks.length === 0 && options.schema.safeParse(data).success;
+      return {
+        id: doc.id,
+        fields: extracted as ExtractedFields<z.output<S>>,
+        data: data as Partial<z.output<S>>,
+        complete,
+        missing,
+        unverified,
+        droppedUnverified: dropped,
+        chunks: chunks.map(({ index, start, end, tokens }) => ({ index, start, end, tokens })),
+        failedChunks,
+      } satisfies DocumentExtraction<z.output<S>>;
+    }),
+  );
+  return { documents: results, calls: tally.calls, usage: tally.usage(), costUsd: tally.costUsd, durationMs: performance.now() - started };
+}
