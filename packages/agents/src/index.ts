@@ -18,3 +18,5 @@ export type {
 } from './extract/extract.js';
 export { chunkText } from './extract/chunk.js';
 export type { Chunk, ChunkOptions } from './extract/chunk.js';
+export { classify } from './classify/classify.js';
+export type { ClassifiedItem, ClassifyItem, ClassifyOptions, ClassifyResult } from './classify/classify.js';
