@@ -3,8 +3,25 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as core from '@shoal/core';
 import * as testing from '@shoal/core/testing';
+import * as agents from '@shoal/agents';
+import * as agentsTesting from '@shoal/agents/testing';
 
 describe('public API', () => {
+  it('exports exactly this list from @shoal/agents and @shoal/agents/testing', () => {
+    expect(Object.keys(agents).sort()).toEqual([
+      'AGENTS_PACKAGE_VERSION',
+      'chunkText',
+      'classify',
+      'extract',
+      'listwiseAgent',
+      'pointwiseAgent',
+      'rank',
+      'rankingPlan',
+      'setwiseAgent',
+    ]);
+    expect(Object.keys(agentsTesting).sort()).toEqual(['rankingJudge']);
+  });
+
   it('exports exactly this list from @shoal/core (nothing internal leaks)', () => {
     expect(Object.keys(core).sort()).toEqual([
       'AGENT_NAME',

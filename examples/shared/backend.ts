@@ -1,0 +1,87 @@
+/**
+ * Where the examples send their calls: the real ShortAPI when SHORTAPI_KEY is set,
+ * otherwise the emulator in this process, whose offline simulator answers with values
+ * that fit each agent's schema (shapes, not judgments). The first line printed says which.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createExecutor, type Executor, type ExecutorMetrics, shortApi } from '@shoal/core';
+import { type EmulatorRule, startShortApiEmulator, type ShortApiEmulator } from '@shoal/core/testing';
+
+export interface Backend {
+  readonly executor: Executor;
+  readonly emulator: ShortApiEmulator | undefined;
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  readonly concurrency?: number;
+  /** Offline only: rules that answer before the simulator (say what they stand in for). */
+  readonly offlineRules?: readonly EmulatorRule[];
+  /** Print the backend line. @default true */
+  readonly announce?: boolean;
+}
+
+export async function connect(options: BackendOptions = {}): Promise<Backend> {
+  const concurrency = options.concurrency ?? 16;
+  const say = options.announce === false ? () => {} : (line: string) => console.log(line);
+  if (process.env.SHORTAPI_KEY) {
+    const provider = shortApi();
+    say(`Using ShortAPI at ${provider.baseUrl} with the key from SHORTAPI_KEY, model ${provider.model}.`);
+    const executor = createExecutor({ provider, concurrency });
+    return { executor, emulator: undefined, close: () => executor.close() };
+  }
+  const emulator = await startShortApiEmulator({ latencyMs: { min: 150, max: 600 }, seed: 42, rules: options.offlineRules ?? [] });
+  say(
+    `SHORTAPI_KEY is not set: running against the ShortAPI emulator in this process (${emulator.url}); answers come from its offline simulator, not a model: they fit the schemas but judge nothing.`,
+  );
+  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url }), concurrency });
+  return {
+    executor,
+    emulator,
+    async close() {
+      await executor.close();
+      await emulator.close();
+    },
+  };
+}
+
+/** A progress line: redrawn in a terminal, printed at each quarter otherwise (CI, pipes). */
+export function progressLine(label: string) {
+  const tty = process.stdout.isTTY === true;
+  let lastQuarter = -1;
+  return {
+    update(done: number, total: number, costUsd: number) {
+      const width = 20;
+      const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
+      const line = `  ${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} · $${costUsd.toFixed(6)}`;
+      if (tty) process.stdout.write(`\r${line}${done >= total ? '\n' : ''}`);
+      else {
+        const quarter = total > 0 ? Math.floor((done / total) * 4) : 4;
+        if (quarter !== lastQuarter) console.log(line);
+        lastQuarter = quarter;
+      }
+    },
+  };
+}
+
+/** The closing cost summary, from the executor's own metrics and ledger. */
+export function printSummary(metrics: ExecutorMetrics, emulator: ShortApiEmulator | undefined, wallMs: number): void {
+  const t = metrics.totals;
+  console.log('\nSummary');
+  console.log(`  calls            ${metrics.done} done, ${metrics.failed} failed, in ${(wallMs / 1000).toFixed(2)} s`);
+  console.log(`  retries          ${metrics.retries}`);
+  console.log(`  requests per job ${metrics.requestsPerJob.toFixed(2)} (${metrics.requests} HTTP requests for ${metrics.jobs} jobs)`);
+  console.log(`  tokens           ${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out`);
+  console.log(`  cost             $${metrics.costUsd.toFixed(6)}  (${Object.entries(metrics.byTag).map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})`);
+  console.log(`  latency          p50 ${metrics.latencyMs.p50.toFixed(0)} ms, p95 ${metrics.latencyMs.p95.toFixed(0)} ms (queue wait included)`);
+  if (emulator) {
+    const s = emulator.stats();
+    console.log(`  emulator         ${s.creates} creates (${s.refusedCreates} refused), ${s.queries} queries, ${s.duplicateCreates} duplicate jobs`);
+  }
+}
+
+/** True when this module is the script node was started with (so an example runs alone or is imported by the demo). */
+export function isMain(metaUrl: string): boolean {
+  return process.argv[1] !== undefined && metaUrl === pathToFileURL(resolve(process.argv[1])).href;
+}
