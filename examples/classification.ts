@@ -7,7 +7,7 @@
 import type { Executor } from '@shoal/core';
 import { classify } from '@shoal/agents';
 import { z } from 'zod';
-import { connect, isMain, printSummary } from './shared/backend.js';
+import { isMain, runAlone } from './shared/backend.js';
 
 export const Queue = z.enum(['billing', 'bug', 'account', 'feature-request']);
 
@@ -60,13 +60,4 @@ export async function classificationExample(executor: Executor) {
   return result;
 }
 
-if (isMain(import.meta.url)) {
-  const backend = await connect();
-  const started = performance.now();
-  try {
-    await classificationExample(backend.executor);
-    printSummary(backend.executor.metrics(), backend.emulator, performance.now() - started);
-  } finally {
-    await backend.close();
-  }
-}
+if (isMain(import.meta.url)) await runAlone(classificationExample);

@@ -12,7 +12,7 @@
 import { createCoordinator, type Executor, type Plan } from '@shoal/core';
 import { supportAgents } from '@shoal/example-support-agents';
 import { z } from 'zod';
-import { connect, isMain, printSummary } from './shared/backend.js';
+import { isMain, runAlone } from './shared/backend.js';
 
 export const TICKETS = [
   { subject: 'Charged twice', body: 'My card was charged twice for the November invoice.' },
@@ -51,13 +51,8 @@ export async function coordinatorExample(executor: Executor) {
 }
 
 if (isMain(import.meta.url)) {
-  const backend = await connect({ offlineRules: [{ match: "You are shoal's planner", reply: JSON.stringify(STAND_IN_PLAN) }] });
-  if (backend.emulator) console.log('(offline: a fixed plan stands in for the planner; the steps run on the simulator)');
-  const started = performance.now();
-  try {
-    await coordinatorExample(backend.executor);
-    printSummary(backend.executor.metrics(), backend.emulator, performance.now() - started);
-  } finally {
-    await backend.close();
-  }
+  await runAlone(coordinatorExample, {
+    offlineRules: [{ match: "You are shoal's planner", reply: JSON.stringify(STAND_IN_PLAN) }],
+    note: '(offline: a fixed plan stands in for the planner; the steps run on the simulator)',
+  });
 }

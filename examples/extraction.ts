@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Executor } from '@shoal/core';
 import { extract } from '@shoal/agents';
 import { z } from 'zod';
-import { connect, isMain, printSummary, progressLine } from './shared/backend.js';
+import { isMain, progressLine, runAlone } from './shared/backend.js';
 
 export const Invoice = z.object({
   invoiceNumber: z.string().describe('The invoice number as printed, e.g. INV-2041'),
@@ -42,13 +42,4 @@ export async function extractionExample(executor: Executor, folder = fileURLToPa
   return result;
 }
 
-if (isMain(import.meta.url)) {
-  const backend = await connect();
-  const started = performance.now();
-  try {
-    await extractionExample(backend.executor, process.argv[2]);
-    printSummary(backend.executor.metrics(), backend.emulator, performance.now() - started);
-  } finally {
-    await backend.close();
-  }
-}
+if (isMain(import.meta.url)) await runAlone((executor) => extractionExample(executor, process.argv[2]));

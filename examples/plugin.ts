@@ -7,7 +7,7 @@
  */
 import { createRegistry, type Executor } from '@shoal/core';
 import { supportAgents, triage } from '@shoal/example-support-agents';
-import { connect, isMain, printSummary } from './shared/backend.js';
+import { isMain, runAlone } from './shared/backend.js';
 
 export async function pluginExample(executor: Executor) {
   const registry = createRegistry();
@@ -29,13 +29,4 @@ export async function pluginExample(executor: Executor) {
   return result;
 }
 
-if (isMain(import.meta.url)) {
-  const backend = await connect();
-  const started = performance.now();
-  try {
-    await pluginExample(backend.executor);
-    printSummary(backend.executor.metrics(), backend.emulator, performance.now() - started);
-  } finally {
-    await backend.close();
-  }
-}
+if (isMain(import.meta.url)) await runAlone(pluginExample);

@@ -6,7 +6,7 @@
 import type { Executor } from '@shoal/core';
 import { rank, rankingPlan } from '@shoal/agents';
 import { QUERY, RESULTS } from './data/search-results.js';
-import { connect, isMain, printSummary, progressLine } from './shared/backend.js';
+import { isMain, progressLine, runAlone } from './shared/backend.js';
 
 export async function rankingExample(executor: Executor) {
   const strategy = { name: 'tournament', window: 8 } as const;
@@ -23,13 +23,4 @@ export async function rankingExample(executor: Executor) {
   return result;
 }
 
-if (isMain(import.meta.url)) {
-  const backend = await connect();
-  const started = performance.now();
-  try {
-    await rankingExample(backend.executor);
-    printSummary(backend.executor.metrics(), backend.emulator, performance.now() - started);
-  } finally {
-    await backend.close();
-  }
-}
+if (isMain(import.meta.url)) await runAlone(rankingExample);

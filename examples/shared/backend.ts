@@ -85,3 +85,16 @@ export function printSummary(metrics: ExecutorMetrics, emulator: ShortApiEmulato
 export function isMain(metaUrl: string): boolean {
   return process.argv[1] !== undefined && metaUrl === pathToFileURL(resolve(process.argv[1])).href;
 }
+
+/** Runs one example on its own: connect, run, print the summary, close. */
+export async function runAlone(example: (executor: Executor) => Promise<unknown>, options: BackendOptions & { readonly note?: string } = {}): Promise<void> {
+  const backend = await connect(options);
+  if (backend.emulator && options.note) console.log(options.note);
+  const started = performance.now();
+  try {
+    await example(backend.executor);
+    printSummary(backend.executor.metrics(), backend.emulator, performance.now() - started);
+  } finally {
+    await backend.close();
+  }
+}

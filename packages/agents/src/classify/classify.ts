@@ -1,6 +1,6 @@
 import { defineAgent, type Executor, ShoalConfigError, type ShoalError } from '@shoal/core';
 import { z } from 'zod';
-import { parseOptions, Tally } from '../util/options.js';
+import { agentRunOptions, callOptionsShape, parseOptions, type Spending, Tally, textsSchema, withIds } from '../util/options.js';
 
 export interface ClassifyItem {
   readonly id: string;
@@ -55,24 +55,20 @@ export type ClassifiedItem<L extends string> =
     }
   | { readonly id: string; readonly ok: false; readonly error: ShoalError };
 
-export interface ClassifyResult<L extends string> {
+export interface ClassifyResult<L extends string> extends Spending {
   /** One per item, in input order. */
   readonly items: readonly ClassifiedItem<L>[];
   /** Items per label (multi-label items count under each of theirs). */
   readonly counts: Readonly<Record<L, number>>;
   readonly abstained: number;
   readonly failed: number;
-  readonly calls: number;
   readonly packedCalls: number;
-  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
-  readonly costUsd: number;
-  readonly durationMs: number;
 }
 
 const optionsSchema = z.strictObject({
   labels: z.custom<z.ZodEnum>((v) => v instanceof z.ZodEnum, 'Expected `labels` to be a zod enum, e.g. z.enum(["billing", "bug"])'),
-  items: z.array(z.union([z.string(), z.object({ id: z.string().min(1), text: z.string() })])),
-  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'Expected an executor: create one with createExecutor({ provider }) and pass it'),
+  items: textsSchema,
+  ...callOptionsShape,
   multiLabel: z.boolean().default(false),
   pack: z.int().min(1).max(200).default(20),
   confidence: z.boolean().default(false),
@@ -81,11 +77,6 @@ const optionsSchema = z.strictObject({
   descriptions: z.record(z.string(), z.string()).optional(),
   instructions: z.string().optional(),
   name: z.string().optional(),
-  priority: z.number().optional(),
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
-  budgetUsd: z.number().min(0).optional(),
-  tags: z.array(z.string()).optional(),
-  timeoutMs: z.number().positive().optional(),
 });
 
 interface Shape {
@@ -148,18 +139,10 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
     if (!labels.includes(key)) throw new ShoalConfigError(`classify(): \`descriptions\` names "${key}", which is not a label (labels: ${labels.join(', ')}).`);
   }
   const agent = agentFor({ labels, multiLabel: parsed.multiLabel, confidence: parsed.confidence, other, descriptions: parsed.descriptions, instructions: parsed.instructions, name: parsed.name ?? 'shoal.classify' });
-  const items = options.items.map((item, i) => (typeof item === 'string' ? { id: String(i), text: item } : item));
+  const items = withIds(options.items);
   const result = await agent.runMany(
     items.map((item) => ({ text: item.text })),
-    {
-      executor: parsed.executor,
-      pack: parsed.pack,
-      tags: ['classify', ...(parsed.tags ?? [])],
-      ...(parsed.priority !== undefined ? { priority: parsed.priority } : {}),
-      ...(parsed.signal ? { signal: parsed.signal } : {}),
-      ...(parsed.budgetUsd !== undefined ? { budgetUsd: parsed.budgetUsd } : {}),
-      ...(parsed.timeoutMs !== undefined ? { timeoutMs: parsed.timeoutMs } : {}),
-    },
+    { ...agentRunOptions(parsed, 'classify', 0), pack: parsed.pack },
   );
   const tally = new Tally();
   tally.add(result);

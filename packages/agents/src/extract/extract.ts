@@ -1,6 +1,6 @@
 import { AbortError, BudgetExceededError, defineAgent, type Executor, ShoalConfigError, ShoalError } from '@shoal/core';
 import { z } from 'zod';
-import { parseOptions, Tally } from '../util/options.js';
+import { agentRunOptions, callOptionsShape, parseOptions, type Spending, Tally, textsSchema, withIds } from '../util/options.js';
 import { type Chunk, chunkText } from './chunk.js';
 import { type Evidence, locate, normalize, valueAppearsIn } from './evidence.js';
 
@@ -82,29 +82,20 @@ export interface ExtractOptions<S extends z.ZodObject> {
   readonly onProgress?: (progress: { readonly chunksDone: number; readonly chunks: number; readonly costUsd: number }) => void;
 }
 
-export interface ExtractResult<T> {
+export interface ExtractResult<T> extends Spending {
   /** One per document, in input order. */
   readonly documents: readonly DocumentExtraction<T>[];
-  readonly calls: number;
-  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
-  readonly costUsd: number;
-  readonly durationMs: number;
 }
 
 const optionsSchema = z.strictObject({
   schema: z.custom<z.ZodObject>((v) => v instanceof z.ZodObject, 'Expected `schema` to be a zod object schema (z.object({...})) of the fields to extract'),
-  documents: z.array(z.union([z.string(), z.object({ id: z.string().min(1), text: z.string() })])),
-  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'Expected an executor: create one with createExecutor({ provider }) and pass it'),
+  documents: textsSchema,
+  ...callOptionsShape,
   instructions: z.string().optional(),
   chunkTokens: z.int().min(100).max(100_000).default(2000),
   overlapTokens: z.int().min(0).default(200),
   unverified: z.enum(['flag', 'drop']).default('flag'),
   name: z.string().optional(),
-  priority: z.number().optional(),
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
-  budgetUsd: z.number().min(0).optional(),
-  tags: z.array(z.string()).optional(),
-  timeoutMs: z.number().positive().optional(),
   onProgress: z.custom<(p: unknown) => void>((v) => typeof v === 'function').optional(),
 });
 
@@ -229,7 +220,7 @@ export async function extract<S extends z.ZodObject>(options: ExtractOptions<S>)
     throw new ShoalConfigError(`extract(): \`overlapTokens\` (${parsed.overlapTokens}) must be under half of \`chunkTokens\` (${parsed.chunkTokens}), or chunks would mostly repeat each other.`);
   }
   const { agent, fields } = agentFor(options.schema, parsed.name ?? 'shoal.extract', parsed.instructions);
-  const documents = options.documents.map((d, i) => (typeof d === 'string' ? { id: String(i), text: d } : d));
+  const documents = withIds(options.documents);
   const plans = await Promise.all(documents.map(async (doc) => ({ doc, chunks: await chunkText(doc.text, { chunkTokens: parsed.chunkTokens, overlapTokens: parsed.overlapTokens }) })));
   const totalChunks = plans.reduce((n, p) => n + p.chunks.length, 0);
   const tally = new Tally();
@@ -248,14 +239,7 @@ export async function extract<S extends z.ZodObject>(options: ExtractOptions<S>)
             if (parsed.budgetUsd !== undefined && tally.costUsd >= parsed.budgetUsd) throw new BudgetExceededError(parsed.budgetUsd, tally.costUsd);
             const result = await agent.run(
               { document: doc.id, part: chunk.index + 1, parts: chunks.length, text: chunk.text },
-              {
-                executor: parsed.executor,
-                tags: ['extract', ...(parsed.tags ?? [])],
-                ...(parsed.priority !== undefined ? { priority: parsed.priority } : {}),
-                ...(parsed.signal ? { signal: parsed.signal } : {}),
-                ...(parsed.timeoutMs !== undefined ? { timeoutMs: parsed.timeoutMs } : {}),
-                ...(parsed.budgetUsd !== undefined ? { budgetUsd: parsed.budgetUsd - tally.costUsd } : {}),
-              },
+              agentRunOptions(parsed, 'extract', tally.costUsd),
             );
             tally.add(result);
             const answer = result.output as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { AgentInputError, BudgetExceededError, type Executor, ShoalConfigError, StructuredOutputError } from '@shoal/core';
 import { z } from 'zod';
-import { parseOptions, Tally } from '../util/options.js';
+import { agentRunOptions, callOptionsShape, parseOptions, type Spending, Tally } from '../util/options.js';
 import { loadTokenizer, type Tokenizer } from '../util/tokenizer.js';
 import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent, type SetwiseAgent, setwiseAgent } from './rank-agents.js';
 import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
@@ -59,17 +59,12 @@ export interface RankedItem<T> {
   readonly item: T;
 }
 
-export interface RankResult<T> {
+export interface RankResult<T> extends Spending {
   /** The best `topK` items, best first. */
   readonly ranking: readonly RankedItem<T>[];
   readonly strategy: RankStrategyName;
-  /** Model calls made, re-asks included. */
-  readonly calls: number;
   /** Calls that had to wait for an earlier answer: the sequential depth, which sets the wall time. */
   readonly rounds: number;
-  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
-  readonly costUsd: number;
-  readonly durationMs: number;
   /** What was fixed in the model's answers: ids left out, repeated or invented. */
   readonly repairs: IdRepairs;
   /** Calls whose answer could not be read at all: their items kept the order they came in. */
@@ -89,14 +84,9 @@ const optionsSchema = z.strictObject({
   items: z.array(z.unknown()),
   topK: z.int().min(1).default(10),
   strategy: z.union([z.enum(['tournament', 'sliding-window', 'setwise', 'pointwise']).transform((name) => ({ name })), z.object({ name: z.string() }).loose()]).default({ name: 'tournament' }),
-  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'Expected an executor: create one with createExecutor({ provider }) and pass it'),
+  ...callOptionsShape,
   relevance: z.string().min(1).optional(),
   maxItemTokens: z.int().min(8).default(300),
-  priority: z.number().optional(),
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
-  budgetUsd: z.number().min(0).optional(),
-  tags: z.array(z.string()).optional(),
-  timeoutMs: z.number().positive().optional(),
   onProgress: z.custom<(progress: RankProgress) => void>((v) => typeof v === 'function').optional(),
 });
 
@@ -225,7 +215,7 @@ function runStrategy<T>(strategy: ParsedStrategy, items: readonly T[], topK: num
 export async function rank<T extends RankItem>(options: RankOptions<T>): Promise<RankResult<T>> {
   const started = performance.now();
   const parsed = parseRankOptions(options);
-  const { strategy, topK, executor, query } = parsed;
+  const { strategy, topK, query } = parsed;
   const agents = agentsFor(parsed.relevance);
   // The tokenizer is loaded only when some text could be over the limit (a token is at least one character).
   const tokenizer = options.items.some((item) => item.text.length > parsed.maxItemTokens) ? await loadTokenizer() : undefined;
@@ -237,18 +227,11 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
   const plannedCalls = closedForm(strategy, options.items.length, topK).calls;
   const runOptions = () => {
     if (parsed.budgetUsd !== undefined && tally.costUsd >= parsed.budgetUsd) throw new BudgetExceededError(parsed.budgetUsd, tally.costUsd);
-    return {
-      executor,
-      ...(parsed.priority !== undefined ? { priority: parsed.priority } : {}),
-      ...(parsed.signal ? { signal: parsed.signal } : {}),
-      ...(parsed.budgetUsd !== undefined ? { budgetUsd: parsed.budgetUsd - tally.costUsd } : {}),
-      ...(parsed.tags ? { tags: ['rank', ...parsed.tags] } : { tags: ['rank'] }),
-      ...(parsed.timeoutMs !== undefined ? { timeoutMs: parsed.timeoutMs } : {}),
-    };
+    return agentRunOptions(parsed, 'rank', tally.costUsd);
   };
   const progress = () => options.onProgress?.({ calls: tally.calls, plannedCalls, costUsd: tally.costUsd });
   /** Runs one agent call; a model answer that cannot be read at all (after its re-ask) falls back, anything else ends the ranking. */
-  const attempt = async <R>(call: () => Promise<R & { usage: RankResult<T>['usage']; costUsd: number; attempts: number }>): Promise<R | undefined> => {
+  const attempt = async <R>(call: () => Promise<R & { usage: Spending['usage']; costUsd: number; attempts: number }>): Promise<R | undefined> => {
     try {
       const result = await call();
       tally.add(result);

@@ -1,5 +1,5 @@
-import { ShoalConfigError } from '@shoal/core';
-import type { z } from 'zod';
+import { type AgentRunOptions, type Executor, ShoalConfigError } from '@shoal/core';
+import { z } from 'zod';
 
 /**
  * Options are checked with a zod schema before anything is sent; a failure is a
@@ -50,4 +50,44 @@ export class Tally {
   usage(): { inputTokens: number; cachedInputTokens: number; outputTokens: number } {
     return { inputTokens: this.inputTokens, cachedInputTokens: this.cachedInputTokens, outputTokens: this.outputTokens };
   }
+}
+
+/** The options every ready-made agent passes on to its calls, checked the same way everywhere. */
+export const callOptionsShape = {
+  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'Expected an executor: create one with createExecutor({ provider }) and pass it'),
+  priority: z.number().optional(),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
+  budgetUsd: z.number().min(0).optional(),
+  tags: z.array(z.string()).optional(),
+  timeoutMs: z.number().positive().optional(),
+};
+
+type CallOptions = { executor: Executor; priority?: number | undefined; signal?: AbortSignal | undefined; budgetUsd?: number | undefined; tags?: string[] | undefined; timeoutMs?: number | undefined };
+
+/** The run options of one agent call: the caller's, with `tag` first and what is left of the budget. */
+export function agentRunOptions(options: CallOptions, tag: string, spentUsd: number): AgentRunOptions {
+  return {
+    executor: options.executor,
+    tags: [tag, ...(options.tags ?? [])],
+    ...(options.priority !== undefined ? { priority: options.priority } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.budgetUsd !== undefined ? { budgetUsd: Math.max(0, options.budgetUsd - spentUsd) } : {}),
+  };
+}
+
+/** What every ready-made agent's result reports about its spending. */
+export interface Spending {
+  /** Model calls made, re-asks included. */
+  readonly calls: number;
+  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
+  readonly costUsd: number;
+  readonly durationMs: number;
+}
+
+/** Texts given as plain strings (their id is their index) or as `{ id, text }`. */
+export const textsSchema = z.array(z.union([z.string(), z.object({ id: z.string().min(1), text: z.string() })]));
+
+export function withIds(texts: readonly (string | { readonly id: string; readonly text: string })[]): { id: string; text: string }[] {
+  return texts.map((t, i) => (typeof t === 'string' ? { id: String(i), text: t } : { id: t.id, text: t.text }));
 }
