@@ -20,4 +20,4 @@ export { chunkText } from './extract/chunk.js';
 export type { Chunk, ChunkOptions } from './extract/chunk.js';
 export { classify } from './classify/classify.js';
 export type { ClassifiedItem, ClassifyItem, ClassifyOptions, ClassifyResult } from './classify/classify.js';
-export type { Spending } from './util/options.js';
+export type { AgentCallOptions, Spending } from './util/options.js';

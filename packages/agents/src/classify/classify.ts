@@ -1,18 +1,17 @@
-import { defineAgent, type Executor, ShoalConfigError, type ShoalError } from '@shoal/core';
+import { defineAgent, ShoalConfigError, type ShoalError } from '@shoal/core';
 import { z } from 'zod';
-import { agentRunOptions, callOptionsShape, parseOptions, type Spending, Tally, textsSchema, withIds } from '../util/options.js';
+import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, Tally, textsSchema, withIds } from '../util/options.js';
 
 export interface ClassifyItem {
   readonly id: string;
   readonly text: string;
 }
 
-export interface ClassifyOptions<E extends z.ZodEnum> {
+export interface ClassifyOptions<E extends z.ZodEnum> extends AgentCallOptions {
   /** The labels, as a zod enum: `z.enum(['billing', 'bug', 'account'])`. */
   readonly labels: E;
   /** Plain texts (ids "0", "1", ...) or `{ id, text }`. */
   readonly items: readonly (string | ClassifyItem)[];
-  readonly executor: Executor;
   /** Every label that applies (possibly none) instead of exactly one. @default false */
   readonly multiLabel?: boolean;
   /** Items per model call (answers matched by id; an item a packed answer misses is asked alone). @default 20 */
@@ -29,11 +28,6 @@ export interface ClassifyOptions<E extends z.ZodEnum> {
   readonly instructions?: string;
   /** Agent name (cost-ledger tag). @default 'shoal.classify' */
   readonly name?: string;
-  readonly priority?: number;
-  readonly signal?: AbortSignal;
-  readonly budgetUsd?: number;
-  readonly tags?: readonly string[];
-  readonly timeoutMs?: number;
 }
 
 export type ClassifiedItem<L extends string> =

@@ -1,6 +1,6 @@
-import { AbortError, BudgetExceededError, defineAgent, type Executor, ShoalConfigError, ShoalError } from '@shoal/core';
+import { AbortError, BudgetExceededError, defineAgent, ShoalConfigError, ShoalError } from '@shoal/core';
 import { z } from 'zod';
-import { agentRunOptions, callOptionsShape, parseOptions, type Spending, Tally, textsSchema, withIds } from '../util/options.js';
+import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, Tally, textsSchema, withIds } from '../util/options.js';
 import { type Chunk, chunkText } from './chunk.js';
 import { type Evidence, locate, normalize, valueAppearsIn } from './evidence.js';
 
@@ -57,12 +57,11 @@ export interface DocumentExtraction<T> {
   readonly failedChunks: readonly { readonly chunk: number; readonly error: ShoalError }[];
 }
 
-export interface ExtractOptions<S extends z.ZodObject> {
+export interface ExtractOptions<S extends z.ZodObject> extends AgentCallOptions {
   /** The fields to extract; `.describe()` on a field tells the model what it is. */
   readonly schema: S;
   /** Plain texts (ids "0", "1", ...) or `{ id, text }`; up to a few MB each. */
   readonly documents: readonly (string | ExtractDocument)[];
-  readonly executor: Executor;
   /** Extra guidance for the model, e.g. "Amounts are in EUR". */
   readonly instructions?: string;
   /** Most tokens per chunk. @default 2000 */
@@ -73,12 +72,6 @@ export interface ExtractOptions<S extends z.ZodObject> {
   readonly unverified?: 'flag' | 'drop';
   /** Agent name (cost-ledger tag). @default 'shoal.extract' */
   readonly name?: string;
-  readonly priority?: number;
-  readonly signal?: AbortSignal;
-  /** No further chunk call once the extraction has spent this much (the chunks not run are reported as failed). */
-  readonly budgetUsd?: number;
-  readonly tags?: readonly string[];
-  readonly timeoutMs?: number;
   readonly onProgress?: (progress: { readonly chunksDone: number; readonly chunks: number; readonly costUsd: number }) => void;
 }
 

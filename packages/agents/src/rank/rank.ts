@@ -1,6 +1,6 @@
-import { AgentInputError, BudgetExceededError, type Executor, ShoalConfigError, StructuredOutputError } from '@shoal/core';
+import { AgentInputError, BudgetExceededError, ShoalConfigError, StructuredOutputError } from '@shoal/core';
 import { z } from 'zod';
-import { agentRunOptions, callOptionsShape, parseOptions, type Spending, Tally } from '../util/options.js';
+import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, Tally } from '../util/options.js';
 import { loadTokenizer, type Tokenizer } from '../util/tokenizer.js';
 import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent, type SetwiseAgent, setwiseAgent } from './rank-agents.js';
 import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
@@ -21,7 +21,7 @@ export type RankStrategy =
   | { readonly name: 'setwise'; /** Items per "which is best?" call. @default 4 */ readonly setSize?: number }
   | { readonly name: 'pointwise'; /** Items scored per call. @default 10 */ readonly pack?: number };
 
-export interface RankOptions<T extends RankItem> {
+export interface RankOptions<T extends RankItem> extends AgentCallOptions {
   readonly query: string;
   /** In first-stage order (e.g. a search engine's); ids unique. */
   readonly items: readonly T[];
@@ -29,18 +29,10 @@ export interface RankOptions<T extends RankItem> {
   readonly topK?: number;
   /** @default { name: 'tournament', window: 20 } */
   readonly strategy?: RankStrategy | RankStrategyName;
-  readonly executor: Executor;
   /** What "relevant" means, worded for the model. @default 'how well each passage answers the search query' */
   readonly relevance?: string;
   /** Each item's text is cut to this many tokens (o200k). @default 300 */
   readonly maxItemTokens?: number;
-  readonly priority?: number;
-  readonly signal?: AbortSignal;
-  /** No further call once the ranking has spent this much. */
-  readonly budgetUsd?: number;
-  readonly tags?: readonly string[];
-  /** Per model call, queue wait included. */
-  readonly timeoutMs?: number;
   /** Called after every model call. */
   readonly onProgress?: (progress: RankProgress) => void;
 }
