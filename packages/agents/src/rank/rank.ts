@@ -55,7 +55,7 @@ export interface RankResult<T> extends Spending {
   /** The best `topK` items, best first. */
   readonly ranking: readonly RankedItem<T>[];
   readonly strategy: RankStrategyName;
-  /** Calls that had to wait for an earlier answer: the sequential depth, which sets the wall time. */
+  /** The strategy's steps that had to wait for an earlier answer: the sequential depth, which sets the wall time (a re-ask, or a packed answer's missed item asked alone, adds a step inside its round). */
   readonly rounds: number;
   /** What was fixed in the model's answers: ids left out, repeated or invented. */
   readonly repairs: IdRepairs;
