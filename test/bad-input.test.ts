@@ -25,7 +25,7 @@ import {
   type ShortApiOptions,
   type ShortApiProvider,
 } from '@shoal/core';
-import { startShortApiEmulator, type EmulatorOptions, type ShortApiEmulator } from '@shoal/core/testing';
+import { startShortApiEmulator, type EmulatorOptions, type EmulatorReply, type ShortApiEmulator } from '@shoal/core/testing';
 
 /**
  * Issue 6, part 3: hostile or broken input at every door shoal has, one row each. A row
@@ -150,6 +150,16 @@ const step = (id: string, agent: string, input: Record<string, unknown>, extra: 
 const run = (door: Door) => ({ executor: door.executor });
 const coordinator = (door: Door, options: Record<string, unknown> = {}) => createCoordinator({ executor: door.executor, agents, ...options });
 const modelAnswer = (reply: string) => ({ rules: [{ match: 'LABEL', reply }] });
+/** A model-answer row: the labeler gets `reply` to its question and to the re-ask, then gives up. */
+const badAnswer = (input: string, reply: EmulatorReply | string, message: RegExp, also?: Row['also']): Row => ({
+  door: 'model answer',
+  input,
+  expected: { error: StructuredOutputError.isInstance, code: 'STRUCTURED_OUTPUT_INVALID', message },
+  jobs: 2,
+  emulator: { rules: [{ match: 'LABEL', reply }] },
+  act: (door) => rejection(labeler.run({ text: 'a' }, run(door))),
+  ...(also ? { also } : {}),
+});
 const envelope = (data: unknown) => JSON.stringify({ code: 0, data });
 const CREATED = envelope({ job_id: 'job-raw-1', amount: '0.001' });
 
@@ -506,59 +516,29 @@ const rows: Row[] = [
   },
 
   // ---- model answers (re-asked once, then a StructuredOutputError that keeps the raw answer) ----
-  {
-    door: 'model answer',
-    input: 'an empty answer',
-    expected: { error: StructuredOutputError.isInstance, code: 'STRUCTURED_OUTPUT_INVALID', message: /`labeler`: the model's answer did not fit the output schema after 2 attempts: \(root\): the answer is empty/ },
-    jobs: 2,
-    emulator: modelAnswer(''),
-    act: (door) => rejection(labeler.run({ text: 'a' }, run(door))),
-    also: (_door, error) => expect((error as StructuredOutputError).text).toBe(''),
-  },
-  {
-    door: 'model answer',
-    input: 'a huge answer (1 MB of prose)',
-    expected: { error: StructuredOutputError.isInstance, code: 'STRUCTURED_OUTPUT_INVALID', message: /after 2 attempts: \(root\): no JSON object or array could be found or repaired/ },
-    jobs: 2,
-    emulator: { rules: [{ match: 'LABEL', reply: { text: 'blah '.repeat(200_000), usage: { inputTokens: 100, outputTokens: 200_000 } } }] },
-    act: (door) => rejection(labeler.run({ text: 'a' }, run(door))),
-    also: (door, error) => {
+  badAnswer('an empty answer', '', /`labeler`: the model's answer did not fit the output schema after 2 attempts: \(root\): the answer is empty/, (_door, error) =>
+    expect((error as StructuredOutputError).text).toBe(''),
+  ),
+  badAnswer(
+    'a huge answer (1 MB of prose)',
+    { text: 'blah '.repeat(200_000), usage: { inputTokens: 100, outputTokens: 200_000 } },
+    /after 2 attempts: \(root\): no JSON object or array could be found or repaired/,
+    (door, error) => {
       expect((error as StructuredOutputError).text).toHaveLength(1_000_000);
       // The message stays short, and the re-ask quoted only the answer's start.
       expect((error as Error).message.length).toBeLessThan(300);
       expect(door.emulator!.jobs[1]!.prompt.length).toBeLessThan(door.emulator!.jobs[0]!.prompt.length + 5000);
     },
-  },
-  {
-    door: 'model answer',
-    input: 'an answer that is not JSON',
-    expected: { error: StructuredOutputError.isInstance, code: 'STRUCTURED_OUTPUT_INVALID', message: /no JSON object or array could be found or repaired/ },
-    jobs: 2,
-    emulator: modelAnswer('The label is: positive.'),
-    act: (door) => rejection(labeler.run({ text: 'a' }, run(door))),
-    also: (_door, error) => expect((error as StructuredOutputError).text).toBe('The label is: positive.'),
-  },
-  {
-    door: 'model answer',
-    input: 'JSON with a field of the wrong type',
-    expected: { error: StructuredOutputError.isInstance, code: 'STRUCTURED_OUTPUT_INVALID', message: /label: Invalid input: expected string, received array/ },
-    jobs: 2,
-    emulator: modelAnswer('{"label":["a","b"]}'),
-    act: (door) => rejection(labeler.run({ text: 'a' }, run(door))),
-    also: (door, error) => {
-      expect((error as StructuredOutputError).issues[0]).toMatchObject({ path: ['label'] });
-      // The re-ask stated the problem to the model.
-      expect(door.emulator!.jobs[1]!.prompt).toContain('It does not match the schema: label: Invalid input');
-    },
-  },
-  {
-    door: 'model answer',
-    input: 'JSON of the wrong shape (an array)',
-    expected: { error: StructuredOutputError.isInstance, code: 'STRUCTURED_OUTPUT_INVALID', message: /\(root\): Invalid input: expected object, received array/ },
-    jobs: 2,
-    emulator: modelAnswer('[1, 2, 3]'),
-    act: (door) => rejection(labeler.run({ text: 'a' }, run(door))),
-  },
+  ),
+  badAnswer('an answer that is not JSON', 'The label is: positive.', /no JSON object or array could be found or repaired/, (_door, error) =>
+    expect((error as StructuredOutputError).text).toBe('The label is: positive.'),
+  ),
+  badAnswer('JSON with a field of the wrong type', '{"label":["a","b"]}', /label: Invalid input: expected string, received array/, (door, error) => {
+    expect((error as StructuredOutputError).issues[0]).toMatchObject({ path: ['label'] });
+    // The re-ask stated the problem to the model.
+    expect(door.emulator!.jobs[1]!.prompt).toContain('It does not match the schema: label: Invalid input');
+  }),
+  badAnswer('JSON of the wrong shape (an array)', '[1, 2, 3]', /\(root\): Invalid input: expected object, received array/),
   {
     door: 'model answer',
     input: 'an answer over the 8 MiB answer limit',
