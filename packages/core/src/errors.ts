@@ -192,14 +192,16 @@ export class AbortError extends ShoalError {
   static override isInstance = codeGuard<AbortError>('ABORTED');
 }
 
-/** The executor's budget is spent: no new call is dispatched. Calls already in flight finished. */
+/** The executor's budget is spent: no new call is dispatched. Calls already in flight finished. A budget of 0 refuses every call. */
 export class BudgetExceededError extends ShoalError {
   readonly budgetUsd: number;
   readonly spentUsd: number;
   constructor(budgetUsd: number, spentUsd: number, options: ShoalErrorOptions = {}) {
     super(
       'BUDGET_EXCEEDED',
-      `Budget of $${budgetUsd} is spent ($${spentUsd.toFixed(6)} so far): no new calls are dispatched. Raise \`budgetUsd\` or start a new executor.`,
+      budgetUsd === 0
+        ? 'A budget of $0 allows no spending, so no call was made. Set `budgetUsd` above 0, or leave it out for no limit.'
+        : `Budget of $${budgetUsd} is spent ($${spentUsd.toFixed(6)} so far): no new calls are dispatched. Raise \`budgetUsd\` or start a new executor.`,
       false,
       options,
     );
@@ -286,7 +288,7 @@ export interface PlanIssue {
   readonly message: string;
 }
 
-/** The planner could not produce a valid plan within its attempts; no step ran. */
+/** The planner could not produce a valid plan within its attempts, or a plan you gave (attempts 0) is not valid; no step ran. */
 export class PlanError extends ShoalError {
   readonly issues: readonly PlanIssue[];
   /** The last plan the planner proposed (as parsed), if any. */
@@ -295,7 +297,7 @@ export class PlanError extends ShoalError {
   constructor(issues: readonly PlanIssue[], plan: unknown, attempts: number) {
     super(
       'PLAN_INVALID',
-      `No valid plan after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${issues
+      `${attempts === 0 ? 'The plan is not valid' : `No valid plan after ${attempts} attempt${attempts === 1 ? '' : 's'}`}: ${issues
         .slice(0, 5)
         .map((i) => (i.step ? `step \`${i.step}\`: ${i.message}` : i.message))
         .join('; ')}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}`,

@@ -18,7 +18,8 @@ describe('executor: priority', () => {
   });
 
   it('never runs more than `concurrency` jobs at once', async () => {
-    const { executor, emulator } = await rig({ latencyMs: { min: 30, max: 60 } }, {}, { concurrency: 7 });
+    // Jobs long enough that the first seven are all running before any ends, even on a busy machine.
+    const { executor, emulator } = await rig({ latencyMs: { min: 60, max: 80 } }, {}, { concurrency: 7 });
     await Promise.all(Array.from({ length: 60 }, (_, i) => executor.complete({ prompt: `c${i}` })));
     expect(emulator.stats().peakRunning).toBeLessThanOrEqual(7);
     // It does use the slots (exactly 7 at once depends on timing on a loaded machine, so not asserted).

@@ -6,6 +6,8 @@ import { AuthError, RetriesExhaustedError } from '../src/errors.js';
 import { isStrictCompatible, openAICompatible } from '../src/providers/openai-compatible.js';
 import { startOpenAICompatibleServer, type OpenAIServerOptions } from '../src/testing/openai-compatible-server.js';
 import { toJsonSchema } from '../src/structured/structured-output.js';
+import { shortApi } from '../src/providers/shortapi/shortapi.js';
+import { startShortApiEmulator } from '../src/testing/emulator.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -109,5 +111,19 @@ describe('isStrictCompatible', () => {
     [z.object({ a: z.record(z.string(), z.number()) }), false],
   ])('%#', (schema, expected) => {
     expect(isStrictCompatible(toJsonSchema(schema))).toBe(expected);
+  });
+});
+
+describe('answers that quote the key', () => {
+  it('keep the text but never the key, on both providers', async () => {
+    const key = 'sk-echoed-key-0123456789';
+    const echo = `Bearer tokens are fine; yours is ${key}.`;
+    const { executor } = await setup({ apiKey: key, rules: [{ match: 'echo', reply: echo }] }, { apiKey: key });
+    expect((await executor.complete({ prompt: 'echo' })).text).toBe('Bearer tokens are fine; yours is [redacted].');
+    const emulator = await startShortApiEmulator({ apiKey: key, rules: [{ match: 'echo', reply: echo }] });
+    closers.push(() => emulator.close());
+    const viaJobs = createExecutor({ provider: shortApi({ apiKey: key, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }), cache: false });
+    closers.push(() => viaJobs.close());
+    expect((await viaJobs.complete({ prompt: 'echo' })).text).toBe('Bearer tokens are fine; yours is [redacted].');
   });
 });

@@ -15,6 +15,8 @@ import {
 import type { Executor } from '../executor/executor.js';
 import { createRegistry, type Plugin, type Registry } from '../plugins/plugin.js';
 import { toJsonSchema, zodIssues } from '../structured/structured-output.js';
+import { describeValue } from '../util/describe.js';
+import { expectNumber } from '../util/options.js';
 import { type Plan, type PlanStep, type ValidatedPlan, getPath, parseItemPath, parseReference, planSchema, typeOf, validatePlan } from './plan.js';
 import { type Span, Trace, type TraceEvents } from './trace.js';
 
@@ -139,6 +141,7 @@ class RunContext {
     name: string,
     attributes: Record<string, unknown>,
   ) {
+    checkRunOptions(options);
     this.trace = new Trace(coordinator.events);
     this.root = this.trace.start('run', name, undefined, { ...attributes, priority: options.priority ?? 0, budgetUsd: options.budgetUsd });
     // One listener: a cancelled run wakes every call waiting for budget room, which then throws.
@@ -290,7 +293,7 @@ class ShoalCoordinator implements Coordinator {
       for (const plugin of options.plugins ?? []) await registry.use(plugin);
     })();
     this.#ready.catch(() => {}); // surfaced by the first run
-    this.#planAttempts = options.planAttempts ?? 3;
+    this.#planAttempts = expectNumber('planAttempts', options.planAttempts ?? 3, { min: 1, integer: true });
     this.#listen();
   }
 
@@ -355,8 +358,9 @@ class ShoalCoordinator implements Coordinator {
     });
   }
 
-  get #lookup(): (name: string) => Agent | undefined {
-    return (name) => this.registry.get(name);
+  /** Agents by name, with their names listed for plan issues ("unknown agent `x` (known: ...)"). */
+  get #lookup(): ((name: string) => Agent | undefined) & { names: () => string[] } {
+    return Object.assign((name: string) => this.registry.get(name), { names: () => this.registry.list().map((entry) => entry.name) });
   }
 
   async plan(task: string, options: Pick<RunOptions, 'output' | 'priority' | 'signal' | 'budgetUsd'> = {}): Promise<ValidatedPlan> {
@@ -578,6 +582,20 @@ class ShoalCoordinator implements Coordinator {
       end: () => context.finish('ok'),
     };
     return flow;
+  }
+}
+
+const POLICIES: readonly unknown[] = ['retry', 'skip', 'fail'];
+
+/** A run's options, checked before anything starts: a wrong one would otherwise pass for another (a budget of -1 for a spent one). */
+function checkRunOptions(options: RunOptions): void {
+  if (options.budgetUsd !== undefined) expectNumber('budgetUsd', options.budgetUsd, { min: 0 });
+  if (options.priority !== undefined) expectNumber('priority', options.priority);
+  if (options.onStepError !== undefined && !POLICIES.includes(options.onStepError)) {
+    throw new ShoalConfigError(`Expected \`onStepError\` to be "retry", "skip" or "fail", got ${describeValue(options.onStepError)}.`);
+  }
+  if (options.output !== undefined && !(options.output instanceof z.ZodType)) {
+    throw new ShoalConfigError(`Expected \`output\` to be a zod (v4) schema of the run's answer, got ${describeValue(options.output)}.`);
   }
 }
 

@@ -280,6 +280,11 @@ class ShoalExecutor implements Executor {
     if (typeof request !== 'object' || request === null || typeof request.prompt !== 'string') {
       return Promise.reject(new ShoalConfigError(`complete() takes { prompt: string, args? }, got ${describeValue(request)}.`));
     }
+    const args: unknown = request.args;
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      // Spread into the job's args, a string or an array would be sent (and paid for) mangled.
+      return Promise.reject(new ShoalConfigError(`Expected \`args\` to be an object of model arguments, got ${describeValue(args)}.`));
+    }
     if (this.#closed) return Promise.reject(new ExecutorClosedError());
     if (this.#budgetExceeded) return Promise.reject(this.#budgetError());
     const priority = options?.priority ?? 0;

@@ -58,11 +58,14 @@ export interface HttpRequest {
   readonly idempotent?: boolean;
 }
 
-/** Sockets the server may have closed while idle: free longer than this before reuse. */
+/**
+ * A socket free this long may have been closed by the server while idle. A request that
+ * must not run twice (a create) never goes out on one: a reset after writing could be that
+ * idle close (the server never read the request) or the server dropping a request it had
+ * acted on, and no timing tells the two apart on a fast network. So such a socket is
+ * retired before anything is written on it, and the request takes another.
+ */
 const IDLE_REUSE_MS = 1000;
-/** A reset this soon after writing, on such a socket, is the server's idle close, not a reaction to the request. */
-const PROMPT_RESET_MS = 20;
-
 
 /** When each socket last finished an answer (to tell an idle socket from a busy one). */
 const lastUsed = new WeakMap<object, number>();
@@ -113,7 +116,6 @@ export class HttpClient {
       }
       let settled = false;
       let answered = false;
-      let sentAt = 0;
       const finish = (error: HttpFailure | undefined, response?: HttpResponse) => {
         if (settled) return;
         settled = true;
@@ -138,19 +140,25 @@ export class HttpClient {
         req.destroy();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (!idempotent) {
+        req.once('socket', (socket) => {
+          const last = lastUsed.get(socket);
+          // Node writes the request only after 'socket' has been emitted: nothing has left yet.
+          if (req.reusedSocket && last !== undefined && performance.now() - last >= IDLE_REUSE_MS) {
+            settled = true;
+            signal?.removeEventListener('abort', onAbort);
+            req.destroy();
+            resolve(this.send(request));
+          }
+        });
+      }
       req.on('error', (error: NodeJS.ErrnoException) => {
         const code = error.code;
-        // The socket's previous answer ended this long before we wrote: how idle it had been.
-        const last = req.socket ? lastUsed.get(req.socket) : undefined;
-        const idleBeforeMs = last === undefined ? 0 : sentAt - last;
         // A keep-alive socket the server closed while idle fails with ECONNRESET before any
         // byte of answer: the server never read the request (Node's documented retry case).
-        // For a request that must not run twice, only a reset right after writing on a socket
-        // that had been idle counts: a later one may follow a request the server acted on.
-        const idleClose =
-          req.reusedSocket &&
-          code === 'ECONNRESET' &&
-          (idempotent || (idleBeforeMs >= IDLE_REUSE_MS && performance.now() - sentAt < PROMPT_RESET_MS));
+        // Only a request free to repeat is judged so: a create never goes out on an idle
+        // socket (see IDLE_REUSE_MS), so a reset after writing one means its answer was lost.
+        const idleClose = idempotent && req.reusedSocket && code === 'ECONNRESET';
         const notSent = !answered && ((code !== undefined && SAFE_BEFORE_SEND.has(code)) || idleClose);
         finish(
           new HttpFailure(notSent ? 'not-sent' : 'answer-lost', `${request.method} failed: ${code ?? error.message}`, code, {
@@ -191,7 +199,6 @@ export class HttpClient {
           finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body });
         });
       });
-      sentAt = performance.now();
       req.end(request.body);
     });
   }

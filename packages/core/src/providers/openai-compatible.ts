@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ProtocolError, ShoalConfigError } from '../errors.js';
 import { HttpClient, type HttpResponse } from '../http/http-client.js';
 import { expectHttpUrl, expectNumber, rejectUnknownKeys } from '../util/options.js';
-import { rawForError } from '../util/redact.js';
+import { rawForError, withoutSecrets } from '../util/redact.js';
 import { type RequestContext, failureError, throwForStatus } from './http-errors.js';
 import { extractUsage } from './shortapi/protocol.js';
 import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, abortErrorOf } from './types.js';
@@ -68,7 +68,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
   constructor(options: OpenAICompatibleOptions) {
     if (typeof options !== 'object' || options === null) throw new ShoalConfigError('openAICompatible() takes one options object: { baseURL, model, apiKey? }.');
     rejectUnknownKeys('openAICompatible()', options, KNOWN);
-    this.baseURL = expectHttpUrl('baseURL', options.baseURL);
+    this.baseURL = expectHttpUrl('baseURL', options.baseURL, [typeof options.apiKey === 'string' ? options.apiKey : undefined]);
     if (typeof options.model !== 'string' || options.model === '') throw new ShoalConfigError('openAICompatible() needs `model`, e.g. "gpt-4.1-nano" or the name your server serves.');
     this.model = options.model;
     if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || /\s/.test(options.apiKey))) {
@@ -113,7 +113,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     }
     const usage = extractUsage(parsed.data.usage);
     return {
-      text: message.content,
+      text: withoutSecrets(message.content, [this.#apiKey]),
       ...(usage ? { usage } : {}),
       requests,
       ...(parsed.data.model ? { model: parsed.data.model } : {}),

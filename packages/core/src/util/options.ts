@@ -1,5 +1,6 @@
 import { ShoalConfigError } from '../errors.js';
 import { describeValue } from './describe.js';
+import { withoutSecrets } from './redact.js';
 
 /** Throws on option keys the function does not know (a typo would otherwise be ignored silently). */
 export function rejectUnknownKeys(where: string, options: object, known: readonly string[]): void {
@@ -33,7 +34,8 @@ export function expectNumber(
   return value;
 }
 
-export function expectHttpUrl(name: string, value: unknown): string {
+/** `secrets` are kept out of the message (a key pasted into the URL by mistake). */
+export function expectHttpUrl(name: string, value: unknown, secrets: readonly (string | undefined)[] = []): string {
   let url: URL | undefined;
   try {
     url = typeof value === 'string' ? new URL(value) : undefined;
@@ -41,7 +43,7 @@ export function expectHttpUrl(name: string, value: unknown): string {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ShoalConfigError(`Expected \`${name}\` to be an http(s) URL such as "https://api.shortapi.ai", got ${describeValue(value)}.`);
+    throw new ShoalConfigError(`Expected \`${name}\` to be an http(s) URL such as "https://api.shortapi.ai", got ${withoutSecrets(describeValue(value), secrets)}.`);
   }
   return value as string;
 }

@@ -1,7 +1,7 @@
 import { ApiError, JobFailedError, ProtocolError, ShoalConfigError, ShoalError, TimeoutError } from '../../errors.js';
 import { HttpClient, type HttpResponse } from '../../http/http-client.js';
 import { type RequestContext, failureError, throwForStatus } from '../http-errors.js';
-import { rawForError } from '../../util/redact.js';
+import { rawForError, withoutSecrets } from '../../util/redact.js';
 import { sleep } from '../../util/sleep.js';
 import { NEVER_ABORTED } from '../../util/never-signal.js';
 import { expectHttpUrl, expectNumber, rejectUnknownKeys } from '../../util/options.js';
@@ -87,7 +87,7 @@ export class ShortApiProvider implements ModelProvider {
     }
     if (/\s/.test(apiKey)) throw new ShoalConfigError('The ShortAPI key contains white space: check how SHORTAPI_KEY was set.');
     this.#apiKey = apiKey;
-    this.baseUrl = expectHttpUrl('baseUrl', options.baseUrl ?? process.env.SHORTAPI_BASE_URL ?? DEFAULT_BASE_URL);
+    this.baseUrl = expectHttpUrl('baseUrl', options.baseUrl ?? process.env.SHORTAPI_BASE_URL ?? DEFAULT_BASE_URL, [apiKey]);
     this.model = options.model ?? DEFAULT_MODEL;
     if (typeof this.model !== 'string' || this.model === '') throw new ShoalConfigError('Expected `model` to be a non-empty string such as "openai/gpt-5.4-nano".');
     this.#defaultArgs = options.args ?? {};
@@ -104,7 +104,7 @@ export class ShortApiProvider implements ModelProvider {
     if (options.callback) {
       const callback = options.callback === true ? {} : options.callback;
       rejectUnknownKeys('shortApi({ callback })', callback, ['host', 'port', 'publicUrl', 'maxBodyBytes', 'deadlineMs']);
-      if (callback.publicUrl !== undefined) expectHttpUrl('callback.publicUrl', callback.publicUrl);
+      if (callback.publicUrl !== undefined) expectHttpUrl('callback.publicUrl', callback.publicUrl, [apiKey]);
       this.#callbackDeadlineMs = callback.deadlineMs === undefined ? undefined : expectNumber('callback.deadlineMs', callback.deadlineMs, { min: 1 });
       this.#receiver = new CallbackReceiver(callback);
     }
@@ -184,7 +184,7 @@ export class ShortApiProvider implements ModelProvider {
       }
       if (state.state !== 'succeeded') throw new Error('unreachable: pending state after waiting');
       return {
-        text: state.text,
+        text: withoutSecrets(state.text, [this.#apiKey]),
         jobId,
         ...(state.usage ? { usage: state.usage } : {}),
         ...((state.amountUsd ?? created.amountUsd) !== undefined ? { amountUsd: (state.amountUsd ?? created.amountUsd)! } : {}),
