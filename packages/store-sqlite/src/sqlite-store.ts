@@ -91,8 +91,10 @@ export class SqliteStore implements DurableStore {
   #ops: (() => void)[] = [];
   #waiters: Waiter[] = [];
   #scheduled = false;
-  /** Results written but not yet committed, so that a read in between sees them. */
-  readonly #unflushed = new Map<string, CachedCompletion>();
+  /** Results written but not yet committed, so that a read in between sees them (null: deleted). */
+  readonly #unflushed = new Map<string, CachedCompletion | null>();
+  /** Journal entries written but not yet committed, likewise (null: settled). */
+  readonly #unflushedJournal = new Map<string, JournalEntry | null>();
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -115,15 +117,25 @@ export class SqliteStore implements DurableStore {
       get: (key) => this.#get(key),
       set: (key, value) => this.#set(key, value),
       delete: (key) => {
-        this.#unflushed.delete(key);
+        this.#unflushed.set(key, null);
         return this.#write(() => this.#statements.deleteCache.run(key));
       },
     };
     this.journal = {
       lookup: (key) => this.#lookup(key),
-      intent: (key, idempotencyKey) => this.#write(() => this.#statements.intent.run(key, idempotencyKey, Date.now())),
-      created: (key, jobId) => this.#write(() => this.#statements.created.run(jobId, Date.now(), key)),
-      settle: (key) => this.#write(() => this.#statements.settle.run(key)),
+      intent: (key, idempotencyKey) => {
+        this.#unflushedJournal.set(key, { key, idempotencyKey, jobId: undefined });
+        return this.#write(() => this.#statements.intent.run(key, idempotencyKey, Date.now()));
+      },
+      created: (key, jobId) => {
+        const entry = this.#unflushedJournal.get(key) ?? this.#lookup(key);
+        if (entry) this.#unflushedJournal.set(key, { ...entry, jobId });
+        return this.#write(() => this.#statements.created.run(jobId, Date.now(), key));
+      },
+      settle: (key) => {
+        this.#unflushedJournal.set(key, null);
+        return this.#write(() => this.#statements.settle.run(key));
+      },
       pending: () => this.#pending(),
     };
   }
@@ -149,9 +161,9 @@ export class SqliteStore implements DurableStore {
   }
 
   #get(key: string): CachedCompletion | undefined {
-    const unflushed = this.#unflushed.get(key);
-    if (unflushed) return unflushed;
     this.#usable();
+    const unflushed = this.#unflushed.get(key);
+    if (unflushed !== undefined) return unflushed ?? undefined;
     const row = this.#statements.getCache.get(key) as CacheRow | undefined;
     if (!row) return undefined;
     return {
@@ -167,6 +179,7 @@ export class SqliteStore implements DurableStore {
   #set(key: string, value: CachedCompletion): Promise<void> {
     const { usage } = value;
     this.#unflushed.set(key, value);
+    this.#unflushedJournal.set(key, null);
     return this.#write(() => {
       this.#statements.setCache.run(key, value.text, value.jobId ?? null, usage.inputTokens, usage.cachedInputTokens, usage.outputTokens, value.costUsd, value.model ?? null, Date.now());
       this.#statements.settle.run(key);
@@ -175,7 +188,8 @@ export class SqliteStore implements DurableStore {
 
   #lookup(key: string): JournalEntry | undefined {
     this.#usable();
-    this.#flush(); // a write still queued must be seen (a no-op when none is)
+    const unflushed = this.#unflushedJournal.get(key);
+    if (unflushed !== undefined) return unflushed ?? undefined;
     const row = this.#statements.lookup.get(key) as JournalRow | undefined;
     return row && { key: row.key, idempotencyKey: row.idempotency_key, jobId: row.job_id ?? undefined };
   }
@@ -188,8 +202,11 @@ export class SqliteStore implements DurableStore {
 
   /**
    * Queues a write for the next commit and answers when it is committed. Writes made in
-   * the same turn of the event loop share one transaction (group commit): the executor
-   * dispatches calls in bursts, and one commit for a burst costs about what one write does.
+   * the same turn of the event loop share one transaction (group commit), committed in the
+   * loop's check phase: a commit costs about 30 us whatever it holds (WAL, synchronous
+   * NORMAL) and a write inside one about 3 us, so the creates and answers handled in one
+   * turn pay for one commit. A create waits for its intent's commit, at most until the end
+   * of the turn it was dispatched in.
    */
   #write(op: () => void): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
@@ -197,7 +214,7 @@ export class SqliteStore implements DurableStore {
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(() => this.#flush());
+      setImmediate(() => this.#flush());
     }
     return done;
   }
@@ -216,6 +233,7 @@ export class SqliteStore implements DurableStore {
       failure = error;
     }
     this.#unflushed.clear();
+    this.#unflushedJournal.clear();
     for (const waiter of waiters) {
       if (failure === undefined) waiter.resolve();
       else waiter.reject(failure);
