@@ -91,4 +91,44 @@ describe('graceful shutdown on SIGTERM (child process)', () => {
       await emulator.close();
     }
   }, 60_000);
+
+  it('ends at once on a second signal, and what was journaled is still there for the rerun', async () => {
+    const n = 20;
+    const db = join(dir, 'twice.db');
+    let first: ChildRun | undefined;
+    let creates = 0;
+    const emulator = await startShortApiEmulator({
+      rules: [
+        {
+          match: /^item \d+$/,
+          reply: (prompt) => {
+            creates++;
+            if (creates === 8) {
+              setTimeout(() => first?.child.kill('SIGTERM'), 150);
+              setTimeout(() => first?.child.kill('SIGINT'), 450);
+            }
+            return { text: `answer to ${prompt}`, latencyMs: creates <= 8 ? 4000 : 20 };
+          },
+        },
+      ],
+    });
+    try {
+      const settings = { url: emulator.url, apiKey: emulator.apiKey, db, n, concurrency: 8, deadlineMs: 20_000 };
+      first = startRun(settings);
+      expect(await first.ended, first.stderr).toEqual({ code: 130, signal: null });
+      expect(first.errors.length).toBe(n - 8); // the queued ones, rejected on the first signal
+      expect(first.summary).toBeUndefined();
+      const store = sqliteStore(db);
+      expect(store.counts()).toEqual({ cached: 0, jobs: 8, intents: 0 });
+      store.close();
+
+      const second = startRun(settings);
+      expect((await second.ended).code, second.stderr).toBe(0);
+      expect(second.summary).toMatchObject({ jobs: n - 8, failed: 0, recovery: { resumed: 8, recreated: 0 } });
+      expect(emulator.stats()).toMatchObject({ creates: n, duplicateCreates: 0 });
+    } finally {
+      first?.child.kill('SIGKILL');
+      await emulator.close();
+    }
+  }, 60_000);
 });

@@ -122,7 +122,7 @@ export interface ExecutorMetrics {
      * idempotency key, so a server that honours it makes no second job.
      */
     readonly recreated: number;
-    /** Store reads and writes that failed (a failing journal write before a create fails that call instead). */
+    /** Store reads and writes that failed. A failed intent also fails its call, with nothing sent. */
     readonly storeErrors: number;
   };
 }
@@ -135,7 +135,7 @@ export interface ShutdownOptions {
 export interface ShutdownReport {
   /** Queued calls rejected with `ExecutorClosedError` before anything was sent for them. */
   readonly rejectedQueued: number;
-  /** Calls running at shutdown that settled before the deadline. */
+  /** Calls running at shutdown that settled before the deadline (for a draining `close()`: the calls it waited for). */
   readonly finished: number;
   /** Calls still running at the deadline: rejected with `ExecutorClosedError`; their jobs, once created, stay in the journal. */
   readonly abandoned: number;
@@ -407,10 +407,11 @@ class ShoalExecutor implements Executor {
       return;
     }
     this.#closed = true;
-    if (options?.drain === false) this.#rejectQueued('The executor was closed before this call was dispatched.');
+    const rejectedQueued = options?.drain === false ? this.#rejectQueued('The executor was closed before this call was dispatched.') : 0;
+    const waited = this.#active.size + this.#queued;
     this.#ending = this.#untilIdle().then(async () => {
       await this.#closeResources();
-      return { rejectedQueued: 0, finished: 0, abandoned: 0, clean: true };
+      return { rejectedQueued, finished: waited, abandoned: 0, clean: rejectedQueued === 0 };
     });
     await this.#ending;
   }
