@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -113,5 +113,17 @@ describe('sqliteStore', () => {
     expect(() => sqliteStore(path)).toThrow(/another process has it open/);
     store.close();
     sqliteStore(path).close();
+  });
+});
+
+describe('package shape', () => {
+  it('exports exactly sqliteStore and SqliteStore, and leaves @shoal/core without native dependencies', async () => {
+    const published = await import('@shoal/store-sqlite');
+    expect(Object.keys(published).sort()).toEqual(['SqliteStore', 'sqliteStore']);
+    const corePkg = JSON.parse(readFileSync(new URL('../../core/package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(corePkg.dependencies)).not.toContain('better-sqlite3');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
+    expect(pkg.dependencies).toEqual({ 'better-sqlite3': '12.11.1' });
+    expect(pkg.peerDependencies).toEqual({ '@shoal/core': 'workspace:^' });
   });
 });
