@@ -13,6 +13,28 @@ import { type ChildRun, startRun } from './helpers/child-run.js';
 const dir = mkdtempSync(join(tmpdir(), 'shoal-shutdown-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * An emulator whose first 8 jobs (the first dispatched at concurrency 8) take 4 s and the
+ * rest 20 ms; once those 8 exist, the run in `target.run` gets each signal after its delay.
+ */
+async function slowFirstEight(signals: readonly (readonly [NodeJS.Signals, number])[]) {
+  const target: { run?: ChildRun } = {};
+  let creates = 0;
+  const emulator = await startShortApiEmulator({
+    rules: [
+      {
+        match: /^item \d+$/,
+        reply: (prompt) => {
+          creates++;
+          if (creates === 8) for (const [signal, delayMs] of signals) setTimeout(() => target.run?.child.kill(signal), delayMs);
+          return { text: `answer to ${prompt}`, latencyMs: creates <= 8 ? 4000 : 20 };
+        },
+      },
+    ],
+  });
+  return { emulator, target };
+}
+
 describe('graceful shutdown on SIGTERM (child process)', () => {
   it('lets calls in flight finish, rejects the queued ones, exits 1; a rerun does only what was left', async () => {
     const n = 300;
@@ -53,25 +75,12 @@ describe('graceful shutdown on SIGTERM (child process)', () => {
   it('abandons calls still running at the deadline, keeps their jobs in the journal, and the rerun re-attaches to them', async () => {
     const n = 60;
     const db = join(dir, 'deadline.db');
+    // SIGTERM once the 8 slow jobs exist, with a deadline far shorter than they take.
+    const { emulator, target } = await slowFirstEight([['SIGTERM', 150]]);
     let first: ChildRun | undefined;
-    let creates = 0;
-    const emulator = await startShortApiEmulator({
-      rules: [
-        {
-          match: /^item \d+$/,
-          reply: (prompt) => {
-            creates++;
-            // The first 8 jobs (the first dispatched, concurrency 8) take long; once they all
-            // exist, SIGTERM arrives with a deadline far shorter than they take.
-            if (creates === 8) setTimeout(() => first?.child.kill('SIGTERM'), 150);
-            return { text: `answer to ${prompt}`, latencyMs: creates <= 8 ? 4000 : 20 };
-          },
-        },
-      ],
-    });
     try {
       const settings = { url: emulator.url, apiKey: emulator.apiKey, db, n, concurrency: 8, deadlineMs: 200 };
-      first = startRun(settings);
+      first = target.run = startRun(settings);
       const end = await first.ended;
       expect(end, first.stderr).toEqual({ code: 1, signal: null });
       expect(first.shutdown).toMatchObject({ signal: 'SIGTERM', rejectedQueued: n - 8, finished: 0, abandoned: 8, clean: false });
@@ -95,26 +104,14 @@ describe('graceful shutdown on SIGTERM (child process)', () => {
   it('ends at once on a second signal, and what was journaled is still there for the rerun', async () => {
     const n = 20;
     const db = join(dir, 'twice.db');
+    const { emulator, target } = await slowFirstEight([
+      ['SIGTERM', 150],
+      ['SIGINT', 450],
+    ]);
     let first: ChildRun | undefined;
-    let creates = 0;
-    const emulator = await startShortApiEmulator({
-      rules: [
-        {
-          match: /^item \d+$/,
-          reply: (prompt) => {
-            creates++;
-            if (creates === 8) {
-              setTimeout(() => first?.child.kill('SIGTERM'), 150);
-              setTimeout(() => first?.child.kill('SIGINT'), 450);
-            }
-            return { text: `answer to ${prompt}`, latencyMs: creates <= 8 ? 4000 : 20 };
-          },
-        },
-      ],
-    });
     try {
       const settings = { url: emulator.url, apiKey: emulator.apiKey, db, n, concurrency: 8, deadlineMs: 20_000 };
-      first = startRun(settings);
+      first = target.run = startRun(settings);
       expect(await first.ended, first.stderr).toEqual({ code: 130, signal: null });
       expect(first.errors.length).toBe(n - 8); // the queued ones, rejected on the first signal
       expect(first.summary).toBeUndefined();
