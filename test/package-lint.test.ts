@@ -5,7 +5,7 @@ import { formatMessage } from 'publint/utils';
 import { readFileSync } from 'node:fs';
 
 describe('published package shape (publint)', () => {
-  it.each(['core', 'agents'])('@shoal/%s has no publint errors or warnings', async (name) => {
+  it.each(['core', 'agents', 'store-sqlite'])('@shoal/%s has no publint errors or warnings', async (name) => {
     const pkgDir = fileURLToPath(new URL(`../packages/${name}`, import.meta.url));
     const { messages } = await publint({ pkgDir, level: 'warning', strict: true, pack: 'npm' });
     const pkg = JSON.parse(readFileSync(`${pkgDir}/package.json`, 'utf8'));

@@ -14,11 +14,13 @@ export type ShoalErrorCode =
   | 'API_ERROR'
   | 'PROTOCOL_ERROR'
   | 'JOB_FAILED'
+  | 'JOB_NOT_FOUND'
   | 'TIMEOUT'
   | 'ABORTED'
   | 'BUDGET_EXCEEDED'
   | 'RETRIES_EXHAUSTED'
   | 'EXECUTOR_CLOSED'
+  | 'STORE_FAILED'
   | 'AGENT_INPUT_INVALID'
   | 'STRUCTURED_OUTPUT_INVALID'
   | 'PLAN_INVALID'
@@ -176,6 +178,18 @@ export class JobFailedError extends ShoalError {
   static override isInstance = codeGuard<JobFailedError>('JOB_FAILED');
 }
 
+/**
+ * The server does not know a job shoal waits for (A10: HTTP 404 or code 404 on its query).
+ * Mostly met when re-attaching to a job an earlier run created: it may have expired, or the
+ * store was written against another server. Not retried: a new job would be paid again.
+ */
+export class JobNotFoundError extends ShoalError {
+  constructor(message: string, options: ShoalErrorOptions) {
+    super('JOB_NOT_FOUND', message, false, options);
+  }
+  static override isInstance = codeGuard<JobNotFoundError>('JOB_NOT_FOUND');
+}
+
 /** A call's `timeoutMs` passed. The message says where it was (queued or running) and the queue state. */
 export class TimeoutError extends ShoalError {
   constructor(message: string, options: ShoalErrorOptions = {}) {
@@ -233,6 +247,14 @@ export class ExecutorClosedError extends ShoalError {
     super('EXECUTOR_CLOSED', message, false);
   }
   static override isInstance = codeGuard<ExecutorClosedError>('EXECUTOR_CLOSED');
+}
+
+/** The durable store (cache and journal) failed to record what it must before a create is sent. Nothing was sent. */
+export class StoreError extends ShoalError {
+  constructor(message: string, options: ShoalErrorOptions = {}) {
+    super('STORE_FAILED', message, false, options);
+  }
+  static override isInstance = codeGuard<StoreError>('STORE_FAILED');
 }
 
 /** One problem found by validation: where (a path into the value) and what. */

@@ -1,6 +1,9 @@
 // The public API of @shoal/core. Everything exported is listed here by name; a test pins this list.
 export { createExecutor } from './executor/executor.js';
-export type { CallOptions, CompletionResult, Executor, ExecutorMetrics, ExecutorOptions } from './executor/executor.js';
+export type { CallOptions, CompletionResult, Executor, ExecutorMetrics, ExecutorOptions, ShutdownOptions, ShutdownReport } from './executor/executor.js';
+export { handleShutdown } from './executor/shutdown.js';
+export type { HandleShutdownOptions } from './executor/shutdown.js';
+export type { DurableStore, JobJournal, JournalEntry } from './executor/journal.js';
 export type * from './executor/events.js';
 export { MemoryCacheStore } from './executor/cache.js';
 export type { CacheStore, CachedCompletion } from './executor/cache.js';
@@ -21,6 +24,7 @@ export {
   BudgetExceededError,
   ExecutorClosedError,
   JobFailedError,
+  JobNotFoundError,
   NetworkError,
   ProtocolError,
   RateLimitError,
@@ -33,6 +37,7 @@ export {
   StructuredOutputError,
   PlanError,
   StepFailedError,
+  StoreError,
 } from './errors.js';
 export type { PlanIssue, ShoalErrorCode, ValidationIssue } from './errors.js';
 export { countTokens } from './tokens.js';

@@ -22,6 +22,20 @@ export interface JobCreatedEvent extends CallEventBase {
   readonly jobId: string;
   readonly attempt: number;
 }
+/** A job an earlier run created (found in the store's journal) is waited for by id: no create is sent. */
+export interface JobResumedEvent extends CallEventBase {
+  readonly jobId: string;
+  readonly attempt: number;
+}
+/**
+ * An earlier run sent a create (or was about to) and died before its answer was journaled:
+ * the create is sent again under the same idempotency key, and the server may hold a first
+ * job too. `jobId` is set when the earlier job is known but the provider cannot re-attach.
+ */
+export interface JobRecreatedEvent extends CallEventBase {
+  readonly idempotencyKey: string;
+  readonly jobId: string | undefined;
+}
 export interface CallRetryEvent extends CallEventBase {
   readonly attempt: number;
   readonly delayMs: number;
@@ -69,6 +83,8 @@ export interface ExecutorEvents {
   'call-queued': (event: CallQueuedEvent) => void;
   'call-start': (event: CallStartEvent) => void;
   'job-created': (event: JobCreatedEvent) => void;
+  'job-resumed': (event: JobResumedEvent) => void;
+  'job-recreated': (event: JobRecreatedEvent) => void;
   'call-retry': (event: CallRetryEvent) => void;
   'call-end': (event: CallEndEvent) => void;
   'call-cached': (event: CallCachedEvent) => void;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
 import {
@@ -9,7 +10,7 @@ import {
   ShoalError,
   TimeoutError,
 } from '../errors.js';
-import type { CompletionRequest, ModelProvider, ProviderResult, Usage } from '../providers/types.js';
+import type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult, Usage } from '../providers/types.js';
 import { countTokens, countTokensSync, loadTokenizer } from '../tokens.js';
 import { describeValue } from '../util/describe.js';
 import { parseUsdToPico, picoToUsd } from '../util/money.js';
@@ -19,6 +20,7 @@ import { sleep } from '../util/sleep.js';
 import { NEVER_ABORTED } from '../util/never-signal.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
 import { type CacheStore, type CachedCompletion, MemoryCacheStore, inFlightKey, requestKey } from './cache.js';
+import { type DurableStore, JournalSession, checkDurableStore } from './journal.js';
 import type { ExecutorEvents } from './events.js';
 import { PriorityHeap } from './heap.js';
 import { CostLedger, type Pricing, type TotalsSnapshot, snapshotTotals } from './ledger.js';
@@ -35,6 +37,13 @@ export interface ExecutorOptions {
   readonly retry?: RetryOptions;
   /** Result cache: `true` (in-memory LRU of 10,000), `false`, `{ maxEntries }`, or your own store. @default true */
   readonly cache?: boolean | { readonly maxEntries: number } | CacheStore;
+  /**
+   * A durable store (result cache and journal of jobs), e.g. `sqliteStore('./run.db')` from
+   * `@shoal/store-sqlite`: the same run started again after a crash takes finished results
+   * from its cache and re-attaches to jobs already created. Replaces `cache` (give one or
+   * the other). Calls with `cache: false` are not journaled. @default none
+   */
+  readonly store?: DurableStore;
   /** Identical requests in flight share one job. @default true */
   readonly dedupe?: boolean;
   /** Stop dispatching once this many USD are spent. @default no budget */
@@ -103,6 +112,35 @@ export interface ExecutorMetrics {
   readonly costUsd: number;
   readonly byTag: Record<string, TotalsSnapshot>;
   readonly budgetUsd: number | undefined;
+  /** What this run picked up from an earlier one through the store's journal (all 0 without a store). */
+  readonly recovery: {
+    /** Jobs an earlier run had created, waited for by id: no create sent. */
+    readonly resumed: number;
+    /**
+     * Creates sent again: an earlier run sent them (or was about to) and died before their
+     * answer was journaled, so the server may hold a first job too. Sent under the same
+     * idempotency key, so a server that honours it makes no second job.
+     */
+    readonly recreated: number;
+    /** Store reads and writes that failed. A failed intent also fails its call, with nothing sent. */
+    readonly storeErrors: number;
+  };
+}
+
+export interface ShutdownOptions {
+  /** How long calls in flight may take to finish before they are abandoned. @default 10000 */
+  readonly deadlineMs?: number;
+}
+
+export interface ShutdownReport {
+  /** Queued calls rejected with `ExecutorClosedError` before anything was sent for them. */
+  readonly rejectedQueued: number;
+  /** Calls running at shutdown that settled before the deadline (for a draining `close()`: the calls it waited for). */
+  readonly finished: number;
+  /** Calls still running at the deadline: rejected with `ExecutorClosedError`; their jobs, once created, stay in the journal. */
+  readonly abandoned: number;
+  /** True when no work was left undone (nothing rejected, nothing abandoned). */
+  readonly clean: boolean;
 }
 
 export interface Executor {
@@ -111,6 +149,13 @@ export interface Executor {
   metrics(): ExecutorMetrics;
   /** Stops taking calls; with `drain` (default) waits for queued and running calls, else rejects the queued ones. Then closes the provider. */
   close(options?: { readonly drain?: boolean }): Promise<void>;
+  /**
+   * Stops at once, for a signal: no further call is dispatched (queued ones are rejected
+   * with `ExecutorClosedError`), calls in flight may finish until the deadline and are then
+   * abandoned, and the provider and the store are closed. With a store, what was left is in
+   * it: a rerun does the rejected calls and re-attaches to the abandoned jobs.
+   */
+  shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
   readonly provider: ModelProvider;
 }
 
@@ -126,6 +171,7 @@ const KNOWN_OPTIONS = [
   'timeoutMs',
   'adaptiveConcurrency',
   'random',
+  'store',
 ];
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -187,6 +233,11 @@ class ShoalExecutor implements Executor {
   readonly #reservedOutputTokens: number;
   readonly #retry: Required<RetryOptions>;
   readonly #cache: CacheStore | undefined;
+  readonly #store: DurableStore | undefined;
+  /** Request keys journaled by a flight of this process right now (a second flight of the same key, with dedupe off, is not). */
+  readonly #journaling = new Set<string>();
+  /** With a store, flights no caller can leave still stop at a shutdown's deadline. */
+  readonly #stop: AbortController | undefined;
   readonly #dedupe: boolean;
   readonly #flights = new Map<string, Flight>();
   readonly #ledger: CostLedger;
@@ -219,6 +270,13 @@ class ShoalExecutor implements Executor {
   #closed = false;
   #lastEffective: number;
   #idleWaiters: (() => void)[] = [];
+  #resumed = 0;
+  #recreated = 0;
+  #storeErrors = 0;
+  #ending: Promise<ShutdownReport> | undefined;
+  readonly #onStoreError = () => {
+    this.#storeErrors++;
+  };
 
   constructor(options: ExecutorOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -257,9 +315,19 @@ class ShoalExecutor implements Executor {
     expectNumber('retry.maxAttempts', this.#retry.maxAttempts, { min: 1, integer: true });
     expectNumber('retry.baseDelayMs', this.#retry.baseDelayMs, { min: 0 });
     expectNumber('retry.maxDelayMs', this.#retry.maxDelayMs, { min: 0 });
+    if (options.store !== undefined) {
+      if (options.cache !== undefined) {
+        throw new ShoalConfigError('Give `store` or `cache`, not both: a store brings its own result cache.');
+      }
+      this.#store = checkDurableStore(options.store);
+      this.#stop = new AbortController();
+      // One listener per waiting poll or request of each flight: as many as calls in flight.
+      setMaxListeners(0, this.#stop.signal);
+    }
     const cache = options.cache ?? true;
-    this.#cache =
-      cache === false
+    this.#cache = this.#store
+      ? this.#store.cache
+      : cache === false
         ? undefined
         : cache === true
           ? new MemoryCacheStore()
@@ -334,20 +402,93 @@ class ShoalExecutor implements Executor {
       costUsd: totals.costUsd,
       byTag: this.#ledger.byTag(),
       budgetUsd: this.#budgetUsd,
+      recovery: { resumed: this.#resumed, recreated: this.#recreated, storeErrors: this.#storeErrors },
     };
   }
 
   async close(options?: { readonly drain?: boolean }): Promise<void> {
+    if (this.#ending) {
+      await this.#ending;
+      return;
+    }
     this.#closed = true;
-    if (options?.drain === false) {
-      for (const call of this.#heap.drain()) {
-        if (call.state === QUEUED) this.#settleError(call, new ExecutorClosedError('The executor was closed before this call was dispatched.'));
+    const rejectedQueued = options?.drain === false ? this.#rejectQueued('The executor was closed before this call was dispatched.') : 0;
+    const waited = this.#active.size + this.#queued;
+    this.#ending = this.#untilIdle().then(async () => {
+      await this.#closeResources();
+      return { rejectedQueued, finished: waited, abandoned: 0, clean: rejectedQueued === 0 };
+    });
+    await this.#ending;
+  }
+
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
+    if (typeof options !== 'object' || options === null) return Promise.reject(new ShoalConfigError(`shutdown() takes { deadlineMs? }, got ${describeValue(options)}.`));
+    let deadlineMs: number;
+    try {
+      rejectUnknownKeys('shutdown()', options, ['deadlineMs']);
+      deadlineMs = expectNumber('deadlineMs', options.deadlineMs ?? 10_000, { min: 0 });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A second shutdown (or a close) joins the first.
+    this.#ending ??= this.#shutdown(deadlineMs);
+    return this.#ending;
+  }
+
+  async #shutdown(deadlineMs: number): Promise<ShutdownReport> {
+    this.#closed = true;
+    const rejectedQueued = this.#rejectQueued(
+      `The executor shut down before this call was dispatched: nothing was sent for it.${this.#store ? ' Run again with the same store to do it.' : ''}`,
+    );
+    const running = this.#active.size;
+    let abandoned = 0;
+    if (this.#running > 0) {
+      const idle = this.#untilIdle();
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([idle.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), deadlineMs)))]);
+      clearTimeout(timer);
+      if (late) {
+        const left = this.#store
+          ? 'Its job, if created, keeps running on the server and stays in the journal: a rerun with the same store re-attaches to it.'
+          : 'A job already created keeps running on the server.';
+        for (const call of [...this.#active]) {
+          abandoned++;
+          this.#settleError(call, new ExecutorClosedError(`The executor shut down and its deadline of ${deadlineMs} ms passed with this call still running. ${left}`));
+        }
+        // Flights nobody could leave stop on the store's stop signal; without a store they run on, detached.
+        this.#stop?.abort(new AbortError('the executor shut down'));
+        if (!this.#stop) {
+          // Calls no one can stop run on until their jobs end: the provider closes after them.
+          void idle.then(() => this.#closeResources());
+          return { rejectedQueued, finished: running - abandoned, abandoned, clean: false };
+        }
+        await idle;
       }
     }
-    if (this.#queued + this.#running > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    await this.#closeResources();
+    return { rejectedQueued, finished: running - abandoned, abandoned, clean: rejectedQueued === 0 && abandoned === 0 };
+  }
+
+  #rejectQueued(message: string): number {
+    let rejected = 0;
+    for (const call of this.#heap.drain()) {
+      if (call.state !== QUEUED) continue;
+      rejected++;
+      this.#settleError(call, new ExecutorClosedError(message));
+    }
+    return rejected;
+  }
+
+  #untilIdle(): Promise<void> {
+    if (this.#queued + this.#running === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #closeResources(): Promise<void> {
     clearTimeout(this.#pumpTimer);
     await this.provider.close?.();
-    await this.#cache?.close?.();
+    if (this.#store) await this.#store.close();
+    else await this.#cache?.close?.();
   }
 
   // ---- dispatch ----
@@ -467,6 +608,34 @@ class ShoalExecutor implements Executor {
         };
       }
     }
+    const session = this.#journalSession(key, useCache);
+    if (!session) return this.#jobAttempts(flight, owner, useCache, undefined);
+    try {
+      return await this.#jobAttempts(flight, owner, useCache, session);
+    } finally {
+      await session.end();
+      this.#journaling.delete(session.key);
+    }
+  }
+
+  /** A journal session for a flight whose calls use the store's cache (the journal is keyed by the cache key). */
+  #journalSession(key: string | undefined, useCache: boolean): JournalSession | undefined {
+    if (!this.#store || !useCache || key === undefined || this.#journaling.has(key)) return undefined;
+    this.#journaling.add(key);
+    return new JournalSession(this.#store.journal, key, this.#onStoreError);
+  }
+
+  async #jobAttempts(flight: Flight, owner: Call, useCache: boolean, session: JournalSession | undefined): Promise<(() => void) | undefined> {
+    // What an earlier run left: a job to wait for by id, or a create it may have sent.
+    const entry = session ? await session.lookup() : undefined;
+    let resumeJobId = this.provider.doResume ? entry?.jobId : undefined;
+    const idempotencyRoot = entry?.idempotencyKey ?? owner.id;
+    if (entry && resumeJobId === undefined) {
+      this.#recreated++;
+      if (this.events.listenerCount('job-recreated') > 0) {
+        this.#emit('job-recreated', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, spanId: owner.options?.spanId, idempotencyKey: entry.idempotencyKey, jobId: entry.jobId });
+      }
+    }
     const errors: ShoalError[] = [];
     let requests = 0;
     // Money is booked when a job is created (ShortAPI charges at create), so failed, aborted
@@ -475,7 +644,7 @@ class ShoalExecutor implements Executor {
     let chargedNow = 0n;
     let generation = 0;
     const tags = owner.options?.tags;
-    const signal = flight.controller?.signal ?? NEVER_ABORTED;
+    const signal = flight.controller?.signal ?? this.#stop?.signal ?? NEVER_ABORTED;
     for (let attempt = 1; ; attempt++) {
       if (flight.calls.size === 0) return undefined; // every caller stopped waiting
       chargedNow = 0n;
@@ -491,33 +660,47 @@ class ShoalExecutor implements Executor {
         this.#limiter.take(owner.tokens);
       }
       let result: ProviderResult;
+      const context: ProviderCallContext = {
+        signal,
+        callId: owner.id,
+        idempotencyKey: generation === 0 ? idempotencyRoot : `${idempotencyRoot}.${generation}`,
+        attempt,
+        retryPoll: (error, pollAttempt) => decideRetry({ error, attempt: pollAttempt, options: this.#retry, random: this.#random, phase: 'poll' }),
+        onRequest: () => {
+          requests++;
+          this.#requests++;
+        },
+        onJobCreated: (jobId, amountUsd) => {
+          this.#jobs++;
+          session?.created(jobId);
+          const pico = amountUsd === undefined ? undefined : parseUsdToPico(amountUsd);
+          if (pico !== undefined) {
+            this.#ledger.charge(pico, tags);
+            charged += pico;
+            chargedNow = pico;
+          }
+          if (this.events.listenerCount('job-created') > 0) {
+            this.#emit('job-created', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, spanId: owner.options?.spanId, jobId, attempt });
+          }
+        },
+      };
       try {
-        result = await this.provider.doComplete(owner.request, {
-          signal,
-          callId: owner.id,
-          idempotencyKey: generation === 0 ? owner.id : `${owner.id}.${generation}`,
-          attempt,
-          retryPoll: (error, pollAttempt) => decideRetry({ error, attempt: pollAttempt, options: this.#retry, random: this.#random, phase: 'poll' }),
-          onRequest: () => {
-            requests++;
-            this.#requests++;
-          },
-          onJobCreated: (jobId, amountUsd) => {
-            this.#jobs++;
-            const pico = amountUsd === undefined ? undefined : parseUsdToPico(amountUsd);
-            if (pico !== undefined) {
-              this.#ledger.charge(pico, tags);
-              charged += pico;
-              chargedNow = pico;
-            }
-            if (this.events.listenerCount('job-created') > 0) {
-              this.#emit('job-created', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, spanId: owner.options?.spanId, jobId, attempt });
-            }
-          },
-        });
+        if (resumeJobId !== undefined) {
+          const jobId = resumeJobId;
+          resumeJobId = undefined; // once: a replacement after a failed job is a new create
+          this.#resumed++;
+          if (this.events.listenerCount('job-resumed') > 0) {
+            this.#emit('job-resumed', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, spanId: owner.options?.spanId, jobId, attempt });
+          }
+          result = await this.provider.doResume!(owner.request, jobId, context);
+        } else {
+          await session?.beforeCreate(context.idempotencyKey);
+          result = await this.provider.doComplete(owner.request, context);
+        }
       } catch (raw) {
-        if (flight.calls.size === 0) return undefined; // aborted by its callers: they were answered already
         const error = this.#asShoalError(raw);
+        session?.afterError(error);
+        if (flight.calls.size === 0) return undefined; // aborted by its callers: they were answered already
         if (error.code !== 'RATE_LIMITED' && error.status !== undefined) this.#concurrency.onAnswer();
         error.attempt ??= attempt;
         error.callId ??= owner.id;
@@ -548,7 +731,7 @@ class ShoalExecutor implements Executor {
         continue;
       }
       this.#concurrency.onAnswer();
-      return this.#succeed(flight, owner, result, attempt, requests, useCache, charged - chargedNow, chargedNow);
+      return this.#succeed(flight, owner, result, attempt, requests, useCache, charged - chargedNow, chargedNow, session);
     }
   }
 
@@ -561,6 +744,7 @@ class ShoalExecutor implements Executor {
     useCache: boolean,
     chargedBefore: bigint,
     chargedNow: bigint,
+    session: JournalSession | undefined,
   ): Promise<() => void> {
     let usage = result.usage;
     let usageSource: 'usage' | 'counted' = 'usage';
@@ -581,8 +765,11 @@ class ShoalExecutor implements Executor {
       const entry: CachedCompletion = { text: result.text, jobId: result.jobId, usage, costUsd, model: result.model };
       try {
         await this.#cache!.set(flight.key, entry);
+        // Cached: the journal entry can close. Else it stays, so a rerun fetches the job again by id, at no cost.
+        session?.succeeded();
       } catch {
         // a failing cache store costs a later job, never this result
+        if (session) this.#storeErrors++;
       }
     }
     return () => this.#settleFlight(flight, owner, result, usage, costUsd, attempts, requests);

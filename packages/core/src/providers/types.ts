@@ -67,6 +67,12 @@ export interface ModelProvider {
   readonly name: string;
   readonly model: string;
   doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult>;
+  /**
+   * Waits for a job that an earlier process created (its id read back from a journal),
+   * without creating one. Optional: providers without server-side jobs leave it out, and
+   * the executor then sends such a call again (and counts it as re-created).
+   */
+  doResume?(request: CompletionRequest, jobId: string, context: ProviderCallContext): Promise<ProviderResult>;
   /** Releases sockets and servers. Called by `executor.close()`. */
   close?(): Promise<void>;
 }

@@ -202,6 +202,15 @@ export function extractUsage(value: unknown): Usage | undefined {
 }
 
 /**
+ * A10 (ours): how the server says it does not know a job id. Undocumented; assumed to be
+ * HTTP 404, or a `code` of 404 in the envelope. Met when a later run re-attaches to a job
+ * from its journal that the server has since forgotten (or never had).
+ */
+export function isUnknownJobAnswer(error: { readonly code: string; readonly status: number | undefined; readonly apiCode?: number | string | undefined }): boolean {
+  return error.code === 'API_ERROR' && (error.status === 404 || error.apiCode === 404 || error.apiCode === '404');
+}
+
+/**
  * A9 (ours): Retry-After in seconds or as an HTTP date, per RFC 9110; `retry-after-ms`
  * (an OpenAI convention) is read first when present.
  */

@@ -1,4 +1,4 @@
-import { ApiError, JobFailedError, ProtocolError, ShoalConfigError, ShoalError, TimeoutError } from '../../errors.js';
+import { ApiError, JobFailedError, JobNotFoundError, ProtocolError, ShoalConfigError, ShoalError, TimeoutError } from '../../errors.js';
 import { HttpClient, type HttpResponse } from '../../http/http-client.js';
 import { type RequestContext, failureError, throwForStatus } from '../http-errors.js';
 import { rawForError, withoutSecrets } from '../../util/redact.js';
@@ -13,6 +13,7 @@ import {
   DEFAULT_BASE_URL,
   DEFAULT_MODEL,
   IDEMPOTENCY_HEADER,
+  isUnknownJobAnswer,
   type JobState,
   PayloadMismatch,
   parseCreateData,
@@ -146,55 +147,90 @@ export class ShortApiProvider implements ModelProvider {
       const { jobId } = created;
       context.onJobCreated?.(jobId, created.amountUsd);
       ticket?.setJobId(jobId);
-      const startedAt = performance.now();
-      let requests = 1;
-      let state: JobState | undefined;
-      let firstDelayMs = this.schedule.firstDelayMs();
-      if (ticket) {
-        const outcome = await this.#awaitCallback(ticket, signal, abortError);
-        if (outcome?.kind === 'state' && (outcome.state.state === 'pending' || outcome.state.jobId === undefined || outcome.state.jobId === jobId)) {
-          state = outcome.state;
-          this.#learnCallback(performance.now() - startedAt);
-        } else {
-          firstDelayMs = 0; // a hint or a missed deadline: confirm by query now
-        }
-      }
-      const learn = state === undefined && !ticket;
-      if (state === undefined) {
-        this.#polling++;
-        let polled;
-        try {
-          polled = await this.#poll(jobId, firstDelayMs, context, abortError, startedAt);
-        } finally {
-          this.#polling--;
-        }
-        requests += polled.requests;
-        state = polled.state;
-        if (learn) this.schedule.observe(polled.doneAtFirstPoll, firstDelayMs, this.#polling + 1);
-      }
-      if (state.state === 'failed') {
-        // The server's words go into an error: redact them like any other server text.
-        const serverMessage = state.message === undefined ? undefined : rawForError(state.message, [this.#apiKey], 1000);
-        throw new JobFailedError(
-          `Job ${jobId} failed on the server (status ${state.status}): ${serverMessage ?? 'no message'}`,
-          state.status,
-          serverMessage,
-          { jobId, attempt: context.attempt, callId: context.callId },
-        );
-      }
-      if (state.state !== 'succeeded') throw new Error('unreachable: pending state after waiting');
-      return {
-        text: withoutSecrets(state.text, [this.#apiKey]),
-        jobId,
-        ...(state.usage ? { usage: state.usage } : {}),
-        ...((state.amountUsd ?? created.amountUsd) !== undefined ? { amountUsd: (state.amountUsd ?? created.amountUsd)! } : {}),
-        ...(state.model ? { model: state.model } : {}),
-        requests,
-        waitMs: performance.now() - startedAt,
-      };
+      return await this.#wait(jobId, created.amountUsd, ticket, context, abortError, 1);
     } finally {
       ticket?.dispose();
     }
+  }
+
+  /**
+   * Waits for a job an earlier process created (its id from a journal), without creating
+   * one: polling from the start, since that job's callback URL died with the process.
+   */
+  async doResume(_request: CompletionRequest, jobId: string, context: ProviderCallContext): Promise<ProviderResult> {
+    const abortError = abortErrorOf(context.signal);
+    if (context.signal.aborted) throw abortError();
+    try {
+      return await this.#wait(jobId, undefined, undefined, context, abortError, 0);
+    } catch (error) {
+      if (JobNotFoundError.isInstance(error)) {
+        throw new JobNotFoundError(
+          `ShortAPI does not know job ${jobId}, which an earlier run created (from the journal): it may have expired, or the store was written against another server. Not created again by itself; its journal entry is closed, so the next run creates a new job (paid again).`,
+          { jobId, attempt: context.attempt, callId: context.callId, ...(error.status === undefined ? {} : { status: error.status }), cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** From a known job id to its result: a callback when there is a ticket, polling otherwise or after it. */
+  async #wait(
+    jobId: string,
+    createdAmountUsd: string | undefined,
+    ticket: CallbackTicket | undefined,
+    context: ProviderCallContext,
+    abortError: () => unknown,
+    requestsSoFar: number,
+  ): Promise<ProviderResult> {
+    const { signal } = context;
+    const startedAt = performance.now();
+    let requests = requestsSoFar;
+    let state: JobState | undefined;
+    // A resumed job (no create just now) may well be done already: ask at once.
+    let firstDelayMs = requestsSoFar === 0 ? 0 : this.schedule.firstDelayMs();
+    if (ticket) {
+      const outcome = await this.#awaitCallback(ticket, signal, abortError);
+      if (outcome?.kind === 'state' && (outcome.state.state === 'pending' || outcome.state.jobId === undefined || outcome.state.jobId === jobId)) {
+        state = outcome.state;
+        this.#learnCallback(performance.now() - startedAt);
+      } else {
+        firstDelayMs = 0; // a hint or a missed deadline: confirm by query now
+      }
+    }
+    const learn = state === undefined && !ticket && requestsSoFar > 0;
+    if (state === undefined) {
+      this.#polling++;
+      let polled;
+      try {
+        polled = await this.#poll(jobId, firstDelayMs, context, abortError, startedAt);
+      } finally {
+        this.#polling--;
+      }
+      requests += polled.requests;
+      state = polled.state;
+      if (learn) this.schedule.observe(polled.doneAtFirstPoll, firstDelayMs, this.#polling + 1);
+    }
+    if (state.state === 'failed') {
+      // The server's words go into an error: redact them like any other server text.
+      const serverMessage = state.message === undefined ? undefined : rawForError(state.message, [this.#apiKey], 1000);
+      throw new JobFailedError(
+        `Job ${jobId} failed on the server (status ${state.status}): ${serverMessage ?? 'no message'}`,
+        state.status,
+        serverMessage,
+        { jobId, attempt: context.attempt, callId: context.callId },
+      );
+    }
+    if (state.state !== 'succeeded') throw new Error('unreachable: pending state after waiting');
+    const amountUsd = state.amountUsd ?? createdAmountUsd;
+    return {
+      text: withoutSecrets(state.text, [this.#apiKey]),
+      jobId,
+      ...(state.usage ? { usage: state.usage } : {}),
+      ...(amountUsd !== undefined ? { amountUsd } : {}),
+      ...(state.model ? { model: state.model } : {}),
+      requests,
+      waitMs: performance.now() - startedAt,
+    };
   }
 
   async close(): Promise<void> {
@@ -249,6 +285,15 @@ export class ShortApiProvider implements ModelProvider {
         state = await this.#send('query', { method: 'GET', path: queryPath(jobId), headers: this.#queryHeaders, signal }, jobId, abortError, parseJobData);
       } catch (error) {
         if (signal.aborted) throw abortError();
+        if (ShoalError.isInstance(error) && isUnknownJobAnswer(error)) {
+          throw new JobNotFoundError(`ShortAPI does not know job ${jobId} (HTTP ${error.status ?? '200'}, A10): ${error.message}`, {
+            jobId,
+            attempt: context.attempt,
+            callId: context.callId,
+            ...(error.status === undefined ? {} : { status: error.status }),
+            cause: error,
+          });
+        }
         failures++;
         const decision = context.retryPoll(error, failures);
         if (!decision.retry) {

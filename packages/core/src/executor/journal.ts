@@ -1,0 +1,154 @@
+import { type ShoalError, ShoalConfigError, StoreError } from '../errors.js';
+import { describeValue } from '../util/describe.js';
+import type { CacheStore } from './cache.js';
+
+/**
+ * The journal of jobs: what a run started, so that the same run started again after a
+ * crash re-attaches to jobs already created instead of paying for them twice.
+ *
+ * One entry per request key (the cache key). The executor writes, in this order:
+ * `intent` before a create is sent, `created` as soon as the create has answered with a
+ * job id, and `settle` once the entry is of no more use (the result is in the cache, the
+ * job failed, or provably no job was made). An entry left open when a process dies tells
+ * the next run what to do with that request:
+ *
+ * - with a job id: wait for that job by id (no create);
+ * - without one (an intent): the create may or may not have reached the server. It is sent
+ *   again under the same idempotency key, and counted (`metrics().recovery.recreated`,
+ *   event `job-recreated`), never hidden.
+ *
+ * Methods may answer synchronously or with a promise. A promise from `intent` must resolve
+ * only once the entry is durable (at least written to the operating system), since the
+ * create is sent right after. The journal never receives the API key, headers or prompts:
+ * keys are SHA-256 hashes of the request.
+ */
+export interface JobJournal {
+  lookup(key: string): JournalEntry | undefined | Promise<JournalEntry | undefined>;
+  intent(key: string, idempotencyKey: string): void | Promise<void>;
+  created(key: string, jobId: string): void | Promise<void>;
+  settle(key: string): void | Promise<void>;
+  /** Entries still open, for reports (what a crashed run left). */
+  pending?(): readonly JournalEntry[] | Promise<readonly JournalEntry[]>;
+}
+
+export interface JournalEntry {
+  /** The request key (`requestKey(model, request)`, a SHA-256). */
+  readonly key: string;
+  /** The idempotency key the create was, or was about to be, sent with. */
+  readonly idempotencyKey: string;
+  /** Known once the create answered; undefined for an intent whose answer never got recorded. */
+  readonly jobId: string | undefined;
+}
+
+/**
+ * A persistent store for an executor: a result cache and a journal of jobs, closed with
+ * the executor. `sqliteStore()` from `@shoal/store-sqlite` is one.
+ */
+export interface DurableStore {
+  readonly cache: CacheStore;
+  readonly journal: JobJournal;
+  /** Writes what is pending and releases the file. Called once, by `executor.close()` or `shutdown()`. */
+  close(): void | Promise<void>;
+}
+
+export function checkDurableStore(store: unknown): DurableStore {
+  const s = store as Partial<DurableStore> | null;
+  const ok =
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.close === 'function' &&
+    typeof s.cache?.get === 'function' &&
+    typeof s.cache?.set === 'function' &&
+    ['lookup', 'intent', 'created', 'settle'].every((m) => typeof (s.journal as unknown as Record<string, unknown> | undefined)?.[m] === 'function');
+  if (!ok) {
+    throw new ShoalConfigError(
+      `Expected \`store\` to be a durable store with \`cache\`, \`journal\` and \`close()\`, such as \`sqliteStore('./run.db')\` from @shoal/store-sqlite; got ${describeValue(store)}.`,
+    );
+  }
+  return s as DurableStore;
+}
+
+/** What a flight knows about its job, for the journal: nothing sent, maybe a job, or a job for sure. */
+type JobState = 'none' | 'maybe' | 'job';
+
+/**
+ * One flight's use of the journal. The executor tells it what happens (a create is about to
+ * be sent, a job was created, no job was made, the job is gone) and, at the end, it leaves
+ * the entry open only while a job may exist whose result nobody has: that is what a later
+ * run needs to see.
+ */
+export class JournalSession {
+  #state: JobState = 'none';
+  #writes: Promise<unknown>[] = [];
+
+  constructor(
+    readonly journal: JobJournal,
+    readonly key: string,
+    readonly onStoreError: (error: unknown) => void,
+  ) {}
+
+  /** What an earlier run left for this key, if anything. A failing lookup is taken as nothing found. */
+  async lookup(): Promise<JournalEntry | undefined> {
+    try {
+      const entry = await this.journal.lookup(this.key);
+      if (entry) this.#state = entry.jobId === undefined ? 'maybe' : 'job';
+      return entry;
+    } catch (error) {
+      this.onStoreError(error);
+      return undefined;
+    }
+  }
+
+  /** Before a create is sent: throws a StoreError when the intent could not be recorded (nothing is sent then). */
+  async beforeCreate(idempotencyKey: string): Promise<void> {
+    try {
+      await this.journal.intent(this.key, idempotencyKey);
+    } catch (error) {
+      this.onStoreError(error);
+      throw new StoreError(`The journal could not record a create before sending it, so nothing was sent: ${messageOf(error)}`, { cause: error });
+    }
+    this.#state = 'maybe';
+  }
+
+  created(jobId: string): void {
+    this.#state = 'job';
+    this.#track(() => this.journal.created(this.key, jobId));
+  }
+
+  /** A create or the job itself ended in a way that leaves nothing to wait for (see `afterError`). */
+  afterError(error: ShoalError): void {
+    // A failed or unknown job is over; an answer that proves no job was made (429, 5xx, refused
+    // before sending, a 4xx naming no job) leaves nothing either. Anything else keeps the state.
+    if (error.code === 'JOB_FAILED' || error.code === 'JOB_NOT_FOUND') this.#state = 'none';
+    else if (error.jobId === undefined && NO_JOB_MADE.has(error.code) && this.#state === 'maybe') this.#state = 'none';
+  }
+
+  /** The result is known (and cached by the executor when it could). */
+  succeeded(): void {
+    this.#state = 'none';
+  }
+
+  /** Waits for this flight's writes and closes the entry unless a job may still run unseen. */
+  async end(): Promise<void> {
+    if (this.#state === 'none') this.#track(() => this.journal.settle(this.key));
+    const writes = this.#writes;
+    this.#writes = [];
+    await Promise.all(writes);
+  }
+
+  #track(write: () => void | Promise<void>): void {
+    try {
+      const pending = write();
+      if (pending !== undefined) this.#writes.push(Promise.resolve(pending).catch(this.onStoreError));
+    } catch (error) {
+      this.onStoreError(error);
+    }
+  }
+}
+
+/** Errors of a create that prove the server made no job (as far as the protocol notes tell). */
+const NO_JOB_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED', 'BUDGET_EXCEEDED']);
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

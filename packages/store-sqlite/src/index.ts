@@ -1,0 +1,2 @@
+export { sqliteStore, SqliteStore } from './sqlite-store.js';
+export type { SqliteStoreCounts, SqliteStoreOptions } from './sqlite-store.js';
