@@ -332,6 +332,13 @@ const rows: Row[] = [
   },
   {
     door: 'executor.complete',
+    input: 'an empty (white-space) prompt',
+    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /empty prompt: there is nothing to ask/ },
+    jobs: 0,
+    act: (door) => rejection(door.executor.complete({ prompt: ' \n ' })),
+  },
+  {
+    door: 'executor.complete',
     input: 'args that are a string, not an object',
     expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /Expected `args` to be an object of model arguments, got `"temperature=0"` \(string\)/ },
     jobs: 0,

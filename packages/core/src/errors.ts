@@ -215,7 +215,7 @@ export class BudgetExceededError extends ShoalError {
       'BUDGET_EXCEEDED',
       budgetUsd === 0
         ? 'A budget of $0 allows no spending, so no call was made. Set `budgetUsd` above 0, or leave it out for no limit.'
-        : `Budget of $${budgetUsd} is spent ($${spentUsd.toFixed(6)} so far): no new calls are dispatched. Raise \`budgetUsd\` or start a new executor.`,
+        : `Budget of $${budgetUsd} is spent ($${spentUsd.toFixed(6)} so far): no new calls are made. Raise \`budgetUsd\` to allow more.`,
       false,
       options,
     );

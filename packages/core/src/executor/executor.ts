@@ -348,6 +348,9 @@ class ShoalExecutor implements Executor {
     if (typeof request !== 'object' || request === null || typeof request.prompt !== 'string') {
       return Promise.reject(new ShoalConfigError(`complete() takes { prompt: string, args? }, got ${describeValue(request)}.`));
     }
+    if (request.prompt.trim() === '') {
+      return Promise.reject(new ShoalConfigError('complete() got an empty prompt: there is nothing to ask, and the job would still be paid for. Pass the text to send as `prompt`.'));
+    }
     const args: unknown = request.args;
     if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
       // Spread into the job's args, a string or an array would be sent (and paid for) mangled.
