@@ -211,14 +211,15 @@ async function trec() {
     for (const [x, setting] of noises.entries()) {
       const rel = new Map<string, number>();
       currentJudge = rankingJudge({
-        relevance: (passage) => (rel.get(/^doc (\d+):/.exec(passage)?.[1] ?? '') ?? 0) * (100 / 3),
+        // Keyed by query and docid: queries running at the same time may share a passage.
+        relevance: (passage, query) => (rel.get(`${query}\u0000${/^doc (\d+):/.exec(passage)?.[1] ?? ''}`) ?? 0) * (100 / 3),
         noise: (setting.noise * 100) / 3,
         idFaults: setting.noise > 0 ? 0.05 : 0,
         seed: 19,
       });
       await inBatches(queries, 8, async (q) => {
         const run = runs.get(q.qid)!;
-        for (const d of run) rel.set(d.docid, gain(q.qid, d.docid));
+        for (const d of run) rel.set(`${q.text}\u0000${d.docid}`, gain(q.qid, d.docid));
         const result = await rank({ query: q.text, items: run.map((d) => ({ id: d.docid, text: standIn(d.docid) })), topK: TOP_K, strategy, executor });
         const row = rows[x]!;
         row.ndcg.push(ndcgAt(TOP_K, result.ranking.map((r) => gain(q.qid, r.id)), judged(q.qid)));

@@ -38,7 +38,7 @@ export async function extractionExample(executor: Executor, folder = fileURLToPa
     for (const f of doc.failedChunks) console.log(`    chunk ${f.chunk} failed: ${f.error.message}`);
   }
   const flagged = result.documents.reduce((n, d) => n + d.unverified.length, 0);
-  console.log(`  ${result.calls} calls, ${flagged} values flagged (quote not found in the file), $${result.costUsd.toFixed(6)}`);
+  console.log(`  ${result.calls} calls, ${flagged} values flagged (no evidence in the file), $${result.costUsd.toFixed(6)}`);
   return result;
 }
 

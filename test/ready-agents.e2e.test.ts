@@ -83,6 +83,13 @@ describe('classify() on the emulator over HTTP', () => {
     expect(result.counts).toEqual({ billing: 1, bug: 1, account: 0 });
   });
 
+  it('multi-label with minConfidence keeps the sure labels; the confidence is theirs', async () => {
+    const { executor } = await setup();
+    const result = await classify({ labels: Tickets, items: ['refund after the app crashed', 'maybe a refund'], executor, multiLabel: true, confidence: true, minConfidence: 0.5 });
+    expect(result.items[0]).toMatchObject({ ok: true, labels: ['billing', 'bug'], confidence: 0.9, abstained: false });
+    expect(result.items[1]).toMatchObject({ ok: true, labels: [], abstained: 'low-confidence', modelLabel: 'billing' });
+  });
+
   it('bad options are refused before any call', async () => {
     const { emulator, executor } = await setup();
     const cases: [Record<string, unknown>, RegExp][] = [

@@ -73,7 +73,9 @@ export function printSummary(metrics: ExecutorMetrics, emulator: ShortApiEmulato
   console.log(`  retries          ${metrics.retries}`);
   console.log(`  requests per job ${metrics.requestsPerJob.toFixed(2)} (${metrics.requests} HTTP requests for ${metrics.jobs} jobs)`);
   console.log(`  tokens           ${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out`);
-  console.log(`  cost             $${metrics.costUsd.toFixed(6)}  (${Object.entries(metrics.byTag).map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})`);
+  // By agent: the tags that name an agent (a call also carries its function's tag, e.g. "rank", which would count it twice).
+  const byAgent = Object.entries(metrics.byTag).filter(([tag]) => tag.includes('.'));
+  console.log(`  cost             $${metrics.costUsd.toFixed(6)}${byAgent.length ? `  (${byAgent.map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})` : ''}`);
   console.log(`  latency          p50 ${metrics.latencyMs.p50.toFixed(0)} ms, p95 ${metrics.latencyMs.p95.toFixed(0)} ms (queue wait included)`);
   if (emulator) {
     const s = emulator.stats();

@@ -282,9 +282,18 @@ export class StructuredOutputError extends ShoalError {
   /** The last raw answer. */
   readonly text: string;
   readonly issues: readonly ValidationIssue[];
-  /** Model calls made. */
+  /** Model calls made for this input. */
   readonly attempts: number;
-  constructor(agentName: string, text: string, issues: readonly ValidationIssue[], attempts: number, options: ShoalErrorOptions = {}) {
+  /** Tokens and USD those calls spent (they were paid for, though their answers were not usable). */
+  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
+  readonly costUsd: number;
+  constructor(
+    agentName: string,
+    text: string,
+    issues: readonly ValidationIssue[],
+    attempts: number,
+    options: ShoalErrorOptions & { readonly usage?: StructuredOutputError['usage']; readonly costUsd?: number } = {},
+  ) {
     super(
       'STRUCTURED_OUTPUT_INVALID',
       `Agent \`${agentName}\`: the model's answer did not fit the output schema after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${formatIssues(issues)}`,
@@ -295,6 +304,8 @@ export class StructuredOutputError extends ShoalError {
     this.text = text;
     this.issues = issues;
     this.attempts = attempts;
+    this.usage = options.usage ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 };
+    this.costUsd = options.costUsd ?? 0;
   }
   static override isInstance = codeGuard<StructuredOutputError>('STRUCTURED_OUTPUT_INVALID');
 }

@@ -16,6 +16,17 @@ const sentiment = defineAgent({
 });
 
 describe('defineAgent: run', () => {
+  it('a StructuredOutputError carries what its own attempts spent (paid, though unusable)', async () => {
+    const provider = scriptedProvider([{ reply: 'no json here' }]);
+    const executor = createExecutor({ provider });
+    const error = (await sentiment.run({ text: 'Meh.' }, { executor }).catch((e: unknown) => e)) as StructuredOutputError;
+    expect(StructuredOutputError.isInstance(error)).toBe(true);
+    expect(error.attempts).toBe(2);
+    expect(error.usage.inputTokens).toBeGreaterThan(0);
+    expect(error.costUsd).toBeCloseTo(executor.metrics().costUsd, 12);
+    await executor.close();
+  });
+
   it('returns the typed output, usage, cost and job ids', async () => {
     const { result, prompts } = await testAgent(sentiment, { input: { text: 'Meh.' }, replies: '{"label":"neutral","score":0}' });
     expect(result.output).toEqual({ label: 'neutral', score: 0 });

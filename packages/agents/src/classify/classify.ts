@@ -1,6 +1,7 @@
-import { defineAgent, ShoalConfigError, type ShoalError } from '@shoal/core';
+import { BudgetExceededError, defineAgent, type RunManyItem, ShoalConfigError, type ShoalError } from '@shoal/core';
+import { CallScope } from '../util/call-scope.js';
 import { z } from 'zod';
-import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, Tally, textsSchema, withIds } from '../util/options.js';
+import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, textsSchema, withIds } from '../util/options.js';
 
 export interface ClassifyItem {
   readonly id: string;
@@ -134,16 +135,31 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
   }
   const agent = agentFor({ labels, multiLabel: parsed.multiLabel, confidence: parsed.confidence, other, descriptions: parsed.descriptions, instructions: parsed.instructions, name: parsed.name ?? 'shoal.classify' });
   const items = withIds(options.items);
-  const result = await agent.runMany(
-    items.map((item) => ({ text: item.text })),
-    { ...agentRunOptions(parsed, 'classify', 0), pack: parsed.pack },
+  // One packed call per group, each admitted by the budget on its own; a group the budget stops is reported item by item.
+  const scope = new CallScope(parsed.budgetUsd, parsed.signal);
+  const entries: RunManyItem<unknown>[] = new Array(items.length);
+  let packedCalls = 0;
+  const groups: number[][] = [];
+  for (let i = 0; i < items.length; i += parsed.pack) groups.push(items.slice(i, i + parsed.pack).map((_, j) => i + j));
+  await scope.guard(() =>
+    Promise.all(
+      groups.map(async (group) => {
+        try {
+          const result = await scope.run(() => agent.runMany(group.map((i) => ({ text: items[i]!.text })), { ...agentRunOptions(parsed, 'classify', scope), pack: parsed.pack }));
+          packedCalls += result.packedCalls;
+          result.items.forEach((item, j) => (entries[group[j]!] = item));
+        } catch (error) {
+          if (!BudgetExceededError.isInstance(error)) throw error;
+          for (const i of group) entries[i] = { ok: false, error };
+        }
+      }),
+    ),
   );
-  const tally = new Tally();
-  tally.add(result);
+  const tally = scope.tally;
   const counts = Object.fromEntries(labels.map((l) => [l, 0])) as Record<L, number>;
   let abstained = 0;
   let failed = 0;
-  const classified = result.items.map((entry, i): ClassifiedItem<L> => {
+  const classified = entries.map((entry, i): ClassifiedItem<L> => {
     const id = items[i]!.id;
     if (!entry.ok) {
       failed++;
@@ -171,9 +187,11 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
       if (parsed.multiLabel) {
         // Per label: keep those sure enough; abstain if that leaves none of what the model gave.
         const kept = given.filter((l) => (confidences?.[l] ?? 0) >= parsed.minConfidence!);
-        if (kept.length < given.length && kept.length === 0) reason = 'low-confidence';
+        if (kept.length === 0 && given.length > 0) reason = 'low-confidence';
         modelLabel = given[0];
         given = kept;
+        const keptValues = kept.map((l) => confidences?.[l]).filter((v): v is number => typeof v === 'number');
+        confidence = keptValues.length > 0 ? Math.min(...keptValues) : confidence;
       } else if ((confidence ?? 0) < parsed.minConfidence) {
         reason = 'low-confidence';
         modelLabel = given[0];
@@ -189,8 +207,8 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
     counts,
     abstained,
     failed,
-    calls: result.calls,
-    packedCalls: result.packedCalls,
+    calls: tally.calls,
+    packedCalls,
     usage: tally.usage(),
     costUsd: tally.costUsd,
     durationMs: performance.now() - started,

@@ -23,17 +23,51 @@ interface Piece {
   readonly tokens: number;
 }
 
+/** Code points per piece of a run without spaces: at most 4 UTF-8 bytes each, so at most 64 tokens, under any chunk size allowed. */
+const RUN_PIECE = 16;
+/** A line longer than this many characters per token of the limit is split into words before it is counted (counting one huge word costs quadratic time). */
+const CHARS_PER_TOKEN_BOUND = 8;
+
 /**
  * Splits a document by tokens, with overlap, at the most natural boundary that fits:
- * lines first, then words, then (for a "word" longer than a chunk) plain character runs.
- * Offsets are exact, so evidence found in a chunk maps back to the document.
+ * lines first, then words, then (for a run without spaces, as in Chinese or Japanese text)
+ * pieces of a few code points, never inside a surrogate pair. Offsets are exact, so
+ * evidence found in a chunk maps back to the document.
  */
 export async function chunkText(text: string, options: ChunkOptions): Promise<Chunk[]> {
   const { chunkTokens, overlapTokens } = options;
   if (text.length === 0) return [];
   const { countTokens } = await loadTokenizer();
   const pieces: Piece[] = [];
-  for (const line of spans(text, /[^\n]*\n|[^\n]+$/g, 0, text.length)) split(text, line, chunkTokens, pieces, 0, countTokens);
+  const add = (start: number, end: number, tokens = countTokens(text.slice(start, end))) => pieces.push({ start, end, tokens });
+  for (const line of spans(text, /[^\n]*\n|[^\n]+$/g, 0, text.length)) {
+    if (line.end - line.start <= chunkTokens * CHARS_PER_TOKEN_BOUND) {
+      const tokens = countTokens(text.slice(line.start, line.end));
+      if (tokens <= chunkTokens) {
+        add(line.start, line.end, tokens);
+        continue;
+      }
+    }
+    for (const word of spans(text, /\S+\s*|\s+/g, line.start, line.end)) {
+      if (word.end - word.start <= RUN_PIECE) {
+        add(word.start, word.end);
+        continue;
+      }
+      // A long run: pieces of RUN_PIECE code points.
+      let start = word.start;
+      let points = 0;
+      for (let i = word.start; i < word.end; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0xd800 && code <= 0xdbff && i + 1 < word.end) i++; // keep a surrogate pair together
+        if (++points === RUN_PIECE) {
+          add(start, i + 1);
+          start = i + 1;
+          points = 0;
+        }
+      }
+      if (start < word.end) add(start, word.end);
+    }
+  }
   const chunks: Chunk[] = [];
   let first = 0;
   while (first < pieces.length) {
@@ -58,25 +92,5 @@ function* spans(text: string, pattern: RegExp, from: number, to: number): Genera
   for (const match of slice.matchAll(pattern)) {
     if (match[0].length === 0) continue;
     yield { start: from + match.index!, end: from + match.index! + match[0].length };
-  }
-}
-
-/** Adds `span` to `pieces`, split into finer spans while it is larger than a chunk. */
-function split(text: string, span: { start: number; end: number }, limit: number, pieces: Piece[], level: number, countTokens: (text: string) => number): void {
-  const tokens = countTokens(text.slice(span.start, span.end));
-  if (tokens <= limit) {
-    pieces.push({ ...span, tokens });
-    return;
-  }
-  if (level === 0) {
-    // Words, each with the spaces after it.
-    for (const word of spans(text, /\S+\s*|\s+/g, span.start, span.end)) split(text, word, limit, pieces, 1, countTokens);
-    return;
-  }
-  // A single run without spaces longer than a chunk: cut by characters (a token is at least one).
-  const step = Math.max(1, limit);
-  for (let start = span.start; start < span.end; start += step) {
-    const end = Math.min(span.end, start + step);
-    pieces.push({ start, end, tokens: countTokens(text.slice(start, end)) });
   }
 }

@@ -20,7 +20,7 @@ export type LocateResult = { readonly found: true; readonly start: number; reado
 
 const TYPOGRAPHIC: Record<string, string> = { '\u2018': "'", '\u2019': "'", '\u201c': '"', '\u201d': '"', '\u2013': '-', '\u2014': '-', '\u00a0': ' ' };
 
-/** Lower-cased, typographic marks made plain, runs of white space as one space; with each kept character's source offset. */
+/** Lower-cased, typographic marks made plain, runs of white space as one space; with each output code unit's source offset. */
 export function normalize(text: string, from = 0, to = text.length): { text: string; offsets: number[] } {
   let out = '';
   const offsets: number[] = [];
@@ -37,8 +37,10 @@ export function normalize(text: string, from = 0, to = text.length): { text: str
       continue;
     }
     space = false;
-    out += ch.toLowerCase();
-    offsets.push(i);
+    // Lower-casing can lengthen a character ("İ" becomes two code units): one offset per unit.
+    const lower = ch.toLowerCase();
+    out += lower;
+    for (let unit = 0; unit < lower.length; unit++) offsets.push(i);
   }
   if (out.endsWith(' ')) {
     out = out.slice(0, -1);
@@ -47,23 +49,52 @@ export function normalize(text: string, from = 0, to = text.length): { text: str
   return { text: out, offsets };
 }
 
+const WORD = /[\p{L}\p{N}]/u;
+/** True when [start, end) does not cut a word at either side (or the quote itself starts / ends outside a word). */
+function onWordBoundaries(document: string, start: number, end: number): boolean {
+  const cutsStart = start > 0 && WORD.test(document[start - 1]!) && WORD.test(document[start]!);
+  const cutsEnd = end < document.length && WORD.test(document[end - 1]!) && WORD.test(document[end]!);
+  return !cutsStart && !cutsEnd;
+}
+
+/** Every index of `needle` in `hay` from `from` up to a match ending by `to`. */
+function* occurrences(hay: string, needle: string, from: number, to: number): Generator<number> {
+  for (let at = hay.indexOf(needle, from); at !== -1 && at + needle.length <= to; at = hay.indexOf(needle, at + 1)) yield at;
+}
+
 /**
- * Where `quote` is in `document`: first inside the chunk [from, to) that produced it, then
- * anywhere (exact only: a normalized search of a whole large document per quote costs too much).
+ * Where `quote` is in `document`: exactly inside the chunk [from, to) that produced it;
+ * else exactly anywhere in the document; else normalized (white space, case, typographic
+ * marks) inside the chunk. Of several places, the first that does not cut a word wins
+ * ("12" in "Year 2012, item 12" is the item's). A normalized match is checked again on
+ * the document's own text before it counts.
  */
 export function locate(document: string, quote: string, from: number, to: number): LocateResult {
   const wanted = quote.trim();
   if (wanted.length === 0) return { found: false };
-  const inChunk = document.indexOf(wanted, from);
-  if (inChunk !== -1 && inChunk + wanted.length <= to) return { found: true, start: inChunk, end: inChunk + wanted.length, match: 'exact' };
-  const anywhere = inChunk !== -1 ? inChunk : document.indexOf(wanted);
-  if (anywhere !== -1) return { found: true, start: anywhere, end: anywhere + wanted.length, match: 'exact' };
-  const source = normalize(document, from, to);
+  const pick = (starts: Iterable<number>, length: (start: number) => number): number | undefined => {
+    let first: number | undefined;
+    for (const start of starts) {
+      first ??= start;
+      if (onWordBoundaries(document, start, start + length(start))) return start;
+    }
+    return first;
+  };
+  const exact = pick(occurrences(document, wanted, from, to), () => wanted.length) ?? pick(occurrences(document, wanted, 0, document.length), () => wanted.length);
+  if (exact !== undefined) return { found: true, start: exact, end: exact + wanted.length, match: 'exact' };
   const needle = normalize(wanted).text;
   if (needle.length === 0) return { found: false };
-  const at = source.text.indexOf(needle);
-  if (at === -1) return { found: false };
-  return { found: true, start: source.offsets[at]!, end: source.offsets[at + needle.length - 1]! + 1, match: 'normalized' };
+  const source = normalize(document, from, to);
+  const spans: [number, number][] = [];
+  for (const at of occurrences(source.text, needle, 0, source.text.length)) {
+    const start = source.offsets[at]!;
+    const end = source.offsets[at + needle.length - 1]! + 1;
+    // Starting or ending inside a lengthened character would not be the document's text.
+    if ((at > 0 && source.offsets[at - 1] === start) || normalize(document, start, end).text !== needle) continue;
+    spans.push([start, end]);
+  }
+  const chosen = spans.find(([start, end]) => onWordBoundaries(document, start, end)) ?? spans[0];
+  return chosen ? { found: true, start: chosen[0], end: chosen[1], match: 'normalized' } : { found: false };
 }
 
 /** The value as text for the "is it in the quote" check: strings as they are, numbers and booleans printed. */

@@ -1,6 +1,7 @@
-import { AbortError, BudgetExceededError, defineAgent, ShoalConfigError, ShoalError } from '@shoal/core';
+import { AbortError, defineAgent, ExecutorClosedError, ShoalConfigError, ShoalError } from '@shoal/core';
+import { CallScope } from '../util/call-scope.js';
 import { z } from 'zod';
-import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, Tally, textsSchema, withIds } from '../util/options.js';
+import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, textsSchema, withIds } from '../util/options.js';
 import { type Chunk, chunkText } from './chunk.js';
 import { type Evidence, locate, normalize, valueAppearsIn } from './evidence.js';
 
@@ -25,9 +26,11 @@ export interface ExtractedScalar<V> extends ExtractedValue<V> {
 }
 
 type Element<T> = NonNullable<T> extends readonly (infer E)[] ? E : never;
+/** An array, not a tuple (a tuple field is one value, like any other non-array field). */
+type IsList<T> = NonNullable<T> extends readonly unknown[] ? (number extends NonNullable<T>['length'] ? true : false) : false;
 /** Per field of the schema: array fields get every verified element, other fields the chosen value. */
 export type ExtractedFields<T> = {
-  readonly [K in keyof T]?: NonNullable<T[K]> extends readonly unknown[] ? readonly ExtractedValue<Element<T[K]>>[] : ExtractedScalar<NonNullable<T[K]>>;
+  readonly [K in keyof T]?: IsList<T[K]> extends true ? readonly ExtractedValue<Element<T[K]>>[] : ExtractedScalar<NonNullable<T[K]>>;
 };
 
 /** A value whose quote is not in the document (or that came without one): never counted as found. */
@@ -37,7 +40,12 @@ export interface UnverifiedValue {
   /** What the model gave as its quote. */
   readonly quote: string;
   readonly chunk: number;
-  readonly reason: 'quote-not-in-document' | 'no-quote' | 'invalid-value';
+  /**
+   * `quote-not-in-document`: the quote is nowhere in the source; `value-not-in-quote`: the
+   * quote is there but does not contain the (string or number) value; `no-quote`; or
+   * `invalid-value`: the value does not fit the field's schema.
+   */
+  readonly reason: 'quote-not-in-document' | 'value-not-in-quote' | 'no-quote' | 'invalid-value';
 }
 
 export interface DocumentExtraction<T> {
@@ -47,7 +55,7 @@ export interface DocumentExtraction<T> {
   readonly data: Partial<T>;
   /** `data` passes the schema: every required field was found with evidence. */
   readonly complete: boolean;
-  /** Required fields with no verified value. */
+  /** Fields whose verified values do not satisfy the schema (not found, or too few for an array's minimum). */
   readonly missing: readonly string[];
   /** Flagged values (kept apart, or only counted with `unverified: 'drop'`). */
   readonly unverified: readonly UnverifiedValue[];
@@ -68,8 +76,15 @@ export interface ExtractOptions<S extends z.ZodObject> extends AgentCallOptions 
   readonly chunkTokens?: number;
   /** Tokens each chunk repeats from the one before. @default 200 */
   readonly overlapTokens?: number;
-  /** A value whose quote is not in the document: `flag` keeps it in `unverified`, `drop` only counts it. @default 'flag' */
+  /** A value without evidence in the document: `flag` keeps it in `unverified`, `drop` only counts it. @default 'flag' */
   readonly unverified?: 'flag' | 'drop';
+  /**
+   * A string or number value counts as found only if it appears in its own quote (after
+   * white space and case are normalized; numbers in their written forms, e.g. "1,234.50").
+   * Turn off for fields the model is asked to reformat (dates, normalized names).
+   * @default true
+   */
+  readonly requireValueInQuote?: boolean;
   /** Agent name (cost-ledger tag). @default 'shoal.extract' */
   readonly name?: string;
   readonly onProgress?: (progress: { readonly chunksDone: number; readonly chunks: number; readonly costUsd: number }) => void;
@@ -88,6 +103,7 @@ const optionsSchema = z.strictObject({
   chunkTokens: z.int().min(100).max(100_000).default(2000),
   overlapTokens: z.int().min(0).default(200),
   unverified: z.enum(['flag', 'drop']).default('flag'),
+  requireValueInQuote: z.boolean().default(true),
   name: z.string().optional(),
   onProgress: z.custom<(p: unknown) => void>((v) => typeof v === 'function').optional(),
 });
@@ -126,9 +142,26 @@ function planFields(schema: z.ZodObject): FieldPlan[] {
   });
 }
 
+/**
+ * A value schema that shows the model the field's JSON Schema but accepts anything, so that
+ * one bad value is flagged on its own (`invalid-value`) instead of failing the whole chunk's
+ * answer. (A field whose schema needs $defs keeps its own schema.)
+ */
+function lenient(value: z.ZodType): z.ZodType {
+  let shown: Record<string, unknown>;
+  try {
+    shown = z.toJSONSchema(value) as Record<string, unknown>;
+  } catch {
+    return value;
+  }
+  if ('$defs' in shown || JSON.stringify(shown).includes('"$ref"')) return value;
+  delete shown.$schema;
+  return z.unknown().meta(shown);
+}
+
 /** The answer asked of the model for one chunk: every field with a verbatim quote, null / [] when the chunk does not state it. */
 function chunkAnswerSchema(fields: readonly FieldPlan[]) {
-  const quoted = (value: z.ZodType) => z.object({ value, quote: z.string().describe('The exact words of the text that state the value, copied character for character.') });
+  const quoted = (value: z.ZodType) => z.object({ value: lenient(value), quote: z.string().describe('The exact words of the text that state the value, copied character for character.') });
   return z.object(Object.fromEntries(fields.map((f) => [f.name, f.array ? z.array(quoted(f.value)) : quoted(f.value).nullable()])));
 }
 
@@ -216,96 +249,107 @@ export async function extract<S extends z.ZodObject>(options: ExtractOptions<S>)
   const documents = withIds(options.documents);
   const plans = await Promise.all(documents.map(async (doc) => ({ doc, chunks: await chunkText(doc.text, { chunkTokens: parsed.chunkTokens, overlapTokens: parsed.overlapTokens }) })));
   const totalChunks = plans.reduce((n, p) => n + p.chunks.length, 0);
-  const tally = new Tally();
+  const scope = new CallScope(parsed.budgetUsd, parsed.signal);
   let chunksDone = 0;
 
-  const results = await Promise.all(
-    plans.map(async ({ doc, chunks }) => {
-      const candidates = new Map<string, Candidate[]>(fields.map((f) => [f.name, []]));
-      const unverified: UnverifiedValue[] = [];
-      const failedChunks: { chunk: number; error: ShoalError }[] = [];
-      let dropped = 0;
-      const flag = (value: UnverifiedValue) => (parsed.unverified === 'flag' ? unverified.push(value) : dropped++);
-      await Promise.all(
-        chunks.map(async (chunk) => {
-          try {
-            if (parsed.budgetUsd !== undefined && tally.costUsd >= parsed.budgetUsd) throw new BudgetExceededError(parsed.budgetUsd, tally.costUsd);
-            const result = await agent.run(
-              { document: doc.id, part: chunk.index + 1, parts: chunks.length, text: chunk.text },
-              agentRunOptions(parsed, 'extract', tally.costUsd),
-            );
-            tally.add(result);
-            const answer = result.output as Record<string, unknown>;
-            for (const field of fields) {
-              const raw = answer[field.name];
-              const entries = (field.array ? (raw as unknown[]) : raw === null || raw === undefined ? [] : [raw]) as { value: unknown; quote: string }[];
-              for (const entry of entries) {
-                const quote = typeof entry.quote === 'string' ? entry.quote : '';
-                if (entry.value === null || entry.value === undefined) continue;
-                if (!field.value.safeParse(entry.value).success) {
-                  flag({ field: field.name, value: entry.value, quote, chunk: chunk.index, reason: 'invalid-value' });
-                  continue;
-                }
-                if (quote.trim() === '') {
-                  flag({ field: field.name, value: entry.value, quote, chunk: chunk.index, reason: 'no-quote' });
-                  continue;
-                }
-                const where = locate(doc.text, quote, chunk.start, chunk.end);
-                if (!where.found) {
-                  flag({ field: field.name, value: entry.value, quote, chunk: chunk.index, reason: 'quote-not-in-document' });
-                  continue;
-                }
-                const text = doc.text.slice(where.start, where.end);
-                candidates.get(field.name)!.push({
-                  value: entry.value,
-                  key: valueKey(entry.value),
-                  evidence: { quote: text, start: where.start, end: where.end, chunk: chunk.index, match: where.match, valueInQuote: valueAppearsIn(entry.value, text) },
-                });
-              }
-            }
-          } catch (error) {
-            if (AbortError.isInstance(error)) throw error;
-            failedChunks.push({ chunk: chunk.index, error: ShoalError.isInstance(error) ? error : new ShoalError('API_ERROR', String(error), false, { cause: error }) });
-          } finally {
-            chunksDone++;
-            parsed.onProgress?.({ chunksDone, chunks: totalChunks, costUsd: tally.costUsd });
-          }
-        }),
-      );
-      const extracted: Record<string, unknown> = {};
-      const data: Record<string, unknown> = {};
-      for (const field of fields) {
-        const merged = mergeField(candidates.get(field.name)!);
-        if (merged.length === 0) {
-          if (field.array) data[field.name] = [];
+  /** One chunk's answer, checked value by value against the document. */
+  const check = (doc: { text: string }, chunk: Chunk, answer: Record<string, unknown>, candidates: Map<string, Candidate[]>, flag: (value: UnverifiedValue) => void) => {
+    for (const field of fields) {
+      const raw = answer[field.name];
+      const entries = (field.array ? (Array.isArray(raw) ? raw : []) : raw === null || raw === undefined ? [] : [raw]) as { value: unknown; quote: unknown }[];
+      for (const entry of entries) {
+        if (typeof entry !== 'object' || entry === null || entry.value === null || entry.value === undefined) continue;
+        const quote = typeof entry.quote === 'string' ? entry.quote : '';
+        const unverified = (reason: UnverifiedValue['reason']) => flag({ field: field.name, value: entry.value, quote, chunk: chunk.index, reason });
+        const valid = field.value.safeParse(entry.value);
+        if (!valid.success) {
+          unverified('invalid-value');
           continue;
         }
-        if (field.array) {
-          merged.sort((a, b) => a.evidence[0]!.start - b.evidence[0]!.start);
-          extracted[field.name] = merged;
-          data[field.name] = merged.map((m) => m.value);
-        } else {
-          merged.sort((a, b) => b.evidence.length - a.evidence.length || a.evidence[0]!.start - b.evidence[0]!.start);
-          const [chosen, ...alternatives] = merged;
-          extracted[field.name] = { ...chosen!, alternatives };
-          data[field.name] = chosen!.value;
+        if (quote.trim() === '') {
+          unverified('no-quote');
+          continue;
         }
+        const where = locate(doc.text, quote, chunk.start, chunk.end);
+        if (!where.found) {
+          unverified('quote-not-in-document');
+          continue;
+        }
+        const text = doc.text.slice(where.start, where.end);
+        const valueInQuote = valueAppearsIn(valid.data, text);
+        if (parsed.requireValueInQuote && !valueInQuote && (typeof valid.data === 'string' || typeof valid.data === 'number')) {
+          unverified('value-not-in-quote');
+          continue;
+        }
+        candidates.get(field.name)!.push({
+          value: valid.data,
+          key: valueKey(valid.data),
+          evidence: { quote: text, start: where.start, end: where.end, chunk: chunk.index, match: where.match, valueInQuote },
+        });
       }
-      failedChunks.sort((a, b) => a.chunk - b.chunk);
-      const missing = fields.filter((f) => f.required && !(f.name in data) && !f.array).map((f) => f.name);
-      const complete = failedChunks.length === 0 && options.schema.safeParse(data).success;
-      return {
-        id: doc.id,
-        fields: extracted as ExtractedFields<z.output<S>>,
-        data: data as Partial<z.output<S>>,
-        complete,
-        missing,
-        unverified,
-        droppedUnverified: dropped,
-        chunks: chunks.map(({ index, start, end, tokens }) => ({ index, start, end, tokens })),
-        failedChunks,
-      } satisfies DocumentExtraction<z.output<S>>;
-    }),
+    }
+  };
+
+  const results = await scope.guard(() =>
+    Promise.all(
+      plans.map(async ({ doc, chunks }) => {
+        const candidates = new Map<string, Candidate[]>(fields.map((f) => [f.name, []]));
+        const flagged: UnverifiedValue[] = [];
+        const failedChunks: { chunk: number; error: ShoalError }[] = [];
+        await Promise.all(
+          chunks.map(async (chunk) => {
+            try {
+              const result = await scope.run(() => agent.run({ document: doc.id, part: chunk.index + 1, parts: chunks.length, text: chunk.text }, agentRunOptions(parsed, 'extract', scope)));
+              check(doc, chunk, result.output as Record<string, unknown>, candidates, (value) => flagged.push(value));
+            } catch (error) {
+              // Cancellation and a closed executor end the extraction; a chunk's own failure (or the budget) is reported with the document.
+              if (AbortError.isInstance(error) || ExecutorClosedError.isInstance(error)) throw error;
+              failedChunks.push({ chunk: chunk.index, error: ShoalError.isInstance(error) ? error : new ShoalError('API_ERROR', String(error), false, { cause: error }) });
+            } finally {
+              chunksDone++;
+              parsed.onProgress?.({ chunksDone, chunks: totalChunks, costUsd: scope.tally.costUsd });
+            }
+          }),
+        );
+        // Chunks finish in any order: sort what they gave by place, so the result does not depend on timing.
+        flagged.sort((a, b) => a.chunk - b.chunk || a.field.localeCompare(b.field));
+        const unverified = parsed.unverified === 'flag' ? flagged : [];
+        const extracted: Record<string, unknown> = {};
+        const data: Record<string, unknown> = {};
+        for (const field of fields) {
+          const merged = mergeField(candidates.get(field.name)!.sort((a, b) => a.evidence.start - b.evidence.start || a.evidence.chunk - b.evidence.chunk));
+          if (merged.length === 0) {
+            if (field.array) data[field.name] = [];
+            continue;
+          }
+          if (field.array) {
+            merged.sort((a, b) => a.evidence[0]!.start - b.evidence[0]!.start);
+            extracted[field.name] = merged;
+            data[field.name] = merged.map((m) => m.value);
+          } else {
+            merged.sort((a, b) => b.evidence.length - a.evidence.length || a.evidence[0]!.start - b.evidence[0]!.start);
+            const [chosen, ...alternatives] = merged;
+            extracted[field.name] = { ...chosen!, alternatives };
+            data[field.name] = chosen!.value;
+          }
+        }
+        failedChunks.sort((a, b) => a.chunk - b.chunk);
+        const checked = options.schema.safeParse(data);
+        const missing = checked.success ? [] : [...new Set(checked.error.issues.map((issue) => String(issue.path[0] ?? '')))].filter(Boolean);
+        return {
+          id: doc.id,
+          fields: extracted as ExtractedFields<z.output<S>>,
+          data: data as Partial<z.output<S>>,
+          complete: failedChunks.length === 0 && checked.success,
+          missing,
+          unverified,
+          droppedUnverified: parsed.unverified === 'drop' ? flagged.length : 0,
+          chunks: chunks.map(({ index, start, end, tokens }) => ({ index, start, end, tokens })),
+          failedChunks,
+        } satisfies DocumentExtraction<z.output<S>>;
+      }),
+    ),
   );
+  const tally = scope.tally;
   return { documents: results, calls: tally.calls, usage: tally.usage(), costUsd: tally.costUsd, durationMs: performance.now() - started };
 }

@@ -1,6 +1,7 @@
-import { AgentInputError, BudgetExceededError, ShoalConfigError, StructuredOutputError } from '@shoal/core';
+import { AgentInputError, ShoalConfigError, StructuredOutputError } from '@shoal/core';
 import { z } from 'zod';
-import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, Tally } from '../util/options.js';
+import { type AgentCallOptions, agentRunOptions, callOptionsShape, parseOptions, type Spending, type Tally } from '../util/options.js';
+import { CallScope } from '../util/call-scope.js';
 import { loadTokenizer, type Tokenizer } from '../util/tokenizer.js';
 import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent, type SetwiseAgent, setwiseAgent } from './rank-agents.js';
 import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
@@ -101,17 +102,29 @@ function parseRankOptions<T extends RankItem>(options: RankOptions<T>) {
   if (!items.success) {
     throw new AgentInputError('rank', items.error.issues.map((issue) => ({ path: ['items', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))], message: issue.message, code: issue.code })));
   }
-  if (strategy.name === 'sliding-window' && strategy.step >= strategy.window) {
-    throw new ShoalConfigError(`rank(): the sliding window's step (${strategy.step}) must be smaller than its window (${strategy.window}), so that each window carries items to the next.`);
-  }
-  const topK = Math.min(parsed.topK, options.items.length);
-  if (strategy.name === 'tournament' && options.items.length > strategy.window && strategy.window <= topK) {
-    throw new ShoalConfigError(
-      `rank(): a tournament window of ${strategy.window} cannot narrow the pool to topK = ${topK}: use a window larger than topK (e.g. ${Math.max(20, 2 * topK)}) or the sliding-window strategy.`,
-    );
-  }
+  const topK = checkShape('rank()', strategy, options.items.length, parsed.topK);
   return { ...parsed, strategy, topK };
 }
+
+/** The checks on a strategy's shape shared by rank() and rankingPlan(); returns topK clamped to the items. */
+function checkShape(where: string, strategy: ParsedStrategy, items: number, wantedTopK: number): number {
+  if (strategy.name === 'sliding-window' && strategy.step >= strategy.window) {
+    throw new ShoalConfigError(`${where}: the sliding window's step (${strategy.step}) must be smaller than its window (${strategy.window}), so that each window carries items to the next.`);
+  }
+  const topK = Math.min(wantedTopK, items);
+  if (strategy.name === 'tournament' && items > strategy.window && strategy.window <= topK) {
+    throw new ShoalConfigError(
+      `${where}: a tournament window of ${strategy.window} cannot narrow the pool to topK = ${topK}: use a window larger than topK (e.g. ${Math.max(20, 2 * topK)}) or the sliding-window strategy.`,
+    );
+  }
+  return topK;
+}
+
+const planSchema = z.strictObject({
+  items: z.int().min(0),
+  topK: z.int().min(1).default(10),
+  strategy: optionsSchema.shape.strategy,
+});
 
 /**
  * What a ranking will cost in model calls and rounds, with well-formed answers (re-asks
@@ -119,13 +132,12 @@ function parseRankOptions<T extends RankItem>(options: RankOptions<T>) {
  * it assumes the worst case for byes and is an upper bound.
  */
 export function rankingPlan(options: { readonly items: number; readonly topK?: number; readonly strategy?: RankStrategy | RankStrategyName }): { calls: number; rounds: number } {
-  const strategy = parseOptions('rankingPlan() strategy', strategySchema, typeof options.strategy === 'string' ? { name: options.strategy } : (options.strategy ?? { name: 'tournament' }));
-  const n = options.items;
-  const topK = Math.min(options.topK ?? 10, n);
-  return closedForm(strategy, n, topK);
+  const parsed = parseOptions('rankingPlan()', planSchema, options);
+  const strategy = parseOptions('rankingPlan() strategy', strategySchema, parsed.strategy);
+  return closedForm(strategy, parsed.items, checkShape('rankingPlan()', strategy, parsed.items, parsed.topK));
 }
 
-/** The call and round counts as formulas (docs/agents.md states them). */
+/** The call and round counts as formulas (packages/agents/README.md states them). */
 function closedForm(strategy: ParsedStrategy, n: number, topK: number): { calls: number; rounds: number } {
   if (strategy.name === 'pointwise') return { calls: Math.ceil(n / strategy.pack), rounds: n > 0 ? 1 : 0 };
   if (n <= 1) return { calls: 0, rounds: 0 };
@@ -209,34 +221,29 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
   const parsed = parseRankOptions(options);
   const { strategy, topK, query } = parsed;
   const agents = agentsFor(parsed.relevance);
-  // The tokenizer is loaded only when some text could be over the limit (a token is at least one character).
-  const tokenizer = options.items.some((item) => item.text.length > parsed.maxItemTokens) ? await loadTokenizer() : undefined;
+  // The tokenizer is loaded only when some text could be over the limit (a token is at least one UTF-8 byte, and a UTF-16 unit is at most three).
+  const tokenizer = options.items.some((item) => item.text.length > parsed.maxItemTokens / 3) ? await loadTokenizer() : undefined;
   const texts = options.items.map((item) => (tokenizer ? cutToTokens(item.text, parsed.maxItemTokens, tokenizer) : item.text));
   const indices = options.items.map((_, i) => i);
-  const tally = new Tally();
+  const scope = new CallScope(parsed.budgetUsd, parsed.signal);
+  const tally = scope.tally;
   let repairs = NO_REPAIRS;
   let fallbacks = 0;
   const plannedCalls = closedForm(strategy, options.items.length, topK).calls;
-  const runOptions = () => {
-    if (parsed.budgetUsd !== undefined && tally.costUsd >= parsed.budgetUsd) throw new BudgetExceededError(parsed.budgetUsd, tally.costUsd);
-    return agentRunOptions(parsed, 'rank', tally.costUsd);
-  };
   const progress = () => options.onProgress?.({ calls: tally.calls, plannedCalls, costUsd: tally.costUsd });
-  /** Runs one agent call; a model answer that cannot be read at all (after its re-ask) falls back, anything else ends the ranking. */
-  const attempt = async <R>(call: () => Promise<R & { usage: Spending['usage']; costUsd: number; attempts: number }>): Promise<R | undefined> => {
+  /** One agent call in the scope; an answer that cannot be read at all (after its re-ask) falls back, anything else ends the ranking. */
+  const attempt = async <R extends Parameters<Tally['add']>[0]>(call: () => Promise<R>): Promise<R | undefined> => {
     try {
-      const result = await call();
-      tally.add(result);
-      return result;
+      return await scope.run(call);
     } catch (error) {
       if (!StructuredOutputError.isInstance(error)) throw error;
-      tally.calls += error.attempts;
       fallbacks++;
       return undefined;
     } finally {
       progress();
     }
   };
+  const runOptions = () => agentRunOptions(parsed, 'rank', scope);
   const judge: Judge<number> = {
     order: async (window) => {
       const result = await attempt(() => agents.listwise.run({ query, passages: window.map((i) => texts[i]!) }, runOptions()));
@@ -254,21 +261,24 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
     },
     score: async (batch) => {
       if (strategy.name !== 'pointwise') throw new Error('unreachable: score() is only used by pointwise');
-      const result = await agents.pointwise.runMany(
-        batch.map((i) => ({ query, passage: texts[i]! })),
-        { ...runOptions(), pack: strategy.pack },
+      // One packed call per group, each admitted by the budget on its own.
+      const groups: number[][] = [];
+      for (let i = 0; i < batch.length; i += strategy.pack) groups.push(batch.slice(i, i + strategy.pack));
+      const scored = await Promise.all(
+        groups.map(async (group) => {
+          const result = await attempt(() => agents.pointwise.runMany(group.map((i) => ({ query, passage: texts[i]! })), { ...runOptions(), pack: strategy.pack }));
+          return result!.items.map((item) => {
+            if (item.ok) return item.output.score;
+            if (!StructuredOutputError.isInstance(item.error)) throw item.error;
+            fallbacks++;
+            return -1; // unreadable: below every scored item, first-stage order among its like
+          });
+        }),
       );
-      tally.add(result);
-      progress();
-      return result.items.map((item) => {
-        if (item.ok) return item.output.score;
-        if (!StructuredOutputError.isInstance(item.error)) throw item.error;
-        fallbacks++;
-        return -1; // unreadable: below every scored item, first-stage order among its like
-      });
+      return scored.flat();
     },
   };
-  const run = await runStrategy(strategy, indices, topK, judge);
+  const run = await scope.guard(() => runStrategy(strategy, indices, topK, judge));
   return {
     ranking: run.top.map((index, i) => ({ id: options.items[index]!.id, rank: i + 1, item: options.items[index]! })),
     strategy: strategy.name,
@@ -282,9 +292,9 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
   };
 }
 
-/** Cuts `text` to at most `maxTokens` o200k tokens (a text of no more characters than that is short enough as it is). */
+/** Cuts `text` to at most `maxTokens` o200k tokens, never inside a character (a text of no more UTF-8 bytes than that is short enough as it is). */
 function cutToTokens(text: string, maxTokens: number, tokenizer: Tokenizer): string {
-  if (text.length <= maxTokens) return text;
+  if (Buffer.byteLength(text) <= maxTokens) return text;
   const tokens = tokenizer.encode(text);
-  return tokens.length <= maxTokens ? text : tokenizer.decode(tokens.slice(0, maxTokens));
+  return tokens.length <= maxTokens ? text : tokenizer.decode(tokens.slice(0, maxTokens)).replace(/\uFFFD+$/, '');
 }

@@ -64,15 +64,16 @@ export const callOptionsShape = {
 
 type CallOptions = { executor: Executor; priority?: number | undefined; signal?: AbortSignal | undefined; budgetUsd?: number | undefined; tags?: string[] | undefined; timeoutMs?: number | undefined };
 
-/** The run options of one agent call: the caller's, with `tag` first and what is left of the budget. */
-export function agentRunOptions(options: CallOptions, tag: string, spentUsd: number): AgentRunOptions {
+/** The run options of one agent call in `scope`: the caller's, with `tag` first, the scope's signal and what is left of the budget. */
+export function agentRunOptions(options: CallOptions, tag: string, scope: { readonly signal: AbortSignal; remainingUsd(): number | undefined }): AgentRunOptions {
+  const remaining = scope.remainingUsd();
   return {
     executor: options.executor,
     tags: [tag, ...(options.tags ?? [])],
+    signal: scope.signal,
     ...(options.priority !== undefined ? { priority: options.priority } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.budgetUsd !== undefined ? { budgetUsd: Math.max(0, options.budgetUsd - spentUsd) } : {}),
+    ...(remaining !== undefined ? { budgetUsd: remaining } : {}),
   };
 }
 

@@ -246,18 +246,21 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
 
   async #runOne(input: z.output<I>, options: AgentRunOptions, spend: Spend): Promise<{ output: z.output<O>; stage: ParseStage | 'reasked' }> {
     const base = this.promptFor(input);
+    // This input's own calls (the run's totals may include other inputs' calls, running beside it).
+    const own = new Spend(undefined);
     let prompt = base;
     let lastText = '';
     let lastIssues: readonly { path: readonly (string | number)[]; message: string; code: string }[] = [];
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const result = await this.#call(prompt, options, spend, { name: this.#schemaName(), schema: this.#structured.jsonSchema });
+      own.add(result.usage, result.costUsd, undefined);
       const answer = this.#structured.parse(result.text);
       if (answer.ok) return { output: answer.value, stage: attempt === 1 ? answer.stage : 'reasked' };
       lastText = result.text;
       lastIssues = answer.issues;
       prompt = base + reaskSuffix(result.text, formatIssues(answer.issues, 10));
     }
-    throw new StructuredOutputError(this.name, lastText, lastIssues, spend.calls);
+    throw new StructuredOutputError(this.name, lastText, lastIssues, own.calls, { usage: own.usage(), costUsd: own.costUsd });
   }
 
   #schemaName(packed = false): string {
