@@ -84,9 +84,12 @@ class ValueGenerator {
   readonly #numbers: number[];
   /** Ids of a packed input (shoal's convention: a JSON array of {"id", "input"}), answered one item each. */
   readonly #ids: string[];
+  /** Lines of the input text as they are (for quotes that must be verbatim). */
+  readonly #lines: string[];
 
   constructor(root: Schema, input: string) {
     this.#ids = packedIds(input);
+    this.#lines = input.split('\n').filter((line) => /[\p{L}\p{N}]/u.test(line) && !line.startsWith('```'));
     this.#root = root;
     this.#random = seededRandom(hashString(input));
     const words = wordsOf(input);
@@ -143,6 +146,7 @@ class ValueGenerator {
       return Object.fromEntries(this.#ids.map((id) => [id, this.value(extra as Schema, depth + 1)]));
     }
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
+    if (properties.value && this.#resolve(properties.quote ?? {}).type === 'string' && this.#lines.length > 0) return this.#quoted(properties.value, depth);
     const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
     const out: Record<string, unknown> = {};
     for (const [name, sub] of Object.entries(properties)) {
@@ -188,6 +192,31 @@ class ValueGenerator {
     let text = Array.from({ length: count }, (_, i) => this.#words[(start + i) % this.#words.length]).join(' ');
     while (text.length < min) text += ` ${this.#word()}`;
     return text.slice(0, max);
+  }
+
+  /**
+   * An evidence pair `{ value, quote }` (shoal's extraction convention): the quote is a run
+   * of words copied verbatim from one input line, a string value a part of it, a number one
+   * written in it if there is one. Whether it means anything is not the simulator's business.
+   */
+  #quoted(valueSchema: Schema, depth: number): { value: unknown; quote: string } {
+    const line = this.#lines[Math.floor(this.#random() * this.#lines.length)]!;
+    const words = [...line.matchAll(/\S+/g)];
+    const first = Math.floor(this.#random() * words.length);
+    const last = Math.min(words.length - 1, first + 1 + Math.floor(this.#random() * 5));
+    const quote = line.slice(words[first]!.index!, words[last]!.index! + words[last]![0].length);
+    const resolved = this.#resolve(valueSchema);
+    const type = Array.isArray(resolved.type) ? resolved.type.find((t) => t !== 'null') : resolved.type;
+    if (type === 'string' && resolved.enum === undefined && resolved.format === undefined) {
+      const inner = quote.split(/\s+/);
+      const at = Math.floor(this.#random() * inner.length);
+      return { value: inner.slice(at, at + 1 + Math.floor(this.#random() * 2)).join(' '), quote };
+    }
+    if (type === 'number' || type === 'integer') {
+      const written = quote.match(/\d+(?:\.\d+)?/);
+      if (written) return { value: type === 'integer' ? Math.round(Number(written[0])) : Number(written[0]), quote };
+    }
+    return { value: this.value(valueSchema, depth + 1), quote };
   }
 
   #word(): string {
