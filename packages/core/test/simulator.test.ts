@@ -44,3 +44,17 @@ describe('offline simulator', () => {
     expect(simulate('Say hello to the team')).toMatch(/^\[simulated, not a model\] /);
   });
 });
+
+describe('simulator: evidence pairs', () => {
+  it('answers {value, quote} with a quote copied verbatim from the input and a value taken from it', () => {
+    const schema = z.toJSONSchema(z.object({ name: z.object({ value: z.string(), quote: z.string() }), total: z.object({ value: z.number(), quote: z.string() }) }));
+    const input = 'Billing contact:  Ada Lovelace\nTotal due: 1,234.50 EUR\n';
+    for (let i = 0; i < 20; i++) {
+      const prompt = `Extract.\n\n\`\`\`json\n${JSON.stringify(schema)}\n\`\`\`\n\n# Input\n\ncase ${i}\n${input}`;
+      const answer = JSON.parse(simulate(prompt)) as { name: { value: string; quote: string }; total: { value: number; quote: string } };
+      expect(prompt).toContain(answer.name.quote);
+      expect(answer.name.quote).toContain(answer.name.value);
+      expect(typeof answer.total.value).toBe('number');
+    }
+  });
+});
