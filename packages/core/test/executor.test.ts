@@ -259,3 +259,28 @@ describe('executor: edge cases found in review', () => {
     expect(new Set(emulator.jobs.map((j) => j.idempotencyKey)).size).toBe(3);
   });
 });
+
+describe('executor: cancelled before dispatch', () => {
+  it('a call aborted in the same turn it was made never reaches the provider, and close() resolves', async () => {
+    let entered = 0;
+    const provider = {
+      specificationVersion: 'shoal.provider.v1' as const,
+      name: 'listens-late',
+      model: 'm',
+      // Rejects only on an abort that happens after it is called (as a careless provider would).
+      doComplete: (_request: unknown, context: { signal: AbortSignal }) => {
+        entered++;
+        return new Promise<never>((_resolve, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true }));
+      },
+    };
+    const executor = createExecutor({ provider, concurrency: 1, cache: false, dedupe: false });
+    const controller = new AbortController();
+    const calls = Array.from({ length: 100 }, (_, i) => executor.complete({ prompt: `q${i}` }, { signal: controller.signal }));
+    controller.abort();
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+    await executor.close();
+    expect(entered).toBeLessThanOrEqual(1);
+    expect(executor.metrics().running).toBe(0);
+  });
+});

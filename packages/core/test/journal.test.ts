@@ -242,12 +242,60 @@ describe('shutdown', () => {
     expect(store.entries.get(keyOf('long'))?.jobId).toBe(emulator.jobs[0]!.id);
   });
 
+  it('a shutdown during a draining close() still rejects the queue and keeps its deadline', async () => {
+    const emulator = await emulatorFor({ latencyMs: 50 });
+    const executor = run(emulator, memoryStore(), { concurrency: 2 });
+    const calls = Array.from({ length: 10 }, (_, i) => executor.complete({ prompt: `d${i}` }).then(() => 'ok', (e: { code: string }) => e.code));
+    await new Promise((resolve) => setImmediate(resolve));
+    const closing = executor.close(); // drains: would run all ten
+    const report = await executor.shutdown({ deadlineMs: 10_000 });
+    await closing;
+    expect(report.rejectedQueued).toBeGreaterThanOrEqual(6);
+    expect(report.clean).toBe(false);
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.filter((o) => o === 'EXECUTOR_CLOSED')).toHaveLength(report.rejectedQueued);
+    expect(emulator.stats().creates).toBe(10 - report.rejectedQueued);
+  });
+
+  it('counts calls refused after close, and takes a deadline beyond a timer as "wait"', async () => {
+    const emulator = await emulatorFor({ latencyMs: 30 });
+    const executor = run(emulator, memoryStore());
+    const call = executor.complete({ prompt: 'long deadline' });
+    const report = await executor.shutdown({ deadlineMs: 30 * 24 * 3600 * 1000 });
+    expect(report).toMatchObject({ abandoned: 0, finished: 1 });
+    await call;
+    await executor.complete({ prompt: 'after' }).catch(() => undefined);
+    expect(executor.metrics().refusedAfterClose).toBe(1);
+  });
+
+  it('a call made again while the first flight for it unwinds waits for it: one job, journaled, no second create', async () => {
+    const emulator = await emulatorFor({ latencyMs: 100, rules: [{ match: 'again', reply: 'the answer' }] });
+    const store = memoryStore();
+    const executor = run(emulator, store);
+    const controller = new AbortController();
+    let second: Promise<unknown> | undefined;
+    executor.events.on('job-created', () => {
+      if (second) return;
+      controller.abort();
+      second = executor.complete({ prompt: 'again' }); // issued at once, while the first flight unwinds
+    });
+    await executor.complete({ prompt: 'again' }, { signal: controller.signal }).catch(() => undefined);
+    while (!second) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await second).toMatchObject({ text: 'the answer' });
+    expect(emulator.stats().creates).toBe(1);
+    expect(executor.metrics().recovery.resumed).toBe(1);
+    expect(store.entries.size).toBe(0);
+  });
+
   it('checks its options, and handleShutdown installs and removes its signal handlers', async () => {
     const executor = createExecutor({ provider: scriptedProvider([{ reply: 'x' }]) });
     await expect(executor.shutdown({ deadlineMs: -1 })).rejects.toThrow(ShoalConfigError);
     expect(() => handleShutdown(executor, { signals: ['SIGNOPE' as NodeJS.Signals] })).toThrow(ShoalConfigError);
     expect(() => handleShutdown(executor, { deadline: 5 } as never)).toThrow(/Unknown option `deadline`/);
     expect(() => handleShutdown({} as never)).toThrow(ShoalConfigError);
+    const listening = process.listenerCount('SIGTERM');
+    expect(() => handleShutdown(executor, { signals: ['SIGTERM', 'SIGKILL'] })).toThrow(/SIGKILL, which no process can catch/);
+    expect(process.listenerCount('SIGTERM')).toBe(listening);
     const before = process.listenerCount('SIGTERM');
     const remove = handleShutdown(executor, { deadlineMs: 100 });
     expect(process.listenerCount('SIGTERM')).toBe(before + 1);

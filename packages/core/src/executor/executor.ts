@@ -112,9 +112,11 @@ export interface ExecutorMetrics {
   readonly costUsd: number;
   readonly byTag: Record<string, TotalsSnapshot>;
   readonly budgetUsd: number | undefined;
+  /** Calls refused because the executor was already closed or shutting down (work someone still wanted). */
+  readonly refusedAfterClose: number;
   /** What this run picked up from an earlier one through the store's journal (all 0 without a store). */
   readonly recovery: {
-    /** Jobs an earlier run had created, waited for by id: no create sent. */
+    /** Jobs waited for by id from the journal (created by an earlier run, or by an earlier flight of this one): no create sent. */
     readonly resumed: number;
     /**
      * Creates sent again: an earlier run sent them (or was about to) and died before their
@@ -235,7 +237,8 @@ class ShoalExecutor implements Executor {
   readonly #cache: CacheStore | undefined;
   readonly #store: DurableStore | undefined;
   /** Request keys journaled by a flight of this process right now (a second flight of the same key, with dedupe off, is not). */
-  readonly #journaling = new Set<string>();
+  /** Journal keys with a flight in progress, and when that flight's journal writes are over. */
+  readonly #journaling = new Map<string, Promise<void>>();
   /** With a store, flights no caller can leave still stop at a shutdown's deadline. */
   readonly #stop: AbortController | undefined;
   readonly #dedupe: boolean;
@@ -274,6 +277,11 @@ class ShoalExecutor implements Executor {
   #recreated = 0;
   #storeErrors = 0;
   #ending: Promise<ShutdownReport> | undefined;
+  /** A shutdown (a signal, a deadline): it takes over from a draining close() that is still running. */
+  #shuttingDown: Promise<ShutdownReport> | undefined;
+  #resourcesClosed: Promise<void> | undefined;
+  /** Calls refused because the executor was closed or shutting down (work a caller still wanted). */
+  #refusedAfterClose = 0;
   readonly #onStoreError = () => {
     this.#storeErrors++;
   };
@@ -356,7 +364,10 @@ class ShoalExecutor implements Executor {
       // Spread into the job's args, a string or an array would be sent (and paid for) mangled.
       return Promise.reject(new ShoalConfigError(`Expected \`args\` to be an object of model arguments, got ${describeValue(args)}.`));
     }
-    if (this.#closed) return Promise.reject(new ExecutorClosedError());
+    if (this.#closed) {
+      this.#refusedAfterClose++;
+      return Promise.reject(new ExecutorClosedError());
+    }
     if (this.#budgetExceeded) return Promise.reject(this.#budgetError());
     const priority = options?.priority ?? 0;
     if (typeof priority !== 'number' || Number.isNaN(priority)) {
@@ -405,11 +416,16 @@ class ShoalExecutor implements Executor {
       costUsd: totals.costUsd,
       byTag: this.#ledger.byTag(),
       budgetUsd: this.#budgetUsd,
+      refusedAfterClose: this.#refusedAfterClose,
       recovery: { resumed: this.#resumed, recreated: this.#recreated, storeErrors: this.#storeErrors },
     };
   }
 
   async close(options?: { readonly drain?: boolean }): Promise<void> {
+    if (this.#shuttingDown) {
+      await this.#shuttingDown;
+      return;
+    }
     if (this.#ending) {
       await this.#ending;
       return;
@@ -429,13 +445,16 @@ class ShoalExecutor implements Executor {
     let deadlineMs: number;
     try {
       rejectUnknownKeys('shutdown()', options, ['deadlineMs']);
-      deadlineMs = expectNumber('deadlineMs', options.deadlineMs ?? 10_000, { min: 0 });
+      // A deadline beyond what a timer can hold (about 24.8 days) is as good as none: wait that long.
+      deadlineMs = Math.min(MAX_TIMER_MS, expectNumber('deadlineMs', options.deadlineMs ?? 10_000, { min: 0, allowInfinity: true }));
     } catch (error) {
       return Promise.reject(error);
     }
-    // A second shutdown (or a close) joins the first.
-    this.#ending ??= this.#shutdown(deadlineMs);
-    return this.#ending;
+    // A second shutdown joins the first. A draining close() in progress does not stop one: a
+    // signal still rejects the queue and sets the deadline.
+    this.#shuttingDown ??= this.#shutdown(deadlineMs);
+    this.#ending ??= this.#shuttingDown;
+    return this.#shuttingDown;
   }
 
   async #shutdown(deadlineMs: number): Promise<ShutdownReport> {
@@ -487,11 +506,14 @@ class ShoalExecutor implements Executor {
     return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  async #closeResources(): Promise<void> {
-    clearTimeout(this.#pumpTimer);
-    await this.provider.close?.();
-    if (this.#store) await this.#store.close();
-    else await this.#cache?.close?.();
+  #closeResources(): Promise<void> {
+    this.#resourcesClosed ??= (async () => {
+      clearTimeout(this.#pumpTimer);
+      await this.provider.close?.();
+      if (this.#store) await this.#store.close();
+      else await this.#cache?.close?.();
+    })();
+    return this.#resourcesClosed;
   }
 
   // ---- dispatch ----
@@ -596,6 +618,21 @@ class ShoalExecutor implements Executor {
 
   async #attempts(flight: Flight, owner: Call, useCache: boolean): Promise<(() => void) | undefined> {
     const { key } = flight;
+    const journaled = this.#store !== undefined && useCache && key !== undefined;
+    let over: (() => void) | undefined;
+    if (journaled) {
+      // A flight for this request still unwinding (its callers left, or dedup is off): wait
+      // until its journal entry is final, so that this one sees its result or its job; then
+      // hold the key (before any await) for this flight.
+      for (let previous = this.#journaling.get(key); previous; previous = this.#journaling.get(key)) await previous;
+      this.#journaling.set(key, new Promise<void>((resolve) => (over = resolve)));
+    }
+    const release = () => {
+      if (journaled) {
+        this.#journaling.delete(key);
+        over!();
+      }
+    };
     if (useCache && key !== undefined) {
       let hit: CachedCompletion | undefined;
       try {
@@ -604,6 +641,7 @@ class ShoalExecutor implements Executor {
         hit = undefined; // a failing cache store must not fail the call; it only costs a job
       }
       if (hit) {
+        release();
         this.#limiter?.refund(owner.tokens); // no request was made
         const found = hit;
         return () => {
@@ -611,21 +649,15 @@ class ShoalExecutor implements Executor {
         };
       }
     }
-    const session = this.#journalSession(key, useCache);
-    if (!session) return this.#jobAttempts(flight, owner, useCache, undefined);
+    if (!journaled) return this.#jobAttempts(flight, owner, useCache, undefined);
+    // The journal is keyed by the cache key: one session per flight of a request.
+    const session = new JournalSession(this.#store!.journal, key, this.#onStoreError);
     try {
       return await this.#jobAttempts(flight, owner, useCache, session);
     } finally {
       await session.end();
-      this.#journaling.delete(session.key);
+      release();
     }
-  }
-
-  /** A journal session for a flight whose calls use the store's cache (the journal is keyed by the cache key). */
-  #journalSession(key: string | undefined, useCache: boolean): JournalSession | undefined {
-    if (!this.#store || !useCache || key === undefined || this.#journaling.has(key)) return undefined;
-    this.#journaling.add(key);
-    return new JournalSession(this.#store.journal, key, this.#onStoreError);
   }
 
   async #jobAttempts(flight: Flight, owner: Call, useCache: boolean, session: JournalSession | undefined): Promise<(() => void) | undefined> {
@@ -697,7 +729,14 @@ class ShoalExecutor implements Executor {
           }
           result = await this.provider.doResume!(owner.request, jobId, context);
         } else {
-          await session?.beforeCreate(context.idempotencyKey);
+          if (session) {
+            await session.beforeCreate(context.idempotencyKey);
+            // The journal write took a turn: the callers may have left, or a shutdown begun, meanwhile.
+            if (flight.calls.size === 0 || signal.aborted) {
+              session.withdraw();
+              return undefined;
+            }
+          }
           result = await this.provider.doComplete(owner.request, context);
         }
       } catch (raw) {

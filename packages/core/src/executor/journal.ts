@@ -79,6 +79,8 @@ type JobState = 'none' | 'maybe' | 'job';
  */
 export class JournalSession {
   #state: JobState = 'none';
+  /** The state before the last intent, for a create that was then not sent. */
+  #beforeIntent: JobState = 'none';
   #writes: Promise<unknown>[] = [];
 
   constructor(
@@ -101,6 +103,7 @@ export class JournalSession {
 
   /** Before a create is sent: throws a StoreError when the intent could not be recorded (nothing is sent then). */
   async beforeCreate(idempotencyKey: string): Promise<void> {
+    this.#beforeIntent = this.#state;
     try {
       await this.journal.intent(this.key, idempotencyKey);
     } catch (error) {
@@ -108,6 +111,11 @@ export class JournalSession {
       throw new StoreError(`The journal could not record a create before sending it, so nothing was sent: ${messageOf(error)}`, { cause: error });
     }
     this.#state = 'maybe';
+  }
+
+  /** The create whose intent was just recorded was not sent after all (its callers left, or a shutdown began). */
+  withdraw(): void {
+    this.#state = this.#beforeIntent;
   }
 
   created(jobId: string): void {

@@ -28,12 +28,14 @@ export function handleShutdown(executor: Executor, options: HandleShutdownOption
   }
   if (typeof options !== 'object' || options === null) throw new ShoalConfigError(`handleShutdown() takes an options object, got ${describeValue(options)}.`);
   rejectUnknownKeys('handleShutdown()', options, ['deadlineMs', 'signals', 'exitCode', 'onShutdown']);
-  const deadlineMs = expectNumber('deadlineMs', options.deadlineMs ?? 10_000, { min: 0 });
+  const deadlineMs = expectNumber('deadlineMs', options.deadlineMs ?? 10_000, { min: 0, allowInfinity: true });
   const exitCode = expectNumber('exitCode', options.exitCode ?? 1, { min: 1, max: 255, integer: true });
   const signals = options.signals ?? (['SIGINT', 'SIGTERM'] as const);
   if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string' || !(s in constants.signals))) {
     throw new ShoalConfigError(`Expected \`signals\` to be a non-empty list of signal names such as ['SIGINT', 'SIGTERM'], got ${describeValue(signals)}.`);
   }
+  const uncatchable = signals.filter((s) => s === 'SIGKILL' || s === 'SIGSTOP');
+  if (uncatchable.length > 0) throw new ShoalConfigError(`\`signals\` names ${uncatchable.join(' and ')}, which no process can catch: use SIGINT, SIGTERM, SIGHUP or similar.`);
   if (options.onShutdown !== undefined && typeof options.onShutdown !== 'function') {
     throw new ShoalConfigError(`Expected \`onShutdown\` to be a function, got ${describeValue(options.onShutdown)}.`);
   }
@@ -44,6 +46,7 @@ export function handleShutdown(executor: Executor, options: HandleShutdownOption
       process.exit(128 + (constants.signals[signal] ?? 0));
     }
     started = true;
+    refusedAtSignal = executor.metrics().refusedAfterClose;
     executor.shutdown({ deadlineMs }).then(
       (report) => {
         if (!report.clean) process.exitCode = exitCode;
@@ -57,8 +60,25 @@ export function handleShutdown(executor: Executor, options: HandleShutdownOption
       },
     );
   };
-  for (const signal of signals) process.on(signal, onSignal);
-  return () => {
-    for (const signal of signals) process.off(signal, onSignal);
+  // Calls refused after the shutdown began are work left too: the exit code says so.
+  let refusedAtSignal = 0;
+  const onExit = () => {
+    if (started && executor.metrics().refusedAfterClose > refusedAtSignal) process.exitCode = exitCode;
   };
+  const installed: NodeJS.Signals[] = [];
+  const remove = () => {
+    for (const signal of installed) process.off(signal, onSignal);
+    process.off('exit', onExit);
+  };
+  try {
+    for (const signal of signals) {
+      process.on(signal, onSignal);
+      installed.push(signal);
+    }
+  } catch (error) {
+    remove(); // all or nothing
+    throw new ShoalConfigError(`handleShutdown() could not listen for ${signals.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.on('exit', onExit);
+  return remove;
 }
