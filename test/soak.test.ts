@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
@@ -37,9 +40,15 @@ interface Sample {
 const latency = (random: () => number) => (random() < 1 / 6 ? 5 + 25 * random() : 5 * random());
 
 describe('soak: 20,000 calls through one executor under every fault', () => {
-  it(
-    'ends every call in its result or a typed error, creates no job twice, keeps memory flat and leaves nothing open',
-    async () => {
+  // Once without a store (the hot path) and once with the SQLite store (its cache, journal
+  // and group commits under the same load).
+  it.each([
+    { label: 'without a store', store: false },
+    { label: 'with a SQLite store', store: true },
+  ])(
+    '$label: ends every call in its result or a typed error, creates no job twice, keeps memory flat and leaves nothing open',
+    async ({ store }) => {
+      const storeDir = store ? mkdtempSync(join(tmpdir(), 'shoal-soak-')) : undefined;
       const emulator = await startShortApiEmulator({
         seed: 6,
         latencyMs: latency,
@@ -69,7 +78,16 @@ describe('soak: 20,000 calls through one executor under every fault', () => {
           [
             '--expose-gc',
             CHILD,
-            JSON.stringify({ url: emulator.url, apiKey: emulator.apiKey, calls: CALLS, window: 256, concurrency: 64, timeoutMs: 5_000, samples: SAMPLES }),
+            JSON.stringify({
+              url: emulator.url,
+              apiKey: emulator.apiKey,
+              calls: CALLS,
+              window: 256,
+              concurrency: 64,
+              timeoutMs: 5_000,
+              samples: SAMPLES,
+              ...(storeDir ? { store: join(storeDir, 'soak.db') } : {}),
+            }),
           ],
           { stdio: ['ignore', 'pipe', 'pipe'] },
         );
@@ -91,6 +109,7 @@ describe('soak: 20,000 calls through one executor under every fault', () => {
         if (stderr) problems.push(`stderr: ${stderr}`);
       } finally {
         await emulator.close();
+        if (storeDir) rmSync(storeDir, { recursive: true, force: true });
       }
       const durationMs = performance.now() - started;
       const stats = emulator.stats();
@@ -99,7 +118,7 @@ describe('soak: 20,000 calls through one executor under every fault', () => {
       const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
       console.log(
         [
-          `soak: ${CALLS} calls in ${(durationMs / 1000).toFixed(1)} s; creates ${stats.creates}, jobs ${stats.jobs}, queries ${stats.queries}, duplicate creates ${stats.duplicateCreates}`,
+          `soak (${store ? 'SQLite store' : 'no store'}): ${CALLS} calls in ${(durationMs / 1000).toFixed(1)} s; creates ${stats.creates}, jobs ${stats.jobs}, queries ${stats.queries}, duplicate creates ${stats.duplicateCreates}`,
           `faults injected: ${JSON.stringify(stats.faults)}`,
           `outcomes: ${JSON.stringify(countCodes(outcomes))}`,
           `executor: ${JSON.stringify(metrics)}`,

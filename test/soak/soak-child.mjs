@@ -22,12 +22,15 @@ function sample(label) {
   write(`sample ${label} ${m.rss} ${m.heapUsed} ${m.external} ${m.arrayBuffers}`);
 }
 
+// With config.store (a file path), the SQLite store: its cache lives in the file, and the
+// journal records every job. Without one, no cache: every prompt is unique, and an in-memory
+// cache would only grow to its 10,000 entries and blur the measure.
+const durable = config.store ? { store: (await import('@shoal/store-sqlite')).sqliteStore(config.store) } : { cache: false };
 const executor = createExecutor({
   provider: shortApi({ apiKey, baseUrl: url, poll: { initialDelayMs: 5 } }),
   concurrency,
   retry: { maxAttempts: 6, baseDelayMs: 2, maxDelayMs: 50 },
-  // Every prompt is unique: a result cache would only grow to its 10,000 entries and blur the measure.
-  cache: false,
+  ...durable,
 });
 
 let next = 0;
