@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createExecutor, type Executor, shortApi } from '@shoal/core';
-import { startShortApiEmulator } from '@shoal/core/testing';
+import { seededRandom, startShortApiEmulator } from '@shoal/core/testing';
 import { rank, type RankStrategy } from '@shoal/agents';
 import { rankingJudge } from '@shoal/agents/testing';
 
@@ -71,20 +71,9 @@ async function inBatches<T>(tasks: readonly T[], size: number, run: (task: T) =>
 
 // ---------- 1. simulated ----------
 
-function seeded(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A query: n items of distinct true relevance on 0-100, in the order of a weak first stage (relevance + noise 30). */
 function syntheticQuery(n: number, seed: number) {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const relevance = Array.from({ length: n }, (_, i) => (100 * (i + 0.5)) / n);
   const items = relevance.map((rel, i) => ({ id: `q${seed}-d${i}`, rel, firstStage: rel + 30 * gaussian() }));
@@ -194,7 +183,7 @@ async function trec() {
   // Passage texts are not in the data: each candidate is a stand-in of 60 words that carries its docid, which the judge reads.
   const words = 'the of and to in is for on that with as by at from this are be or an was which it its can has have their more than other most about may also into when been used these time only such over'.split(' ');
   const standIn = (docid: string) => {
-    const random = seeded(Number(docid) || 1);
+    const random = seededRandom(Number(docid) || 1);
     return `doc ${docid}: ${Array.from({ length: 60 }, () => words[Math.floor(random() * words.length)]).join(' ')}`;
   };
   const noises = [

@@ -75,7 +75,9 @@ describe('public API', () => {
     expect(Object.keys(testing).sort()).toEqual([
       'SIMULATOR_MODEL',
       'findSchema',
+      'hashString',
       'scriptedProvider',
+      'seededRandom',
       'simulate',
       'simulateWithSchema',
       'startOpenAICompatibleServer',

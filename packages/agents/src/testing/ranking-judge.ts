@@ -1,4 +1,4 @@
-import { findSchema } from '@shoal/core/testing';
+import { findSchema, hashString, seededRandom } from '@shoal/core/testing';
 
 /**
  * A simulated ranking judge of known noise, for tests and evaluations: it reads the prompts
@@ -61,7 +61,7 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
       if (!found) throw new Error('rankingJudge: not a prompt of rank()');
       // Noise drawn from the prompt itself: the same prompt gets the same answer (like temperature 0),
       // and results do not depend on the order in which concurrent calls arrive.
-      const random = mulberry32(seed ^ hashString(prompt));
+      const random = seededRandom(seed ^ hashString(prompt));
       const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
       const perceive = (passage: string, query: string) => options.relevance(passage, query) + (noise > 0 ? noise * gaussian() : 0);
       const fault = faultRate > 0 && random() < faultRate;
@@ -91,23 +91,5 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
       }
       return JSON.stringify({ order });
     },
-  };
-}
-
-function hashString(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-/** A small seeded generator (mulberry32), so that evaluations repeat exactly. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

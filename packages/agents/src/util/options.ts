@@ -93,17 +93,8 @@ export function withIds(texts: readonly (string | { readonly id: string; readonl
   return texts.map((t, i) => (typeof t === 'string' ? { id: String(i), text: t } : { id: t.id, text: t.text }));
 }
 
-/** Options every ready-made agent takes and passes on to its model calls. */
-export interface AgentCallOptions {
-  /** The shared executor: every call goes through it. */
-  readonly executor: Executor;
-  /** Priority of every call against other work on the executor. @default 0 */
-  readonly priority?: number;
-  readonly signal?: AbortSignal;
-  /** No further call once this much is spent. */
-  readonly budgetUsd?: number;
-  /** Extra cost-ledger tags (the agent's name and the function's are always there). */
-  readonly tags?: readonly string[];
-  /** Per model call, queue wait included. */
-  readonly timeoutMs?: number;
-}
+/**
+ * Options every ready-made agent takes and passes on to its model calls: the agent API's
+ * run options (its budget covers the whole operation, admitted call by call).
+ */
+export type AgentCallOptions = Omit<AgentRunOptions, 'spanId'>;

@@ -16,3 +16,4 @@ export { startOpenAICompatibleServer } from './openai-compatible-server.js';
 export type { OpenAICompatibleServer, OpenAIServerOptions, OpenAIServerRule, RecordedChatRequest } from './openai-compatible-server.js';
 export { simulateWithSchema } from './simulator.js';
 export { testAgent } from './test-agent.js';
+export { seededRandom, hashString } from '../util/random.js';
