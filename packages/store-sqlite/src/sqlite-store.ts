@@ -96,6 +96,14 @@ export class SqliteStore implements DurableStore {
   /** Journal entries written but not yet committed, likewise (null: settled). */
   readonly #unflushedJournal = new Map<string, JournalEntry | null>();
   #closed = false;
+  /** Commits what is pending when the process exits on purpose (process.exit(), e.g. a second signal); SIGKILL cannot be helped. */
+  readonly #onExit = () => {
+    try {
+      this.close();
+    } catch {
+      // exiting: nothing left to tell
+    }
+  };
 
   constructor(options: SqliteStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new ShoalConfigError(`sqliteStore() takes a file path or { path, synchronous? }, got ${show(options)}.`);
@@ -138,6 +146,7 @@ export class SqliteStore implements DurableStore {
       },
       pending: () => this.#pending(),
     };
+    process.on('exit', this.#onExit);
   }
 
   /** What the file holds now (pending writes committed first). */
@@ -155,6 +164,7 @@ export class SqliteStore implements DurableStore {
   /** Commits what is pending and closes the file. Later writes fail; closing twice is harmless. */
   close(): void {
     if (this.#closed) return;
+    process.off('exit', this.#onExit);
     this.#flush();
     this.#closed = true;
     this.#db.close();

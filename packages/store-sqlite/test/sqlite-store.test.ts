@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +106,22 @@ describe('sqliteStore', () => {
       expect(() => sqliteStore(input as string), String(input)).toThrow(ShoalConfigError);
       expect(() => sqliteStore(input as string), String(input)).toThrow(message);
     }
+  });
+
+  it('commits pending writes when the process exits through process.exit() (a second signal)', () => {
+    const path = fresh();
+    const script = `
+      import { sqliteStore } from '@shoal/store-sqlite';
+      const store = sqliteStore(${JSON.stringify(path)});
+      store.journal.intent('k', 'idem');
+      store.journal.created('k', 'job-1');
+      process.exit(130); // before the group commit's turn comes
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(130);
+    const store = sqliteStore(path);
+    expect(store.journal.lookup('k')).toEqual({ key: 'k', idempotencyKey: 'idem', jobId: 'job-1' });
+    store.close();
   });
 
   it('lets one process at a time use a file', () => {
