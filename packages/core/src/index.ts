@@ -42,6 +42,7 @@ export {
 export type { PlanIssue, ShoalErrorCode, ValidationIssue } from './errors.js';
 export { countTokens } from './tokens.js';
 export { defineAgent, AGENT_NAME } from './agent/define-agent.js';
+export { BudgetGate, abortReason } from './agent/budget-gate.js';
 export type {
   Agent,
   AgentConfig,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent } from '../src/agent/define-agent.js';
+import { BudgetGate } from '../src/agent/budget-gate.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { AgentInputError, BudgetExceededError, ShoalConfigError, StructuredOutputError } from '../src/errors.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
@@ -169,5 +170,30 @@ describe('runMany', () => {
     expect(result.calls).toBe(2 + 4); // per pack: one missing, one invalid, retried alone
     expect(result.items.filter((item) => item.ok && item.stage === 'packed')).toHaveLength(6);
     await executor.close();
+  });
+});
+
+describe('BudgetGate', () => {
+  it('lets the first call run alone, then admits while spend plus the mean cost of calls in flight fits; throws once spent or aborted', async () => {
+    let spent = 0;
+    const controller = new AbortController();
+    const gate = new BudgetGate(1, () => spent, controller.signal);
+    await gate.admit(); // the probe
+    let second = false;
+    const waiting = gate.admit().then(() => (second = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(second).toBe(false); // no cost known yet: waits for the probe
+    spent = 0.3;
+    gate.release(true);
+    await waiting; // 0.3 + 1 x 0.3 fits
+    await gate.admit(); // 0.3 + 2 x 0.3 fits
+    let fourth = false;
+    const blocked = gate.admit().then(() => (fourth = true), (e: unknown) => e);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fourth).toBe(false); // 0.3 + 3 x 0.3 > 1
+    controller.abort(new Error('stop'));
+    expect(await blocked).toMatchObject({ message: 'stop' });
+    spent = 1;
+    await expect(new BudgetGate(1, () => spent, new AbortController().signal).admit()).rejects.toBeInstanceOf(BudgetExceededError);
   });
 });

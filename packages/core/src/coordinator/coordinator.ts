@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { z } from 'zod';
+import { BudgetGate } from '../agent/budget-gate.js';
 import { defineAgent, type Agent } from '../agent/define-agent.js';
 import {
   AbortError,
@@ -134,6 +135,8 @@ class RunContext {
   modelCalls = 0;
   retries = 0;
   readonly #unlink: (() => void) | undefined;
+  /** With a run budget: admission of its agent calls. */
+  readonly #gate: BudgetGate | undefined;
 
   constructor(
     readonly coordinator: ShoalCoordinator,
@@ -144,8 +147,8 @@ class RunContext {
     checkRunOptions(options);
     this.trace = new Trace(coordinator.events);
     this.root = this.trace.start('run', name, undefined, { ...attributes, priority: options.priority ?? 0, budgetUsd: options.budgetUsd });
-    // One listener: a cancelled run wakes every call waiting for budget room, which then throws.
-    this.controller.signal.addEventListener('abort', () => this.#wake(), { once: true });
+    // A cancelled run wakes every call waiting for budget room, which then throws.
+    this.#gate = options.budgetUsd === undefined ? undefined : new BudgetGate(options.budgetUsd, () => this.costUsd, this.controller.signal);
     const signal = options.signal;
     if (signal) {
       // Whatever the caller aborted with, sub-calls and the caller see an AbortError (or the caller's own shoal error).
@@ -183,10 +186,8 @@ class RunContext {
 
   async #runAgent<I extends z.ZodType, O extends z.ZodType>(agent: Agent<I, O>, input: z.input<I>, parent: Span, priority: number, signal?: AbortSignal): Promise<z.output<O>> {
     const budget = this.options.budgetUsd;
-    // Counted in flight from the moment it is admitted (in the same tick as the decision), so
-    // two waiters woken together cannot both take the last room.
-    if (budget !== undefined) await this.#admit(budget);
-    else this.#inFlight++;
+    await this.#gate?.admit();
+    let charged = false;
     const span = this.trace.start('agent-call', agent.name, parent.id, { input });
     this.coordinator.watch(span.id, this);
     this.agentCalls++;
@@ -199,47 +200,16 @@ class RunContext {
         spanId: span.id,
         ...(budget !== undefined ? { budgetUsd: budget - this.costUsd } : {}),
       });
-      this.#finished++;
       this.#charge(agent.name, result.costUsd);
+      charged = true;
       this.trace.end(span, 'ok', { attempts: result.attempts, costUsd: result.costUsd, usage: result.usage, stage: result.stage, jobIds: result.jobIds });
       return result.output;
     } catch (error) {
       this.trace.end(span, 'error', { error: describe(error) });
       throw error;
     } finally {
-      this.#inFlight--;
       this.coordinator.unwatch(span.id);
-      this.#wake();
-    }
-  }
-
-  #inFlight = 0;
-  #finished = 0;
-  #waiters: (() => void)[] = [];
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  /**
-   * With a run budget, a call starts only while the spend plus what the calls in flight
-   * will likely cost (the mean of finished calls) leaves room for it; the first call runs
-   * alone, as a probe. So a fan-out of hundreds cannot all start on an empty ledger, and
-   * the budget is passed by at most about one call.
-   */
-  async #admit(budget: number): Promise<void> {
-    for (;;) {
-      if (this.controller.signal.aborted) throw this.controller.signal.reason;
-      if (this.costUsd >= budget) throw new BudgetExceededError(budget, this.costUsd);
-      const mean = this.#finished > 0 ? this.costUsd / this.#finished : undefined;
-      const fits = this.#inFlight === 0 || (mean !== undefined && this.costUsd + (this.#inFlight + 1) * mean <= budget);
-      if (fits) {
-        this.#inFlight++;
-        return;
-      }
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      this.#gate?.release(charged);
     }
   }
 
