@@ -7,6 +7,7 @@
  */
 import { createExecutor, shortApi, type ModelProvider } from '@shoal/core';
 import { startShortApiEmulator, type ShortApiEmulator } from '@shoal/core/testing';
+import { printSummary } from './shared/backend.js';
 
 const TICKETS = [
   'My invoice shows a double charge for March.',
@@ -74,15 +75,7 @@ async function main() {
   console.log(`\nLane finish order (median position of each lane's results): ${progress.laneOrder()}`);
 
   const failed = answers.filter((a) => a.status === 'rejected').length;
-  const t = m.totals;
-  console.log('\nSummary');
-  console.log(`  calls            ${m.done} done, ${failed} failed, in ${(wallMs / 1000).toFixed(2)} s`);
-  console.log(`  retries          ${m.retries}`);
-  console.log(`  requests per job ${m.requestsPerJob.toFixed(2)} (${m.requests} HTTP requests for ${m.jobs} jobs)`);
-  console.log(`  tokens           ${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out`);
-  console.log(`  cost             $${m.costUsd.toFixed(6)}  (${Object.entries(m.byTag).map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})`);
-  console.log(`  latency          p50 ${m.latencyMs.p50.toFixed(0)} ms, p95 ${m.latencyMs.p95.toFixed(0)} ms (queue wait included)`);
-  if (emulator) console.log(`  emulator         ${emulator.stats().creates} creates (${emulator.stats().refusedCreates} refused with 429), ${emulator.stats().queries} queries, ${emulator.stats().duplicateCreates} duplicate jobs`);
+  printSummary(m, emulator, wallMs, () => true); // cost per lane: each call carries only its lane's tag
 
   await executor.close();
   await emulator?.close();

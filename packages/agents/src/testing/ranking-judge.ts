@@ -36,7 +36,13 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
   const toScore = options.toScore ?? ((x: number) => Math.max(0, Math.min(100, x)));
   const answered = { listwise: 0, setwise: 0, pointwise: 0, faults: 0 };
 
+  // match() and then reply() read the same prompt: the last reading is kept for the second.
+  let last: { prompt: string; kind: ReturnType<typeof readKind> } | undefined;
   const kindOf = (prompt: string) => {
+    if (last?.prompt !== prompt) last = { prompt, kind: readKind(prompt) };
+    return last.kind;
+  };
+  const readKind = (prompt: string) => {
     const found = findSchema(prompt);
     if (!found) return undefined;
     const properties = (found.schema.properties ?? (found.schema.additionalProperties as { properties?: unknown } | undefined)?.properties) as Record<string, unknown> | undefined;

@@ -1,4 +1,4 @@
-import { type AgentRunOptions, type Executor, ShoalConfigError } from '@shoal/core';
+import { type AgentRunOptions, type Executor, ShoalConfigError, type Usage } from '@shoal/core';
 import { z } from 'zod';
 
 /**
@@ -39,7 +39,7 @@ export class Tally {
   outputTokens = 0;
   costUsd = 0;
 
-  add(result: { readonly usage: { inputTokens: number; cachedInputTokens: number; outputTokens: number }; readonly costUsd: number; readonly attempts?: number; readonly calls?: number }): void {
+  add(result: { readonly usage: Usage; readonly costUsd: number; readonly attempts?: number; readonly calls?: number }): void {
     this.calls += result.calls ?? result.attempts ?? 1;
     this.inputTokens += result.usage.inputTokens;
     this.cachedInputTokens += result.usage.cachedInputTokens;
@@ -47,7 +47,7 @@ export class Tally {
     this.costUsd += result.costUsd;
   }
 
-  usage(): { inputTokens: number; cachedInputTokens: number; outputTokens: number } {
+  usage(): Usage {
     return { inputTokens: this.inputTokens, cachedInputTokens: this.cachedInputTokens, outputTokens: this.outputTokens };
   }
 }
@@ -62,10 +62,8 @@ export const callOptionsShape = {
   timeoutMs: z.number().positive().optional(),
 };
 
-type CallOptions = { executor: Executor; priority?: number | undefined; signal?: AbortSignal | undefined; budgetUsd?: number | undefined; tags?: string[] | undefined; timeoutMs?: number | undefined };
-
 /** The run options of one agent call in `scope`: the caller's, with `tag` first, the scope's signal and what is left of the budget. */
-export function agentRunOptions(options: CallOptions, tag: string, scope: { readonly signal: AbortSignal; remainingUsd(): number | undefined }): AgentRunOptions {
+export function agentRunOptions(options: AgentCallOptions, tag: string, scope: { readonly signal: AbortSignal; remainingUsd(): number | undefined }): AgentRunOptions {
   const remaining = scope.remainingUsd();
   return {
     executor: options.executor,
@@ -81,7 +79,7 @@ export function agentRunOptions(options: CallOptions, tag: string, scope: { read
 export interface Spending {
   /** Model calls made, re-asks included. */
   readonly calls: number;
-  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
+  readonly usage: Usage;
   readonly costUsd: number;
   readonly durationMs: number;
 }

@@ -236,7 +236,6 @@ class ShoalExecutor implements Executor {
   readonly #retry: Required<RetryOptions>;
   readonly #cache: CacheStore | undefined;
   readonly #store: DurableStore | undefined;
-  /** Request keys journaled by a flight of this process right now (a second flight of the same key, with dedupe off, is not). */
   /** Journal keys with a flight in progress, and when that flight's journal writes are over. */
   readonly #journaling = new Map<string, Promise<void>>();
   /** With a store, flights no caller can leave still stop at a shutdown's deadline. */
