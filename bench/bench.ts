@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createExecutor, defineAgent, openAICompatible, shortApi, type ModelProvider } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
+import { rateLimitScenario } from './rate-limit-scenario.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (pnpm bench does)');
@@ -372,6 +373,45 @@ async function packing() {
   );
 }
 
+/** bench/json-repair.ts in a child (it runs each pattern in a process of its own): the worst reading time per answer size. */
+async function repairWorstCase() {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/json-repair.ts', '3'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 600_000 });
+  const worst = /\| \*\*worst\*\* \|(.*)\|/.exec(out)?.[1]?.split('|').map((cell) => cell.replace(/\*/g, '').trim());
+  const zod = /\| \*\*worst, zod-bound\*\* \|(.*)\|/.exec(out)?.[1]?.split('|').map((cell) => cell.replace(/\*/g, '').trim());
+  if (!worst || worst.length < 6) throw new Error(`bench/json-repair.ts printed no worst row:\n${out}`);
+  const ms = (cell: string) => Number.parseFloat(cell.replace('>', ''));
+  row('Reading a model answer, worst of 16 hostile shapes (median of 3): 1 KB / 64 KB / 1 MB', `${worst[0]} / ${worst[3]} / ${worst[5]} ms`, 'before the bounds: > 10 s from 64 KB', '< 100 ms up to 1 MB', worst.every((c) => ms(c) < 100));
+  if (zod) row('  valid JSON, 1 MB of wrong-type values (bound by zod, one issue per value)', `${zod[5]} ms`, '', '', undefined);
+}
+
+/** The red team's rate-limit scenario (bench/rate-limit-scenario.ts): 60 calls, concurrency 32, 1 s jobs, a server limit per second. */
+async function rateLimits() {
+  const learnt = await rateLimitScenario(3);
+  row(
+    'Server limit 3 req/s (creates + polls), 60 calls, C=32, 1 s jobs: calls with their result',
+    `${learnt.ok} / 60 (${learnt.wallS.toFixed(0)} s)`,
+    'before: 25 / 60, 15 paid jobs lost',
+    '60 / 60',
+    learnt.ok === 60,
+  );
+  row(
+    '  429s in all / share once learnt (calls 31-60)',
+    `${learnt.rateLimited} of ${learnt.requests} / ${(learnt.shareAfterLearning * 100).toFixed(1)}%`,
+    `learnt ${((learnt.learnedRpm ?? 0) / 60).toFixed(2)} req/s`,
+    '< 10% once learnt',
+    learnt.shareAfterLearning < 0.1,
+  );
+  const configured = await rateLimitScenario(10, 300);
+  row(
+    '  server 10 req/s, requestsPerMinute at half (300): 429s',
+    `${configured.rateLimited} of ${configured.requests}, ${configured.ok} / 60 results`,
+    'before: 79 429s at half the limit',
+    '0',
+    configured.rateLimited === 0 && configured.ok === 60,
+  );
+}
+
 const started = performance.now();
 // `pnpm bench` runs every section; `pnpm bench cpu wall` runs only those named.
 const only = process.argv.slice(2);
@@ -395,6 +435,14 @@ if (wanted('agent')) {
 if (wanted('pack')) {
   log('bench: packing...');
   await packing();
+}
+if (wanted('repair')) {
+  log('bench: reading hostile model answers (json-repair.ts, a minute or two)...');
+  await repairWorstCase();
+}
+if (wanted('ratelimit')) {
+  log('bench: rate-limit scenario (about a minute and a half)...');
+  await rateLimits();
 }
 if (wanted('detection')) {
   log('bench: detection delay, polling (300-800 ms jobs)...');

@@ -347,7 +347,7 @@ const rows: Row[] = [
   {
     door: 'executor.complete',
     input: 'a priority of NaN',
-    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /Expected `priority` to be a number, got `NaN`/ },
+    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /Expected `priority` to be a finite number, got `NaN`/ },
     jobs: 0,
     act: (door) => rejection(door.executor.complete({ prompt: 'LABEL x' }, { priority: Number.NaN })),
   },

@@ -66,9 +66,12 @@ describe('public API', () => {
       'isStrictCompatible',
       'openAICompatible',
       'parseReference',
+      'picoToUsd',
       'planSchema',
       'plannerAgent',
+      'rejectUnknownKeys',
       'shortApi',
+      'usdToPico',
       'validatePlan',
     ]);
   });

@@ -90,6 +90,16 @@ describe('classify() on the emulator over HTTP', () => {
     expect(result.items[1]).toMatchObject({ ok: true, labels: [], abstained: 'low-confidence', modelLabel: 'billing' });
   });
 
+  it('a packed call whose create answer was lost fails its items, never pays again for each one', async () => {
+    const emulator = await startShortApiEmulator({ rules: [{ match: isClassifyPrompt, reply: (p) => ({ text: triageReply(p), dropCreate: true }) }] });
+    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }) });
+    cleanups.push(() => emulator.close(), () => executor.close());
+    const result = await classify({ labels: Tickets, items: tickets, executor, pack: 5 });
+    expect(result.items.map((i) => (i.ok ? 'ok' : i.error.code))).toEqual(Array(5).fill('CREATE_AMBIGUOUS'));
+    expect(result.failed).toBe(5);
+    expect(emulator.stats().jobs).toBe(1); // the packed job the server made; no single call after it
+  });
+
   it('bad options are refused before any call', async () => {
     const { emulator, executor } = await setup();
     const cases: [Record<string, unknown>, RegExp][] = [

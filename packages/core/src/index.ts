@@ -41,6 +41,8 @@ export {
 } from './errors.js';
 export type { PlanIssue, ShoalErrorCode, ValidationIssue } from './errors.js';
 export { countTokens } from './tokens.js';
+export { picoToUsd, usdToPico } from './util/money.js';
+export { rejectUnknownKeys } from './util/options.js';
 export { defineAgent, AGENT_NAME } from './agent/define-agent.js';
 export { BudgetGate, abortReason } from './agent/budget-gate.js';
 export type {

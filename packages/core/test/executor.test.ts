@@ -213,17 +213,43 @@ describe('executor: rate limits', () => {
 });
 
 describe('executor: edge cases found in review', () => {
-  it('starts a new job for an identical call made right after every caller of a flight left', async () => {
+  it('re-attaches an identical call made after every caller of a flight left to the job it left: one job, booked once', async () => {
     const { executor, emulator } = await rig({ latencyMs: 200, rules: [{ match: 'again', reply: 'fresh' }] });
     const controller = new AbortController();
+    const created = new Promise((resolve) => executor.events.once('job-created', resolve));
     const leaving = executor.complete({ prompt: 'again' }, { signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 20));
+    await created;
     controller.abort();
     await expect(leaving).rejects.toSatisfy(AbortError.isInstance);
     const result = await executor.complete({ prompt: 'again' });
     expect(result.text).toBe('fresh');
     expect(result.deduplicated).toBe(false);
-    expect(emulator.stats().jobs).toBe(2);
+    expect(emulator.stats().jobs).toBe(1);
+    expect(emulator.stats().creates).toBe(1);
+    expect(executor.metrics().recovery.resumed).toBe(1);
+    // Booked once, when the job was created; the call that got the answer reports what it cost.
+    const billed = Number(emulator.jobs[0]!.amountUsd);
+    expect(executor.metrics().costUsd).toBe(billed);
+    expect(result.costUsd).toBe(billed);
+  });
+
+  it('lets a create in flight answer when its caller leaves: the job is booked, and the same call made again re-attaches to it', async () => {
+    const { executor, emulator } = await rig({ createLatencyMs: 150, latencyMs: 10, rules: [{ match: 'slow create', reply: 'made' }] });
+    const controller = new AbortController();
+    const sent = new Promise<void>((resolve) => {
+      const check = () => (emulator.jobs.length > 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    const leaving = executor.complete({ prompt: 'slow create' }, { signal: controller.signal });
+    await sent; // the job exists on the server; its create's answer has not come back yet
+    controller.abort();
+    await expect(leaving).rejects.toSatisfy(AbortError.isInstance);
+    const result = await executor.complete({ prompt: 'slow create' });
+    expect(result.text).toBe('made');
+    expect(emulator.stats().jobs).toBe(1);
+    expect(emulator.jobs[0]!.answered).toBe(true);
+    expect(executor.metrics().jobs).toBe(1);
+    expect(executor.metrics().costUsd).toBe(Number(emulator.jobs[0]!.amountUsd));
   });
 
   it('keeps working when an event listener throws, and reports the error', async () => {

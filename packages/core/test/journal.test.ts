@@ -138,7 +138,7 @@ describe('journal: what a run leaves for the next', () => {
     expect(second.metrics().recovery).toEqual({ resumed: 0, recreated: 1, storeErrors: 0 });
   });
 
-  it('says when the server no longer knows a journaled job, closes the entry, and the next run creates anew', async () => {
+  it('says when the server no longer knows a journaled job, takes the job id out of its entry, and the next run creates it again as a re-create', async () => {
     const gone = await emulatorFor({ latencyMs: 300 });
     const store = memoryStore();
     const first = run(gone, store);
@@ -147,11 +147,14 @@ describe('journal: what a run leaves for the next', () => {
     const fresh = await emulatorFor({ latencyMs: 5 }); // knows no job of the first
     const error = await run(fresh, store).complete({ prompt: 'forgotten' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'JOB_NOT_FOUND', jobId: gone.jobs[0]!.id, status: 404, retryable: false });
-    expect((error as Error).message).toMatch(/earlier run created .*next run creates a new job/);
-    expect(store.entries.size).toBe(0);
+    expect((error as Error).message).toMatch(/re-attached to by id .*next run creates the job again \(counted in metrics\(\)\.recovery\.recreated/);
+    expect([...store.entries.values()]).toEqual([expect.objectContaining({ jobId: undefined })]);
     expect(fresh.stats().creates).toBe(0);
-    await expect(run(fresh, store).complete({ prompt: 'forgotten' })).resolves.toMatchObject({ cached: false });
+    const third = run(fresh, store);
+    await expect(third.complete({ prompt: 'forgotten' })).resolves.toMatchObject({ cached: false });
     expect(fresh.stats().creates).toBe(1);
+    expect(third.metrics().recovery).toMatchObject({ resumed: 0, recreated: 1 });
+    expect(store.entries.size).toBe(0);
   });
 
   it('closes the entry when no job can exist (429s to the end) and when the job failed', async () => {

@@ -96,13 +96,15 @@ describe('shortApi over HTTP against the emulator', () => {
     expect((emulator.stats().faults.dropQuery ?? 0) + (emulator.stats().faults.invalidJson ?? 0)).toBeGreaterThan(0);
   });
 
-  it('fails a poll that keeps failing with the job id attached, and never re-creates it', async () => {
-    const { executor, emulator } = await rig({ faults: { queryServerError: 1 } }, {}, { retry: { maxAttempts: 3, baseDelayMs: 1 } });
+  it('keeps polling through failing polls until the job\'s deadline, then times out with the job id, never re-creating it', async () => {
+    const { executor, emulator } = await rig({ faults: { queryServerError: 1 } }, { maxJobWaitMs: 200 }, { retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 10 } });
     const error = (await executor.complete({ prompt: 'x' }).catch((e: unknown) => e)) as ShoalError;
-    expect(error.code).toBe('SERVER_ERROR');
+    expect(error.code).toBe('TIMEOUT');
     expect(error.jobId).toBe(emulator.jobs[0]!.id);
+    expect(error.message).toMatch(/could not be polled before its deadline.*SERVER_ERROR/);
     expect(emulator.stats().jobs).toBe(1);
-    expect(emulator.stats().queries).toBe(3);
+    // Not limited to retry.maxAttempts: a poll is free to repeat.
+    expect(emulator.stats().queries).toBeGreaterThan(3);
   });
 
   it('stops waiting at once on abort, and says the job keeps running', async () => {

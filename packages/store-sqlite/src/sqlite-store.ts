@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { type CacheStore, type CachedCompletion, type DurableStore, type JobJournal, type JournalEntry, ShoalConfigError, StoreError } from '@shoal/core';
+import { type CacheStore, type CachedCompletion, type DurableStore, type JobJournal, type JournalEntry, ShoalConfigError, StoreError, rejectUnknownKeys } from '@shoal/core';
 
 export interface SqliteStoreOptions {
   /** The database file, created when missing (its directory must exist). */
@@ -107,9 +107,7 @@ export class SqliteStore implements DurableStore {
 
   constructor(options: SqliteStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new ShoalConfigError(`sqliteStore() takes a file path or { path, synchronous? }, got ${show(options)}.`);
-    for (const key of Object.keys(options)) {
-      if (key !== 'path' && key !== 'synchronous') throw new ShoalConfigError(`Unknown option \`${key}\` in sqliteStore(). Known options: \`path\`, \`synchronous\`.`);
-    }
+    rejectUnknownKeys('sqliteStore()', options, ['path', 'synchronous']);
     const { path } = options;
     if (typeof path !== 'string' || path.trim() === '') throw new ShoalConfigError(`Expected \`path\` to be a file path such as "./run.db", got ${show(path)}.`);
     const synchronous = options.synchronous ?? 'normal';

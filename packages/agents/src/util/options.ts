@@ -1,35 +1,8 @@
-import { type AgentRunOptions, type Executor, ShoalConfigError, type Usage } from '@shoal/core';
+import { type AgentRunOptions, type Executor, type Usage } from '@shoal/core';
+import { picoToUsd, usdToPico } from '@shoal/core';
 import { z } from 'zod';
 
-/**
- * Options are checked with a zod schema before anything is sent; a failure is a
- * `ShoalConfigError` that names the option, what was expected and what came.
- */
-export function parseOptions<S extends z.ZodType>(where: string, schema: S, value: unknown): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const path = issue.path.map(String).join('.');
-  const got = path ? valueAt(value, issue.path) : value;
-  const unknownKeys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.map((k) => `\`${k}\``).join(', ')})` : '';
-  throw new ShoalConfigError(`${where}: ${path ? `option \`${path}\`: ` : ''}${issue.message}${unknownKeys}${issue.code === 'unrecognized_keys' ? '' : `, got ${describe(got)}`}.`);
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (typeof current !== 'object' || current === null) return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `\`${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}\` (string)`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'object' && value !== null) return 'an object';
-  return `\`${String(value)}\` (${value === null ? 'null' : typeof value})`;
-}
+export { parseOptions } from './parse-options.js';
 
 /** Totals over the agent calls of one operation. */
 export class Tally {
@@ -37,14 +10,21 @@ export class Tally {
   inputTokens = 0;
   cachedInputTokens = 0;
   outputTokens = 0;
-  costUsd = 0;
+  /** Summed in integer pico-dollars, the ledger's unit: a float sum of small costs drifts (0.000005 + 0.000189 is 0.00019400000000000003). */
+  #costPico = 0n;
+
+  /** USD spent so far, exact to the pico-dollar. */
+  get costUsd(): number {
+    return picoToUsd(this.#costPico);
+  }
 
   add(result: { readonly usage: Usage; readonly costUsd: number; readonly attempts?: number; readonly calls?: number }): void {
     this.calls += result.calls ?? result.attempts ?? 1;
     this.inputTokens += result.usage.inputTokens;
     this.cachedInputTokens += result.usage.cachedInputTokens;
     this.outputTokens += result.usage.outputTokens;
-    this.costUsd += result.costUsd;
+    // Costs come from picoToUsd, so they are finite and not negative; anything else is not money and adds nothing.
+    this.#costPico += usdToPico(result.costUsd) ?? 0n;
   }
 
   usage(): Usage {
@@ -54,7 +34,7 @@ export class Tally {
 
 /** The options every ready-made agent passes on to its calls, checked the same way everywhere. */
 export const callOptionsShape = {
-  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'Expected an executor: create one with createExecutor({ provider }) and pass it'),
+  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'an executor: create one with createExecutor({ provider }) and pass it'),
   priority: z.number().optional(),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
   budgetUsd: z.number().min(0).optional(),

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { AgentInputError, BudgetExceededError, ShoalConfigError, ShoalError, StructuredOutputError, formatIssues } from '../errors.js';
+import { AgentInputError, BudgetExceededError, type RetriesExhaustedError, ShoalConfigError, ShoalError, StructuredOutputError, formatIssues } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
 import type { Usage } from '../providers/types.js';
 import { findJson } from '../structured/extract-json.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
-import { expectNumber, rejectUnknownKeys } from '../util/options.js';
+import { type Check, checkOptions, expectNumber, isPlainObject, option } from '../util/options.js';
+import { picoToUsd, usdToPico } from '../util/money.js';
 import { PACK_INSTRUCTIONS, reaskSuffix, renderInput, renderPacked, stablePrefix } from './prompt.js';
 
 /** Agent names: lower-case words joined by `-`, `_` or `.`; they key the registry and the cost ledger. */
@@ -49,6 +50,12 @@ export interface AgentRunOptions {
   readonly timeoutMs?: number;
   /** A trace span id echoed on every executor event of this run's calls. */
   readonly spanId?: string;
+  /**
+   * The executor's result cache for this run's calls: `'refresh'` asks again rather than
+   * read it (retrying after an unreadable answer, which the cache would only hand back).
+   * @default true
+   */
+  readonly cache?: boolean | 'refresh';
 }
 
 export interface AgentRunResult<O> {
@@ -109,7 +116,19 @@ export interface Agent<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.
 export type InferAgentInput<A> = A extends Agent<infer I, z.ZodType> ? z.input<I> : never;
 export type InferAgentOutput<A> = A extends Agent<z.ZodType, infer O> ? z.output<O> : never;
 
-const KNOWN = ['name', 'description', 'input', 'output', 'instructions', 'prompt', 'examples', 'priority', 'params', 'maxAttempts'];
+const CONFIG_OPTIONS = {
+  // name, description, input, output, instructions and maxAttempts: checked in the constructor, in the agent's words.
+  name: option.any(),
+  description: option.any(),
+  input: option.any(),
+  output: option.any(),
+  instructions: option.any(),
+  prompt: option.function('a function from the parsed input to the text of the prompt'),
+  examples: option.array('an array of { input, output } examples'),
+  priority: option.number(),
+  params: option.plainObject('an object of model arguments sent with every call, such as { temperature: 0 }'),
+  maxAttempts: option.any(),
+} satisfies Record<keyof AgentConfig<z.ZodType, z.ZodType>, Check>;
 
 export function defineAgent<I extends z.ZodType, O extends z.ZodType>(config: AgentConfig<I, O>): Agent<I, O> {
   return new DefinedAgent(config);
@@ -120,8 +139,9 @@ class Spend {
   inputTokens = 0;
   cachedInputTokens = 0;
   outputTokens = 0;
-  costUsd = 0;
   calls = 0;
+  /** Summed in the ledger's integer unit: float sums of small amounts drift (0.000097 + 0.000097 is not 0.000194). */
+  #pico = 0n;
   readonly jobIds: string[] = [];
   constructor(readonly budgetUsd: number | undefined) {}
 
@@ -129,11 +149,15 @@ class Spend {
     if (this.budgetUsd !== undefined && this.costUsd >= this.budgetUsd) throw new BudgetExceededError(this.budgetUsd, this.costUsd);
   }
 
+  get costUsd(): number {
+    return picoToUsd(this.#pico);
+  }
+
   add(usage: Usage, costUsd: number, jobId: string | undefined): void {
     this.inputTokens += usage.inputTokens;
     this.cachedInputTokens += usage.cachedInputTokens;
     this.outputTokens += usage.outputTokens;
-    this.costUsd += costUsd;
+    this.#pico += usdToPico(costUsd) ?? 0n;
     this.calls++;
     if (jobId) this.jobIds.push(jobId);
   }
@@ -161,7 +185,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
 
   constructor(config: AgentConfig<I, O>) {
     if (typeof config !== 'object' || config === null) throw new ShoalConfigError('defineAgent() takes one options object.');
-    rejectUnknownKeys(`defineAgent(${typeof config.name === 'string' ? config.name : ''})`, config, KNOWN);
+    checkOptions(`defineAgent(${typeof config.name === 'string' ? config.name : ''})`, config, CONFIG_OPTIONS);
     if (typeof config.name !== 'string' || !AGENT_NAME.test(config.name)) {
       throw new ShoalConfigError(`Agent name ${JSON.stringify(config.name)} is not valid: use lower-case letters and digits, words joined by "-", "_" or "." (e.g. "invoice-fields").`);
     }
@@ -222,7 +246,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
   async run(input: z.input<I>, options: AgentRunOptions): Promise<AgentRunResult<z.output<O>>> {
     const started = performance.now();
     const parsed = this.#parseInput(input);
-    checkRunOptions(this.name, options);
+    checkRunOptions(this.name, options, 'run');
     const spend = new Spend(options.budgetUsd);
     const { output, stage } = await this.#runOne(parsed, options, spend);
     return { output, usage: spend.usage(), costUsd: spend.costUsd, attempts: spend.calls, jobIds: spend.jobIds, durationMs: performance.now() - started, stage };
@@ -238,6 +262,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.spanId !== undefined ? { spanId: options.spanId } : {}),
+        ...(options.cache !== undefined ? { cache: options.cache } : {}),
       },
     );
     spend.add(result.usage, result.costUsd, result.jobId);
@@ -334,8 +359,12 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       text = (await this.#call(this.#packedPrefix + body, options, spend, { name: this.#schemaName(true), schema: this.#packedResponseSchema(ids) })).text;
     } catch (error) {
       const shoal = asShoalError(error);
-      // Budget and cancellation end the group; anything else (a failed job) is retried item by item.
-      if (shoal.code === 'BUDGET_EXCEEDED' || shoal.code === 'ABORTED' || shoal.code === 'EXECUTOR_CLOSED') {
+      // Asked again item by item only when the packed call provably got no answer that may
+      // still exist and be paid for: a create that was refused (429, 5xx, not sent) or a job
+      // that failed. A lost create answer, a timeout or a job left running may hold the
+      // answer, paid for: each item fails with that error (a rerun of the same group
+      // re-attaches to the job in this process). Budget and cancellation end the group too.
+      if (!askAgainAlone(shoal)) {
         for (const member of group) items[member.index] = { ok: false, error: shoal };
         return [];
       }
@@ -361,12 +390,35 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
   }
 }
 
-function checkRunOptions(agentName: string, options: AgentRunOptions | undefined): void {
-  if (!options || typeof options.executor?.complete !== 'function') {
-    throw new ShoalConfigError(`${agentName}.run() needs { executor }: create one with createExecutor({ provider }) and pass it.`);
-  }
-  if (options.budgetUsd !== undefined) expectNumber('budgetUsd', options.budgetUsd, { min: 0 });
+const RUN_OPTIONS = {
+  executor: option.any(),
+  priority: option.number(),
+  signal: option.signal(),
+  budgetUsd: option.number({ min: 0 }),
+  tags: option.stringArray(),
+  timeoutMs: option.number({ min: 1, allowInfinity: true, note: 'Infinity for none' }),
+  spanId: option.string(),
+  cache: option.oneOf([true, false, 'refresh'] as const),
+} satisfies Record<keyof AgentRunOptions, Check>;
+const RUN_MANY_OPTIONS = { ...RUN_OPTIONS, pack: option.number({ min: 1, integer: true }) } satisfies Record<keyof RunManyOptions, Check>;
+
+/** Checks run() or runMany() options (unknown keys, types, ranges) before anything is sent. */
+function checkRunOptions(agentName: string, options: AgentRunOptions | undefined, method: 'run' | 'runMany' = 'runMany'): void {
+  const needsExecutor = () => new ShoalConfigError(`${agentName}.${method}() needs { executor }: create one with createExecutor({ provider }) and pass it.`);
+  if (!isPlainObject(options)) throw needsExecutor();
+  checkOptions(`${agentName}.${method}()`, options, method === 'run' ? RUN_OPTIONS : RUN_MANY_OPTIONS);
+  if (typeof options.executor?.complete !== 'function') throw needsExecutor();
 }
+
+/** Whether the items of a packed call that failed with `error` may be asked again one by one without paying twice. */
+function askAgainAlone(error: ShoalError): boolean {
+  if (error.code === 'JOB_FAILED') return true;
+  if (error.code === 'RETRIES_EXHAUSTED') return (error as RetriesExhaustedError).errors.every(askAgainAlone);
+  return error.jobId === undefined && NO_ANSWER_MADE.has(error.code);
+}
+
+/** Errors that prove the call made no job that could still answer (as far as the protocol tells). */
+const NO_ANSWER_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED']);
 
 function asShoalError(error: unknown): ShoalError {
   if (ShoalError.isInstance(error)) return error;

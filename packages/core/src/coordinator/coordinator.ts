@@ -7,6 +7,7 @@ import {
   BudgetExceededError,
   PlanError,
   type PlanIssue,
+  type RetriesExhaustedError,
   ShoalConfigError,
   ShoalError,
   StepFailedError,
@@ -14,10 +15,10 @@ import {
   formatIssues,
 } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
+import { picoToUsd, usdToPico } from '../util/money.js';
 import { createRegistry, type Plugin, type Registry } from '../plugins/plugin.js';
 import { toJsonSchema, zodIssues } from '../structured/structured-output.js';
-import { describeValue } from '../util/describe.js';
-import { expectNumber } from '../util/options.js';
+import { type Check, checkOptions, expectNumber, isPlainObject, option, optionError } from '../util/options.js';
 import { type Plan, type PlanStep, type ValidatedPlan, getPath, parseItemPath, parseReference, planSchema, typeOf, validatePlan } from './plan.js';
 import { type Span, Trace, type TraceEvents } from './trace.js';
 
@@ -128,9 +129,10 @@ class RunContext {
   readonly trace: Trace;
   readonly root: Span;
   readonly controller = new AbortController();
-  readonly costByAgent: Record<string, number> = {};
+  /** Summed in the ledger's integer unit (pico-USD), so many small costs add up exactly. */
+  readonly #costByAgent = new Map<string, bigint>();
+  #costPico = 0n;
   readonly started = performance.now();
-  costUsd = 0;
   agentCalls = 0;
   modelCalls = 0;
   retries = 0;
@@ -144,7 +146,7 @@ class RunContext {
     name: string,
     attributes: Record<string, unknown>,
   ) {
-    checkRunOptions(options);
+    checkRunOptions(options, name === 'run' && 'plan' in attributes ? 'execute' : name);
     this.trace = new Trace(coordinator.events);
     this.root = this.trace.start('run', name, undefined, { ...attributes, priority: options.priority ?? 0, budgetUsd: options.budgetUsd });
     // A cancelled run wakes every call waiting for budget room, which then throws.
@@ -169,13 +171,28 @@ class RunContext {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
+  get costUsd(): number {
+    return picoToUsd(this.#costPico);
+  }
+
+  get costByAgent(): Record<string, number> {
+    return Object.fromEntries([...this.#costByAgent].map(([agent, pico]) => [agent, picoToUsd(pico)]));
+  }
+
   get aborted(): boolean {
     return this.controller.signal.aborted;
   }
 
   /** Runs one agent for this run: budget first, a span, the run's signal (or a narrower one) and priority. */
-  runAgent<I extends z.ZodType, O extends z.ZodType>(agent: Agent<I, O>, input: z.input<I>, parent: Span, priority: number, signal?: AbortSignal): Promise<z.output<O>> {
-    const call = this.#runAgent(agent, input, parent, priority, signal);
+  runAgent<I extends z.ZodType, O extends z.ZodType>(
+    agent: Agent<I, O>,
+    input: z.input<I>,
+    parent: Span,
+    priority: number,
+    signal?: AbortSignal,
+    cache?: 'refresh',
+  ): Promise<z.output<O>> {
+    const call = this.#runAgent(agent, input, parent, priority, signal, cache);
     this.#pending.add(call);
     void call.then(
       () => this.#pending.delete(call),
@@ -184,7 +201,14 @@ class RunContext {
     return call;
   }
 
-  async #runAgent<I extends z.ZodType, O extends z.ZodType>(agent: Agent<I, O>, input: z.input<I>, parent: Span, priority: number, signal?: AbortSignal): Promise<z.output<O>> {
+  async #runAgent<I extends z.ZodType, O extends z.ZodType>(
+    agent: Agent<I, O>,
+    input: z.input<I>,
+    parent: Span,
+    priority: number,
+    signal: AbortSignal | undefined,
+    cache: 'refresh' | undefined,
+  ): Promise<z.output<O>> {
     const budget = this.options.budgetUsd;
     await this.#gate?.admit();
     let charged = false;
@@ -199,6 +223,7 @@ class RunContext {
         signal: signal ?? this.controller.signal,
         spanId: span.id,
         ...(budget !== undefined ? { budgetUsd: budget - this.costUsd } : {}),
+        ...(cache ? { cache } : {}),
       });
       this.#charge(agent.name, result.costUsd);
       charged = true;
@@ -214,8 +239,9 @@ class RunContext {
   }
 
   #charge(agent: string, usd: number): void {
-    this.costUsd += usd;
-    this.costByAgent[agent] = (this.costByAgent[agent] ?? 0) + usd;
+    const pico = usdToPico(usd) ?? 0n;
+    this.#costPico += pico;
+    this.#costByAgent.set(agent, (this.#costByAgent.get(agent) ?? 0n) + pico);
     const budget = this.options.budgetUsd;
     // Spent: stop the run. Its queued sub-calls are dropped at once (a fan-out may have queued
     // hundreds); calls already running are abandoned, their jobs still booked by the executor.
@@ -227,7 +253,7 @@ class RunContext {
   totals() {
     return {
       costUsd: this.costUsd,
-      costByAgent: { ...this.costByAgent },
+      costByAgent: this.costByAgent,
       agentCalls: this.agentCalls,
       modelCalls: this.modelCalls,
       retries: this.retries,
@@ -252,6 +278,7 @@ class ShoalCoordinator implements Coordinator {
   readonly #watched = new Map<string, { context: RunContext; jobs: Map<string, Span> }>();
 
   constructor(options: CoordinatorOptions) {
+    if (isPlainObject(options)) checkOptions('createCoordinator()', options, COORDINATOR_OPTIONS);
     if (!options?.executor || typeof options.executor.complete !== 'function') {
       throw new ShoalConfigError('createCoordinator() needs { executor }: the shared executor all sub-calls go through.');
     }
@@ -463,9 +490,11 @@ class ShoalCoordinator implements Coordinator {
       try {
         return await context.runAgent(agent, input as never, span, priority);
       } catch (error) {
-        if (policy !== 'retry' || !retryable(error) || context.aborted) throw error;
+        if (policy !== 'retry' || !stepRetryable(error) || context.aborted) throw error;
         context.retries++;
-        return context.runAgent(agent, input as never, span, priority);
+        // An unreadable answer sits in the result cache: ask again rather than read it back.
+        // A timed-out call's job, if one was made, is re-attached to by the executor (same request, same process).
+        return context.runAgent(agent, input as never, span, priority, undefined, StructuredOutputError.isInstance(error) ? 'refresh' : undefined);
       }
     };
     try {
@@ -557,20 +586,58 @@ class ShoalCoordinator implements Coordinator {
 
 const POLICIES: readonly unknown[] = ['retry', 'skip', 'fail'];
 
+const COORDINATOR_OPTIONS = {
+  executor: option.any(), // checked in the constructor, with its own message
+  agents: option.array('an array of agents (from defineAgent)'),
+  plugins: option.array('an array of plugins (from definePlugin)'),
+  registry: option.plainObject('a registry from createRegistry()'),
+  planAttempts: option.number({ min: 1, integer: true }),
+} satisfies Record<keyof CoordinatorOptions, Check>;
+
+const ZOD_OUTPUT: Check = (name, value) => {
+  if (!(value instanceof z.ZodType)) throw optionError(name, "a zod (v4) schema of the run's answer", value);
+  return value;
+};
+
+const RUN_OPTIONS = {
+  output: ZOD_OUTPUT,
+  budgetUsd: option.number({ min: 0 }),
+  priority: option.number(),
+  signal: option.signal(),
+  onStepError: option.oneOf(POLICIES),
+} satisfies Record<keyof RunOptions, Check>;
+
+/** The options each entry point takes: plan() has no failure policy, a flow neither that nor an output. */
+const RUN_OPTIONS_OF = {
+  run: RUN_OPTIONS,
+  execute: RUN_OPTIONS,
+  plan: { output: RUN_OPTIONS.output, budgetUsd: RUN_OPTIONS.budgetUsd, priority: RUN_OPTIONS.priority, signal: RUN_OPTIONS.signal },
+  flow: { budgetUsd: RUN_OPTIONS.budgetUsd, priority: RUN_OPTIONS.priority, signal: RUN_OPTIONS.signal },
+} as const;
+
 /** A run's options, checked before anything starts: a wrong one would otherwise pass for another (a budget of -1 for a spent one). */
-function checkRunOptions(options: RunOptions): void {
-  if (options.budgetUsd !== undefined) expectNumber('budgetUsd', options.budgetUsd, { min: 0 });
-  if (options.priority !== undefined) expectNumber('priority', options.priority);
-  if (options.onStepError !== undefined && !POLICIES.includes(options.onStepError)) {
-    throw new ShoalConfigError(`Expected \`onStepError\` to be "retry", "skip" or "fail", got ${describeValue(options.onStepError)}.`);
-  }
-  if (options.output !== undefined && !(options.output instanceof z.ZodType)) {
-    throw new ShoalConfigError(`Expected \`output\` to be a zod (v4) schema of the run's answer, got ${describeValue(options.output)}.`);
-  }
+function checkRunOptions(options: unknown, method: string): void {
+  const spec = RUN_OPTIONS_OF[method as keyof typeof RUN_OPTIONS_OF] ?? RUN_OPTIONS;
+  checkOptions(`coordinator.${method}()`, options, spec);
 }
 
 function retryable(error: unknown): boolean {
   return !(ShoalError.isInstance(error) && (error.code === 'BUDGET_EXCEEDED' || error.code === 'ABORTED' || error.code === 'EXECUTOR_CLOSED'));
+}
+
+/**
+ * Whether a step may run again after `error` without paying twice: never when a job may
+ * exist that the new run would not see (a create whose answer was lost, a job that ended in
+ * an unreadable or unknown state). A timeout may have left a job running: the executor
+ * re-attaches the retry to it.
+ */
+function stepRetryable(error: unknown): boolean {
+  if (!retryable(error)) return false;
+  if (!ShoalError.isInstance(error)) return true;
+  if (error.code === 'TIMEOUT' || error.code === 'STRUCTURED_OUTPUT_INVALID' || error.code === 'JOB_FAILED') return true;
+  if (error.code === 'CREATE_AMBIGUOUS') return false;
+  if (error.code === 'RETRIES_EXHAUSTED') return (error as RetriesExhaustedError).errors.every(stepRetryable);
+  return error.jobId === undefined;
 }
 
 function resolveReference(ref: string, outputs: Map<string, unknown>): unknown {

@@ -40,6 +40,15 @@ export interface Reference {
 
 const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
 
+/**
+ * How deep a literal input may nest, and how many segments a reference or `$item` path may
+ * have. Validation, reference scanning and, when the plan runs, resolving inputs all walk
+ * these recursively; a plan is JSON a model (or a caller) wrote, and without a bound one
+ * nested 20,000 deep overflows the stack with an untyped RangeError instead of a PlanError.
+ * No real plan comes near 64.
+ */
+const MAX_DEPTH = 64;
+
 /** "extract.items[0].name" → { step: "extract", path: ["items", 0, "name"] }. */
 export function parseReference(text: string): Reference | undefined {
   if (!/^[^.[\]]+(?:\.[^.[\]]+|\[\d+\])*$/.test(text)) return undefined; // no empty segments, brackets only around indexes
@@ -103,8 +112,9 @@ export function typeOf(schema: Json | undefined): string | undefined {
   return undefined;
 }
 
-/** Every `$ref` and `$item` inside an input value. */
+/** Every `$ref` and `$item` inside an input value, down to MAX_DEPTH levels (validatePlan reports deeper literals). */
 export function collectReferences(value: unknown, out: { refs: { ref: string; at: string[] }[]; items: { path: string; at: string[] }[] }, at: string[] = []) {
+  if (at.length > MAX_DEPTH) return out;
   if (Array.isArray(value)) value.forEach((v, i) => collectReferences(v, out, [...at, String(i)]));
   else if (typeof value === 'object' && value !== null) {
     const record = value as Record<string, unknown>;
@@ -149,9 +159,16 @@ export function validatePlan(
   const dependencies = new Map<string, Set<string>>();
   for (const step of plan.steps) {
     const deps = new Set<string>(step.dependsOn ?? []);
+    dependencies.set(step.id, deps);
     const agent = agents(step.agent);
     if (!agent) issues.push({ step: step.id, message: `unknown agent \`${step.agent}\` (known: ${knownList(agents)})` });
     for (const dep of step.dependsOn ?? []) if (!byId.has(dep)) issues.push({ step: step.id, message: `depends on a missing step \`${dep}\`` });
+    // Depth first: every check below walks the input recursively.
+    const tooDeep = tooDeepLiterals(step);
+    if (tooDeep.length > 0) {
+      issues.push(...tooDeep);
+      continue;
+    }
     const found = collectReferences(step.input, { refs: [], items: [] });
     const forEachRef = step.forEach && !Array.isArray(step.forEach) ? step.forEach.$ref : undefined;
     const references = [...found.refs, ...(forEachRef ? [{ ref: forEachRef, at: ['forEach'] }] : [])];
@@ -159,7 +176,11 @@ export function validatePlan(
       const parsedRef = parseReference(ref);
       const where = at.length ? `input.${at.join('.')}` : 'input';
       if (!parsedRef) {
-        issues.push({ step: step.id, message: `${where}: "${ref}" is not a reference (write "step" or "step.path.to[0].field")` });
+        issues.push({ step: step.id, message: `${where}: ${quote(ref)} is not a reference (write "step" or "step.path.to[0].field")` });
+        continue;
+      }
+      if (parsedRef.path.length + 1 > MAX_DEPTH) {
+        issues.push({ step: step.id, message: pathTooLong(where, ref, parsedRef.path.length + 1) });
         continue;
       }
       const source = byId.get(parsedRef.step);
@@ -191,11 +212,11 @@ export function validatePlan(
     for (const { path, at } of found.items) {
       const parsedPath = parseItemPath(path);
       const where = `input.${at.join('.')}`;
-      if (!parsedPath) issues.push({ step: step.id, message: `${where}: "$item" path "${path}" is not a path (write "" for the element, or "field.sub[0]")` });
+      if (!parsedPath) issues.push({ step: step.id, message: `${where}: "$item" path ${quote(path)} is not a path (write "" for the element, or "field.sub[0]")` });
+      else if (parsedPath.length > MAX_DEPTH) issues.push({ step: step.id, message: pathTooLong(where, path, parsedPath.length) });
       else if (element && !schemaAt(element, parsedPath)) issues.push({ step: step.id, message: `${where}: the forEach elements have no path ${formatPath(parsedPath)}` });
     }
     if (agent) issues.push(...checkInput(step, agent));
-    dependencies.set(step.id, deps);
   }
   if (!byId.has(plan.output)) issues.push({ step: undefined, message: `output names a missing step \`${plan.output}\`` });
   // Cycles: Kahn's algorithm; whatever is left over sits on a cycle.
@@ -230,7 +251,7 @@ function elementSchema(ref: string, byId: ReadonlyMap<string, PlanStep>, agents:
   const parsed = parseReference(ref);
   const source = parsed ? byId.get(parsed.step) : undefined;
   const agent = source ? agents(source.agent) : undefined;
-  if (!parsed || !source || !agent) return undefined;
+  if (!parsed || !source || !agent || parsed.path.length + 1 > MAX_DEPTH) return undefined; // a path too long is reported with the references
   const root = stepOutputSchema(source, agent);
   const array = schemaAt(root, parsed.path);
   const items = array && typeof array.items === 'object' ? (array.items as Json) : undefined;
@@ -260,6 +281,39 @@ function checkInput(step: PlanStep, agent: Agent): PlanIssue[] {
     }
   }
   return issues;
+}
+
+/** Literal inputs (and a literal forEach array) that nest deeper than MAX_DEPTH, as issues that say what to do instead. */
+function tooDeepLiterals(step: PlanStep): PlanIssue[] {
+  const fields: [string, unknown][] = Object.entries(step.input).map(([key, value]) => [`input.${key}`, value]);
+  if (Array.isArray(step.forEach)) fields.push(['forEach', step.forEach]);
+  return fields
+    .filter(([, value]) => nestsDeeperThan(value, MAX_DEPTH))
+    .map(([where]) => ({
+      step: step.id,
+      message: `${where}: the literal nests deeper than ${MAX_DEPTH} levels; flatten it, or pass it as a JSON string for the agent to parse`,
+    }));
+}
+
+/** Whether objects and arrays nest more than `limit` levels inside `value`. Iterative, so any depth is measured without recursion. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 1 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return false;
+}
+
+function pathTooLong(where: string, path: string, segments: number): string {
+  return `${where}: ${quote(path)} has ${segments} segments; a path may have at most ${MAX_DEPTH} (name a shallower part)`;
+}
+
+/** A path or reference as messages show it: quoted, and cut, since the text came from a model and may be huge. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 }
 
 function containsReference(value: unknown): boolean {

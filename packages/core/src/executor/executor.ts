@@ -3,8 +3,8 @@ import { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
 import {
   AbortError,
-  BudgetExceededError,
   ExecutorClosedError,
+  type RateLimitError,
   RetriesExhaustedError,
   ShoalConfigError,
   ShoalError,
@@ -17,15 +17,18 @@ import { parseUsdToPico, picoToUsd } from '../util/money.js';
 import { expectNumber, rejectUnknownKeys } from '../util/options.js';
 import { SampleWindow } from '../util/percentiles.js';
 import { sleep } from '../util/sleep.js';
-import { NEVER_ABORTED } from '../util/never-signal.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
-import { type CacheStore, type CachedCompletion, MemoryCacheStore, inFlightKey, requestKey } from './cache.js';
-import { type DurableStore, JournalSession, checkDurableStore } from './journal.js';
+import { type CacheStore, type CachedCompletion, inFlightKey, requestKey } from './cache.js';
+import { type DurableStore, JournalSession } from './journal.js';
 import type { ExecutorEvents } from './events.js';
 import { PriorityHeap } from './heap.js';
 import { CostLedger, type Pricing, type TotalsSnapshot, snapshotTotals } from './ledger.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
-import { DEFAULT_RETRY, type RetryOptions, decideRetry } from './retry-policy.js';
+import { RequestGate } from './request-gate.js';
+import { Budget } from './budget.js';
+import { DetachedJobs } from './detached-jobs.js';
+import { type RetryOptions, decideRetry } from './retry-policy.js';
+import { checkCallOptions, checkCloseOptions, checkRequest, resolveExecutorOptions } from './options.js';
 
 export interface ExecutorOptions {
   /** Where calls go: `shortApi()`, `openAICompatible()`, or a scripted provider in tests. */
@@ -67,8 +70,12 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /** Labels for cost attribution (agent names, run ids). */
   readonly tags?: readonly string[];
-  /** Use the result cache for this call. @default true */
-  readonly cache?: boolean;
+  /**
+   * Use the result cache for this call: `false` neither reads nor writes it; `'refresh'`
+   * asks again rather than read it (a cached answer was unreadable) and stores the new
+   * answer. @default true
+   */
+  readonly cache?: boolean | 'refresh';
   /** A trace span id, echoed on this call's events (the coordinator links model jobs to agent calls with it). */
   readonly spanId?: string;
 }
@@ -105,6 +112,10 @@ export interface ExecutorMetrics {
   /** Outbound HTTP requests (creates + queries). */
   readonly requests: number;
   readonly requestsPerJob: number;
+  /** Answers of 429 (rate limited), to creates and polls alike. */
+  readonly rateLimited: number;
+  /** The request rate learnt from bursts of 429s, per minute (undefined until one is seen, or with `rateLimit.adaptive: false`). */
+  readonly learnedRequestsPerMinute: number | undefined;
   /** Percentiles over the last 10,000 calls, from `complete()` to result. */
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly mean: number };
   readonly concurrency: { readonly limit: number; readonly effective: number };
@@ -114,9 +125,9 @@ export interface ExecutorMetrics {
   readonly budgetUsd: number | undefined;
   /** Calls refused because the executor was already closed or shutting down (work someone still wanted). */
   readonly refusedAfterClose: number;
-  /** What this run picked up from an earlier one through the store's journal (all 0 without a store). */
+  /** Jobs picked up by id rather than created: from the store's journal (an earlier run), or left running by callers of this process that stopped waiting. */
   readonly recovery: {
-    /** Jobs waited for by id from the journal (created by an earlier run, or by an earlier flight of this one): no create sent. */
+    /** Jobs waited for by id: from the journal, or left by an earlier call of this process for the same request (no store needed). No create sent, nothing booked twice. */
     readonly resumed: number;
     /**
      * Creates sent again: an earlier run sent them (or was about to) and died before their
@@ -161,21 +172,6 @@ export interface Executor {
   readonly provider: ModelProvider;
 }
 
-const KNOWN_OPTIONS = [
-  'provider',
-  'concurrency',
-  'rateLimit',
-  'retry',
-  'cache',
-  'dedupe',
-  'budgetUsd',
-  'pricing',
-  'timeoutMs',
-  'adaptiveConcurrency',
-  'random',
-  'store',
-];
-
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const QUEUED = 0;
 const RUNNING = 1;
@@ -208,10 +204,30 @@ class Call {
 interface Flight {
   readonly key: string | undefined;
   readonly calls: Set<Call>;
-  /** Only when some caller can stop waiting (a signal or a timeout); else the provider gets NEVER_ABORTED. */
+  /** Only when some caller can stop waiting (a signal or a timeout); else the provider gets the executor's stop signal. */
   readonly controller: AbortController | undefined;
   /** Set once the outcome is known, so that settling callers does not abort finished work. */
   done: boolean;
+  /** Started by a call with `cache: 'refresh'`: skips the cache read, and only such calls join it. */
+  readonly refresh: boolean;
+  /** The job being waited for, once created or re-attached to. */
+  jobId: string | undefined;
+  /** This flight's budget reservation, until its job's charge is booked. */
+  reservedPico: bigint;
+  /** Made only when the flight is left by its callers while still running: a new identical call waits for it. */
+  ended: Promise<void> | undefined;
+  end: (() => void) | undefined;
+}
+
+/** What a successful flight hands to #succeed. */
+interface Tally {
+  readonly attempts: number;
+  readonly requests: number;
+  readonly useCache: boolean;
+  /** Booked by this flight for jobs other than the one that answered (failed ones). */
+  readonly otherJobsPico: bigint;
+  /** What the ledger already holds for the job that answered (booked at its create, here or by a flight that left it). */
+  readonly jobBookedPico: bigint;
 }
 
 let capturedResolve: ((result: CompletionResult) => void) | undefined;
@@ -236,15 +252,20 @@ class ShoalExecutor implements Executor {
   readonly #retry: Required<RetryOptions>;
   readonly #cache: CacheStore | undefined;
   readonly #store: DurableStore | undefined;
+  /** Request keys of flights whose callers all left while they ran, and when each flight is over. */
+  readonly #unwinding = new Map<string, Promise<void>>();
+  /** Jobs left running by callers that stopped waiting: the same request re-attaches to them. */
+  readonly #detached = new DetachedJobs();
   /** Journal keys with a flight in progress, and when that flight's journal writes are over. */
   readonly #journaling = new Map<string, Promise<void>>();
-  /** With a store, flights no caller can leave still stop at a shutdown's deadline. */
-  readonly #stop: AbortController | undefined;
+  /** Flights no caller can leave still stop at a shutdown's deadline: nothing is sent once shutdown() resolves. */
+  readonly #stop = new AbortController();
+  /** Where polls wait for the rate limiter (ahead of new calls). */
+  readonly #gate: RequestGate | undefined;
   readonly #dedupe: boolean;
   readonly #flights = new Map<string, Flight>();
   readonly #ledger: CostLedger;
-  readonly #budgetPico: bigint | undefined;
-  readonly #budgetUsd: number | undefined;
+  readonly #budget: Budget | undefined;
   readonly #timeoutMs: number | undefined;
   readonly #random: () => number;
   /**
@@ -281,103 +302,56 @@ class ShoalExecutor implements Executor {
   #resourcesClosed: Promise<void> | undefined;
   /** Calls refused because the executor was closed or shutting down (work a caller still wanted). */
   #refusedAfterClose = 0;
+  #rateLimitedCount = 0;
   readonly #onStoreError = () => {
     this.#storeErrors++;
   };
 
   constructor(options: ExecutorOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new ShoalConfigError(`createExecutor() takes one options object with at least \`provider\`, got ${describeValue(options)}.`);
-    }
-    rejectUnknownKeys('createExecutor()', options, KNOWN_OPTIONS);
-    const provider = options.provider;
-    if (!provider || typeof provider.doComplete !== 'function' || provider.specificationVersion !== 'shoal.provider.v1') {
-      throw new ShoalConfigError('Expected `provider` to be a shoal provider such as `shortApi()` or `openAICompatible({...})`.');
-    }
-    this.provider = provider;
-    const concurrency = expectNumber('concurrency', options.concurrency ?? 16, { min: 1, integer: true });
+    const resolved = resolveExecutorOptions(options);
+    this.provider = resolved.provider;
+    const concurrency = resolved.concurrency;
     const now = () => performance.now();
     this.#concurrency = new AdaptiveConcurrency(concurrency, now);
     this.#lastEffective = concurrency;
-    this.#adaptive = options.adaptiveConcurrency ?? true;
-    const rateLimit = options.rateLimit;
-    if (rateLimit !== undefined) {
-      rejectUnknownKeys('createExecutor({ rateLimit })', rateLimit, ['requestsPerMinute', 'tokensPerMinute', 'reservedOutputTokens']);
-      if (rateLimit.requestsPerMinute !== undefined) expectNumber('rateLimit.requestsPerMinute', rateLimit.requestsPerMinute, { min: 1 });
-      if (rateLimit.tokensPerMinute !== undefined) expectNumber('rateLimit.tokensPerMinute', rateLimit.tokensPerMinute, { min: 1 });
-      if (rateLimit.reservedOutputTokens !== undefined) expectNumber('rateLimit.reservedOutputTokens', rateLimit.reservedOutputTokens, { min: 0 });
-    }
-    this.#limiter = rateLimit?.requestsPerMinute || rateLimit?.tokensPerMinute ? new RateLimiter(rateLimit, now) : undefined;
-    this.#reservedOutputTokens = rateLimit?.reservedOutputTokens ?? 256;
-    this.#tokenizerReady = !rateLimit?.tokensPerMinute;
+    this.#adaptive = resolved.adaptiveConcurrency;
+    const rateLimit = resolved.rateLimit;
+    // Every request passes the limiter: configured buckets, and the rate learnt from 429s (unless `adaptive: false`).
+    this.#limiter = rateLimit?.requestsPerMinute || rateLimit?.tokensPerMinute || rateLimit?.adaptive !== false ? new RateLimiter(rateLimit ?? {}, now) : undefined;
+    this.#gate = this.#limiter ? new RequestGate(this.#limiter, () => this.#pump()) : undefined;
+    this.#reservedOutputTokens = resolved.reservedOutputTokens;
+    // Token counts are needed for a tokens-per-minute limit and to estimate a call's cost against a budget.
+    this.#tokenizerReady = !rateLimit?.tokensPerMinute && resolved.budgetUsd === undefined;
     if (!this.#tokenizerReady) {
       void loadTokenizer().then(() => {
         this.#tokenizerReady = true;
         this.#pump();
       });
     }
-    const retry = options.retry ?? {};
-    rejectUnknownKeys('createExecutor({ retry })', retry, Object.keys(DEFAULT_RETRY));
-    this.#retry = { ...DEFAULT_RETRY, ...retry };
-    expectNumber('retry.maxAttempts', this.#retry.maxAttempts, { min: 1, integer: true });
-    expectNumber('retry.baseDelayMs', this.#retry.baseDelayMs, { min: 0 });
-    expectNumber('retry.maxDelayMs', this.#retry.maxDelayMs, { min: 0 });
-    if (options.store !== undefined) {
-      if (options.cache !== undefined) {
-        throw new ShoalConfigError('Give `store` or `cache`, not both: a store brings its own result cache.');
-      }
-      this.#store = checkDurableStore(options.store);
-      this.#stop = new AbortController();
-      // One listener per waiting poll or request of each flight: as many as calls in flight.
-      setMaxListeners(0, this.#stop.signal);
-    }
-    const cache = options.cache ?? true;
-    this.#cache = this.#store
-      ? this.#store.cache
-      : cache === false
-        ? undefined
-        : cache === true
-          ? new MemoryCacheStore()
-          : 'get' in cache && typeof cache.get === 'function'
-            ? cache
-            : new MemoryCacheStore(expectNumber('cache.maxEntries', (cache as { maxEntries: number }).maxEntries, { min: 1, integer: true }));
-    this.#dedupe = options.dedupe ?? true;
-    this.#ledger = new CostLedger(options.pricing);
-    if (options.budgetUsd !== undefined) {
-      this.#budgetUsd = expectNumber('budgetUsd', options.budgetUsd, { min: 0 });
-      this.#budgetPico = BigInt(Math.round(this.#budgetUsd * 1e12));
-    }
-    this.#timeoutMs = options.timeoutMs === undefined ? undefined : expectNumber('timeoutMs', options.timeoutMs, { min: 1, allowInfinity: true });
-    this.#random = options.random ?? Math.random;
+    this.#retry = resolved.retry;
+    this.#store = resolved.store;
+    // One listener per waiting poll or request of each flight: as many as calls in flight.
+    setMaxListeners(0, this.#stop.signal);
+    this.#cache = resolved.cache;
+    this.#dedupe = resolved.dedupe;
+    this.#ledger = new CostLedger(resolved.pricing);
+    if (resolved.budgetUsd !== undefined) this.#budget = new Budget(resolved.budgetUsd, this.#ledger);
+    this.#timeoutMs = resolved.timeoutMs;
+    this.#random = resolved.random;
   }
 
   complete(request: CompletionRequest, options?: CallOptions): Promise<CompletionResult> {
-    if (typeof request !== 'object' || request === null || typeof request.prompt !== 'string') {
-      return Promise.reject(new ShoalConfigError(`complete() takes { prompt: string, args? }, got ${describeValue(request)}.`));
-    }
-    if (request.prompt.trim() === '') {
-      return Promise.reject(new ShoalConfigError('complete() got an empty prompt: there is nothing to ask, and the job would still be paid for. Pass the text to send as `prompt`.'));
-    }
-    const args: unknown = request.args;
-    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-      // Spread into the job's args, a string or an array would be sent (and paid for) mangled.
-      return Promise.reject(new ShoalConfigError(`Expected \`args\` to be an object of model arguments, got ${describeValue(args)}.`));
-    }
+    // Both checks are plain loops that allocate nothing for valid input (this is the hot path).
+    const invalid = checkRequest(request) ?? checkCallOptions(options);
+    if (invalid) return Promise.reject(invalid);
     if (this.#closed) {
       this.#refusedAfterClose++;
       return Promise.reject(new ExecutorClosedError());
     }
-    if (this.#budgetExceeded) return Promise.reject(this.#budgetError());
+    if (this.#budgetExceeded) return Promise.reject(this.#budget!.error());
     const priority = options?.priority ?? 0;
-    if (typeof priority !== 'number' || Number.isNaN(priority)) {
-      return Promise.reject(new ShoalConfigError(`Expected \`priority\` to be a number, got ${describeValue(priority)}.`));
-    }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(this.#abortReason(signal));
-    const callTimeout = options?.timeoutMs;
-    if (callTimeout !== undefined && (typeof callTimeout !== 'number' || !(callTimeout >= 1))) {
-      return Promise.reject(new ShoalConfigError(`Expected \`timeoutMs\` to be a number from 1 and up (Infinity for none), got ${describeValue(callTimeout)}.`));
-    }
     // A shared executor function (no closure per call): with a million calls waiting, every allocation shows in GC time.
     const promise = new Promise<CompletionResult>(captureResolvers);
     const call = new Call(this.#seq++, priority, request, options, performance.now(), capturedResolve!, capturedReject!);
@@ -398,6 +372,7 @@ class ShoalExecutor implements Executor {
   metrics(): ExecutorMetrics {
     const [p50, p95, p99] = this.#latency.percentiles(50, 95, 99);
     const totals = snapshotTotals(this.#ledger.total);
+    const learned = this.#limiter?.learned?.perSecond;
     return {
       queued: this.#queued,
       running: this.#running,
@@ -409,18 +384,22 @@ class ShoalExecutor implements Executor {
       jobs: this.#jobs,
       requests: this.#requests,
       requestsPerJob: this.#jobs === 0 ? 0 : this.#requests / this.#jobs,
+      rateLimited: this.#rateLimitedCount,
+      learnedRequestsPerMinute: learned === undefined || learned === Infinity ? undefined : learned * 60,
       latencyMs: { p50: p50!, p95: p95!, p99: p99!, mean: this.#latency.mean() },
       concurrency: { limit: this.#concurrency.max, effective: this.#concurrency.current },
       totals,
       costUsd: totals.costUsd,
       byTag: this.#ledger.byTag(),
-      budgetUsd: this.#budgetUsd,
+      budgetUsd: this.#budget?.usd,
       refusedAfterClose: this.#refusedAfterClose,
       recovery: { resumed: this.#resumed, recreated: this.#recreated, storeErrors: this.#storeErrors },
     };
   }
 
   async close(options?: { readonly drain?: boolean }): Promise<void> {
+    const invalid = checkCloseOptions(options);
+    if (invalid) throw invalid;
     if (this.#shuttingDown) {
       await this.#shuttingDown;
       return;
@@ -476,13 +455,9 @@ class ShoalExecutor implements Executor {
           abandoned++;
           this.#settleError(call, new ExecutorClosedError(`The executor shut down and its deadline of ${deadlineMs} ms passed with this call still running. ${left}`));
         }
-        // Flights nobody could leave stop on the store's stop signal; without a store they run on, detached.
-        this.#stop?.abort(new AbortError('the executor shut down'));
-        if (!this.#stop) {
-          // Calls no one can stop run on until their jobs end: the provider closes after them.
-          void idle.then(() => this.#closeResources());
-          return { rejectedQueued, finished: running - abandoned, abandoned, clean: false };
-        }
+        // Flights nobody could leave stop on the executor's stop signal. A create already sent
+        // is let answer (its job is booked and journaled); nothing is sent after this resolves.
+        this.#stop.abort(new AbortError('the executor shut down'));
         await idle;
       }
     }
@@ -508,6 +483,7 @@ class ShoalExecutor implements Executor {
   #closeResources(): Promise<void> {
     this.#resourcesClosed ??= (async () => {
       clearTimeout(this.#pumpTimer);
+      this.#gate?.close(new ExecutorClosedError());
       await this.provider.close?.();
       if (this.#store) await this.#store.close();
       else await this.#cache?.close?.();
@@ -531,20 +507,21 @@ class ShoalExecutor implements Executor {
         this.#heap.pop(); // cancelled while waiting (lazy removal)
         continue;
       }
-      if (this.#budgetPico !== undefined) {
-        const spent = this.#ledger.total.costPico;
-        if (spent >= this.#budgetPico) {
+      if (!this.#tokenizerReady) return; // resumes when the tokenizer has loaded
+      if (head.tokens === 0 && (this.#limiter?.tokens || this.#budget)) head.tokens = (countTokensSync(head.request.prompt) ?? 0) + this.#reservedOutputTokens;
+      let estimatePico = 0n;
+      if (this.#budget) {
+        if (this.#budget.spent) {
           this.#exceedBudget();
           return;
         }
-        // Calls in flight will cost about what jobs have cost so far: while they could take the
-        // spend past the budget, wait for them rather than dispatch more.
-        const jobs = this.#ledger.total.calls - this.#ledger.total.cachedCalls;
-        if (this.#running > 0 && jobs > 0 && spent + (spent / BigInt(jobs)) * BigInt(this.#running) >= this.#budgetPico) return;
+        estimatePico = this.#budget.estimate(head.tokens - this.#reservedOutputTokens, this.#reservedOutputTokens);
+        // While the calls in flight could take the spend past the budget, wait for them rather than dispatch more.
+        if (!this.#budget.fits(estimatePico, this.#running)) return;
       }
       if (this.#limiter) {
-        if (!this.#tokenizerReady) return; // resumes when the tokenizer has loaded
-        if (head.tokens === 0 && this.#limiter.tokens) head.tokens = (countTokensSync(head.request.prompt) ?? 0) + this.#reservedOutputTokens;
+        // Polls waiting for the limiter go first (they finish jobs already paid for); the gate pumps when they are through.
+        if (this.#gate!.waiting > 0) return;
         const waitMs = this.#limiter.waitMs(head.tokens);
         if (waitMs > 0) {
           if (this.#pumpTimer === undefined) {
@@ -560,22 +537,24 @@ class ShoalExecutor implements Executor {
       this.#queued--;
       head.state = RUNNING;
       this.#limiter?.take(head.tokens); // now, not after an await: the next head in this loop must see it
-      this.#dispatch(head);
+      this.#dispatch(head, estimatePico);
     }
   }
 
-  #dispatch(call: Call): void {
+  #dispatch(call: Call, estimatePico: bigint): void {
     this.#active.add(call);
     const now = performance.now();
     if (this.events.listenerCount('call-start') > 0) {
       this.#emit('call-start', { callId: call.id, at: now, tags: call.options?.tags, spanId: call.options?.spanId, priority: call.priority, queuedMs: now - call.enqueuedAt });
     }
-    const useCache = this.#cache !== undefined && call.options?.cache !== false;
+    const cacheMode = call.options?.cache;
+    const useCache = this.#cache !== undefined && cacheMode !== false;
     // A hashed key when the cache needs one (stores persist keys); the plain text is enough to spot identical calls in flight.
     const key = useCache ? requestKey(this.provider.model, call.request) : this.#dedupe ? inFlightKey(call.request) : undefined;
     if (key !== undefined && this.#dedupe) {
       const flight = this.#flights.get(key);
-      if (flight && !flight.controller?.signal.aborted) {
+      // A refresh wants a new answer: it does not join a flight that may bring back the old one from the cache.
+      if (flight && !flight.controller?.signal.aborted && !(cacheMode === 'refresh' && !flight.refresh)) {
         this.#limiter?.refund(call.tokens); // a joiner sends nothing
         call.flight = flight;
         // A joiner may leave; the job is aborted only when every caller has (never while an owner without signal waits).
@@ -584,7 +563,18 @@ class ShoalExecutor implements Executor {
       }
     }
     const canLeave = call.options?.signal !== undefined || call.timer !== undefined;
-    const flight: Flight = { key, calls: new Set(), controller: canLeave ? new AbortController() : undefined, done: false };
+    const flight: Flight = {
+      key,
+      calls: new Set(),
+      controller: canLeave ? new AbortController() : undefined,
+      done: false,
+      refresh: cacheMode === 'refresh',
+      jobId: undefined,
+      reservedPico: estimatePico,
+      ended: undefined,
+      end: undefined,
+    };
+    if (estimatePico > 0n) this.#budget!.reserve(estimatePico);
     flight.calls.add(call);
     call.flight = flight;
     if (key !== undefined && this.#dedupe) this.#flights.set(key, flight);
@@ -593,7 +583,12 @@ class ShoalExecutor implements Executor {
     void this.#run(flight, call, useCache).then((settle) => {
       flight.done = true;
       this.#running--;
+      this.#unreserve(flight);
       if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
+      if (flight.end) {
+        if (flight.key !== undefined && this.#unwinding.get(flight.key) === flight.ended) this.#unwinding.delete(flight.key);
+        flight.end();
+      }
       try {
         settle?.();
       } finally {
@@ -601,6 +596,14 @@ class ShoalExecutor implements Executor {
         this.#checkIdle();
       }
     });
+  }
+
+  /** Hands a flight's budget reservation back (its job's charge is booked, or it made none). */
+  #unreserve(flight: Flight): void {
+    if (flight.reservedPico > 0n) {
+      this.#budget!.release(flight.reservedPico);
+      flight.reservedPico = 0n;
+    }
   }
 
   /** Runs a flight to its end and returns how to tell its callers (undefined when they all left). Never rejects. */
@@ -615,8 +618,14 @@ class ShoalExecutor implements Executor {
     }
   }
 
+  /** Before any job: waits for an earlier flight of the same request to unwind, then serves the call from the cache if it can. */
   async #attempts(flight: Flight, owner: Call, useCache: boolean): Promise<(() => void) | undefined> {
     const { key } = flight;
+    if (key !== undefined) {
+      // A flight for this request whose callers left may still be waiting for its create's
+      // answer: its job id must be known (and left in #detached) before this one looks.
+      for (let previous = this.#unwinding.get(key); previous; previous = this.#unwinding.get(key)) await previous;
+    }
     const journaled = this.#store !== undefined && useCache && key !== undefined;
     let over: (() => void) | undefined;
     if (journaled) {
@@ -632,7 +641,7 @@ class ShoalExecutor implements Executor {
         over!();
       }
     };
-    if (useCache && key !== undefined) {
+    if (useCache && key !== undefined && !flight.refresh) {
       let hit: CachedCompletion | undefined;
       try {
         hit = await this.#cache!.get(key);
@@ -659,10 +668,17 @@ class ShoalExecutor implements Executor {
     }
   }
 
+  /**
+   * The attempts of one flight: creates (or re-attaches to a job by id) and retries under
+   * the retry policy, booking every job when it is created. Returns how to tell the callers,
+   * or undefined when they all left (a job then left running is kept in #detached).
+   */
   async #jobAttempts(flight: Flight, owner: Call, useCache: boolean, session: JournalSession | undefined): Promise<(() => void) | undefined> {
+    // A job this process created for the same request, whose callers stopped waiting: re-attach, book nothing again.
+    const detached = flight.key !== undefined && this.provider.doResume && this.#detached.size > 0 ? this.#detached.take(flight.key) : undefined;
     // What an earlier run left: a job to wait for by id, or a create it may have sent.
     const entry = session ? await session.lookup() : undefined;
-    let resumeJobId = this.provider.doResume ? entry?.jobId : undefined;
+    let resumeJobId = detached?.jobId ?? (this.provider.doResume ? entry?.jobId : undefined);
     const idempotencyRoot = entry?.idempotencyKey ?? owner.id;
     if (entry && resumeJobId === undefined) {
       this.#recreated++;
@@ -673,25 +689,29 @@ class ShoalExecutor implements Executor {
     const errors: ShoalError[] = [];
     let requests = 0;
     // Money is booked when a job is created (ShortAPI charges at create), so failed, aborted
-    // and replaced jobs are counted, and the budget sees jobs still in flight.
+    // and replaced jobs are counted, and the budget sees jobs still in flight. `charged`: what
+    // this flight's creates booked; `jobBooked`: what the ledger holds for the current job
+    // (a re-attached job of this process was booked by the flight that created it).
     let charged = 0n;
-    let chargedNow = 0n;
+    let jobBooked = detached?.bookedPico ?? 0n;
+    let jobBookedHere = 0n;
     let generation = 0;
     const tags = owner.options?.tags;
-    const signal = flight.controller?.signal ?? this.#stop?.signal ?? NEVER_ABORTED;
+    const signal = flight.controller?.signal ?? this.#stop.signal;
+    const gate = this.#gate;
+    const learned = this.#limiter?.learned;
     for (let attempt = 1; ; attempt++) {
       if (flight.calls.size === 0) return undefined; // every caller stopped waiting
-      chargedNow = 0n;
-      if (attempt > 1 && this.#limiter) {
-        const waitMs = this.#limiter.waitMs(owner.tokens);
-        if (waitMs > 0) {
+      if (attempt > 1 && gate) {
+        // A create sent again waits in line with the polls: many retries woken by one Retry-After leave one by one.
+        const paced = gate.acquire(signal, owner.tokens);
+        if (paced) {
           try {
-            await sleep(waitMs, signal);
+            await paced;
           } catch {
-            return undefined;
+            return this.#detach(flight, jobBooked);
           }
         }
-        this.#limiter.take(owner.tokens);
       }
       let result: ProviderResult;
       const context: ProviderCallContext = {
@@ -699,19 +719,31 @@ class ShoalExecutor implements Executor {
         callId: owner.id,
         idempotencyKey: generation === 0 ? idempotencyRoot : `${idempotencyRoot}.${generation}`,
         attempt,
-        retryPoll: (error, pollAttempt) => decideRetry({ error, attempt: pollAttempt, options: this.#retry, random: this.#random, phase: 'poll' }),
+        retryPoll: (error, pollAttempt) => {
+          if (ShoalError.isInstance(error) && error.code === 'RATE_LIMITED') this.#onRateLimited((error as RateLimitError).retryAfterMs);
+          return decideRetry({ error, attempt: pollAttempt, options: this.#retry, random: this.#random, phase: 'poll' });
+        },
+        ...(gate ? { beforeQuery: () => gate.acquire(signal) } : {}),
+        onAnswer: (status) => {
+          if (status === 429) return; // counted with its error, which carries the Retry-After
+          this.#concurrency.onAnswer();
+          learned?.onAccepted();
+        },
         onRequest: () => {
           requests++;
           this.#requests++;
         },
         onJobCreated: (jobId, amountUsd) => {
           this.#jobs++;
+          flight.jobId = jobId;
           session?.created(jobId);
           const pico = amountUsd === undefined ? undefined : parseUsdToPico(amountUsd);
+          jobBooked = jobBookedHere = 0n;
           if (pico !== undefined) {
             this.#ledger.charge(pico, tags);
             charged += pico;
-            chargedNow = pico;
+            jobBooked = jobBookedHere = pico;
+            this.#unreserve(flight); // the charge itself now counts against the budget
           }
           if (this.events.listenerCount('job-created') > 0) {
             this.#emit('job-created', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, spanId: owner.options?.spanId, jobId, attempt });
@@ -722,6 +754,7 @@ class ShoalExecutor implements Executor {
         if (resumeJobId !== undefined) {
           const jobId = resumeJobId;
           resumeJobId = undefined; // once: a replacement after a failed job is a new create
+          flight.jobId = jobId;
           this.#resumed++;
           if (this.events.listenerCount('job-resumed') > 0) {
             this.#emit('job-resumed', { callId: owner.id, at: performance.now(), tags: owner.options?.tags, spanId: owner.options?.spanId, jobId, attempt });
@@ -741,18 +774,22 @@ class ShoalExecutor implements Executor {
       } catch (raw) {
         const error = this.#asShoalError(raw);
         session?.afterError(error);
-        if (flight.calls.size === 0) return undefined; // aborted by its callers: they were answered already
-        if (error.code !== 'RATE_LIMITED' && error.status !== undefined) this.#concurrency.onAnswer();
+        if (flight.calls.size === 0 || (signal.aborted && error.code === 'ABORTED')) return this.#detach(flight, jobBooked); // its callers were answered already
         error.attempt ??= attempt;
         error.callId ??= owner.id;
         errors.push(error);
-        if (error.code === 'JOB_FAILED') generation++; // its replacement is a new job, under a new key
-        if (error.code === 'RATE_LIMITED' && this.#adaptive) this.#onRateLimited();
+        if (error.code === 'JOB_FAILED' || error.code === 'JOB_NOT_FOUND') {
+          // That job is over: a replacement is a new job, under a new key.
+          generation++;
+          flight.jobId = undefined;
+          jobBooked = jobBookedHere = 0n;
+        }
+        if (error.code === 'RATE_LIMITED') this.#onRateLimited((error as RateLimitError).retryAfterMs);
         const decision = decideRetry({ error, attempt, options: this.#retry, random: this.#random, phase: 'call' });
-        const overBudget = this.#budgetPico !== undefined && this.#ledger.total.costPico >= this.#budgetPico;
+        const overBudget = this.#budget?.spent ?? false;
         if (!decision.retry || overBudget) {
           const final = decision.retry
-            ? this.#budgetError()
+            ? this.#budget!.error()
             : decision.exhausted && errors.length > 1
               ? new RetriesExhaustedError(errors, { callId: owner.id, jobId: error.jobId })
               : error;
@@ -767,26 +804,22 @@ class ShoalExecutor implements Executor {
         try {
           await sleep(decision.delayMs, signal);
         } catch {
-          return undefined;
+          return this.#detach(flight, jobBooked);
         }
         continue;
       }
-      this.#concurrency.onAnswer();
-      return this.#succeed(flight, owner, result, attempt, requests, useCache, charged - chargedNow, chargedNow, session);
+      flight.jobId = undefined;
+      return this.#succeed(flight, owner, result, { attempts: attempt, requests, useCache, otherJobsPico: charged - jobBookedHere, jobBookedPico: jobBooked }, session);
     }
   }
 
-  async #succeed(
-    flight: Flight,
-    owner: Call,
-    result: ProviderResult,
-    attempts: number,
-    requests: number,
-    useCache: boolean,
-    chargedBefore: bigint,
-    chargedNow: bigint,
-    session: JournalSession | undefined,
-  ): Promise<() => void> {
+  /** Every caller left (or the executor stopped): a job left running is remembered, so the same request re-attaches to it. */
+  #detach(flight: Flight, bookedPico: bigint): undefined {
+    if (flight.jobId !== undefined && flight.key !== undefined) this.#detached.remember(flight.key, { jobId: flight.jobId, bookedPico });
+    return undefined;
+  }
+
+  async #succeed(flight: Flight, owner: Call, result: ProviderResult, tally: Tally, session: JournalSession | undefined): Promise<() => void> {
     let usage = result.usage;
     let usageSource: 'usage' | 'counted' = 'usage';
     if (!usage) {
@@ -799,10 +832,11 @@ class ShoalExecutor implements Executor {
       else this.#limiter.tokens.refund(owner.tokens - used);
     }
     const cost = this.#ledger.costOf(result.amountUsd, usage, usageSource);
-    // What the create already booked is corrected to the final figure (the query may report its own amount).
-    this.#ledger.record('job', usage, cost.pico - chargedNow, owner.options?.tags);
-    const costUsd = picoToUsd(chargedBefore + cost.pico);
-    if (useCache && flight.key !== undefined) {
+    // What was booked for this job already (at its create) is corrected to the final figure (the query may report its own amount).
+    this.#ledger.record('job', usage, cost.pico - tally.jobBookedPico, owner.options?.tags);
+    // The call's cost: its job (whoever booked it) and any other job it paid for (failed ones).
+    const costUsd = picoToUsd(tally.otherJobsPico + cost.pico);
+    if (tally.useCache && flight.key !== undefined) {
       const entry: CachedCompletion = { text: result.text, jobId: result.jobId, usage, costUsd, model: result.model };
       try {
         await this.#cache!.set(flight.key, entry);
@@ -813,7 +847,7 @@ class ShoalExecutor implements Executor {
         if (session) this.#storeErrors++;
       }
     }
-    return () => this.#settleFlight(flight, owner, result, usage, costUsd, attempts, requests);
+    return () => this.#settleFlight(flight, owner, result, usage, costUsd, tally.attempts, tally.requests);
   }
 
   #settleFlight(flight: Flight, owner: Call, result: ProviderResult, usage: Usage, costUsd: number, attempts: number, requests: number): void {
@@ -870,8 +904,14 @@ class ShoalExecutor implements Executor {
     if (flight) {
       flight.calls.delete(call);
       if (flight.calls.size === 0 && !flight.done && flight.controller && !flight.controller.signal.aborted) {
-        // Nobody waits any more: stop the work, and let a new identical call start its own job.
-        if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
+        // Nobody waits any more: stop the waiting (a create already sent still gets its answer,
+        // so its job is booked and remembered). A new identical call starts a flight of its own
+        // that waits for this one to unwind, then re-attaches to its job.
+        if (flight.key !== undefined) {
+          if (this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
+          flight.ended = new Promise<void>((resolve) => (flight.end = resolve));
+          this.#unwinding.set(flight.key, flight.ended);
+        }
         flight.controller.abort(new AbortError('every caller stopped waiting'));
       }
     }
@@ -976,18 +1016,19 @@ class ShoalExecutor implements Executor {
 
   #timeout(call: Call, timeoutMs: number): void {
     const where = call.state === QUEUED ? 'still queued' : 'running';
+    const jobId = call.flight?.jobId;
+    const left =
+      jobId === undefined
+        ? ''
+        : ` Its job ${jobId} keeps running on the server: the same call made again in this process re-attaches to it (no second job, nothing booked twice).`;
     // Counts are taken before this call leaves, so a queued call counts itself.
     this.#settleError(
       call,
       new TimeoutError(
-        `The call timed out after ${timeoutMs} ms (${where}; executor: ${this.#queued} queued, ${this.#running} running, concurrency ${this.#concurrency.current}/${this.#concurrency.max}).`,
-        { callId: call.id },
+        `The call timed out after ${timeoutMs} ms (${where}; executor: ${this.#queued} queued, ${this.#running} running, concurrency ${this.#concurrency.current}/${this.#concurrency.max}).${left}`,
+        { callId: call.id, ...(jobId === undefined ? {} : { jobId }) },
       ),
     );
-  }
-
-  #budgetError(): BudgetExceededError {
-    return new BudgetExceededError(this.#budgetUsd ?? 0, picoToUsd(this.#ledger.total.costPico));
   }
 
   #exceedBudget(): void {
@@ -997,15 +1038,19 @@ class ShoalExecutor implements Executor {
     for (const call of this.#heap.drain()) {
       if (call.state !== QUEUED) continue;
       rejected++;
-      this.#settleError(call, this.#budgetError());
+      this.#settleError(call, this.#budget!.error());
     }
     if (first && this.events.listenerCount('budget-exceeded') > 0) {
-      this.#emit('budget-exceeded', { at: performance.now(), budgetUsd: this.#budgetUsd ?? 0, spentUsd: picoToUsd(this.#ledger.total.costPico), rejected });
+      this.#emit('budget-exceeded', { at: performance.now(), budgetUsd: this.#budget!.usd, spentUsd: picoToUsd(this.#ledger.total.costPico), rejected });
     }
     this.#checkIdle();
   }
 
-  #onRateLimited(): void {
+  /** A 429, on a create or a poll: every request waits out its Retry-After, the learnt rate drops, and on a burst so does the concurrency. */
+  #onRateLimited(retryAfterMs: number | undefined): void {
+    this.#rateLimitedCount++;
+    this.#limiter?.onRateLimited(retryAfterMs);
+    if (!this.#adaptive) return;
     const from = this.#concurrency.current;
     if (this.#concurrency.onRateLimited()) {
       this.#lastEffective = this.#concurrency.current;

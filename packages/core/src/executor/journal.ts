@@ -82,6 +82,8 @@ export class JournalSession {
   /** The state before the last intent, for a create that was then not sent. */
   #beforeIntent: JobState = 'none';
   #writes: Promise<unknown>[] = [];
+  /** The idempotency key of the entry (an earlier run's, or this flight's last intent). */
+  #idempotencyKey: string | undefined;
 
   constructor(
     readonly journal: JobJournal,
@@ -93,7 +95,10 @@ export class JournalSession {
   async lookup(): Promise<JournalEntry | undefined> {
     try {
       const entry = await this.journal.lookup(this.key);
-      if (entry) this.#state = entry.jobId === undefined ? 'maybe' : 'job';
+      if (entry) {
+        this.#state = entry.jobId === undefined ? 'maybe' : 'job';
+        this.#idempotencyKey = entry.idempotencyKey;
+      }
       return entry;
     } catch (error) {
       this.onStoreError(error);
@@ -111,6 +116,7 @@ export class JournalSession {
       throw new StoreError(`The journal could not record a create before sending it, so nothing was sent: ${messageOf(error)}`, { cause: error });
     }
     this.#state = 'maybe';
+    this.#idempotencyKey = idempotencyKey;
   }
 
   /** The create whose intent was just recorded was not sent after all (its callers left, or a shutdown began). */
@@ -123,12 +129,23 @@ export class JournalSession {
     this.#track(() => this.journal.created(this.key, jobId));
   }
 
-  /** A create or the job itself ended in a way that leaves nothing to wait for (see `afterError`). */
+  /** A create, or the wait for a job, ended in an error: what is left to wait for? */
   afterError(error: ShoalError): void {
-    // A failed or unknown job is over; an answer that proves no job was made (429, 5xx, refused
-    // before sending, a 4xx naming no job) leaves nothing either. Anything else keeps the state.
-    if (error.code === 'JOB_FAILED' || error.code === 'JOB_NOT_FOUND') this.#state = 'none';
-    else if (error.jobId === undefined && NO_JOB_MADE.has(error.code) && this.#state === 'maybe') this.#state = 'none';
+    if (error.code === 'JOB_FAILED') {
+      this.#state = 'none'; // over, and paid: nothing to wait for
+    } else if (error.jobId !== undefined && this.#state === 'job' && JOB_GONE.has(error.code) && !error.retryable) {
+      // A final answer to a query of this job id (unknown to the server, a non-zero code): the
+      // id is of no more use, and an entry holding it would fail every rerun the same way. The
+      // entry goes back to an intent, so the next run creates the job again and counts it as
+      // re-created (metrics().recovery.recreated).
+      this.#state = 'maybe';
+      const idempotencyKey = this.#idempotencyKey;
+      if (idempotencyKey !== undefined) this.#track(() => this.journal.intent(this.key, idempotencyKey));
+    } else if (error.jobId === undefined && NO_JOB_MADE.has(error.code) && this.#state === 'maybe') {
+      // An answer that proves no job was made (429, 5xx, refused before sending, a 4xx naming no job) leaves nothing either.
+      this.#state = 'none';
+    }
+    // Anything else keeps the state.
   }
 
   /** The result is known (and cached by the executor when it could). */
@@ -153,6 +170,9 @@ export class JournalSession {
     }
   }
 }
+
+/** Final errors of a query that make a job id useless: the server does not know it, or answers it with an error code. */
+const JOB_GONE = new Set<string>(['JOB_NOT_FOUND', 'API_ERROR', 'PROTOCOL_ERROR']);
 
 /** Errors of a create that prove the server made no job (as far as the protocol notes tell). */
 const NO_JOB_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED', 'BUDGET_EXCEEDED']);

@@ -1,5 +1,6 @@
 import type { Usage } from '../providers/types.js';
 import { parseUsdToPico, perMillionToPicoPerToken, picoToUsd } from '../util/money.js';
+import { expectNumber } from '../util/options.js';
 
 /** Prices in USD per million tokens. Defaults are the vendor's page for openai/gpt-5.4-nano. */
 export interface Pricing {
@@ -60,7 +61,11 @@ export class CostLedger {
   readonly #byTag = new Map<string, Totals>();
 
   constructor(pricing: Pricing = {}) {
-    const p = { ...GPT_5_4_NANO_PRICING, ...pricing };
+    const p = { ...GPT_5_4_NANO_PRICING };
+    for (const key of Object.keys(GPT_5_4_NANO_PRICING) as (keyof Pricing)[]) {
+      // Checked here too (not only by createExecutor): BigInt() of NaN or Infinity would throw a bare RangeError.
+      if (pricing[key] !== undefined) p[key] = expectNumber(`pricing.${key}`, pricing[key], { min: 0 });
+    }
     this.#prices = {
       input: perMillionToPicoPerToken(p.inputPerMillionUsd),
       cached: perMillionToPicoPerToken(p.cachedInputPerMillionUsd),

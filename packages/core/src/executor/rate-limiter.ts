@@ -1,3 +1,5 @@
+import { LearnedRate } from './learned-rate.js';
+
 /**
  * Token buckets for requests per minute and tokens per minute. Time comes from an
  * injected clock, so tests step it instead of sleeping.
@@ -52,37 +54,81 @@ export class TokenBucket {
 }
 
 export interface RateLimitOptions {
-  /** Model calls started per minute (retries count too). */
+  /** Requests per minute, every one counted: creates, queries (polls) and retries. */
   readonly requestsPerMinute?: number;
   /** Input tokens (counted with the o200k tokenizer) plus reserved output tokens, per minute. */
   readonly tokensPerMinute?: number;
-  /** Output tokens reserved per call against `tokensPerMinute` until the real usage is known. @default 256 */
+  /**
+   * Requests that may go at once from a full bucket. @default one second's worth
+   * (`requestsPerMinute / 60`, at least 1), so that at half a server's per-second limit no
+   * window of one second ever sees more than that limit.
+   */
+  readonly requestBurst?: number;
+  /** Tokens that may go at once from a full bucket. @default six seconds' worth (`tokensPerMinute / 10`) */
+  readonly tokenBurst?: number;
+  /** Output tokens reserved per call against `tokensPerMinute` (and a budget) until the real usage is known. @default 256 */
   readonly reservedOutputTokens?: number;
+  /**
+   * Learn the server's request rate from bursts of its 429s (creates and polls alike; not
+   * from a 429 that says `Retry-After: 0`) and pace every request below it; honour a
+   * Retry-After for all requests at once. @default true
+   */
+  readonly adaptive?: boolean;
 }
 
+/**
+ * Every request the executor sends passes here: the configured buckets (requests and
+ * tokens per minute), the rate learnt from 429s, and a pause for the server's Retry-After.
+ */
 export class RateLimiter {
   readonly requests: TokenBucket | undefined;
   readonly tokens: TokenBucket | undefined;
+  readonly learned: LearnedRate | undefined;
+  readonly #now: () => number;
+  /** No request leaves before this (a Retry-After applies to the key, not to one request). */
+  #pausedUntil = 0;
 
   constructor(options: RateLimitOptions, now: () => number) {
-    // Bursts of at most 6 seconds' worth, so a fresh executor does not fire a whole minute's quota at once.
-    const burst = (perMinute: number) => Math.max(1, Math.ceil(perMinute / 10));
-    this.requests = options.requestsPerMinute ? new TokenBucket(options.requestsPerMinute, now, burst(options.requestsPerMinute)) : undefined;
-    this.tokens = options.tokensPerMinute ? new TokenBucket(options.tokensPerMinute, now, burst(options.tokensPerMinute)) : undefined;
+    this.#now = now;
+    const rpm = options.requestsPerMinute;
+    const tpm = options.tokensPerMinute;
+    this.requests = rpm ? new TokenBucket(rpm, now, options.requestBurst ?? Math.max(1, Math.ceil(rpm / 60))) : undefined;
+    this.tokens = tpm ? new TokenBucket(tpm, now, options.tokenBurst ?? Math.max(1, Math.ceil(tpm / 10))) : undefined;
+    this.learned = options.adaptive === false ? undefined : new LearnedRate(now);
   }
 
-  /** 0 when a call of `tokens` may start now, else how long to wait. */
+  /** 0 when a request (carrying `tokens`, 0 for a poll) may leave now, else how long to wait. */
   waitMs(tokens: number): number {
-    return Math.max(this.requests?.waitMs(1) ?? 0, this.tokens?.waitMs(tokens) ?? 0);
+    const now = this.#now();
+    let wait = this.#pausedUntil - now;
+    if (this.requests) wait = Math.max(wait, this.requests.waitMs(1));
+    if (this.tokens && tokens > 0) wait = Math.max(wait, this.tokens.waitMs(tokens));
+    if (this.learned) wait = Math.max(wait, this.learned.waitMs(now));
+    return wait > 0 ? Math.ceil(wait) : 0;
   }
 
+  /** A request leaves now (with `tokens` reserved for a model call; 0 for a poll). */
   take(tokens: number): void {
     this.requests?.take(1);
-    this.tokens?.take(tokens);
+    if (tokens > 0) this.tokens?.take(tokens);
+    this.learned?.take(this.#now());
   }
 
+  /** A slot taken for a call that sent nothing after all (joined a flight, found in the cache). */
   refund(tokens: number): void {
     this.requests?.refund(1);
-    this.tokens?.refund(tokens);
+    if (tokens > 0) this.tokens?.refund(tokens);
+    this.learned?.refund(this.#now());
+  }
+
+  /**
+   * The server answered 429: hold every request for its Retry-After, and learn. A 429 with
+   * `Retry-After: 0` says to come back at once: the server is not pacing this key (a
+   * momentary refusal), so the rate is not learnt from it. True when the learnt rate dropped.
+   */
+  onRateLimited(retryAfterMs: number | undefined): boolean {
+    if (retryAfterMs === 0) return false;
+    if (retryAfterMs !== undefined) this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + retryAfterMs);
+    return this.learned?.onRateLimited() ?? false;
   }
 }

@@ -26,7 +26,10 @@ export interface RetryContext {
   /**
    * `call`: the whole call would run again, creating a new job. An error that names an
    * existing job (other than a failed one) is then final: re-creating would pay twice.
-   * `poll`: only a query is repeated, which is always safe.
+   * `poll`: only a query is repeated, which is always safe and costs nothing: there is no
+   * attempt limit on 429s, 5xx and lost answers (the job's own deadline ends the waiting),
+   * and a Retry-After of any length is honoured; only malformed answers in a row are
+   * limited to `maxAttempts`.
    */
   readonly phase: 'call' | 'poll';
 }
@@ -57,12 +60,14 @@ export function decideRetry(context: Readonly<RetryContext>): RetryDecision {
   if (phase === 'call' && error.jobId !== undefined && error.code !== 'JOB_FAILED') {
     return stop(`job ${error.jobId} exists; creating it again would pay twice`);
   }
-  if (attempt >= options.maxAttempts) return stop(`${options.maxAttempts} attempts made`, true);
+  // A poll that keeps meeting a malformed answer (not a busy or failing server) is not waited on
+  // forever: after maxAttempts in a row it ends, as a call's attempts do.
+  if ((phase === 'call' || error.code === 'PROTOCOL_ERROR') && attempt >= options.maxAttempts) return stop(`${options.maxAttempts} attempts made`, true);
   const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
   if (error.code === 'RATE_LIMITED' && retryAfterMs !== undefined) {
-    if (retryAfterMs > options.maxRetryAfterMs) return stop(`Retry-After ${retryAfterMs} ms is over maxRetryAfterMs`);
+    if (phase === 'call' && retryAfterMs > options.maxRetryAfterMs) return stop(`Retry-After ${retryAfterMs} ms is over maxRetryAfterMs`);
     return { retry: true, delayMs: retryAfterMs, reason: 'Retry-After', exhausted: false };
   }
-  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
+  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt - 1, 52));
   return { retry: true, delayMs: Math.floor(random() * ceiling), reason: 'backoff', exhausted: false };
 }

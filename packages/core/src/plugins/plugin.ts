@@ -1,4 +1,5 @@
 import { ShoalConfigError } from '../errors.js';
+import { rejectUnknownKeys } from '../util/options.js';
 import { AGENT_NAME, type Agent, type AgentMetadata } from '../agent/define-agent.js';
 
 /** A package of agents. `setup` runs once when a registry takes the plugin (open clients, load data). */
@@ -27,6 +28,7 @@ const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 export function definePlugin(config: PluginConfig): Plugin {
   if (typeof config !== 'object' || config === null) throw new ShoalConfigError('definePlugin() takes one options object.');
+  rejectUnknownKeys('definePlugin()', config, ['name', 'version', 'agents', 'setup'] satisfies (keyof PluginConfig)[]);
   const { name, version, agents, setup } = config;
   if (typeof name !== 'string' || !PLUGIN_NAME.test(name)) throw new ShoalConfigError(`Plugin name ${JSON.stringify(name)} is not valid: use an npm-style name such as "acme-agents" or "@acme/agents".`);
   if (typeof version !== 'string' || !SEMVER.test(version)) throw new ShoalConfigError(`Plugin \`${name}\`: version ${JSON.stringify(version)} is not semver (e.g. "1.2.0").`);
@@ -57,6 +59,8 @@ export interface Registry {
 }
 
 export function createRegistry(options: { readonly agents?: readonly Agent[] } = {}): Registry {
+  if (typeof options !== 'object' || options === null) throw new ShoalConfigError('createRegistry() takes one options object: { agents? }.');
+  rejectUnknownKeys('createRegistry()', options, ['agents']);
   const agents = new Map<string, { agent: Agent; owner: string | undefined }>();
   const plugins: Plugin[] = [];
   const describeOwner = (owner: string | undefined) => (owner ? `plugin ${owner}` : 'a direct add()');

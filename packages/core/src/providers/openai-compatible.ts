@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ProtocolError, ShoalConfigError } from '../errors.js';
 import { HttpClient, type HttpResponse } from '../http/http-client.js';
-import { expectHttpUrl, expectNumber, rejectUnknownKeys } from '../util/options.js';
+import { type Check, checkOptions, expectHttpUrl, expectNumber, option } from '../util/options.js';
 import { rawForError, withoutSecrets } from '../util/redact.js';
 import { type RequestContext, failureError, throwForStatus } from './http-errors.js';
 import { extractUsage } from './shortapi/protocol.js';
@@ -33,7 +33,16 @@ export interface OpenAICompatibleOptions {
   readonly maxSockets?: number;
 }
 
-const KNOWN = ['baseURL', 'apiKey', 'model', 'structuredOutputs', 'headers', 'requestTimeoutMs', 'maxSockets'];
+const OPTIONS = {
+  // Checked in the constructor, with the key to keep out of the message.
+  baseURL: option.any(),
+  apiKey: option.string({ secret: true }),
+  model: option.string({ nonEmpty: true, example: 'gpt-4.1-nano' }),
+  structuredOutputs: option.oneOf(['auto', 'strict', 'prompt'] as const),
+  headers: option.stringRecord(),
+  requestTimeoutMs: option.number({ min: 1 }),
+  maxSockets: option.number({ min: 1, integer: true }),
+} satisfies Record<keyof OpenAICompatibleOptions, Check>;
 
 const completionSchema = z.looseObject({
   choices: z
@@ -67,16 +76,19 @@ export class OpenAICompatibleProvider implements ModelProvider {
 
   constructor(options: OpenAICompatibleOptions) {
     if (typeof options !== 'object' || options === null) throw new ShoalConfigError('openAICompatible() takes one options object: { baseURL, model, apiKey? }.');
-    rejectUnknownKeys('openAICompatible()', options, KNOWN);
-    this.baseURL = expectHttpUrl('baseURL', options.baseURL, [typeof options.apiKey === 'string' ? options.apiKey : undefined]);
-    if (typeof options.model !== 'string' || options.model === '') throw new ShoalConfigError('openAICompatible() needs `model`, e.g. "gpt-4.1-nano" or the name your server serves.');
-    this.model = options.model;
-    if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || /\s/.test(options.apiKey))) {
-      throw new ShoalConfigError('Expected `apiKey` to be a string without white space.');
+    const apiKey = typeof options.apiKey === 'string' ? options.apiKey : undefined;
+    try {
+      checkOptions('openAICompatible()', options, OPTIONS);
+    } catch (error) {
+      // A key put in the wrong option must not be quoted back.
+      throw ShoalConfigError.isInstance(error) ? new ShoalConfigError(withoutSecrets(error.message, [apiKey])) : error;
     }
-    this.#apiKey = options.apiKey || undefined;
+    this.baseURL = expectHttpUrl('baseURL', options.baseURL, [apiKey], 'Pass the key as `apiKey` to openAICompatible(): it is sent as a bearer token.');
+    if (options.model === undefined) throw new ShoalConfigError('openAICompatible() needs `model`, e.g. "gpt-4.1-nano" or the name your server serves.');
+    this.model = options.model;
+    if (apiKey !== undefined && /\s/.test(apiKey)) throw new ShoalConfigError('Expected `apiKey` to be a string without white space: check how the key was set.');
+    this.#apiKey = apiKey || undefined;
     this.#mode = options.structuredOutputs ?? 'auto';
-    if (!['auto', 'strict', 'prompt'].includes(this.#mode)) throw new ShoalConfigError('Expected `structuredOutputs` to be "auto", "strict" or "prompt".');
     this.#http = new HttpClient({
       baseUrl: this.baseURL,
       headers: { ...options.headers, ...(this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {}), accept: 'application/json' },
@@ -148,7 +160,9 @@ export class OpenAICompatibleProvider implements ModelProvider {
     const body = `{"model":${JSON.stringify(this.model)}${args ? `,${args}` : ''},"messages":[{"role":"user","content":${JSON.stringify(request.prompt)}}]${responseFormat ? `,"response_format":${responseFormat}` : ''}}`;
     context.onRequest?.('create');
     try {
-      return await this.#http.send({ method: 'POST', path: '/chat/completions', body, signal: context.signal });
+      const response = await this.#http.send({ method: 'POST', path: '/chat/completions', body, signal: context.signal });
+      context.onAnswer?.(response.status);
+      return response;
     } catch (error) {
       throw failureError(error, this.#context(abortError));
     }

@@ -37,10 +37,28 @@ export interface ProviderCallContext {
   readonly idempotencyKey: string;
   /** 1-based attempt number. */
   readonly attempt: number;
-  /** Decides whether a failed poll (never a create) is tried again, and after how long. */
+  /**
+   * Decides whether a failed poll (never a create) is tried again, and after how long. A
+   * poll is free to repeat: every transient failure (429, 5xx, a lost answer) is retried
+   * until the job's own deadline; only a final answer (an unknown job, a refused key) ends
+   * the wait. The executor also learns from the poll's 429s here.
+   */
   readonly retryPoll: (error: unknown, pollAttempt: number) => { readonly retry: boolean; readonly delayMs: number };
-  /** Called once per outbound HTTP request. */
+  /**
+   * Call before each poll: undefined when it may go at once, else a promise that resolves
+   * when the executor's request limiter (configured or learnt from 429s) lets it go, and
+   * rejects when the call's signal fires. Creates need no such call: the executor paces them
+   * itself before `doComplete`.
+   */
+  readonly beforeQuery?: () => Promise<void> | undefined;
+  /** Called once per outbound HTTP request, before it is sent. */
   readonly onRequest?: (kind: 'create' | 'query') => void;
+  /**
+   * Called once per HTTP answer, with its status. The executor learns the server's rate
+   * from the share of 429s among answers: a provider that does not call it looks to the
+   * executor as if every answer were a 429 when it meets a burst of them.
+   */
+  readonly onAnswer?: (status: number) => void;
   /** Called as soon as the server has given the job an id, before any waiting, with the charge it reported. */
   readonly onJobCreated?: (jobId: string, amountUsd?: string) => void;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ValidationIssue } from '../errors.js';
-import { coerceToSchema } from './coerce.js';
-import { findJsonCandidates } from './extract-json.js';
+import { coerce } from './coerce.js';
+import { createReadBudget, findJsonCandidates, parseJson } from './extract-json.js';
 
 /**
  * A zod output schema, ready for model answers: its JSON Schema (made once, by zod v4's
@@ -28,12 +28,15 @@ export class StructuredOutput<T> {
   }
 
   parse(text: string): ParsedAnswer<T> {
-    const candidates = findJsonCandidates(text);
+    // One time budget for finding and validating: parsing is synchronous, and the process waits meanwhile.
+    const budget = createReadBudget();
+    const candidates = findJsonCandidates(text, budget);
     const first = candidates[0]!;
     if (!first.ok) return { ok: false, issues: [{ path: [], message: first.reason, code: 'invalid_json' }] };
     let firstFailure: ParsedAnswer<T> | undefined;
     for (const candidate of candidates) {
       if (!candidate.ok) continue;
+      if (firstFailure && budget.expired()) break; // the best candidate is always validated; the rest only while time is left
       const answer = this.validate(candidate.value, candidate.how);
       if (answer.ok) return answer;
       firstFailure ??= answer;
@@ -48,14 +51,13 @@ export class StructuredOutput<T> {
     let candidate = value;
     // JSON sent as a JSON string ("{\"a\":1}"): decode once.
     if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
-      try {
-        candidate = JSON.parse(value);
-      } catch {
-        candidate = value;
-      }
+      const decoded = parseJson(value);
+      if (decoded.ok) candidate = decoded.value;
     }
-    const coerced = coerceToSchema(candidate, this.jsonSchema);
-    const second = this.schema.safeParse(coerced);
+    const coerced = coerce(candidate, this.jsonSchema);
+    // Nothing to repair: a second validation would fail the same way, at the same cost (zod's failing path is slow on large answers).
+    if (!coerced.changed && candidate === value) return { ok: false, issues: zodIssues(first.error) };
+    const second = this.schema.safeParse(coerced.value);
     if (second.success) return { ok: true, value: second.data, stage: how === 'parsed' || how === 'extracted' ? 'coerced' : how };
     return { ok: false, issues: zodIssues(second.error) };
   }

@@ -4,6 +4,8 @@ import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { GPT_5_4_NANO_PRICING } from '../executor/ledger.js';
 import { picoToDecimalString, perMillionToPicoPerToken } from '../util/money.js';
 import { seededRandom } from '../util/random.js';
+import { FaultPlan, SlidingWindowLimit } from './emulator-limits.js';
+import type { EmulatorFaults, EmulatorJob, EmulatorOptions, EmulatorReply, EmulatorStats, ShortApiEmulator } from './emulator-types.js';
 import { PrefixCache } from './prefix-cache.js';
 import { simulate, SIMULATOR_MODEL } from './simulator.js';
 
@@ -14,121 +16,7 @@ import { simulate, SIMULATOR_MODEL } from './simulator.js';
  * request, so tests can assert what the client did on the wire.
  */
 
-export interface EmulatorReply {
-  readonly text?: string;
-  /** Fail the job (status 3) with this message. */
-  readonly fail?: string;
-  /** Job duration for this reply (overrides the latency distribution). */
-  readonly latencyMs?: number;
-  readonly usage?: { readonly inputTokens: number; readonly outputTokens: number; readonly cachedInputTokens?: number };
-}
-
-export interface EmulatorRule {
-  /** Substring, regular expression or predicate over the prompt. */
-  readonly match: string | RegExp | ((prompt: string, args: Record<string, unknown>) => boolean);
-  readonly reply: string | EmulatorReply | ((prompt: string, args: Record<string, unknown>) => string | EmulatorReply);
-}
-
-export type LatencySpec = number | { readonly min: number; readonly max: number } | ((random: () => number) => number);
-
-export interface EmulatorFaults {
-  /** Share of creates answered 429. */
-  readonly rateLimit?: number;
-  /** Retry-After (seconds) sent with 429s. @default 0 */
-  readonly retryAfterSeconds?: number;
-  /** Share of creates answered 5xx with an HTML body. */
-  readonly serverError?: number;
-  /** Share of creates whose job is made (and charged) but whose answer is lost: the socket closes before it. */
-  readonly dropCreate?: number;
-  /** Share of queries answered 5xx with an HTML body. */
-  readonly queryServerError?: number;
-  /** Share of queries whose socket is dropped mid-answer. */
-  readonly dropQuery?: number;
-  /** Share of queries answered with invalid JSON. */
-  readonly invalidJson?: number;
-  /** Share of jobs that fail (status 3). */
-  readonly failJob?: number;
-  /** Share of jobs that never finish. */
-  readonly neverFinish?: number;
-  /** Share of callbacks never sent. */
-  readonly dropCallback?: number;
-  /** Extra delay before each callback. */
-  readonly callbackDelayMs?: number;
-}
-
-export interface EmulatorOptions {
-  /** @default 0 (a free port) */
-  readonly port?: number;
-  /** Require this bearer key (401 otherwise). @default any non-empty key */
-  readonly apiKey?: string;
-  /** Job duration: fixed, uniform range, or a sampler. @default 0 */
-  readonly latencyMs?: LatencySpec;
-  /** @default 1 */
-  readonly seed?: number;
-  /** Jobs running at once on the server; the rest wait with status 0. @default Infinity */
-  readonly concurrency?: number;
-  readonly rules?: readonly EmulatorRule[];
-  /** Answer prompts no rule matches with the offline simulator. @default true */
-  readonly simulator?: boolean;
-  readonly faults?: EmulatorFaults;
-  /** Report `amount` in create answers and `usage` in results. @default both true */
-  readonly reportAmount?: boolean;
-  readonly reportUsage?: boolean;
-  /** Where the result's text goes (to test every documented place). @default 'text' */
-  readonly resultShape?: 'text' | 'output' | 'output_text' | 'content' | 'choices' | 'string';
-}
-
-export interface EmulatorJob {
-  readonly id: string;
-  readonly prompt: string;
-  readonly args: Record<string, unknown>;
-  readonly idempotencyKey: string | undefined;
-  readonly callbackUrl: string | undefined;
-  /** ms on the performance.now() clock of this process. */
-  readonly createdAt: number;
-  startedAt: number | undefined;
-  finishedAt: number | undefined;
-  status: 0 | 1 | 2 | 3;
-  /** False when the create's answer was dropped (a `dropCreate` fault): the client never learned of this job. */
-  answered: boolean;
-  queries: number;
-  callbacksSent: number;
-  readonly reply: { text: string; fail: string | undefined; durationMs: number; inputTokens: number; outputTokens: number; cachedInputTokens: number };
-  readonly amountUsd: string;
-}
-
-export interface EmulatorStats {
-  readonly creates: number;
-  readonly queries: number;
-  readonly jobs: number;
-  /** Creates refused with 429 or 5xx (no job made). */
-  readonly refusedCreates: number;
-  /**
-   * Creates carrying the idempotency key of an earlier job that had not failed: the
-   * client paid twice. A new job after a failed one (status 3) is a retry, not counted here.
-   */
-  readonly duplicateCreates: number;
-  readonly callbacksSent: number;
-  readonly unauthorized: number;
-  readonly peakRunning: number;
-  /** Mean requests (create + queries) per job that finished. */
-  readonly requestsPerJob: number;
-  readonly faults: Readonly<Record<string, number>>;
-}
-
-export interface ShortApiEmulator {
-  /** Base URL, e.g. http://127.0.0.1:39127 */
-  readonly url: string;
-  /** A key the emulator accepts. */
-  readonly apiKey: string;
-  readonly port: number;
-  /** Jobs in creation order. */
-  readonly jobs: readonly EmulatorJob[];
-  job(id: string): EmulatorJob | undefined;
-  stats(): EmulatorStats;
-  close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+export type { EmulatorFaults, EmulatorJob, EmulatorOptions, EmulatorReply, EmulatorRule, EmulatorStats, LatencySpec, ShortApiEmulator } from './emulator-types.js';
 
 const PRICES = {
   input: perMillionToPicoPerToken(GPT_5_4_NANO_PRICING.inputPerMillionUsd),
@@ -156,8 +44,8 @@ class Emulator implements ShortApiEmulator {
   readonly #waiting: EmulatorJob[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #prefixCache = new PrefixCache();
-  readonly #faultCounts: Record<string, number> = {};
-  readonly #faultPlans: Record<string, { positions: Set<number>; index: number; carry: number }> = {};
+  readonly #faultPlan: FaultPlan;
+  readonly #rps: SlidingWindowLimit | undefined;
   readonly #server: http.Server;
   readonly #callbackAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   #running = 0;
@@ -168,6 +56,7 @@ class Emulator implements ShortApiEmulator {
   #duplicates = 0;
   #callbacks = 0;
   #unauthorized = 0;
+  #rateLimited = 0;
   #nextId = 1;
   #port = 0;
   #closed = false;
@@ -177,6 +66,8 @@ class Emulator implements ShortApiEmulator {
     this.apiKey = options.apiKey ?? 'emulator-key-0000';
     this.#faults = options.faults ?? {};
     this.#random = seededRandom(options.seed ?? 1);
+    this.#faultPlan = new FaultPlan(this.#random);
+    this.#rps = options.rpsLimit === undefined ? undefined : new SlidingWindowLimit(options.rpsLimit, 1000, () => performance.now());
     this.#concurrency = options.concurrency ?? Infinity;
     this.#server = http.createServer((req, res) => this.#handle(req, res));
     this.#server.keepAliveTimeout = 30_000;
@@ -204,6 +95,20 @@ class Emulator implements ShortApiEmulator {
     return this.#byId.get(id);
   }
 
+  finish(id: string): boolean {
+    const job = this.#byId.get(id);
+    if (!job || job.status === 2 || job.status === 3) return false;
+    if (job.status === 0) {
+      const index = this.#waiting.indexOf(job);
+      if (index >= 0) this.#waiting.splice(index, 1);
+      this.#running++;
+      job.status = 1;
+      job.startedAt = performance.now();
+    }
+    this.#finish(job);
+    return true;
+  }
+
   stats(): EmulatorStats {
     let finished = 0;
     let requests = 0;
@@ -218,12 +123,13 @@ class Emulator implements ShortApiEmulator {
       queries: this.#queries,
       jobs: this.jobs.length,
       refusedCreates: this.#refused,
+      rateLimited: this.#rateLimited,
       duplicateCreates: this.#duplicates,
       callbacksSent: this.#callbacks,
       unauthorized: this.#unauthorized,
       peakRunning: this.#peakRunning,
       requestsPerJob: finished === 0 ? 0 : requests / finished,
-      faults: { ...this.#faultCounts },
+      faults: { ...this.#faultPlan.counts },
     };
   }
 
@@ -243,27 +149,8 @@ class Emulator implements ShortApiEmulator {
 
   // ---- HTTP ----
 
-  /**
-   * Faults hit an exact share of requests at random places: each block of 100 requests
-   * gets round(100 x share) faults (the remainder carried to the next block) at seeded
-   * random positions. Exact rates, so a test can count on the rate it asked for, and no
-   * fixed period for a client's own rhythm to fall into step with.
-   */
   #fault(name: keyof EmulatorFaults): boolean {
-    const share = this.#faults[name];
-    if (typeof share !== 'number' || share <= 0) return false;
-    let plan = this.#faultPlans[name];
-    if (!plan || plan.index >= 100) {
-      const want = 100 * Math.min(1, share) + (plan?.carry ?? 0);
-      const count = Math.min(100, Math.floor(want));
-      const positions = new Set<number>();
-      while (positions.size < count) positions.add(Math.floor(this.#random() * 100));
-      plan = { positions, index: 0, carry: want - count };
-      this.#faultPlans[name] = plan;
-    }
-    const hit = plan.positions.has(plan.index++);
-    if (hit) this.#faultCounts[name] = (this.#faultCounts[name] ?? 0) + 1;
-    return hit;
+    return this.#faultPlan.hit(name, this.#faults[name] as number | undefined);
   }
 
   #json(res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
@@ -290,6 +177,16 @@ class Emulator implements ShortApiEmulator {
       if (!authorized) {
         this.#unauthorized++;
         this.#json(res, 401, { code: 401, msg: 'invalid api key' });
+        return;
+      }
+      const waitMs = this.#rps?.admit(auth ?? '');
+      if (waitMs !== undefined) {
+        this.#rateLimited++;
+        if (req.method === 'POST') {
+          this.#creates++;
+          this.#refused++;
+        } else this.#queries++;
+        this.#json(res, 429, { code: 429, msg: 'too many requests' }, { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
         return;
       }
       if (req.method === 'POST' && url === '/api/v1/job/create') {
@@ -357,18 +254,22 @@ class Emulator implements ShortApiEmulator {
     this.#byId.set(job.id, job);
     if (key !== undefined) this.#liveByKey.set(key, job);
     const data: Record<string, unknown> = { job_id: job.id };
-    if (this.#options.reportAmount !== false) data.amount = job.amountUsd;
-    if (this.#fault('dropCreate')) {
-      job.answered = false;
-      res.socket?.destroy();
-    } else {
-      this.#json(res, 200, { code: 0, data });
-    }
+    if (this.#options.reportAmount !== false) data.amount = this.#options.amountAs === 'number' ? Number(job.amountUsd) : job.amountUsd;
+    const answer = () => {
+      if (reply.dropCreate || this.#fault('dropCreate')) {
+        job.answered = false;
+        res.socket?.destroy();
+      } else {
+        this.#json(res, 200, { code: 0, data });
+      }
+    };
+    if (this.#options.createLatencyMs) this.#later(this.#options.createLatencyMs, answer);
+    else answer();
     this.#waiting.push(job);
     this.#startWaiting();
   }
 
-  #reply(prompt: string, args: Record<string, unknown>): EmulatorJob['reply'] {
+  #reply(prompt: string, args: Record<string, unknown>): EmulatorJob['reply'] & { dropCreate: boolean } {
     let chosen: EmulatorReply | undefined;
     for (const rule of this.#options.rules ?? []) {
       const m = rule.match;
@@ -396,6 +297,7 @@ class Emulator implements ShortApiEmulator {
       inputTokens: chosen.usage?.inputTokens ?? promptTokens.length,
       outputTokens: chosen.usage?.outputTokens ?? (failJob ? 0 : encode(text).length),
       cachedInputTokens,
+      dropCreate: chosen.dropCreate === true,
     };
   }
 
@@ -429,6 +331,7 @@ class Emulator implements ShortApiEmulator {
   }
 
   #finish(job: EmulatorJob): void {
+    if (job.status === 2 || job.status === 3) return; // finished early by finish()
     job.status = job.reply.fail === undefined ? 2 : 3;
     job.finishedAt = performance.now();
     this.#running--;
@@ -482,7 +385,8 @@ class Emulator implements ShortApiEmulator {
       return;
     }
     if (!job) {
-      this.#json(res, 404, { code: 404, msg: `no job ${id}` });
+      const unknown = this.#options.unknownJob ?? {};
+      this.#json(res, unknown.status ?? 404, { code: unknown.code ?? 404, msg: unknown.msg ?? `no job ${id}` });
       return;
     }
     this.#json(res, 200, { code: 0, data: this.#jobData(job) });

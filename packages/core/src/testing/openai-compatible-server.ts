@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
-import { seededRandom } from '../util/random.js';
+import { hashString, seededRandom } from '../util/random.js';
 import { PrefixCache } from './prefix-cache.js';
 import { SIMULATOR_MODEL, simulate, simulateWithSchema } from './simulator.js';
 
@@ -26,6 +26,11 @@ export interface OpenAIServerOptions {
   readonly rules?: readonly OpenAIServerRule[];
   /** Answer 400 to any request with a strict json_schema, like servers without strict mode. */
   readonly rejectStrict?: boolean;
+  /**
+   * Shares of requests answered 429 or 500. Which requests get them is drawn from the seed,
+   * the prompt and how many times that prompt was asked before, never from arrival order:
+   * the same calls meet the same faults however the requests interleave.
+   */
   readonly faults?: { readonly rateLimit?: number; readonly serverError?: number; readonly retryAfterSeconds?: number };
 }
 
@@ -46,7 +51,10 @@ export interface OpenAICompatibleServer {
 
 export async function startOpenAICompatibleServer(options: OpenAIServerOptions = {}): Promise<OpenAICompatibleServer> {
   const requests: RecordedChatRequest[] = [];
-  const random = seededRandom(options.seed ?? 1);
+  const seed = options.seed ?? 1;
+  /** Times each prompt was asked, for fault draws that do not depend on timing. */
+  const asked = new Map<string, number>();
+  const draw = (prompt: string, seen: number, salt: string) => seededRandom(hashString(`${seed}\u0000${salt}\u0000${seen}\u0000${prompt}`))();
   const prefixCache = new PrefixCache();
   const timers = new Set<NodeJS.Timeout>();
   const send = (res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) => {
@@ -75,11 +83,13 @@ export async function startOpenAICompatibleServer(options: OpenAIServerOptions =
         record(400);
         return send(res, 400, { error: { message: 'model and messages are required' } });
       }
-      if (options.faults?.rateLimit && random() < options.faults.rateLimit) {
+      const seen = asked.get(prompt) ?? 0;
+      asked.set(prompt, seen + 1);
+      if (options.faults?.rateLimit && draw(prompt, seen, '429') < options.faults.rateLimit) {
         record(429);
         return send(res, 429, { error: { message: 'Rate limit reached' } }, { 'retry-after': String(options.faults.retryAfterSeconds ?? 0) });
       }
-      if (options.faults?.serverError && random() < options.faults.serverError) {
+      if (options.faults?.serverError && draw(prompt, seen, '500') < options.faults.serverError) {
         record(500);
         return send(res, 500, { error: { message: 'The server had an error' } });
       }

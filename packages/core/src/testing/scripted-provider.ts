@@ -48,7 +48,12 @@ export function scriptedProvider(rules: readonly ScriptedRule[] | ((request: Com
       calls.push(request);
       context.onRequest?.('create');
       const reply = pick(request, context.attempt);
-      if (reply instanceof Error) throw reply;
+      if (reply instanceof Error) {
+        const status = (reply as { status?: unknown }).status;
+        if (typeof status === 'number') context.onAnswer?.(status);
+        throw reply;
+      }
+      context.onAnswer?.(200);
       const jobId = `scripted_${++jobs}`;
       context.onJobCreated?.(jobId);
       const text = typeof reply === 'string' ? reply : reply.text;

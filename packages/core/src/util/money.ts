@@ -3,17 +3,46 @@
  * small decimal `amount` strings never drifts the way a float sum does.
  */
 export const PICO_PER_USD = 1_000_000_000_000n;
-const DECIMAL = /^\s*(\d+)(?:\.(\d+))?\s*$/;
+/** Digits, an optional fraction, an optional exponent: what JSON and `Number.prototype.toString()` write ("5e-7", "1.25E-5", "1e+21"). */
+const AMOUNT = /^\s*(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?\s*$/;
+/** More pico digits than this (amounts of $1e28 and up) is not a bill; the limit also keeps a huge exponent from building a huge string. */
+const MAX_PICO_DIGITS = 40;
 
-/** Parses a decimal string of US dollars ("0.02", "0.000123456789012345"); undefined if it is not one. Rounds half up past 12 decimals. */
+/**
+ * Parses a non-negative amount of US dollars written as a decimal ("0.02",
+ * "0.000123456789012345") or with an exponent ("5e-7", "1.25E-5", "1e+2", "2.5e3");
+ * undefined for anything else (negative, NaN, Infinity, empty, junk). Exact: the decimal
+ * point is moved in the digit string, no float is involved. Rounds half up past 12 decimals.
+ */
 export function parseUsdToPico(amount: string): bigint | undefined {
-  const match = DECIMAL.exec(amount);
+  const match = AMOUNT.exec(amount);
   if (!match) return undefined;
-  const whole = BigInt(match[1]!);
-  const fraction = match[2] ?? '';
-  let pico = BigInt((fraction.slice(0, 12) || '0').padEnd(12, '0'));
-  if (fraction.length > 12 && fraction.charCodeAt(12) >= 53 /* '5' */) pico += 1n;
-  return whole * PICO_PER_USD + pico;
+  const digits = match[1]! + (match[2] ?? '');
+  // Where the decimal point falls in `digits` once the amount is in pico-dollars (1e12 to the dollar).
+  // Number() of a long exponent is ±Infinity, which the checks below turn into "too large" or 0.
+  const point = match[1]!.length + Number(match[3] ?? '0') + 12;
+  const significant = digits.search(/[1-9]/);
+  if (significant < 0) return 0n;
+  if (point - significant > MAX_PICO_DIGITS) return undefined;
+  if (point < 0) return 0n; // below a tenth of a pico-dollar: rounds to 0
+  // From the first significant digit (at most MAX_PICO_DIGITS of them, however many zeros lead), zero-padded past the end.
+  const whole = point > significant ? digits.slice(significant, point).padEnd(point - significant, '0') : '0';
+  const roundUp = point < digits.length && digits.charCodeAt(point) >= 53; /* '5' */
+  return BigInt(whole) + (roundUp ? 1n : 0n);
+}
+
+/**
+ * A float amount of US dollars (a `costUsd`) in integer pico-dollars, for sums that must
+ * not drift. Reads the shortest decimal that prints the number (its `toString()`, so
+ * 0.000097 is "0.000097" and 0.0000005 is "5e-7") and rounds it half up to whole
+ * pico-dollars; no float arithmetic. For a number made by `picoToUsd`, it gives back the
+ * same pico amount for every amount below $4,096 (doubles there are spaced less than half a
+ * pico-dollar apart); above that, it may be one pico-dollar off. Undefined for what is not
+ * an amount (negative, NaN, infinite), as `parseUsdToPico` is for strings.
+ */
+export function usdToPico(usd: number): bigint | undefined {
+  if (!Number.isFinite(usd) || usd < 0) return undefined;
+  return parseUsdToPico(String(usd));
 }
 
 /** The nearest double to an exact pico amount (through its decimal string, so 1.36 stays 1.36). */

@@ -10,7 +10,9 @@ import { PayloadMismatch, parseEnvelope, parseJobData, type JobState } from './p
  *
  * A callback with an unknown (or already used) token, a body over the limit, or a body
  * that is not JSON gets a 4xx and changes nothing. A body that is JSON but cannot be
- * validated is only a hint: the provider confirms it with one query (A7).
+ * validated, or that names no job id, is only a hint: the provider confirms it with one
+ * query (A7). Even a body naming the right job is trusted for its text only, never for its
+ * amount (the provider's rule).
  */
 
 export type CallbackOutcome = { readonly kind: 'state'; readonly state: JobState } | { readonly kind: 'hint' };
@@ -186,8 +188,9 @@ export class CallbackReceiver {
         state = undefined;
       }
     }
-    if (state === undefined) {
-      // JSON from someone holding the token, but not a shape we can trust: confirm by query.
+    if (state === undefined || (state.state !== 'pending' && state.jobId === undefined)) {
+      // JSON from someone holding the token, but not a shape we can trust, or a result that
+      // does not say which job it is for: confirm by query.
       this.stats.hints++;
       this.#entries.delete(token);
       entry.resolve({ kind: 'hint' });

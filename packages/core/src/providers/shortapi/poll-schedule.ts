@@ -1,3 +1,5 @@
+import { checkPollOptions } from './options.js';
+
 /**
  * When to poll a job. The first poll waits about as long as recent jobs took; later polls
  * back off with jitter up to a cap.
@@ -46,6 +48,7 @@ export class PollSchedule {
   #batchCount = 0;
 
   constructor(options: PollScheduleOptions = {}) {
+    checkPollOptions(options);
     this.#minDelayMs = options.minDelayMs ?? 2;
     this.#maxDelayMs = options.maxDelayMs ?? 5000;
     this.#quantile = options.targetQuantile ?? 0.8;

@@ -202,12 +202,24 @@ export function extractUsage(value: unknown): Usage | undefined {
 }
 
 /**
- * A10 (ours): how the server says it does not know a job id. Undocumented; assumed to be
- * HTTP 404, or a `code` of 404 in the envelope. Met when a later run re-attaches to a job
- * from its journal that the server has since forgotten (or never had).
+ * A10 (ours): how the server says it does not know a job id. Undocumented. Assumed: HTTP
+ * 404; a `code` of 404 or 1004 in the envelope (1004 with "job not found" was seen from an
+ * independent emulator of the API); or any other non-zero code whose message says the job
+ * is unknown. Met when a call re-attaches by id to a job the server has since forgotten
+ * (or never had). Any other final answer to a query is an ApiError naming the job.
  */
-export function isUnknownJobAnswer(error: { readonly code: string; readonly status: number | undefined; readonly apiCode?: number | string | undefined }): boolean {
-  return error.code === 'API_ERROR' && (error.status === 404 || error.apiCode === 404 || error.apiCode === '404');
+const UNKNOWN_JOB_CODES = new Set<number | string>([404, '404', 1004, '1004']);
+const UNKNOWN_JOB_WORDS = /\b(not[ _]?found|unknown job|no such job|job (does not|doesn't) exist|expired)\b/i;
+
+export function isUnknownJobAnswer(error: {
+  readonly code: string;
+  readonly status: number | undefined;
+  readonly apiCode?: number | string | undefined;
+  readonly message?: string;
+}): boolean {
+  if (error.code !== 'API_ERROR') return false;
+  if (error.status === 404 || (error.apiCode !== undefined && UNKNOWN_JOB_CODES.has(error.apiCode))) return true;
+  return error.apiCode !== undefined && UNKNOWN_JOB_WORDS.test(error.message ?? '');
 }
 
 /**

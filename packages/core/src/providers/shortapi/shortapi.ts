@@ -1,17 +1,15 @@
-import { ApiError, JobFailedError, JobNotFoundError, ProtocolError, ShoalConfigError, ShoalError, TimeoutError } from '../../errors.js';
+import { ApiError, JobFailedError, JobNotFoundError, ProtocolError, ShoalError, TimeoutError } from '../../errors.js';
 import { HttpClient, type HttpResponse } from '../../http/http-client.js';
 import { type RequestContext, failureError, throwForStatus } from '../http-errors.js';
 import { rawForError, withoutSecrets } from '../../util/redact.js';
 import { sleep } from '../../util/sleep.js';
 import { NEVER_ABORTED } from '../../util/never-signal.js';
-import { expectHttpUrl, expectNumber, rejectUnknownKeys } from '../../util/options.js';
 import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, abortErrorOf } from '../types.js';
 import { CallbackReceiver, type CallbackReceiverOptions, type CallbackTicket } from './callback-receiver.js';
+import { resolveShortApiOptions } from './options.js';
 import { PollSchedule, type PollScheduleOptions } from './poll-schedule.js';
 import {
   CREATE_PATH,
-  DEFAULT_BASE_URL,
-  DEFAULT_MODEL,
   IDEMPOTENCY_HEADER,
   isUnknownJobAnswer,
   type JobState,
@@ -52,8 +50,6 @@ export interface ShortApiOptions {
   readonly maxSockets?: number;
 }
 
-const KNOWN_OPTIONS = ['apiKey', 'baseUrl', 'model', 'args', 'callback', 'poll', 'requestTimeoutMs', 'maxJobWaitMs', 'maxSockets'];
-
 /** Creates the ShortAPI provider: asynchronous jobs, created once, then polled or called back. */
 export function shortApi(options: ShortApiOptions = {}): ShortApiProvider {
   return new ShortApiProvider(options);
@@ -78,35 +74,23 @@ export class ShortApiProvider implements ModelProvider {
   #callbackSeen = 0;
 
   constructor(options: ShortApiOptions) {
-    if (typeof options !== 'object' || options === null) throw new ShoalConfigError('shortApi() takes one options object.');
-    rejectUnknownKeys('shortApi()', options, KNOWN_OPTIONS);
-    const apiKey = options.apiKey ?? process.env.SHORTAPI_KEY;
-    if (typeof apiKey !== 'string' || apiKey.trim() === '') {
-      throw new ShoalConfigError(
-        'No ShortAPI key: pass `apiKey` to shortApi() or set the SHORTAPI_KEY environment variable. (For local runs without a key, start the emulator from `@shoal/core/testing` and pass its url and key.)',
-      );
-    }
-    if (/\s/.test(apiKey)) throw new ShoalConfigError('The ShortAPI key contains white space: check how SHORTAPI_KEY was set.');
+    const resolved = resolveShortApiOptions(options);
+    const { apiKey, requestTimeoutMs, maxSockets } = resolved;
     this.#apiKey = apiKey;
-    this.baseUrl = expectHttpUrl('baseUrl', options.baseUrl ?? process.env.SHORTAPI_BASE_URL ?? DEFAULT_BASE_URL, [apiKey]);
-    this.model = options.model ?? DEFAULT_MODEL;
-    if (typeof this.model !== 'string' || this.model === '') throw new ShoalConfigError('Expected `model` to be a non-empty string such as "openai/gpt-5.4-nano".');
-    this.#defaultArgs = options.args ?? {};
-    const requestTimeoutMs = expectNumber('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, { min: 1 });
-    this.#maxJobWaitMs = expectNumber('maxJobWaitMs', options.maxJobWaitMs ?? 30 * 60_000, { min: 1 });
-    const maxSockets = expectNumber('maxSockets', options.maxSockets ?? 256, { min: 1, integer: true });
-    this.schedule = new PollSchedule(options.poll);
+    this.baseUrl = resolved.baseUrl;
+    this.model = resolved.model;
+    this.#defaultArgs = resolved.args;
+    this.#maxJobWaitMs = resolved.maxJobWaitMs;
+    this.schedule = new PollSchedule(resolved.poll);
     this.#http = new HttpClient({
       baseUrl: this.baseUrl,
       headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
       timeoutMs: requestTimeoutMs,
       maxSockets,
     });
-    if (options.callback) {
-      const callback = options.callback === true ? {} : options.callback;
-      rejectUnknownKeys('shortApi({ callback })', callback, ['host', 'port', 'publicUrl', 'maxBodyBytes', 'deadlineMs']);
-      if (callback.publicUrl !== undefined) expectHttpUrl('callback.publicUrl', callback.publicUrl, [apiKey]);
-      this.#callbackDeadlineMs = callback.deadlineMs === undefined ? undefined : expectNumber('callback.deadlineMs', callback.deadlineMs, { min: 1 });
+    const callback = resolved.callback;
+    if (callback) {
+      this.#callbackDeadlineMs = callback.deadlineMs;
       this.#receiver = new CallbackReceiver(callback);
     }
   }
@@ -136,16 +120,22 @@ export class ShortApiProvider implements ModelProvider {
         args: { ...this.#defaultArgs, ...request.args, prompt: request.prompt },
         ...(ticket ? { callback_url: ticket.url } : {}),
       });
+      // The receiver's start took a turn: the caller may have left meanwhile. Past this line
+      // the create is sent and its answer awaited whatever happens to the caller: a job made
+      // on the server must be booked and journaled, never lost with a destroyed socket.
+      if (signal.aborted) throw abortError();
       context.onRequest?.('create');
       const created = await this.#send(
         'create',
-        { method: 'POST', path: CREATE_PATH, body, headers: { [IDEMPOTENCY_HEADER]: context.idempotencyKey }, signal },
+        { method: 'POST', path: CREATE_PATH, body, headers: { [IDEMPOTENCY_HEADER]: context.idempotencyKey } },
         undefined,
         abortError,
         parseCreateData,
+        context.onAnswer,
       );
       const { jobId } = created;
       context.onJobCreated?.(jobId, created.amountUsd);
+      if (signal.aborted) throw abortError();
       ticket?.setJobId(jobId);
       return await this.#wait(jobId, created.amountUsd, ticket, context, abortError, 1);
     } finally {
@@ -154,8 +144,9 @@ export class ShortApiProvider implements ModelProvider {
   }
 
   /**
-   * Waits for a job an earlier process created (its id from a journal), without creating
-   * one: polling from the start, since that job's callback URL died with the process.
+   * Waits for a job created earlier (its id from a journal, or from a call of this process
+   * that stopped waiting), without creating one: polling from the start, since that job's
+   * callback ticket is gone.
    */
   async doResume(_request: CompletionRequest, jobId: string, context: ProviderCallContext): Promise<ProviderResult> {
     const abortError = abortErrorOf(context.signal);
@@ -165,7 +156,7 @@ export class ShortApiProvider implements ModelProvider {
     } catch (error) {
       if (JobNotFoundError.isInstance(error)) {
         throw new JobNotFoundError(
-          `ShortAPI does not know job ${jobId}, which an earlier run created (from the journal): it may have expired, or the store was written against another server. Not created again by itself; its journal entry is closed, so the next run creates a new job (paid again).`,
+          `ShortAPI does not know job ${jobId}, created earlier and re-attached to by id (from the journal, or a call that stopped waiting): it may have expired, or the store was written against another server. Not created again by itself: with a store, the job id is taken out of its journal entry, so the next run creates the job again (counted in metrics().recovery.recreated, paid again).`,
           { jobId, attempt: context.attempt, callId: context.callId, ...(error.status === undefined ? {} : { status: error.status }), cause: error },
         );
       }
@@ -189,9 +180,13 @@ export class ShortApiProvider implements ModelProvider {
     // A resumed job (no create just now) may well be done already: ask at once.
     let firstDelayMs = requestsSoFar === 0 ? 0 : this.schedule.firstDelayMs();
     if (ticket) {
+      // A callback is a hint (A7): anyone holding its URL can POST. It is taken as it is
+      // only when it reports success for this very job id, and even then its amount is not
+      // (the charge comes from the create's answer or a query). Anything else (no job id, a
+      // failure, which would make the executor pay for a new job) is confirmed by a query.
       const outcome = await this.#awaitCallback(ticket, signal, abortError);
-      if (outcome?.kind === 'state' && (outcome.state.state === 'pending' || outcome.state.jobId === undefined || outcome.state.jobId === jobId)) {
-        state = outcome.state;
+      if (outcome?.kind === 'state' && outcome.state.state === 'succeeded' && outcome.state.jobId === jobId) {
+        state = { ...outcome.state, amountUsd: undefined };
         this.#learnCallback(performance.now() - startedAt);
       } else {
         firstDelayMs = 0; // a hint or a missed deadline: confirm by query now
@@ -278,11 +273,19 @@ export class ShortApiProvider implements ModelProvider {
     for (;;) {
       if (wait > 0) await sleep(wait, signal, abortError);
       else if (signal.aborted) throw abortError();
+      const paced = context.beforeQuery?.();
+      if (paced) {
+        try {
+          await paced;
+        } catch {
+          throw abortError();
+        }
+      }
       requests++;
       context.onRequest?.('query');
       let state: JobState;
       try {
-        state = await this.#send('query', { method: 'GET', path: queryPath(jobId), headers: this.#queryHeaders, signal }, jobId, abortError, parseJobData);
+        state = await this.#send('query', { method: 'GET', path: queryPath(jobId), headers: this.#queryHeaders, signal }, jobId, abortError, parseJobData, context.onAnswer);
       } catch (error) {
         if (signal.aborted) throw abortError();
         if (ShoalError.isInstance(error) && isUnknownJobAnswer(error)) {
@@ -299,6 +302,14 @@ export class ShortApiProvider implements ModelProvider {
         if (!decision.retry) {
           if (ShoalError.isInstance(error)) error.jobId ??= jobId;
           throw error;
+        }
+        // A poll is free to repeat until the job's own deadline; past it, the job is given up on (not failed: it may still finish).
+        const waited = performance.now() - startedAt;
+        if (waited + decision.delayMs > this.#maxJobWaitMs) {
+          throw new TimeoutError(
+            `Job ${jobId} could not be polled before its deadline (maxJobWaitMs ${this.#maxJobWaitMs} ms); last poll: ${ShoalError.isInstance(error) ? `${error.code}: ${error.message}` : String(error)}. It may still finish on the server.`,
+            { jobId, attempt: context.attempt, callId: context.callId, cause: error },
+          );
         }
         wait = decision.delayMs;
         continue;
@@ -334,6 +345,7 @@ export class ShortApiProvider implements ModelProvider {
     jobId: string | undefined,
     abortError: () => unknown,
     parse: (data: unknown) => T,
+    onAnswer: ((status: number) => void) | undefined,
   ): Promise<T> {
     const context: RequestContext = {
       service: 'ShortAPI',
@@ -350,6 +362,7 @@ export class ShortApiProvider implements ModelProvider {
     } catch (error) {
       throw failureError(error, context);
     }
+    onAnswer?.(response.status);
     throwForStatus(response, context);
     const { status, body } = response;
     const options = { status, ...(jobId ? { jobId } : {}) };

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { rig } from './helpers.js';
+
+/**
+ * A server that limits requests per second per key, creates and polls together (the
+ * emulator's sliding one-second window, 429 with Retry-After). A poll is free to repeat:
+ * its 429s must never fail a call whose job is done and paid for, and they teach the
+ * executor the server's rate as create 429s do.
+ */
+describe('polls under a per-second request limit', () => {
+  const LIMIT = 20;
+  const CALLS = 40;
+
+  it('ends every call with its result at the server limit, learns the rate, and keeps 429s rare once learnt', async () => {
+    const { executor, emulator } = await rig(
+      { rpsLimit: LIMIT, latencyMs: 300, rules: [{ match: 'item ', reply: (prompt) => `done:${prompt}` }] },
+      { poll: { initialDelayMs: 50 } },
+      { concurrency: 32, cache: false },
+    );
+    let ended = 0;
+    let midway: { requests: number; rateLimited: number } | undefined;
+    executor.events.on('call-end', () => {
+      // Half the calls done: the rate has been learnt by now (the first burst of 32 creates taught it).
+      if (++ended === CALLS / 2) midway = { requests: executor.metrics().requests, rateLimited: executor.metrics().rateLimited };
+    });
+    const results = await Promise.all(Array.from({ length: CALLS }, (_, i) => executor.complete({ prompt: `item ${i}` })));
+    results.forEach((result, i) => expect(result.text).toBe(`done:item ${i}`));
+    const stats = emulator.stats();
+    expect(stats.jobs).toBe(CALLS);
+    expect(stats.duplicateCreates).toBe(0);
+    expect(stats.rateLimited).toBeGreaterThan(0); // the limit was really met
+    const metrics = executor.metrics();
+    expect(metrics.failed).toBe(0);
+    expect(metrics.rateLimited).toBe(stats.rateLimited);
+    expect(metrics.learnedRequestsPerMinute).toBeGreaterThan(0);
+    expect(metrics.learnedRequestsPerMinute).toBeLessThanOrEqual(LIMIT * 60 * 1.2);
+    // Once learnt, fewer than one request in ten is refused.
+    const later = { requests: metrics.requests - midway!.requests, rateLimited: metrics.rateLimited - midway!.rateLimited };
+    expect(later.rateLimited / later.requests).toBeLessThan(0.1);
+  });
+
+  it('counts every request (creates and polls) against requestsPerMinute: at half the server limit, no 429 at all', async () => {
+    const { executor, emulator } = await rig(
+      { rpsLimit: LIMIT, latencyMs: 300, rules: [{ match: 'item ', reply: (prompt) => `done:${prompt}` }] },
+      { poll: { initialDelayMs: 50 } },
+      { concurrency: 32, cache: false, rateLimit: { requestsPerMinute: (LIMIT / 2) * 60 } },
+    );
+    const results = await Promise.all(Array.from({ length: CALLS / 2 }, (_, i) => executor.complete({ prompt: `item ${i}` })));
+    results.forEach((result, i) => expect(result.text).toBe(`done:item ${i}`));
+    expect(emulator.stats().rateLimited).toBe(0);
+    expect(executor.metrics().rateLimited).toBe(0);
+    expect(emulator.stats().creates + emulator.stats().queries).toBe(executor.metrics().requests);
+  });
+});
