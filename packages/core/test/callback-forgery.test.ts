@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rig } from './helpers.js';
+import { rig, until } from './helpers.js';
 
 /**
  * A callback body is a hint: anyone who learns a callback URL can POST to it. Without the
@@ -13,10 +13,7 @@ async function post(url: string, body: unknown): Promise<number> {
 }
 
 async function callbackUrl(emulator: { jobs: readonly { callbackUrl: string | undefined; answered: boolean }[] }): Promise<string> {
-  await new Promise<void>((resolve) => {
-    const check = () => (emulator.jobs.length > 0 ? resolve() : setImmediate(check));
-    check();
-  });
+  await until(() => emulator.jobs.length > 0);
   return emulator.jobs[0]!.callbackUrl!;
 }
 
@@ -28,10 +25,7 @@ describe('callbacks are hints', () => {
     const queriesBefore = emulator.stats().queries;
     expect(await post(url, { code: 0, data: { status: 2, result: { text: 'FORGED' }, amount: '5' } })).toBe(202);
     // The hint is confirmed by a query, which finds the job still running; then the job ends.
-    await new Promise<void>((resolve) => {
-      const check = () => (emulator.stats().queries > queriesBefore ? resolve() : setImmediate(check));
-      check();
-    });
+    await until(() => emulator.stats().queries > queriesBefore);
     emulator.finish(emulator.jobs[0]!.id);
     const result = await pending;
     expect(result.text).toBe('the real answer');
@@ -56,10 +50,7 @@ describe('callbacks are hints', () => {
     const pending = executor.complete({ prompt: 'real question' });
     const url = await callbackUrl(emulator);
     // The create's answer (with the job id) must have come back before the body can be matched to it.
-    await new Promise<void>((resolve) => {
-      const check = () => (executor.metrics().jobs === 1 ? resolve() : setImmediate(check));
-      check();
-    });
+    await until(() => executor.metrics().jobs === 1);
     const jobId = emulator.jobs[0]!.id;
     expect(await post(url, { code: 0, data: { job_id: jobId, status: 2, result: { text: 'from the callback' }, amount: '5' } })).toBe(200);
     const result = await pending;

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { rig } from './helpers.js';
+import { rig, until } from './helpers.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { AbortError, BudgetExceededError, ExecutorClosedError, ShoalConfigError, TimeoutError } from '../src/errors.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
@@ -236,10 +236,7 @@ describe('executor: edge cases found in review', () => {
   it('lets a create in flight answer when its caller leaves: the job is booked, and the same call made again re-attaches to it', async () => {
     const { executor, emulator } = await rig({ createLatencyMs: 150, latencyMs: 10, rules: [{ match: 'slow create', reply: 'made' }] });
     const controller = new AbortController();
-    const sent = new Promise<void>((resolve) => {
-      const check = () => (emulator.jobs.length > 0 ? resolve() : setImmediate(check));
-      check();
-    });
+    const sent = until(() => emulator.jobs.length > 0);
     const leaving = executor.complete({ prompt: 'slow create' }, { signal: controller.signal });
     await sent; // the job exists on the server; its create's answer has not come back yet
     controller.abort();

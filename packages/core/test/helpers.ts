@@ -32,3 +32,11 @@ export async function rig(
 export async function settleAll<T>(promises: Promise<T>[]) {
   return Promise.allSettled(promises);
 }
+
+/** Resolves once `ready()` holds, checking after each turn of the event loop (no fixed sleep). */
+export function until(ready: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (ready() ? resolve() : setImmediate(check));
+    check();
+  });
+}

@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ExecutorClosedError } from '../src/errors.js';
-import { rig } from './helpers.js';
+import { rig, until } from './helpers.js';
 
 /** Without a store, shutdown() still stops everything: nothing is sent once it has resolved, and the process may exit. */
 describe('shutdown without a store', () => {
   it('leaves no call polling once shutdown() resolves', async () => {
     const { executor, emulator } = await rig({ latencyMs: Infinity, rules: [{ match: 'long ', reply: 'never' }] }, { poll: { initialDelayMs: 5, maxDelayMs: 20 } });
     const calls = Array.from({ length: 10 }, (_, i) => executor.complete({ prompt: `long ${i}` }).catch((e: unknown) => e));
-    await new Promise<void>((resolve) => {
-      const check = () => (emulator.stats().queries >= 10 ? resolve() : setImmediate(check));
-      check();
-    });
+    await until(() => emulator.stats().queries >= 10);
     const report = await executor.shutdown({ deadlineMs: 50 });
     expect(report).toMatchObject({ abandoned: 10, clean: false });
     expect(executor.metrics().running).toBe(0);

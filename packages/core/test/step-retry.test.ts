@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defineAgent } from '../src/agent/define-agent.js';
 import { createCoordinator } from '../src/coordinator/coordinator.js';
 import type { Plan } from '../src/coordinator/plan.js';
-import { rig } from './helpers.js';
+import { rig, until } from './helpers.js';
 
 /**
  * A coordinator step with `onError: 'retry'` runs its agent again after a failure. It must
@@ -34,14 +34,16 @@ describe('coordinator: a step retry never pays twice', () => {
   });
 
   it('re-attaches a timed-out step to its job: one job, booked once, and the run pays for it once', async () => {
+    // A deadline long enough for a retry that only polls a finished job, on a busy machine too.
     const { executor, emulator } = await rig(
       { latencyMs: Infinity, rules: [{ match: 'held job', reply: '{"summary":"held"}' }] },
       {},
-      { timeoutMs: 500 },
+      { timeoutMs: 1500 },
     );
-    // The job is finished only once the first attempt has timed out: the retry can only get it by re-attaching.
+    // The job is finished only once the first attempt has timed out (and the job exists: its
+    // create may still be on its way): the retry can only get it by re-attaching.
     executor.events.on('call-error', (e) => {
-      if (e.error.code === 'TIMEOUT') emulator.finish(emulator.jobs[0]!.id);
+      if (e.error.code === 'TIMEOUT') void until(() => emulator.jobs.length > 0).then(() => emulator.finish(emulator.jobs[0]!.id));
     });
     const resumed: string[] = [];
     executor.events.on('job-resumed', (e) => resumed.push(e.jobId));
