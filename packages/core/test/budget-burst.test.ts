@@ -25,4 +25,18 @@ describe('executor budget under a burst', () => {
     expect(refused.length).toBe(100 - budgeted.emulator.stats().jobs);
     expect(refused.every((o) => BudgetExceededError.isInstance((o as PromiseRejectedResult).reason))).toBe(true);
   });
+
+  it('holds when answers are far longer than the reserved output (the first call alone, then the largest charge seen)', async () => {
+    const reply = { text: 'long', usage: { inputTokens: 50, outputTokens: 3000 } };
+    const oneJob = 50 * 0.2e-6 + 3000 * 1.25e-6;
+    const { executor, emulator } = await rig({ latencyMs: 10, rules: [{ match: 'essay ', reply }] }, {}, { concurrency: 64, cache: false, budgetUsd: 5 * oneJob });
+    await Promise.allSettled(Array.from({ length: 100 }, (_, i) => executor.complete({ prompt: `essay ${i}` })));
+    expect(executor.metrics().costUsd).toBeLessThanOrEqual(6 * oneJob + 1e-12);
+    expect(emulator.stats().jobs).toBeLessThanOrEqual(6);
+  });
+
+  it('takes a budget too large for an amount as none, without a RangeError', async () => {
+    const { executor } = await rig({ rules: [{ match: 'x', reply: 'ok' }] }, {}, { budgetUsd: 1e300 });
+    expect((await executor.complete({ prompt: 'x' })).text).toBe('ok');
+  });
 });

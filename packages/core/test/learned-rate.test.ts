@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LearnedRate } from '../src/executor/learned-rate.js';
 import { RateLimiter } from '../src/executor/rate-limiter.js';
+import { seededRandom } from '../src/util/random.js';
 
 /** The rate learnt from 429s, on an injected clock: no sleeping, exact figures. */
 describe('LearnedRate', () => {
@@ -31,17 +32,18 @@ describe('LearnedRate', () => {
     expect(rate.perSecond).toBe(Infinity);
   });
 
-  it('cuts by 20% on a later burst, at most once a second, and climbs back 2% a second while it holds requests back without 429s', () => {
+  it('cuts by 20% on a later burst (429s of the old rate in the first second not counted), and climbs back 2% a second while it holds requests back without 429s', () => {
     const { clock, rate } = setup();
+    const limited = () => rate.onRateLimited(true); // 429s with a Retry-After, as a rate limit sends them
     for (let i = 0; i < 10; i++) rate.onAccepted();
-    rate.onRateLimited();
-    rate.onRateLimited();
-    expect(rate.perSecond).toBe(9);
-    rate.onRateLimited();
-    rate.onRateLimited();
-    expect(rate.perSecond).toBe(9); // within the second: the 429s of the old rate
+    for (let i = 0; i < 10; i++) limited();
+    expect(rate.perSecond).toBe(9); // cut at 2 of 12
+    for (let i = 0; i < 20; i++) limited();
+    expect(rate.perSecond).toBe(9); // within the second: the old rate's 429s
     clock.now += 1000;
-    expect(rate.onRateLimited()).toBe(true); // the third since the cut
+    for (let i = 0; i < 10; i++) rate.onAccepted();
+    expect(limited()).toBe(false);
+    expect(limited()).toBe(true); // 2 of 12 since the cut
     expect(rate.perSecond).toBeCloseTo(7.2, 10);
     // Two seconds on, held back, no 429: +2%.
     clock.now += 2000;
@@ -51,11 +53,24 @@ describe('LearnedRate', () => {
     expect(rate.perSecond).toBeCloseTo(7.2 * 1.02, 10);
   });
 
+  it('undoes a cut made on 429s without a Retry-After when they come as often after it, and takes their share as background', () => {
+    const { clock, rate } = setup();
+    const answer = (accepted: number, refused: number) => {
+      for (let i = 0; i < accepted; i++) rate.onAccepted();
+      for (let i = 0; i < refused; i++) rate.onRateLimited();
+    };
+    answer(16, 4); // cut at 2 of 18
+    expect(rate.perSecond).toBeCloseTo(14.4, 10);
+    clock.now += 1000;
+    answer(32, 8); // as many at the lower rate, judged over 30 answers and more
+    expect(rate.perSecond).toBe(Infinity);
+    expect(rate.background).toBeGreaterThan(0.1);
+  });
+
   it('gives back the slot of a request not sent', () => {
     const { clock, rate } = setup();
-    for (let i = 0; i < 4; i++) rate.onAccepted();
-    rate.onRateLimited();
-    rate.onRateLimited();
+    for (let i = 0; i < 10; i++) rate.onAccepted();
+    for (let i = 0; i < 3; i++) rate.onRateLimited();
     rate.take(clock.now);
     expect(rate.waitMs(clock.now)).toBeGreaterThan(0);
     rate.refund(clock.now);
@@ -87,5 +102,64 @@ describe('RateLimiter and 429s', () => {
     limiter.take(0);
     expect(limiter.waitMs(0)).toBe(500);
     expect(new RateLimiter({ requestsPerMinute: 120, requestBurst: 10 }, () => now).requests!.capacity).toBe(10);
+  });
+});
+
+/**
+ * A client that wants `demand` requests a second, paced by a LearnedRate, against a server
+ * that refuses over `limit` requests in any second and/or a `randomShare` of requests
+ * whatever the rate. Simulated time: exact and repeatable.
+ */
+function simulate(options: { seconds: number; demand: number; limit?: number; randomShare?: number; retryAfter?: boolean; seed?: number }) {
+  const clock = { now: 0 };
+  const rate = new LearnedRate(() => clock.now);
+  const random = seededRandom(options.seed ?? 7);
+  const window: number[] = [];
+  const perSecond: { sent: number; refused: number }[] = [];
+  for (let t = 0; t < options.seconds * 1000; t += 1000 / options.demand) {
+    clock.now = t;
+    if (rate.waitMs(t) > 0) continue; // held back: this request waits, the client tries again at its next tick
+    rate.take(t);
+    const second = (perSecond[Math.floor(t / 1000)] ??= { sent: 0, refused: 0 });
+    second.sent++;
+    while (window.length > 0 && window[0]! <= t - 1000) window.shift();
+    let refused = options.limit !== undefined && window.length >= options.limit;
+    if (!refused && options.limit !== undefined) window.push(t);
+    if (!refused && options.randomShare !== undefined && random() < options.randomShare) refused = true;
+    if (refused) {
+      second.refused++;
+      rate.onRateLimited(options.retryAfter ?? false);
+    } else rate.onAccepted();
+  }
+  const last = (seconds: number) =>
+    perSecond.slice(-seconds).reduce((sum, s) => ({ sent: sum.sent + s.sent, refused: sum.refused + s.refused }), { sent: 0, refused: 0 });
+  return { rate, last };
+}
+
+describe('LearnedRate over two simulated minutes', () => {
+  it.each([true, false])('learns a server limit of 30 a second (429s with a Retry-After: %s): under 10%% refused once learnt, at over 70%% of the limit', (retryAfter) => {
+    const { last } = simulate({ seconds: 120, demand: 200, limit: 30, retryAfter });
+    const { sent, refused } = last(60);
+    expect(refused / sent).toBeLessThan(0.1);
+    expect(sent - refused).toBeGreaterThan(0.7 * 30 * 60);
+  });
+
+  it('is not slowed to a crawl by a server that refuses 20% of requests at random, whatever the rate (no Retry-After)', () => {
+    const { rate, last } = simulate({ seconds: 120, demand: 100, randomShare: 0.2 });
+    expect(last(60).sent).toBeGreaterThan(0.5 * 100 * 60);
+    expect(rate.background).toBeGreaterThan(0.1);
+  });
+
+  it('still learns a limit behind background 429s', () => {
+    const { last } = simulate({ seconds: 120, demand: 200, limit: 30, randomShare: 0.05 });
+    const { sent, refused } = last(60);
+    expect(refused / sent).toBeLessThan(0.2); // the 5% background included
+    expect(sent - refused).toBeGreaterThan(0.6 * 30 * 60);
+  });
+
+  it('holds requests for a Retry-After no longer than maxRetryAfterMs (a longer one fails its create, and must not freeze every call)', () => {
+    const limiter = new RateLimiter({}, () => 0);
+    limiter.onRateLimited(3_600_000, 1000);
+    expect(limiter.waitMs(0)).toBe(1000);
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { rig } from './helpers.js';
+import { createExecutor } from '../src/executor/executor.js';
+import { RateLimitError } from '../src/errors.js';
+import type { ModelProvider } from '../src/providers/types.js';
+import { rig, until } from './helpers.js';
 
 /**
  * A server that limits requests per second per key, creates and polls together (the
@@ -51,4 +54,39 @@ describe('polls under a per-second request limit', () => {
     expect(executor.metrics().rateLimited).toBe(0);
     expect(emulator.stats().creates + emulator.stats().queries).toBe(executor.metrics().requests);
   });
+
+  it('counts answers itself for a provider that does not report them: a few 429s teach it nothing', async () => {
+    let n = 0;
+    const provider: ModelProvider = {
+      specificationVersion: 'shoal.provider.v1',
+      name: 'legacy',
+      model: 'legacy',
+      async doComplete(request) {
+        n++;
+        if (n === 50 || n === 51) throw new RateLimitError('429', undefined, { status: 429 });
+        return { text: `ok ${request.prompt}`, requests: 1 };
+      },
+    };
+    const executor = createExecutor({ provider, concurrency: 8, cache: false, retry: { baseDelayMs: 1 } });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => executor.complete({ prompt: `p${i}` })));
+    expect(results).toHaveLength(200);
+    expect(executor.metrics().rateLimited).toBe(2);
+    expect(executor.metrics().learnedRequestsPerMinute).toBeUndefined();
+    await executor.close();
+  });
+
+  it('does not let polls that use up the rate starve new calls: they take turns', async () => {
+    const { executor, emulator } = await rig(
+      { rules: [{ match: 'long', reply: { text: 'never', latencyMs: Infinity } }, { match: 'short', reply: { text: 'done', latencyMs: 0 } }] },
+      { poll: { initialDelayMs: 2, minDelayMs: 2, maxDelayMs: 10 } },
+      { concurrency: 16, cache: false, rateLimit: { requestsPerMinute: 600 } },
+    );
+    const long = Array.from({ length: 6 }, (_, i) => executor.complete({ prompt: `long ${i}` }).catch((e: unknown) => e));
+    await until(() => emulator.jobs.length === 6 && emulator.stats().queries >= 12); // the polls now ask for more than the limit gives
+    const short = await executor.complete({ prompt: 'short one' }, { priority: 100 });
+    expect(short.text).toBe('done');
+    await executor.shutdown({ deadlineMs: 0 });
+    await Promise.all(long);
+  });
 });
+

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { rig } from './helpers.js';
+import { rig, until } from './helpers.js';
 
 /** POSTs a body to a URL on loopback and returns the status. */
 function post(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<number> {
@@ -30,7 +30,7 @@ describe('shortApi callbacks', () => {
   it('refuses forged, oversized, unparseable and replayed callbacks, changing nothing', async () => {
     const { executor, emulator, provider } = await rig({ latencyMs: 400, rules: [{ match: 'real', reply: 'the real answer' }] }, { callback: { deadlineMs: 5000 } });
     const pending = executor.complete({ prompt: 'real' });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => executor.metrics().jobs === 1); // the create has answered: the ticket knows its job id
     const url = emulator.jobs[0]!.callbackUrl!;
     const base = url.slice(0, url.lastIndexOf('/') + 1);
     const forged = JSON.stringify({ code: 0, data: { job_id: emulator.jobs[0]!.id, status: 2, result: { text: 'forged' } } });

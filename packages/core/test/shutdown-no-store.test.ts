@@ -19,4 +19,16 @@ describe('shutdown without a store', () => {
     expect(executor.metrics().requests).toBe(sent);
     expect(emulator.stats().creates + emulator.stats().queries).toBeLessThanOrEqual(sent);
   });
+
+  it('keeps its deadline with a create in flight: after a short grace the create is cut off, and nothing is sent after', async () => {
+    const { executor, emulator } = await rig({ createLatencyMs: Infinity, rules: [{ match: 'slow create', reply: 'x' }] }, { requestTimeoutMs: 120_000 });
+    const call = executor.complete({ prompt: 'slow create' }).catch((e: unknown) => e);
+    await until(() => emulator.jobs.length === 1); // sent, its answer held by the server
+    const report = await executor.shutdown({ deadlineMs: 50 });
+    expect(report).toMatchObject({ abandoned: 1, clean: false });
+    expect(ExecutorClosedError.isInstance(await call)).toBe(true);
+    expect(executor.metrics().running).toBe(0);
+    expect(executor.metrics().requests).toBe(1);
+  });
 });
+

@@ -70,4 +70,17 @@ describe('coordinator: a step retry never pays twice', () => {
     expect(emulator.stats().jobs).toBe(3); // two unreadable (the agent's own re-ask), one more for the step retry
     expect(executor.metrics().cached).toBe(0);
   });
+
+  it('re-attaches a step whose job outlived the provider\'s maxJobWaitMs, also on an executor without cache or dedup (no second job)', async () => {
+    for (const executorOptions of [{}, { cache: false, dedupe: false }] as const) {
+      const { executor, emulator } = await rig({ latencyMs: Infinity, rules: [{ match: 'long job', reply: '{"summary":"never"}' }] }, { maxJobWaitMs: 200 }, executorOptions);
+      const resumed: string[] = [];
+      executor.events.on('job-resumed', (e) => resumed.push(e.jobId));
+      const coordinator = createCoordinator({ executor, agents: [summarise] });
+      const error = await coordinator.execute(plan('long job')).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'STEP_FAILED', cause: expect.objectContaining({ code: 'TIMEOUT' }) });
+      expect(emulator.stats().jobs).toBe(1); // the retry waited for the same job again
+      expect(resumed).toEqual([emulator.jobs[0]!.id]);
+    }
+  });
 });

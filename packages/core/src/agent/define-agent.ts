@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { AgentInputError, BudgetExceededError, type RetriesExhaustedError, ShoalConfigError, ShoalError, StructuredOutputError, formatIssues } from '../errors.js';
+import { AgentInputError, BudgetExceededError, ShoalConfigError, ShoalError, StructuredOutputError, formatIssues } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
 import type { Usage } from '../providers/types.js';
 import { findJson } from '../structured/extract-json.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectNumber, isPlainObject, option } from '../util/options.js';
 import { picoToUsd, usdToPico } from '../util/money.js';
+import { askAgainAlone } from './ask-again.js';
 import { PACK_INSTRUCTIONS, reaskSuffix, renderInput, renderPacked, stablePrefix } from './prompt.js';
 
 /** Agent names: lower-case words joined by `-`, `_` or `.`; they key the registry and the cost ledger. */
@@ -409,16 +410,6 @@ function checkRunOptions(agentName: string, options: AgentRunOptions | undefined
   checkOptions(`${agentName}.${method}()`, options, method === 'run' ? RUN_OPTIONS : RUN_MANY_OPTIONS);
   if (typeof options.executor?.complete !== 'function') throw needsExecutor();
 }
-
-/** Whether the items of a packed call that failed with `error` may be asked again one by one without paying twice. */
-function askAgainAlone(error: ShoalError): boolean {
-  if (error.code === 'JOB_FAILED') return true;
-  if (error.code === 'RETRIES_EXHAUSTED') return (error as RetriesExhaustedError).errors.every(askAgainAlone);
-  return error.jobId === undefined && NO_ANSWER_MADE.has(error.code);
-}
-
-/** Errors that prove the call made no job that could still answer (as far as the protocol tells). */
-const NO_ANSWER_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED']);
 
 function asShoalError(error: unknown): ShoalError {
   if (ShoalError.isInstance(error)) return error;

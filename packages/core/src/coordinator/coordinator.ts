@@ -1,13 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
 import { z } from 'zod';
 import { BudgetGate } from '../agent/budget-gate.js';
+import { mayRetryStep } from '../agent/ask-again.js';
 import { defineAgent, type Agent } from '../agent/define-agent.js';
 import {
   AbortError,
   BudgetExceededError,
   PlanError,
   type PlanIssue,
-  type RetriesExhaustedError,
   ShoalConfigError,
   ShoalError,
   StepFailedError,
@@ -490,7 +490,7 @@ class ShoalCoordinator implements Coordinator {
       try {
         return await context.runAgent(agent, input as never, span, priority);
       } catch (error) {
-        if (policy !== 'retry' || !stepRetryable(error) || context.aborted) throw error;
+        if (policy !== 'retry' || !mayRetryStep(error) || context.aborted) throw error;
         context.retries++;
         // An unreadable answer sits in the result cache: ask again rather than read it back.
         // A timed-out call's job, if one was made, is re-attached to by the executor (same request, same process).
@@ -623,21 +623,6 @@ function checkRunOptions(options: unknown, method: string): void {
 
 function retryable(error: unknown): boolean {
   return !(ShoalError.isInstance(error) && (error.code === 'BUDGET_EXCEEDED' || error.code === 'ABORTED' || error.code === 'EXECUTOR_CLOSED'));
-}
-
-/**
- * Whether a step may run again after `error` without paying twice: never when a job may
- * exist that the new run would not see (a create whose answer was lost, a job that ended in
- * an unreadable or unknown state). A timeout may have left a job running: the executor
- * re-attaches the retry to it.
- */
-function stepRetryable(error: unknown): boolean {
-  if (!retryable(error)) return false;
-  if (!ShoalError.isInstance(error)) return true;
-  if (error.code === 'TIMEOUT' || error.code === 'STRUCTURED_OUTPUT_INVALID' || error.code === 'JOB_FAILED') return true;
-  if (error.code === 'CREATE_AMBIGUOUS') return false;
-  if (error.code === 'RETRIES_EXHAUSTED') return (error as RetriesExhaustedError).errors.every(stepRetryable);
-  return error.jobId === undefined;
 }
 
 function resolveReference(ref: string, outputs: Map<string, unknown>): unknown {

@@ -1,5 +1,5 @@
 import { BudgetExceededError } from '../errors.js';
-import { picoToUsd } from '../util/money.js';
+import { picoToUsd, usdToPico } from '../util/money.js';
 import type { CostLedger } from './ledger.js';
 
 /**
@@ -16,10 +16,13 @@ export class Budget {
   readonly #ledger: CostLedger;
   /** Estimates of calls dispatched whose jobs have not been charged yet. */
   #reservedPico = 0n;
+  /** The largest charge of one job seen so far (0: none known yet, and calls go one at a time). */
+  #largestPico = 0n;
 
   constructor(usd: number, ledger: CostLedger) {
     this.usd = usd;
-    this.pico = BigInt(Math.round(usd * 1e12));
+    // A budget too large for an amount ($1e28 and up) is as good as none.
+    this.pico = usdToPico(usd) ?? 10n ** 40n;
     this.#ledger = ledger;
   }
 
@@ -37,21 +40,31 @@ export class Budget {
 
   /**
    * A call's likely cost: its input tokens plus output tokens at the ledger's prices (the
-   * mean output of the jobs so far once there are some, else `reservedOutputTokens`), or
-   * the mean cost of a job so far when that is higher.
+   * mean output of the jobs so far once there are some, else `reservedOutputTokens`), or the
+   * largest charge of one job so far when that is higher (a model that writes long answers,
+   * a server that charges more than `pricing` says).
    */
   estimate(inputTokens: number, reservedOutputTokens: number): bigint {
     const total = this.#ledger.total;
     const jobs = total.calls - total.cachedCalls;
     const outputTokens = jobs > 0 ? Math.ceil(total.outputTokens / jobs) : reservedOutputTokens;
     const byTokens = this.#ledger.priceOf({ inputTokens, cachedInputTokens: 0, outputTokens });
-    const mean = jobs > 0 ? total.costPico / BigInt(jobs) : 0n;
-    return byTokens > mean ? byTokens : mean;
+    return byTokens > this.#largestPico ? byTokens : this.#largestPico;
   }
 
-  /** Whether a call estimated at `estimatePico` may start, with `running` calls in flight. */
+  /** One job's charge became known (at its create, or its final figure). */
+  observe(pico: bigint): void {
+    if (pico > this.#largestPico) this.#largestPico = pico;
+  }
+
+  /**
+   * Whether a call estimated at `estimatePico` may start, with `running` calls in flight.
+   * Until one job's charge is known the estimate is only a guess, so calls go one at a time
+   * (a slow start); after that, while the spend and the reservations leave room.
+   */
   fits(estimatePico: bigint, running: number): boolean {
-    return running === 0 || this.#ledger.total.costPico + this.#reservedPico + estimatePico <= this.pico;
+    if (running === 0) return true;
+    return this.#largestPico > 0n && this.#ledger.total.costPico + this.#reservedPico + estimatePico <= this.pico;
   }
 
   reserve(pico: bigint): void {

@@ -3,6 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
 import {
   AbortError,
+  AmbiguousCreateError,
   ExecutorClosedError,
   type RateLimitError,
   RetriesExhaustedError,
@@ -22,157 +23,30 @@ import { type CacheStore, type CachedCompletion, inFlightKey, requestKey } from 
 import { type DurableStore, JournalSession } from './journal.js';
 import type { ExecutorEvents } from './events.js';
 import { PriorityHeap } from './heap.js';
-import { CostLedger, type Pricing, type TotalsSnapshot, snapshotTotals } from './ledger.js';
-import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
+import { CostLedger, snapshotTotals } from './ledger.js';
+import { RateLimiter } from './rate-limiter.js';
 import { RequestGate } from './request-gate.js';
 import { Budget } from './budget.js';
-import { DetachedJobs } from './detached-jobs.js';
+import { LeftJobs } from './detached-jobs.js';
 import { type RetryOptions, decideRetry } from './retry-policy.js';
 import { checkCallOptions, checkCloseOptions, checkRequest, resolveExecutorOptions } from './options.js';
 
-export interface ExecutorOptions {
-  /** Where calls go: `shortApi()`, `openAICompatible()`, or a scripted provider in tests. */
-  readonly provider: ModelProvider;
-  /** Calls running at once. @default 16 */
-  readonly concurrency?: number;
-  /** Requests and tokens per minute. @default no limit */
-  readonly rateLimit?: RateLimitOptions;
-  readonly retry?: RetryOptions;
-  /** Result cache: `true` (in-memory LRU of 10,000), `false`, `{ maxEntries }`, or your own store. @default true */
-  readonly cache?: boolean | { readonly maxEntries: number } | CacheStore;
-  /**
-   * A durable store (result cache and journal of jobs), e.g. `sqliteStore('./run.db')` from
-   * `@shoal/store-sqlite`: the same run started again after a crash takes finished results
-   * from its cache and re-attaches to jobs already created. Replaces `cache` (give one or
-   * the other). Calls with `cache: false` are not journaled. @default none
-   */
-  readonly store?: DurableStore;
-  /** Identical requests in flight share one job. @default true */
-  readonly dedupe?: boolean;
-  /** Stop dispatching once this many USD are spent. @default no budget */
-  readonly budgetUsd?: number;
-  /** Prices used when the server reports no `amount`. @default the vendor's gpt-5.4-nano prices */
-  readonly pricing?: Pricing;
-  /** Default per-call timeout, queue wait included. @default none */
-  readonly timeoutMs?: number;
-  /** Lower concurrency on bursts of 429s, raise it back when they stop. @default true */
-  readonly adaptiveConcurrency?: boolean;
-  /** Uniform [0, 1) source for retry jitter (tests inject a seeded one). @default Math.random */
-  readonly random?: () => number;
-}
-
-export interface CallOptions {
-  /** Higher runs first; equal priorities run in arrival order. @default 0 */
-  readonly priority?: number;
-  /** Stops waiting at once (a job already created keeps running on the server). */
-  readonly signal?: AbortSignal;
-  /** Overall deadline from `complete()` to result, queue wait included. */
-  readonly timeoutMs?: number;
-  /** Labels for cost attribution (agent names, run ids). */
-  readonly tags?: readonly string[];
-  /**
-   * Use the result cache for this call: `false` neither reads nor writes it; `'refresh'`
-   * asks again rather than read it (a cached answer was unreadable) and stores the new
-   * answer. @default true
-   */
-  readonly cache?: boolean | 'refresh';
-  /** A trace span id, echoed on this call's events (the coordinator links model jobs to agent calls with it). */
-  readonly spanId?: string;
-}
-
-export interface CompletionResult {
-  readonly text: string;
-  /** The server's job id (undefined for providers without jobs). */
-  readonly jobId: string | undefined;
-  readonly usage: Usage;
-  /** What this call cost, every job it created included (a failed one too): 0 when cached or served by an identical call in flight. */
-  readonly costUsd: number;
-  /** Attempts made for this call, the first included: each retry (after a 429, a 5xx or a failed job) adds one. 0 when cached or shared. */
-  readonly attempts: number;
-  readonly cached: boolean;
-  /** Served by joining an identical call already in flight. */
-  readonly deduplicated: boolean;
-  /** From `complete()` to the result, queue wait included. */
-  readonly durationMs: number;
-  /** Outbound HTTP requests this call made (all attempts). */
-  readonly requests: number;
-  readonly model: string | undefined;
-}
-
-export interface ExecutorMetrics {
-  readonly queued: number;
-  readonly running: number;
-  readonly done: number;
-  readonly failed: number;
-  readonly cached: number;
-  readonly deduplicated: number;
-  readonly retries: number;
-  /** Jobs created (attempts that reached the server). */
-  readonly jobs: number;
-  /** Outbound HTTP requests (creates + queries). */
-  readonly requests: number;
-  readonly requestsPerJob: number;
-  /** Answers of 429 (rate limited), to creates and polls alike. */
-  readonly rateLimited: number;
-  /** The request rate learnt from bursts of 429s, per minute (undefined until one is seen, or with `rateLimit.adaptive: false`). */
-  readonly learnedRequestsPerMinute: number | undefined;
-  /** Percentiles over the last 10,000 calls, from `complete()` to result. */
-  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly mean: number };
-  readonly concurrency: { readonly limit: number; readonly effective: number };
-  readonly totals: TotalsSnapshot;
-  readonly costUsd: number;
-  readonly byTag: Record<string, TotalsSnapshot>;
-  readonly budgetUsd: number | undefined;
-  /** Calls refused because the executor was already closed or shutting down (work someone still wanted). */
-  readonly refusedAfterClose: number;
-  /** Jobs picked up by id rather than created: from the store's journal (an earlier run), or left running by callers of this process that stopped waiting. */
-  readonly recovery: {
-    /** Jobs waited for by id: from the journal, or left by an earlier call of this process for the same request (no store needed). No create sent, nothing booked twice. */
-    readonly resumed: number;
-    /**
-     * Creates sent again: an earlier run sent them (or was about to) and died before their
-     * answer was journaled, so the server may hold a first job too. Sent under the same
-     * idempotency key, so a server that honours it makes no second job.
-     */
-    readonly recreated: number;
-    /** Store reads and writes that failed. A failed intent also fails its call, with nothing sent. */
-    readonly storeErrors: number;
-  };
-}
-
-export interface ShutdownOptions {
-  /** How long calls in flight may take to finish before they are abandoned. @default 10000 */
-  readonly deadlineMs?: number;
-}
-
-export interface ShutdownReport {
-  /** Queued calls rejected with `ExecutorClosedError` before anything was sent for them. */
-  readonly rejectedQueued: number;
-  /** Calls running at shutdown that settled before the deadline (for a draining `close()`: the calls it waited for). */
-  readonly finished: number;
-  /** Calls still running at the deadline: rejected with `ExecutorClosedError`; their jobs, once created, stay in the journal. */
-  readonly abandoned: number;
-  /** True when no work was left undone (nothing rejected, nothing abandoned). */
-  readonly clean: boolean;
-}
-
-export interface Executor {
-  complete(request: CompletionRequest, options?: CallOptions): Promise<CompletionResult>;
-  readonly events: EventEmitter<ExecutorEvents>;
-  metrics(): ExecutorMetrics;
-  /** Stops taking calls; with `drain` (default) waits for queued and running calls, else rejects the queued ones. Then closes the provider. */
-  close(options?: { readonly drain?: boolean }): Promise<void>;
-  /**
-   * Stops at once, for a signal: no further call is dispatched (queued ones are rejected
-   * with `ExecutorClosedError`), calls in flight may finish until the deadline and are then
-   * abandoned, and the provider and the store are closed. With a store, what was left is in
-   * it: a rerun does the rejected calls and re-attaches to the abandoned jobs.
-   */
-  shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
-  readonly provider: ModelProvider;
-}
+export type { CallOptions, CompletionResult, Executor, ExecutorMetrics, ExecutorOptions, ShutdownOptions, ShutdownReport } from './types.js';
+import type { CallOptions, CompletionResult, Executor, ExecutorMetrics, ExecutorOptions, ShutdownOptions, ShutdownReport } from './types.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** After a shutdown's deadline, how long a create already sent may take to answer before it is cut off. */
+const CREATE_GRACE_MS = 1000;
+
+/** True when `work` is not done within `ms`. */
+async function lateBy(work: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const QUEUED = 0;
 const RUNNING = 1;
 const SETTLED = 2;
@@ -214,8 +88,11 @@ interface Flight {
   jobId: string | undefined;
   /** This flight's budget reservation, until its job's charge is booked. */
   reservedPico: bigint;
-  /** Made only when the flight is left by its callers while still running: a new identical call waits for it. */
-  ended: Promise<void> | undefined;
+  /** The owner's request, and its request key once computed, for what the flight leaves behind (`LeftJobs`). */
+  readonly request: CompletionRequest;
+  leftKey: string | undefined;
+  /** Set only when the flight is left by its callers while still running: its entry in LeftJobs, and how to settle it. */
+  unwinding: Promise<void> | undefined;
   end: (() => void) | undefined;
 }
 
@@ -252,10 +129,10 @@ class ShoalExecutor implements Executor {
   readonly #retry: Required<RetryOptions>;
   readonly #cache: CacheStore | undefined;
   readonly #store: DurableStore | undefined;
-  /** Request keys of flights whose callers all left while they ran, and when each flight is over. */
-  readonly #unwinding = new Map<string, Promise<void>>();
-  /** Jobs left running by callers that stopped waiting: the same request re-attaches to them. */
-  readonly #detached = new DetachedJobs();
+  /** What calls left when their callers stopped waiting: jobs to re-attach to, lost creates, flights still unwinding. */
+  readonly #left = new LeftJobs();
+  /** Cuts off creates still in flight, once a shutdown's deadline and its grace have passed. */
+  readonly #kill = new AbortController();
   /** Journal keys with a flight in progress, and when that flight's journal writes are over. */
   readonly #journaling = new Map<string, Promise<void>>();
   /** Flights no caller can leave still stop at a shutdown's deadline: nothing is sent once shutdown() resolves. */
@@ -318,7 +195,7 @@ class ShoalExecutor implements Executor {
     const rateLimit = resolved.rateLimit;
     // Every request passes the limiter: configured buckets, and the rate learnt from 429s (unless `adaptive: false`).
     this.#limiter = rateLimit?.requestsPerMinute || rateLimit?.tokensPerMinute || rateLimit?.adaptive !== false ? new RateLimiter(rateLimit ?? {}, now) : undefined;
-    this.#gate = this.#limiter ? new RequestGate(this.#limiter, () => this.#pump()) : undefined;
+    this.#gate = this.#limiter ? new RequestGate(this.#limiter, () => this.#pump(), () => this.#queued > 0) : undefined;
     this.#reservedOutputTokens = resolved.reservedOutputTokens;
     // Token counts are needed for a tokens-per-minute limit and to estimate a call's cost against a budget.
     this.#tokenizerReady = !rateLimit?.tokensPerMinute && resolved.budgetUsd === undefined;
@@ -332,6 +209,7 @@ class ShoalExecutor implements Executor {
     this.#store = resolved.store;
     // One listener per waiting poll or request of each flight: as many as calls in flight.
     setMaxListeners(0, this.#stop.signal);
+    setMaxListeners(0, this.#kill.signal); // one per create in flight
     this.#cache = resolved.cache;
     this.#dedupe = resolved.dedupe;
     this.#ledger = new CostLedger(resolved.pricing);
@@ -444,10 +322,7 @@ class ShoalExecutor implements Executor {
     let abandoned = 0;
     if (this.#running > 0) {
       const idle = this.#untilIdle();
-      let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([idle.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), deadlineMs)))]);
-      clearTimeout(timer);
-      if (late) {
+      if (await lateBy(idle, deadlineMs)) {
         const left = this.#store
           ? 'Its job, if created, keeps running on the server and stays in the journal: a rerun with the same store re-attaches to it.'
           : 'A job already created keeps running on the server.';
@@ -456,9 +331,14 @@ class ShoalExecutor implements Executor {
           this.#settleError(call, new ExecutorClosedError(`The executor shut down and its deadline of ${deadlineMs} ms passed with this call still running. ${left}`));
         }
         // Flights nobody could leave stop on the executor's stop signal. A create already sent
-        // is let answer (its job is booked and journaled); nothing is sent after this resolves.
+        // gets a short grace to answer (its job is then booked and journaled), and is cut off
+        // after it: with a store its intent stays journaled, and a rerun sends it again under
+        // the same idempotency key (counted as re-created). Nothing is sent once this resolves.
         this.#stop.abort(new AbortError('the executor shut down'));
-        await idle;
+        if (await lateBy(idle, CREATE_GRACE_MS)) {
+          this.#kill.abort(new AbortError('the executor shut down, and the grace for creates in flight passed'));
+          await idle;
+        }
       }
     }
     await this.#closeResources();
@@ -520,8 +400,8 @@ class ShoalExecutor implements Executor {
         if (!this.#budget.fits(estimatePico, this.#running)) return;
       }
       if (this.#limiter) {
-        // Polls waiting for the limiter go first (they finish jobs already paid for); the gate pumps when they are through.
-        if (this.#gate!.waiting > 0) return;
+        // Requests of running calls waiting for the limiter take turns with new calls; the gate wakes this when it is their turn.
+        if (!this.#gate!.mayDispatch) return;
         const waitMs = this.#limiter.waitMs(head.tokens);
         if (waitMs > 0) {
           if (this.#pumpTimer === undefined) {
@@ -537,6 +417,7 @@ class ShoalExecutor implements Executor {
       this.#queued--;
       head.state = RUNNING;
       this.#limiter?.take(head.tokens); // now, not after an await: the next head in this loop must see it
+      this.#gate?.dispatched();
       this.#dispatch(head, estimatePico);
     }
   }
@@ -571,7 +452,9 @@ class ShoalExecutor implements Executor {
       refresh: cacheMode === 'refresh',
       jobId: undefined,
       reservedPico: estimatePico,
-      ended: undefined,
+      request: call.request,
+      leftKey: useCache ? key : undefined,
+      unwinding: undefined,
       end: undefined,
     };
     if (estimatePico > 0n) this.#budget!.reserve(estimatePico);
@@ -585,10 +468,7 @@ class ShoalExecutor implements Executor {
       this.#running--;
       this.#unreserve(flight);
       if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
-      if (flight.end) {
-        if (flight.key !== undefined && this.#unwinding.get(flight.key) === flight.ended) this.#unwinding.delete(flight.key);
-        flight.end();
-      }
+      flight.end?.();
       try {
         settle?.();
       } finally {
@@ -621,10 +501,11 @@ class ShoalExecutor implements Executor {
   /** Before any job: waits for an earlier flight of the same request to unwind, then serves the call from the cache if it can. */
   async #attempts(flight: Flight, owner: Call, useCache: boolean): Promise<(() => void) | undefined> {
     const { key } = flight;
-    if (key !== undefined) {
+    if (!this.#left.empty) {
       // A flight for this request whose callers left may still be waiting for its create's
-      // answer: its job id must be known (and left in #detached) before this one looks.
-      for (let previous = this.#unwinding.get(key); previous; previous = this.#unwinding.get(key)) await previous;
+      // answer: what it leaves (a job id, a lost create) must be known before this one looks.
+      await this.#left.settle(this.#leftKey(flight), () => flight.unwinding);
+      if (flight.calls.size === 0) return undefined; // left meanwhile
     }
     const journaled = this.#store !== undefined && useCache && key !== undefined;
     let over: (() => void) | undefined;
@@ -674,8 +555,21 @@ class ShoalExecutor implements Executor {
    * or undefined when they all left (a job then left running is kept in #detached).
    */
   async #jobAttempts(flight: Flight, owner: Call, useCache: boolean, session: JournalSession | undefined): Promise<(() => void) | undefined> {
-    // A job this process created for the same request, whose callers stopped waiting: re-attach, book nothing again.
-    const detached = flight.key !== undefined && this.provider.doResume && this.#detached.size > 0 ? this.#detached.take(flight.key) : undefined;
+    // What a call of this process for the same request left when its callers stopped waiting.
+    const left = this.#left.empty ? undefined : this.#left.take(this.#leftKey(flight));
+    if (left?.kind === 'ambiguous' && !this.#retry.ambiguousCreates) {
+      // Nobody saw that create's answer lost: a job may exist, so the same request is not sent again.
+      const error = new AmbiguousCreateError(
+        `An earlier call of this process for the same request sent a create whose answer was lost after its callers stopped waiting: a job may exist and be paid for. Not sent again; set \`retry: { ambiguousCreates: true }\` to send it anyway. (${left.error.message})`,
+        { cause: left.error, callId: owner.id },
+      );
+      return () => {
+        for (const call of flight.calls) this.#settleError(call, error);
+      };
+    }
+    // A job this process created for the same request: re-attach, book nothing again.
+    const detached = left?.kind === 'job' && this.provider.doResume ? left : undefined;
+    if (detached) flight.jobId = detached.jobId;
     // What an earlier run left: a job to wait for by id, or a create it may have sent.
     const entry = session ? await session.lookup() : undefined;
     let resumeJobId = detached?.jobId ?? (this.provider.doResume ? entry?.jobId : undefined);
@@ -699,9 +593,8 @@ class ShoalExecutor implements Executor {
     const tags = owner.options?.tags;
     const signal = flight.controller?.signal ?? this.#stop.signal;
     const gate = this.#gate;
-    const learned = this.#limiter?.learned;
     for (let attempt = 1; ; attempt++) {
-      if (flight.calls.size === 0) return undefined; // every caller stopped waiting
+      if (flight.calls.size === 0) return this.#detach(flight, jobBooked); // every caller stopped waiting
       if (attempt > 1 && gate) {
         // A create sent again waits in line with the polls: many retries woken by one Retry-After leave one by one.
         const paced = gate.acquire(signal, owner.tokens);
@@ -714,6 +607,8 @@ class ShoalExecutor implements Executor {
         }
       }
       let result: ProviderResult;
+      /** Whether the provider reported an answer in this attempt (one written before `onAnswer` existed reports none: the executor counts for it). */
+      let answered = false;
       const context: ProviderCallContext = {
         signal,
         callId: owner.id,
@@ -724,10 +619,10 @@ class ShoalExecutor implements Executor {
           return decideRetry({ error, attempt: pollAttempt, options: this.#retry, random: this.#random, phase: 'poll' });
         },
         ...(gate ? { beforeQuery: () => gate.acquire(signal) } : {}),
+        hardStop: this.#kill.signal,
         onAnswer: (status) => {
-          if (status === 429) return; // counted with its error, which carries the Retry-After
-          this.#concurrency.onAnswer();
-          learned?.onAccepted();
+          answered = true;
+          if (status !== 429) this.#accepted(); // a 429 is counted with its error, which carries the Retry-After
         },
         onRequest: () => {
           requests++;
@@ -741,6 +636,7 @@ class ShoalExecutor implements Executor {
           jobBooked = jobBookedHere = 0n;
           if (pico !== undefined) {
             this.#ledger.charge(pico, tags);
+            this.#budget?.observe(pico);
             charged += pico;
             jobBooked = jobBookedHere = pico;
             this.#unreserve(flight); // the charge itself now counts against the budget
@@ -766,7 +662,7 @@ class ShoalExecutor implements Executor {
             // The journal write took a turn: the callers may have left, or a shutdown begun, meanwhile.
             if (flight.calls.size === 0 || signal.aborted) {
               session.withdraw();
-              return undefined;
+              return this.#detach(flight, jobBooked);
             }
           }
           result = await this.provider.doComplete(owner.request, context);
@@ -774,7 +670,12 @@ class ShoalExecutor implements Executor {
       } catch (raw) {
         const error = this.#asShoalError(raw);
         session?.afterError(error);
-        if (flight.calls.size === 0 || (signal.aborted && error.code === 'ABORTED')) return this.#detach(flight, jobBooked); // its callers were answered already
+        if (!answered && error.status !== undefined && error.status !== 429) this.#accepted();
+        if (flight.calls.size === 0) {
+          // Its callers were answered already; nobody sees this error. A create whose answer was lost is remembered as such.
+          if (error.code === 'CREATE_AMBIGUOUS') this.#left.remember(this.#leftKey(flight), { kind: 'ambiguous', error });
+          return this.#detach(flight, jobBooked);
+        }
         error.attempt ??= attempt;
         error.callId ??= owner.id;
         errors.push(error);
@@ -788,6 +689,8 @@ class ShoalExecutor implements Executor {
         const decision = decideRetry({ error, attempt, options: this.#retry, random: this.#random, phase: 'call' });
         const overBudget = this.#budget?.spent ?? false;
         if (!decision.retry || overBudget) {
+          // A job given up on while it may still run (its poll deadline passed) is left for the same request to re-attach to.
+          if (error.code === 'TIMEOUT') this.#detach(flight, jobBooked);
           const final = decision.retry
             ? this.#budget!.error()
             : decision.exhausted && errors.length > 1
@@ -808,6 +711,7 @@ class ShoalExecutor implements Executor {
         }
         continue;
       }
+      if (!answered) this.#accepted();
       flight.jobId = undefined;
       return this.#succeed(flight, owner, result, { attempts: attempt, requests, useCache, otherJobsPico: charged - jobBookedHere, jobBookedPico: jobBooked }, session);
     }
@@ -815,8 +719,19 @@ class ShoalExecutor implements Executor {
 
   /** Every caller left (or the executor stopped): a job left running is remembered, so the same request re-attaches to it. */
   #detach(flight: Flight, bookedPico: bigint): undefined {
-    if (flight.jobId !== undefined && flight.key !== undefined) this.#detached.remember(flight.key, { jobId: flight.jobId, bookedPico });
+    if (flight.jobId !== undefined && this.provider.doResume) this.#left.remember(this.#leftKey(flight), { kind: 'job', jobId: flight.jobId, bookedPico });
     return undefined;
+  }
+
+  /** The request key of a flight's request, for LeftJobs: the cache key when it has one, else made now (rare: only when something was left). */
+  #leftKey(flight: Flight): string {
+    return (flight.leftKey ??= requestKey(this.provider.model, flight.request));
+  }
+
+  /** An answer other than 429: for the adaptive concurrency and the learnt rate. */
+  #accepted(): void {
+    this.#concurrency.onAnswer();
+    this.#limiter?.learned?.onAccepted();
   }
 
   async #succeed(flight: Flight, owner: Call, result: ProviderResult, tally: Tally, session: JournalSession | undefined): Promise<() => void> {
@@ -832,6 +747,7 @@ class ShoalExecutor implements Executor {
       else this.#limiter.tokens.refund(owner.tokens - used);
     }
     const cost = this.#ledger.costOf(result.amountUsd, usage, usageSource);
+    this.#budget?.observe(cost.pico);
     // What was booked for this job already (at its create) is corrected to the final figure (the query may report its own amount).
     this.#ledger.record('job', usage, cost.pico - tally.jobBookedPico, owner.options?.tags);
     // The call's cost: its job (whoever booked it) and any other job it paid for (failed ones).
@@ -907,11 +823,9 @@ class ShoalExecutor implements Executor {
         // Nobody waits any more: stop the waiting (a create already sent still gets its answer,
         // so its job is booked and remembered). A new identical call starts a flight of its own
         // that waits for this one to unwind, then re-attaches to its job.
-        if (flight.key !== undefined) {
-          if (this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
-          flight.ended = new Promise<void>((resolve) => (flight.end = resolve));
-          this.#unwinding.set(flight.key, flight.ended);
-        }
+        if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
+        const ended = new Promise<void>((resolve) => (flight.end = resolve));
+        flight.unwinding = this.#left.unwinding(this.#leftKey(flight), ended);
         flight.controller.abort(new AbortError('every caller stopped waiting'));
       }
     }
@@ -1049,7 +963,7 @@ class ShoalExecutor implements Executor {
   /** A 429, on a create or a poll: every request waits out its Retry-After, the learnt rate drops, and on a burst so does the concurrency. */
   #onRateLimited(retryAfterMs: number | undefined): void {
     this.#rateLimitedCount++;
-    this.#limiter?.onRateLimited(retryAfterMs);
+    this.#limiter?.onRateLimited(retryAfterMs, this.#retry.maxRetryAfterMs);
     if (!this.#adaptive) return;
     const from = this.#concurrency.current;
     if (this.#concurrency.onRateLimited()) {

@@ -137,9 +137,11 @@ export class JournalSession {
       // A final answer to a query of this job id (unknown to the server, a non-zero code): the
       // id is of no more use, and an entry holding it would fail every rerun the same way. The
       // entry goes back to an intent, so the next run creates the job again and counts it as
-      // re-created (metrics().recovery.recreated).
+      // re-created (metrics().recovery.recreated). Under a new idempotency key: a server that
+      // honours keys would otherwise hand back the dead job.
       this.#state = 'maybe';
-      const idempotencyKey = this.#idempotencyKey;
+      const idempotencyKey = this.#idempotencyKey === undefined ? undefined : `${this.#idempotencyKey}.gone`;
+      this.#idempotencyKey = idempotencyKey;
       if (idempotencyKey !== undefined) this.#track(() => this.journal.intent(this.key, idempotencyKey));
     } else if (error.jobId === undefined && NO_JOB_MADE.has(error.code) && this.#state === 'maybe') {
       // An answer that proves no job was made (429, 5xx, refused before sending, a 4xx naming no job) leaves nothing either.
@@ -171,8 +173,12 @@ export class JournalSession {
   }
 }
 
-/** Final errors of a query that make a job id useless: the server does not know it, or answers it with an error code. */
-const JOB_GONE = new Set<string>(['JOB_NOT_FOUND', 'API_ERROR', 'PROTOCOL_ERROR']);
+/**
+ * Final errors of a query that make a job id useless: the server does not know it, or
+ * answers it with an error code (A10). An answer of an unreadable shape is not one: the job
+ * may be fine, and a rerun reads it again at no cost.
+ */
+const JOB_GONE = new Set<string>(['JOB_NOT_FOUND', 'API_ERROR']);
 
 /** Errors of a create that prove the server made no job (as far as the protocol notes tell). */
 const NO_JOB_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED', 'BUDGET_EXCEEDED']);

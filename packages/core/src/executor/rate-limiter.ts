@@ -122,13 +122,15 @@ export class RateLimiter {
   }
 
   /**
-   * The server answered 429: hold every request for its Retry-After, and learn. A 429 with
-   * `Retry-After: 0` says to come back at once: the server is not pacing this key (a
-   * momentary refusal), so the rate is not learnt from it. True when the learnt rate dropped.
+   * The server answered 429: hold every request for its Retry-After (at most `maxPauseMs`:
+   * a longer one fails the create that got it, by the retry policy, and must not freeze
+   * every other call), and learn. A 429 with `Retry-After: 0` says to come back at once:
+   * the server is not pacing this key (a momentary refusal), so the rate is not learnt from
+   * it. True when the learnt rate dropped.
    */
-  onRateLimited(retryAfterMs: number | undefined): boolean {
+  onRateLimited(retryAfterMs: number | undefined, maxPauseMs = Infinity): boolean {
     if (retryAfterMs === 0) return false;
-    if (retryAfterMs !== undefined) this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + retryAfterMs);
-    return this.learned?.onRateLimited() ?? false;
+    if (retryAfterMs !== undefined) this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + Math.min(retryAfterMs, maxPauseMs));
+    return this.learned?.onRateLimited(retryAfterMs !== undefined) ?? false;
   }
 }

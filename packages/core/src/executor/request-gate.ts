@@ -11,21 +11,37 @@ interface Waiter {
 
 /**
  * Where requests of calls already running wait for the rate limiter, one line in arrival
- * order: polls, and creates sent again after a 429 or a 5xx. They go before new calls (a
- * poll finishes a job already paid for, a new call starts another), so the dispatcher
- * starts nothing while a request waits here (it asks `waiting`), and is woken when the line
- * is empty again. One at a time: each waiter is let go only when the limiter has room for
- * it, so waiters woken together never leave as a burst.
+ * order: polls, and creates sent again after a 429 or a 5xx. One at a time: each waiter is
+ * let go only when the limiter has room for it, so waiters woken together never leave as a
+ * burst. When the limiter is the bottleneck, the line and new calls take turns: after a
+ * slot goes to the line while calls are queued, the next one goes to the dispatcher (it
+ * asks `mayDispatch`), so polls of long jobs cannot starve new calls, nor new calls the
+ * polls of jobs already paid for.
  */
 export class RequestGate {
   readonly #limiter: RateLimiter;
   readonly #onDrained: () => void;
+  readonly #hasQueued: () => boolean;
   readonly #waiters: Waiter[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** The next slot is the dispatcher's: the last one went to the line while calls were queued. */
+  #dispatchTurn = false;
 
-  constructor(limiter: RateLimiter, onDrained: () => void) {
+  /** `onDrained` wakes the dispatcher; `hasQueued` says whether new calls wait for it. */
+  constructor(limiter: RateLimiter, onDrained: () => void, hasQueued: () => boolean) {
     this.#limiter = limiter;
     this.#onDrained = onDrained;
+    this.#hasQueued = hasQueued;
+  }
+
+  /** Whether the dispatcher may start a call now: nothing waits here, or it is its turn. */
+  get mayDispatch(): boolean {
+    return this.#waiters.length === 0 || this.#dispatchTurn;
+  }
+
+  /** The dispatcher started a call: the next slot is the line's. */
+  dispatched(): void {
+    this.#dispatchTurn = false;
   }
 
   /** Requests waiting for a slot. */
@@ -39,8 +55,8 @@ export class RequestGate {
    * signal's reason.
    */
   acquire(signal: AbortSignal, tokens = 0): Promise<void> | undefined {
-    if (this.#waiters.length === 0 && this.#limiter.waitMs(tokens) === 0) {
-      this.#limiter.take(tokens);
+    if (this.#waiters.length === 0 && !(this.#dispatchTurn && this.#hasQueued()) && this.#limiter.waitMs(tokens) === 0) {
+      this.#take(tokens);
       return undefined;
     }
     return new Promise<void>((resolve, reject) => {
@@ -86,13 +102,23 @@ export class RequestGate {
 
   #release(): void {
     while (this.#waiters.length > 0 && this.#limiter.waitMs(this.#waiters[0]!.tokens) === 0) {
+      if (this.#dispatchTurn && this.#hasQueued()) {
+        this.#onDrained(); // the dispatcher's turn: it starts a call if it can
+        this.#dispatchTurn = false; // taken, or it could not start one (full, over budget): the line goes on
+        continue;
+      }
       const waiter = this.#waiters.shift()!;
       waiter.signal.removeEventListener('abort', waiter.onAbort);
-      this.#limiter.take(waiter.tokens);
+      this.#take(waiter.tokens);
       waiter.resolve();
     }
     if (this.#waiters.length > 0) this.#arm();
     else this.#idle();
+  }
+
+  #take(tokens: number): void {
+    this.#limiter.take(tokens);
+    if (this.#hasQueued()) this.#dispatchTurn = true;
   }
 
   #idle(): void {

@@ -51,6 +51,12 @@ export interface ProviderCallContext {
    * itself before `doComplete`.
    */
   readonly beforeQuery?: () => Promise<void> | undefined;
+  /**
+   * Fires only when the executor must stop at once: a shutdown whose deadline, and a short
+   * grace after it, have passed. A create already sent is otherwise never cut off (its job
+   * must be booked and journaled, not made and lost); this signal cuts it off.
+   */
+  readonly hardStop?: AbortSignal;
   /** Called once per outbound HTTP request, before it is sent. */
   readonly onRequest?: (kind: 'create' | 'query') => void;
   /**

@@ -22,8 +22,8 @@ export type LatencySpec = number | { readonly min: number; readonly max: number 
 export interface EmulatorFaults {
   /** Share of creates answered 429. */
   readonly rateLimit?: number;
-  /** Retry-After (seconds) sent with 429s. @default 0 */
-  readonly retryAfterSeconds?: number;
+  /** Retry-After (seconds) sent with the 429s of `rateLimit`; `null` sends none. @default 0 */
+  readonly retryAfterSeconds?: number | null;
   /** Share of creates answered 5xx with an HTML body. */
   readonly serverError?: number;
   /** Share of creates whose job is made (and charged) but whose answer is lost: the socket closes before it. */
@@ -74,7 +74,7 @@ export interface EmulatorOptions {
   readonly unknownJob?: { readonly status?: number; readonly code?: number | string; readonly msg?: string };
   /** `amount` in create answers as a decimal string (as documented) or a JSON number. @default 'string' */
   readonly amountAs?: 'string' | 'number';
-  /** Delay before a create is answered; its job is made at once. @default 0 */
+  /** Delay before a create is answered; its job is made at once. `Infinity` holds every answer until `releaseCreates()`. @default 0 */
   readonly createLatencyMs?: number;
 }
 
@@ -127,6 +127,8 @@ export interface ShortApiEmulator {
   /** Jobs in creation order. */
   readonly jobs: readonly EmulatorJob[];
   job(id: string): EmulatorJob | undefined;
+  /** Sends the create answers held by `createLatencyMs: Infinity`. */
+  releaseCreates(): void;
   /** Finishes a job now (one made with a long or infinite latency): a test decides when it is done. False when there is no such running job. */
   finish(id: string): boolean;
   stats(): EmulatorStats;

@@ -57,6 +57,7 @@ class Emulator implements ShortApiEmulator {
   #callbacks = 0;
   #unauthorized = 0;
   #rateLimited = 0;
+  readonly #heldCreates: (() => void)[] = [];
   #nextId = 1;
   #port = 0;
   #closed = false;
@@ -93,6 +94,10 @@ class Emulator implements ShortApiEmulator {
 
   job(id: string): EmulatorJob | undefined {
     return this.#byId.get(id);
+  }
+
+  releaseCreates(): void {
+    for (const answer of this.#heldCreates.splice(0)) answer();
   }
 
   finish(id: string): boolean {
@@ -137,6 +142,7 @@ class Emulator implements ShortApiEmulator {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
+    this.#heldCreates.length = 0;
     this.#timers.clear();
     this.#callbackAgent.destroy();
     this.#server.closeAllConnections();
@@ -204,7 +210,8 @@ class Emulator implements ShortApiEmulator {
     this.#creates++;
     if (this.#fault('rateLimit')) {
       this.#refused++;
-      this.#json(res, 429, { code: 429, msg: 'rate limit exceeded' }, { 'retry-after': String(this.#faults.retryAfterSeconds ?? 0) });
+      const retryAfter: Record<string, string> = this.#faults.retryAfterSeconds === null ? {} : { 'retry-after': String(this.#faults.retryAfterSeconds ?? 0) };
+      this.#json(res, 429, { code: 429, msg: 'rate limit exceeded' }, retryAfter);
       return;
     }
     if (this.#fault('serverError')) {
@@ -263,7 +270,8 @@ class Emulator implements ShortApiEmulator {
         this.#json(res, 200, { code: 0, data });
       }
     };
-    if (this.#options.createLatencyMs) this.#later(this.#options.createLatencyMs, answer);
+    if (this.#options.createLatencyMs === Infinity) this.#heldCreates.push(answer);
+    else if (this.#options.createLatencyMs) this.#later(this.#options.createLatencyMs, answer);
     else answer();
     this.#waiting.push(job);
     this.#startWaiting();

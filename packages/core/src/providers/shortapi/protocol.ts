@@ -209,7 +209,8 @@ export function extractUsage(value: unknown): Usage | undefined {
  * (or never had). Any other final answer to a query is an ApiError naming the job.
  */
 const UNKNOWN_JOB_CODES = new Set<number | string>([404, '404', 1004, '1004']);
-const UNKNOWN_JOB_WORDS = /\b(not[ _]?found|unknown job|no such job|job (does not|doesn't) exist|expired)\b/i;
+// "expired" alone is not enough: "key expired" is about the key, not the job.
+const UNKNOWN_JOB_WORDS = /\b(not[ _]?found|unknown job|no such job|job (does not|doesn't) exist)\b/i;
 
 export function isUnknownJobAnswer(error: {
   readonly code: string;

@@ -127,7 +127,8 @@ export class ShortApiProvider implements ModelProvider {
       context.onRequest?.('create');
       const created = await this.#send(
         'create',
-        { method: 'POST', path: CREATE_PATH, body, headers: { [IDEMPOTENCY_HEADER]: context.idempotencyKey } },
+        // Not the call's signal: only a hard stop (a shutdown past its grace) cuts a sent create off.
+        { method: 'POST', path: CREATE_PATH, body, headers: { [IDEMPOTENCY_HEADER]: context.idempotencyKey }, ...(context.hardStop ? { signal: context.hardStop } : {}) },
         undefined,
         abortError,
         parseCreateData,

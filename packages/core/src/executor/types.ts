@@ -1,0 +1,152 @@
+import type { EventEmitter } from 'eventemitter3';
+import type { CompletionRequest, ModelProvider, Usage } from '../providers/types.js';
+import type { CacheStore } from './cache.js';
+import type { ExecutorEvents } from './events.js';
+import type { DurableStore } from './journal.js';
+import type { Pricing, TotalsSnapshot } from './ledger.js';
+import type { RateLimitOptions } from './rate-limiter.js';
+import type { RetryOptions } from './retry-policy.js';
+
+/** The executor's public shapes: its options, a call's options and result, metrics, shutdown. */
+
+export interface ExecutorOptions {
+  /** Where calls go: `shortApi()`, `openAICompatible()`, or a scripted provider in tests. */
+  readonly provider: ModelProvider;
+  /** Calls running at once. @default 16 */
+  readonly concurrency?: number;
+  /** Requests and tokens per minute. @default no limit */
+  readonly rateLimit?: RateLimitOptions;
+  readonly retry?: RetryOptions;
+  /** Result cache: `true` (in-memory LRU of 10,000), `false`, `{ maxEntries }`, or your own store. @default true */
+  readonly cache?: boolean | { readonly maxEntries: number } | CacheStore;
+  /**
+   * A durable store (result cache and journal of jobs), e.g. `sqliteStore('./run.db')` from
+   * `@shoal/store-sqlite`: the same run started again after a crash takes finished results
+   * from its cache and re-attaches to jobs already created. Replaces `cache` (give one or
+   * the other). Calls with `cache: false` are not journaled. @default none
+   */
+  readonly store?: DurableStore;
+  /** Identical requests in flight share one job. @default true */
+  readonly dedupe?: boolean;
+  /** Stop dispatching once this many USD are spent. @default no budget */
+  readonly budgetUsd?: number;
+  /** Prices used when the server reports no `amount`. @default the vendor's gpt-5.4-nano prices */
+  readonly pricing?: Pricing;
+  /** Default per-call timeout, queue wait included. @default none */
+  readonly timeoutMs?: number;
+  /** Lower concurrency on bursts of 429s, raise it back when they stop. @default true */
+  readonly adaptiveConcurrency?: boolean;
+  /** Uniform [0, 1) source for retry jitter (tests inject a seeded one). @default Math.random */
+  readonly random?: () => number;
+}
+
+export interface CallOptions {
+  /** Higher runs first; equal priorities run in arrival order. @default 0 */
+  readonly priority?: number;
+  /** Stops waiting at once (a job already created keeps running on the server). */
+  readonly signal?: AbortSignal;
+  /** Overall deadline from `complete()` to result, queue wait included. */
+  readonly timeoutMs?: number;
+  /** Labels for cost attribution (agent names, run ids). */
+  readonly tags?: readonly string[];
+  /**
+   * Use the result cache for this call: `false` neither reads nor writes it; `'refresh'`
+   * asks again rather than read it (a cached answer was unreadable) and stores the new
+   * answer. @default true
+   */
+  readonly cache?: boolean | 'refresh';
+  /** A trace span id, echoed on this call's events (the coordinator links model jobs to agent calls with it). */
+  readonly spanId?: string;
+}
+
+export interface CompletionResult {
+  readonly text: string;
+  /** The server's job id (undefined for providers without jobs). */
+  readonly jobId: string | undefined;
+  readonly usage: Usage;
+  /** What this call cost, every job it created included (a failed one too): 0 when cached or served by an identical call in flight. */
+  readonly costUsd: number;
+  /** Attempts made for this call, the first included: each retry (after a 429, a 5xx or a failed job) adds one. 0 when cached or shared. */
+  readonly attempts: number;
+  readonly cached: boolean;
+  /** Served by joining an identical call already in flight. */
+  readonly deduplicated: boolean;
+  /** From `complete()` to the result, queue wait included. */
+  readonly durationMs: number;
+  /** Outbound HTTP requests this call made (all attempts). */
+  readonly requests: number;
+  readonly model: string | undefined;
+}
+
+export interface ExecutorMetrics {
+  readonly queued: number;
+  readonly running: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly cached: number;
+  readonly deduplicated: number;
+  readonly retries: number;
+  /** Jobs created (attempts that reached the server). */
+  readonly jobs: number;
+  /** Outbound HTTP requests (creates + queries). */
+  readonly requests: number;
+  readonly requestsPerJob: number;
+  /** Answers of 429 (rate limited), to creates and polls alike. */
+  readonly rateLimited: number;
+  /** The request rate learnt from bursts of 429s, per minute (undefined until one is seen, or with `rateLimit.adaptive: false`). */
+  readonly learnedRequestsPerMinute: number | undefined;
+  /** Percentiles over the last 10,000 calls, from `complete()` to result. */
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly mean: number };
+  readonly concurrency: { readonly limit: number; readonly effective: number };
+  readonly totals: TotalsSnapshot;
+  readonly costUsd: number;
+  readonly byTag: Record<string, TotalsSnapshot>;
+  readonly budgetUsd: number | undefined;
+  /** Calls refused because the executor was already closed or shutting down (work someone still wanted). */
+  readonly refusedAfterClose: number;
+  /** Jobs picked up by id rather than created: from the store's journal (an earlier run), or left running by callers of this process that stopped waiting. */
+  readonly recovery: {
+    /** Jobs waited for by id: from the journal, or left by an earlier call of this process for the same request (no store needed). No create sent, nothing booked twice. */
+    readonly resumed: number;
+    /**
+     * Creates sent again: an earlier run sent them (or was about to) and died before their
+     * answer was journaled, so the server may hold a first job too. Sent under the same
+     * idempotency key, so a server that honours it makes no second job.
+     */
+    readonly recreated: number;
+    /** Store reads and writes that failed. A failed intent also fails its call, with nothing sent. */
+    readonly storeErrors: number;
+  };
+}
+
+export interface ShutdownOptions {
+  /** How long calls in flight may take to finish before they are abandoned. @default 10000 */
+  readonly deadlineMs?: number;
+}
+
+export interface ShutdownReport {
+  /** Queued calls rejected with `ExecutorClosedError` before anything was sent for them. */
+  readonly rejectedQueued: number;
+  /** Calls running at shutdown that settled before the deadline (for a draining `close()`: the calls it waited for). */
+  readonly finished: number;
+  /** Calls still running at the deadline: rejected with `ExecutorClosedError`; their jobs, once created, stay in the journal. */
+  readonly abandoned: number;
+  /** True when no work was left undone (nothing rejected, nothing abandoned). */
+  readonly clean: boolean;
+}
+
+export interface Executor {
+  complete(request: CompletionRequest, options?: CallOptions): Promise<CompletionResult>;
+  readonly events: EventEmitter<ExecutorEvents>;
+  metrics(): ExecutorMetrics;
+  /** Stops taking calls; with `drain` (default) waits for queued and running calls, else rejects the queued ones. Then closes the provider. */
+  close(options?: { readonly drain?: boolean }): Promise<void>;
+  /**
+   * Stops at once, for a signal: no further call is dispatched (queued ones are rejected
+   * with `ExecutorClosedError`), calls in flight may finish until the deadline and are then
+   * abandoned, and the provider and the store are closed. With a store, what was left is in
+   * it: a rerun does the rejected calls and re-attaches to the abandoned jobs.
+   */
+  shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
+  readonly provider: ModelProvider;
+}
