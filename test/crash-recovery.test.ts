@@ -40,6 +40,12 @@ const cases: readonly { readonly name: string; readonly point: KillPoint }[] = [
 /** Figures of every case, printed at the end for the record. */
 const figures: Record<string, unknown>[] = [];
 afterAll(() => console.log(`crash-recovery figures (SHOAL_CRASH_SEED=${seed})\n${figures.map((f) => JSON.stringify(f)).join('\n')}`));
+// Whether a kill found job ids journaled (not only intents) depends on timing, so it is checked
+// over all cases once they have run: at least one must have resumed such ids.
+afterAll(() => {
+  if (figures.length < cases.length) return; // a case failed, and says so itself
+  expect(figures.some((f) => (f.left as { jobs: number }).jobs > 0 && (f.secondRun as { resumed: number }).resumed === (f.left as { jobs: number }).jobs)).toBe(true);
+});
 
 describe('crash recovery: SIGKILL mid-run, then the same run again with the same store', () => {
   it.each(cases)('$name ($point.kind $point.at)', async ({ name, point }) => {
@@ -138,8 +144,4 @@ describe('crash recovery: SIGKILL mid-run, then the same run again with the same
     }
   }, 60_000);
 
-  it('resumed journaled job ids in at least one case (the journaling of ids, not only of intents, was exercised)', () => {
-    expect(figures).toHaveLength(cases.length);
-    expect(figures.some((f) => (f.left as { jobs: number }).jobs > 0 && (f.secondRun as { resumed: number }).resumed === (f.left as { jobs: number }).jobs)).toBe(true);
-  });
 });

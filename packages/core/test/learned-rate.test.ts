@@ -34,7 +34,7 @@ describe('LearnedRate', () => {
 
   it('cuts by 20% on a later burst (429s of the old rate in the first second not counted), and climbs back 2% a second while it holds requests back without 429s', () => {
     const { clock, rate } = setup();
-    const limited = () => rate.onRateLimited(true); // 429s with a Retry-After, as a rate limit sends them
+    const limited = () => rate.onRateLimited();
     for (let i = 0; i < 10; i++) rate.onAccepted();
     for (let i = 0; i < 10; i++) limited();
     expect(rate.perSecond).toBe(9); // cut at 2 of 12
@@ -51,20 +51,6 @@ describe('LearnedRate', () => {
     expect(rate.waitMs(clock.now)).toBeGreaterThan(0); // held back
     rate.take(clock.now);
     expect(rate.perSecond).toBeCloseTo(7.2 * 1.02, 10);
-  });
-
-  it('undoes a cut made on 429s without a Retry-After when they come as often after it, and takes their share as background', () => {
-    const { clock, rate } = setup();
-    const answer = (accepted: number, refused: number) => {
-      for (let i = 0; i < accepted; i++) rate.onAccepted();
-      for (let i = 0; i < refused; i++) rate.onRateLimited();
-    };
-    answer(16, 4); // cut at 2 of 18
-    expect(rate.perSecond).toBeCloseTo(14.4, 10);
-    clock.now += 1000;
-    answer(32, 8); // as many at the lower rate, judged over 30 answers and more
-    expect(rate.perSecond).toBe(Infinity);
-    expect(rate.background).toBeGreaterThan(0.1);
   });
 
   it('gives back the slot of a request not sent', () => {
@@ -106,60 +92,53 @@ describe('RateLimiter and 429s', () => {
 });
 
 /**
- * A client that wants `demand` requests a second, paced by a LearnedRate, against a server
- * that refuses over `limit` requests in any second and/or a `randomShare` of requests
- * whatever the rate. Simulated time: exact and repeatable.
+ * A client that wants `demand` requests a second, paced by a RateLimiter (nothing
+ * configured: the learnt rate and Retry-After pauses), against a server that refuses over
+ * `limit` requests in any second (with a Retry-After in whole seconds, as the emulator
+ * sends it) and/or a `randomShare` of requests whatever the rate (without one). Simulated
+ * time: exact and repeatable.
  */
-function simulate(options: { seconds: number; demand: number; limit?: number; randomShare?: number; retryAfter?: boolean; seed?: number }) {
+function simulate(options: { seconds: number; demand: number; limit?: number; randomShare?: number; seed: number }) {
   const clock = { now: 0 };
-  const rate = new LearnedRate(() => clock.now);
-  const random = seededRandom(options.seed ?? 7);
+  const limiter = new RateLimiter({}, () => clock.now);
+  const random = seededRandom(options.seed);
   const window: number[] = [];
   const perSecond: { sent: number; refused: number }[] = [];
   for (let t = 0; t < options.seconds * 1000; t += 1000 / options.demand) {
     clock.now = t;
-    if (rate.waitMs(t) > 0) continue; // held back: this request waits, the client tries again at its next tick
-    rate.take(t);
+    if (limiter.waitMs(0) > 0) continue; // held back: the client tries again at its next tick
+    limiter.take(0);
     const second = (perSecond[Math.floor(t / 1000)] ??= { sent: 0, refused: 0 });
     second.sent++;
     while (window.length > 0 && window[0]! <= t - 1000) window.shift();
-    let refused = options.limit !== undefined && window.length >= options.limit;
-    if (!refused && options.limit !== undefined) window.push(t);
-    if (!refused && options.randomShare !== undefined && random() < options.randomShare) refused = true;
-    if (refused) {
-      second.refused++;
-      rate.onRateLimited(options.retryAfter ?? false);
-    } else rate.onAccepted();
+    const overLimit = options.limit !== undefined && window.length >= options.limit;
+    if (!overLimit && options.limit !== undefined) window.push(t);
+    const refusedAtRandom = !overLimit && options.randomShare !== undefined && random() < options.randomShare;
+    if (overLimit) limiter.onRateLimited(Math.ceil((window[0]! + 1000 - t) / 1000) * 1000, 120_000);
+    else if (refusedAtRandom) limiter.onRateLimited(undefined, 120_000);
+    else limiter.learned!.onAccepted();
+    if (overLimit || refusedAtRandom) second.refused++;
   }
   const last = (seconds: number) =>
     perSecond.slice(-seconds).reduce((sum, s) => ({ sent: sum.sent + s.sent, refused: sum.refused + s.refused }), { sent: 0, refused: 0 });
-  return { rate, last };
+  return { limiter, last };
 }
 
-describe('LearnedRate over two simulated minutes', () => {
-  it.each([true, false])('learns a server limit of 30 a second (429s with a Retry-After: %s): under 10%% refused once learnt, at over 70%% of the limit', (retryAfter) => {
-    const { last } = simulate({ seconds: 120, demand: 200, limit: 30, retryAfter });
-    const { sent, refused } = last(60);
-    expect(refused / sent).toBeLessThan(0.1);
-    expect(sent - refused).toBeGreaterThan(0.7 * 30 * 60);
+describe('the learnt rate over simulated minutes', () => {
+  it.each([3, 30, 300])('learns a server limit of %i a second: under 10%% of requests refused once learnt, at over 75%% of the limit (seeds 1-3)', (limit) => {
+    for (let seed = 1; seed <= 3; seed++) {
+      const { last } = simulate({ seconds: 300, demand: limit * 5, limit, seed });
+      const { sent, refused } = last(60);
+      expect(refused / sent).toBeLessThan(0.1);
+      expect(sent - refused).toBeGreaterThan(0.75 * limit * 60);
+    }
   });
 
-  it('is not slowed to a crawl by a server that refuses 20% of requests at random, whatever the rate (no Retry-After)', () => {
-    const { rate, last } = simulate({ seconds: 120, demand: 100, randomShare: 0.2 });
-    expect(last(60).sent).toBeGreaterThan(0.5 * 100 * 60);
-    expect(rate.background).toBeGreaterThan(0.1);
-  });
-
-  it('still learns a limit behind background 429s', () => {
-    const { last } = simulate({ seconds: 120, demand: 200, limit: 30, randomShare: 0.05 });
-    const { sent, refused } = last(60);
-    expect(refused / sent).toBeLessThan(0.2); // the 5% background included
-    expect(sent - refused).toBeGreaterThan(0.6 * 30 * 60);
-  });
-
-  it('holds requests for a Retry-After no longer than maxRetryAfterMs (a longer one fails its create, and must not freeze every call)', () => {
-    const limiter = new RateLimiter({}, () => 0);
-    limiter.onRateLimited(3_600_000, 1000);
-    expect(limiter.waitMs(0)).toBe(1000);
+  it('does not pace a server that refuses 20% of requests at random without a Retry-After: that is for the retry policy', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const { limiter, last } = simulate({ seconds: 120, demand: 100, randomShare: 0.2, seed });
+      expect(limiter.learned!.perSecond).toBe(Infinity);
+      expect(last(60).sent).toBe(100 * 60);
+    }
   });
 });

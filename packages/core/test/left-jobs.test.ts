@@ -61,4 +61,61 @@ describe('calls left by their callers', () => {
     expect((error as Error).message).toMatch(/earlier call of this process for the same request/);
     expect(emulator.stats().creates).toBe(1);
   });
+
+  it('three flights left in a row, each while waiting for the one before, all unwind: the next call gets the job', async () => {
+    const { executor, emulator } = await rig({ createLatencyMs: Infinity, latencyMs: 5, rules: [{ match: 'chain', reply: 'end of the chain' }] });
+    const first = new AbortController();
+    const a = executor.complete({ prompt: 'chain' }, { signal: first.signal }).catch((e: unknown) => e);
+    await until(() => emulator.jobs.length === 1);
+    first.abort();
+    await a;
+    for (let i = 0; i < 2; i++) {
+      const leaving = new AbortController();
+      const started = new Promise((resolve) => executor.events.once('call-start', resolve));
+      const waiting = executor.complete({ prompt: 'chain' }, { signal: leaving.signal }).catch((e: unknown) => e);
+      await started;
+      leaving.abort();
+      await waiting;
+    }
+    emulator.releaseCreates();
+    expect((await executor.complete({ prompt: 'chain' })).text).toBe('end of the chain');
+    expect(emulator.stats().jobs).toBe(1);
+    await executor.close();
+    expect(executor.metrics().running).toBe(0);
+  });
+
+  it('keeps a lost create on record when a caller leaves while its flight reads the cache', async () => {
+    // A cache that answers late, as a store on disk or over the network may.
+    let slow: (() => void) | undefined;
+    const cache = {
+      get: () => new Promise<undefined>((resolve) => (slow = () => resolve(undefined))),
+      set: () => {},
+    };
+    const { executor, emulator } = await rig({ createLatencyMs: Infinity, rules: [{ match: 'lost again', reply: { text: 'x', dropCreate: true } }] }, {}, { cache });
+    const first = new AbortController();
+    const a = executor.complete({ prompt: 'lost again' }, { signal: first.signal }).catch((e: unknown) => e);
+    await until(() => slow !== undefined);
+    slow!();
+    await until(() => emulator.jobs.length === 1);
+    first.abort();
+    await a;
+    emulator.releaseCreates(); // the answer is lost
+    await until(() => executor.metrics().running === 0);
+    slow = undefined;
+    const second = new AbortController();
+    const b = executor.complete({ prompt: 'lost again' }, { signal: second.signal }).catch((e: unknown) => e);
+    await until(() => slow !== undefined); // its flight is reading the cache
+    second.abort(); // and its caller leaves meanwhile
+    slow!();
+    await b;
+    slow = undefined;
+    const c = executor.complete({ prompt: 'lost again' }).catch((e: unknown) => e);
+    await until(() => slow !== undefined);
+    slow!();
+    const error = await c;
+    expect(AmbiguousCreateError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/earlier call of this process/);
+    expect(emulator.stats().creates).toBe(1);
+  });
 });
+

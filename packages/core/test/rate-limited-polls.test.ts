@@ -63,7 +63,7 @@ describe('polls under a per-second request limit', () => {
       model: 'legacy',
       async doComplete(request) {
         n++;
-        if (n === 50 || n === 51) throw new RateLimitError('429', undefined, { status: 429 });
+        if (n === 50 || n === 51) throw new RateLimitError('429', 1, { status: 429 }); // with a Retry-After: these teach the rate
         return { text: `ok ${request.prompt}`, requests: 1 };
       },
     };

@@ -8,7 +8,9 @@ import type { CostLedger } from './ledger.js';
  * cost is estimated before it is sent (see `estimate`)
  * and reserved until its job's charge is booked. A call starts only while the spend plus
  * the reservations leave room for it, or when nothing else runs (so a budget smaller than
- * one call still lets one call through, and the budget is passed by at most about one call).
+ * one call still lets one call through). The budget is passed by at most about one call as
+ * long as no call costs much more than the largest charge seen so far: answers that keep
+ * growing longer can pass it by what each call in flight costs over that.
  */
 export class Budget {
   readonly usd: number;
@@ -16,8 +18,10 @@ export class Budget {
   readonly #ledger: CostLedger;
   /** Estimates of calls dispatched whose jobs have not been charged yet. */
   #reservedPico = 0n;
-  /** The largest charge of one job seen so far (0: none known yet, and calls go one at a time). */
+  /** The largest charge of one job seen so far. */
   #largestPico = 0n;
+  /** Whether any job's charge is known yet (until then calls go one at a time). */
+  #known = false;
 
   constructor(usd: number, ledger: CostLedger) {
     this.usd = usd;
@@ -52,9 +56,12 @@ export class Budget {
     return byTokens > this.#largestPico ? byTokens : this.#largestPico;
   }
 
-  /** One job's charge became known (at its create, or its final figure). */
-  observe(pico: bigint): void {
+  /** One job's charge became known (at its create, or its final figure). True when it is the first. */
+  observe(pico: bigint): boolean {
     if (pico > this.#largestPico) this.#largestPico = pico;
+    const first = !this.#known;
+    this.#known = true;
+    return first;
   }
 
   /**
@@ -64,7 +71,7 @@ export class Budget {
    */
   fits(estimatePico: bigint, running: number): boolean {
     if (running === 0) return true;
-    return this.#largestPico > 0n && this.#ledger.total.costPico + this.#reservedPico + estimatePico <= this.pico;
+    return this.#known && this.#ledger.total.costPico + this.#reservedPico + estimatePico <= this.pico;
   }
 
   reserve(pico: bigint): void {

@@ -63,9 +63,13 @@ export class LeftJobs {
     return entry;
   }
 
-  /** Waits for the flights left unwinding for `key`, except `own()` (a flight left while it waited here must not wait for itself). */
-  async settle(key: string, own: () => Promise<void> | undefined): Promise<void> {
-    for (let previous = this.#unwinding.get(key); previous !== undefined && previous !== own(); previous = this.#unwinding.get(key)) await previous;
+  /**
+   * Waits for the flights left unwinding for `key`, until there are none or the waiting
+   * flight is itself left (`left()` true): its own entry then waits for the ones before it,
+   * and waiting on any later entry would be waiting for itself.
+   */
+  async settle(key: string, left: () => boolean): Promise<void> {
+    for (let previous = this.#unwinding.get(key); previous !== undefined && !left(); previous = this.#unwinding.get(key)) await previous;
   }
 
 }

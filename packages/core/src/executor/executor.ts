@@ -504,7 +504,7 @@ class ShoalExecutor implements Executor {
     if (!this.#left.empty) {
       // A flight for this request whose callers left may still be waiting for its create's
       // answer: what it leaves (a job id, a lost create) must be known before this one looks.
-      await this.#left.settle(this.#leftKey(flight), () => flight.unwinding);
+      await this.#left.settle(this.#leftKey(flight), () => flight.unwinding !== undefined);
       if (flight.calls.size === 0) return undefined; // left meanwhile
     }
     const journaled = this.#store !== undefined && useCache && key !== undefined;
@@ -555,7 +555,9 @@ class ShoalExecutor implements Executor {
    * or undefined when they all left (a job then left running is kept in #detached).
    */
   async #jobAttempts(flight: Flight, owner: Call, useCache: boolean, session: JournalSession | undefined): Promise<(() => void) | undefined> {
-    // What a call of this process for the same request left when its callers stopped waiting.
+    // What a call of this process for the same request left when its callers stopped waiting
+    // (taken only by a flight someone still waits for: one left meanwhile would drop it).
+    if (flight.calls.size === 0) return undefined;
     const left = this.#left.empty ? undefined : this.#left.take(this.#leftKey(flight));
     if (left?.kind === 'ambiguous' && !this.#retry.ambiguousCreates) {
       // Nobody saw that create's answer lost: a job may exist, so the same request is not sent again.
@@ -636,7 +638,8 @@ class ShoalExecutor implements Executor {
           jobBooked = jobBookedHere = 0n;
           if (pico !== undefined) {
             this.#ledger.charge(pico, tags);
-            this.#budget?.observe(pico);
+            // The first charge ends the budget's slow start: wake the dispatcher rather than wait for this job to end.
+            if (this.#budget?.observe(pico)) queueMicrotask(() => this.#pump());
             charged += pico;
             jobBooked = jobBookedHere = pico;
             this.#unreserve(flight); // the charge itself now counts against the budget

@@ -69,9 +69,9 @@ export interface RateLimitOptions {
   /** Output tokens reserved per call against `tokensPerMinute` (and a budget) until the real usage is known. @default 256 */
   readonly reservedOutputTokens?: number;
   /**
-   * Learn the server's request rate from bursts of its 429s (creates and polls alike; not
-   * from a 429 that says `Retry-After: 0`) and pace every request below it; honour a
-   * Retry-After for all requests at once. @default true
+   * Learn the server's request rate from bursts of its 429s that carry a Retry-After
+   * (creates and polls alike) and pace every request below it; honour a Retry-After for
+   * all requests at once. @default true
    */
   readonly adaptive?: boolean;
 }
@@ -124,13 +124,13 @@ export class RateLimiter {
   /**
    * The server answered 429: hold every request for its Retry-After (at most `maxPauseMs`:
    * a longer one fails the create that got it, by the retry policy, and must not freeze
-   * every other call), and learn. A 429 with `Retry-After: 0` says to come back at once:
-   * the server is not pacing this key (a momentary refusal), so the rate is not learnt from
-   * it. True when the learnt rate dropped.
+   * every other call), and learn from it. Only a 429 that asks to wait (a Retry-After over
+   * 0) teaches the rate: one without a Retry-After, or with `Retry-After: 0`, is a refusal
+   * the retry policy handles. True when the learnt rate dropped.
    */
   onRateLimited(retryAfterMs: number | undefined, maxPauseMs = Infinity): boolean {
-    if (retryAfterMs === 0) return false;
-    if (retryAfterMs !== undefined) this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + Math.min(retryAfterMs, maxPauseMs));
-    return this.learned?.onRateLimited(retryAfterMs !== undefined) ?? false;
+    if (retryAfterMs === undefined || retryAfterMs <= 0) return false;
+    this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + Math.min(retryAfterMs, maxPauseMs));
+    return this.learned?.onRateLimited() ?? false;
   }
 }
