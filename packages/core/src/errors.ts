@@ -81,6 +81,14 @@ export class ShoalError extends Error {
   }
 }
 
+/** Codes of errors that prove the server made no job (as far as the protocol notes tell), when they name no job. */
+const NO_JOB_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED', 'BUDGET_EXCEEDED']);
+
+/** Whether `error` proves that no job was made for the request that failed with it (a refused or unsent create). */
+export function provesNoJob(error: ShoalError): boolean {
+  return error.jobId === undefined && NO_JOB_MADE.has(error.code);
+}
+
 /** Builds `isInstance` for a subclass: a shoal error with the subclass's code. */
 function codeGuard<T extends ShoalError>(code: ShoalErrorCode) {
   return (value: unknown): value is T => ShoalError.isInstance(value) && value.code === code;

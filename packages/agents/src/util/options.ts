@@ -1,5 +1,4 @@
-import { type AgentRunOptions, type Executor, type Usage } from '@shoal/core';
-import { picoToUsd, usdToPico } from '@shoal/core';
+import { type AgentRunOptions, type Executor, type Usage, picoToUsd, usdToPico } from '@shoal/core';
 import { z } from 'zod';
 
 export { parseOptions } from './parse-options.js';

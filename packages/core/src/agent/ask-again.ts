@@ -1,4 +1,4 @@
-import { type RetriesExhaustedError, ShoalError } from '../errors.js';
+import { type RetriesExhaustedError, ShoalError, provesNoJob } from '../errors.js';
 
 /**
  * When a failed model call may be made again without paying twice: only when the error
@@ -6,8 +6,10 @@ import { type RetriesExhaustedError, ShoalError } from '../errors.js';
  * One rule for the packed calls of `runMany` and the step retries of the coordinator.
  */
 
-/** Codes that prove no job was made (as far as the protocol notes tell), when they name no job. */
-const NO_JOB_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED']);
+/** Budget spent, cancelled, or the executor closed: nothing more is to be asked, alone or again. */
+export function endsTheWork(error: unknown): boolean {
+  return ShoalError.isInstance(error) && (error.code === 'BUDGET_EXCEEDED' || error.code === 'ABORTED' || error.code === 'EXECUTOR_CLOSED');
+}
 
 /**
  * Whether the items of a packed call that failed with `error` may be asked again one by
@@ -15,9 +17,10 @@ const NO_JOB_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ER
  * create answer, a timeout, or an answer of an unknown shape: those may hide a job, paid for.
  */
 export function askAgainAlone(error: ShoalError): boolean {
+  if (endsTheWork(error)) return false;
   if (error.code === 'JOB_FAILED') return true;
   if (error.code === 'RETRIES_EXHAUSTED') return (error as RetriesExhaustedError).errors.every(askAgainAlone);
-  return error.jobId === undefined && NO_JOB_MADE.has(error.code);
+  return provesNoJob(error);
 }
 
 /**
@@ -29,6 +32,6 @@ export function askAgainAlone(error: ShoalError): boolean {
  */
 export function mayRetryStep(error: unknown): boolean {
   if (!ShoalError.isInstance(error)) return true;
-  if (error.code === 'BUDGET_EXCEEDED' || error.code === 'ABORTED' || error.code === 'EXECUTOR_CLOSED') return false;
+  if (endsTheWork(error)) return false;
   return error.code === 'TIMEOUT' || error.code === 'STRUCTURED_OUTPUT_INVALID' || askAgainAlone(error);
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { z } from 'zod';
 import { BudgetGate } from '../agent/budget-gate.js';
-import { mayRetryStep } from '../agent/ask-again.js';
+import { endsTheWork, mayRetryStep } from '../agent/ask-again.js';
 import { defineAgent, type Agent } from '../agent/define-agent.js';
 import {
   AbortError,
@@ -507,7 +507,7 @@ class ShoalCoordinator implements Coordinator {
         output = await Promise.all(
           items.map((item) =>
             once(resolveInput(step.input, outputs, item)).catch((error: unknown) => {
-              if (policy === 'skip' && retryable(error) && !context.aborted) return null;
+              if (policy === 'skip' && !endsTheWork(error) && !context.aborted) return null;
               throw error;
             }),
           ),
@@ -518,7 +518,7 @@ class ShoalCoordinator implements Coordinator {
       context.trace.end(span, 'ok');
       return output;
     } catch (error) {
-      if (policy === 'skip' && retryable(error) && !context.aborted) {
+      if (policy === 'skip' && !endsTheWork(error) && !context.aborted) {
         context.trace.end(span, 'skipped', { error: describe(error) });
         return null; // dependants see null
       }
@@ -619,10 +619,6 @@ const RUN_OPTIONS_OF = {
 function checkRunOptions(options: unknown, method: string): void {
   const spec = RUN_OPTIONS_OF[method as keyof typeof RUN_OPTIONS_OF] ?? RUN_OPTIONS;
   checkOptions(`coordinator.${method}()`, options, spec);
-}
-
-function retryable(error: unknown): boolean {
-  return !(ShoalError.isInstance(error) && (error.code === 'BUDGET_EXCEEDED' || error.code === 'ABORTED' || error.code === 'EXECUTOR_CLOSED'));
 }
 
 function resolveReference(ref: string, outputs: Map<string, unknown>): unknown {

@@ -30,16 +30,8 @@ export class Budget {
     this.#ledger = ledger;
   }
 
-  get spentPico(): bigint {
-    return this.#ledger.total.costPico;
-  }
-
   get spent(): boolean {
     return this.#ledger.total.costPico >= this.pico;
-  }
-
-  get reservedPico(): bigint {
-    return this.#reservedPico;
   }
 
   /**

@@ -27,7 +27,7 @@ import { CostLedger, snapshotTotals } from './ledger.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RequestGate } from './request-gate.js';
 import { Budget } from './budget.js';
-import { LeftJobs } from './detached-jobs.js';
+import { LeftJobs } from './left-jobs.js';
 import { type RetryOptions, decideRetry } from './retry-policy.js';
 import { checkCallOptions, checkCloseOptions, checkRequest, resolveExecutorOptions } from './options.js';
 
@@ -91,8 +91,7 @@ interface Flight {
   /** The owner's request, and its request key once computed, for what the flight leaves behind (`LeftJobs`). */
   readonly request: CompletionRequest;
   leftKey: string | undefined;
-  /** Set only when the flight is left by its callers while still running: its entry in LeftJobs, and how to settle it. */
-  unwinding: Promise<void> | undefined;
+  /** Set only when the flight is left by its callers while still running: tells LeftJobs it is over. */
   end: (() => void) | undefined;
 }
 
@@ -454,7 +453,6 @@ class ShoalExecutor implements Executor {
       reservedPico: estimatePico,
       request: call.request,
       leftKey: useCache ? key : undefined,
-      unwinding: undefined,
       end: undefined,
     };
     if (estimatePico > 0n) this.#budget!.reserve(estimatePico);
@@ -504,7 +502,7 @@ class ShoalExecutor implements Executor {
     if (!this.#left.empty) {
       // A flight for this request whose callers left may still be waiting for its create's
       // answer: what it leaves (a job id, a lost create) must be known before this one looks.
-      await this.#left.settle(this.#leftKey(flight), () => flight.unwinding !== undefined);
+      await this.#left.settle(this.#leftKey(flight), () => flight.end !== undefined);
       if (flight.calls.size === 0) return undefined; // left meanwhile
     }
     const journaled = this.#store !== undefined && useCache && key !== undefined;
@@ -552,7 +550,7 @@ class ShoalExecutor implements Executor {
   /**
    * The attempts of one flight: creates (or re-attaches to a job by id) and retries under
    * the retry policy, booking every job when it is created. Returns how to tell the callers,
-   * or undefined when they all left (a job then left running is kept in #detached).
+   * or undefined when they all left (a job then left running is kept in LeftJobs).
    */
   async #jobAttempts(flight: Flight, owner: Call, useCache: boolean, session: JournalSession | undefined): Promise<(() => void) | undefined> {
     // What a call of this process for the same request left when its callers stopped waiting
@@ -827,8 +825,7 @@ class ShoalExecutor implements Executor {
         // so its job is booked and remembered). A new identical call starts a flight of its own
         // that waits for this one to unwind, then re-attaches to its job.
         if (flight.key !== undefined && this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
-        const ended = new Promise<void>((resolve) => (flight.end = resolve));
-        flight.unwinding = this.#left.unwinding(this.#leftKey(flight), ended);
+        flight.end = this.#left.unwinding(this.#leftKey(flight));
         flight.controller.abort(new AbortError('every caller stopped waiting'));
       }
     }

@@ -1,4 +1,4 @@
-import { type ShoalError, ShoalConfigError, StoreError } from '../errors.js';
+import { type ShoalError, ShoalConfigError, StoreError, provesNoJob } from '../errors.js';
 import { describeValue } from '../util/describe.js';
 import type { CacheStore } from './cache.js';
 
@@ -143,7 +143,7 @@ export class JournalSession {
       const idempotencyKey = this.#idempotencyKey === undefined ? undefined : `${this.#idempotencyKey}.gone`;
       this.#idempotencyKey = idempotencyKey;
       if (idempotencyKey !== undefined) this.#track(() => this.journal.intent(this.key, idempotencyKey));
-    } else if (error.jobId === undefined && NO_JOB_MADE.has(error.code) && this.#state === 'maybe') {
+    } else if (provesNoJob(error) && this.#state === 'maybe') {
       // An answer that proves no job was made (429, 5xx, refused before sending, a 4xx naming no job) leaves nothing either.
       this.#state = 'none';
     }
@@ -179,9 +179,6 @@ export class JournalSession {
  * may be fine, and a rerun reads it again at no cost.
  */
 const JOB_GONE = new Set<string>(['JOB_NOT_FOUND', 'API_ERROR']);
-
-/** Errors of a create that prove the server made no job (as far as the protocol notes tell). */
-const NO_JOB_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED', 'BUDGET_EXCEEDED']);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

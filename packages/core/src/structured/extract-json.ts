@@ -173,9 +173,12 @@ function repaired(candidate: string, partOfAnswer: boolean, budget: ReadBudget):
  * (`{"__proto__":{"label":"x"}}` passing as `{label:"x"}`); no schema asks for that key.
  */
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; tooDeep: boolean } {
-  const { depth, balanced } = depthOf(text);
-  // Only balanced text can be valid JSON; unbalanced deep text fails to parse anyway (and the reason then is not its depth).
-  if (depth > MAX_DEPTH) return { ok: false, tooDeep: balanced };
+  // Balanced text nesting past MAX_DEPTH takes two brackets a level: a shorter one needs no scan
+  // (unbalanced deep text fails to parse anyway, and the reason then is not its depth).
+  if (text.length > 2 * MAX_DEPTH) {
+    const { depth, balanced } = depthOf(text);
+    if (depth > MAX_DEPTH) return { ok: false, tooDeep: balanced };
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -49,10 +49,12 @@ export class LeftJobs {
   }
 
   /**
-   * A flight left by its callers while it runs; `ended` settles when it is over. Returns the
-   * entry registered for it, which also waits for any flight left before it.
+   * A flight left by its callers while it runs. Later flights for `key` wait for it (and for
+   * any flight left before it) until the returned function is called, when it is over.
    */
-  unwinding(key: string, ended: Promise<void>): Promise<void> {
+  unwinding(key: string): () => void {
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
     const before = this.#unwinding.get(key);
     const entry = before ? Promise.all([before, ended]).then(() => undefined) : ended;
     this.#unwinding.set(key, entry);
@@ -60,7 +62,7 @@ export class LeftJobs {
     void entry.then(() => {
       if (this.#unwinding.get(key) === entry) this.#unwinding.delete(key);
     });
-    return entry;
+    return end;
   }
 
   /**
@@ -71,5 +73,4 @@ export class LeftJobs {
   async settle(key: string, left: () => boolean): Promise<void> {
     for (let previous = this.#unwinding.get(key); previous !== undefined && !left(); previous = this.#unwinding.get(key)) await previous;
   }
-
 }
