@@ -365,3 +365,9 @@ export class StepFailedError extends ShoalError {
   }
   static override isInstance = codeGuard<StepFailedError>('STEP_FAILED');
 }
+
+/** A throw that is not a shoal error (a provider bug): wrapped, never retried blindly. */
+export function toShoalError(error: unknown): ShoalError {
+  if (ShoalError.isInstance(error)) return error;
+  return new ShoalError('API_ERROR', `The provider threw an unexpected error: ${error instanceof Error ? error.message : String(error)}`, false, { cause: error });
+}

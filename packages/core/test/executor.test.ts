@@ -187,31 +187,6 @@ describe('executor: bad options fail at construction', () => {
   });
 });
 
-describe('executor: rate limits', () => {
-  it('holds dispatch to the requests-per-minute bucket', async () => {
-    // 60 per minute: a burst of 6, then one per second.
-    const { executor, emulator } = await rig({ latencyMs: 1 }, {}, { rateLimit: { requestsPerMinute: 60 } });
-    const calls = Array.from({ length: 8 }, (_, i) => executor.complete({ prompt: `rl${i}` }));
-    await Promise.all(calls.slice(0, 6));
-    expect(emulator.stats().creates).toBe(6); // the 7th waits about a second for a token
-    await Promise.all(calls);
-    expect(emulator.stats().creates).toBe(8);
-  });
-
-  it('counts prompt tokens with the o200k tokenizer against tokens per minute', async () => {
-    // 600 per minute: a bucket of 60 tokens. Each call reserves its prompt tokens plus 20 for output.
-    const { executor, emulator } = await rig({ latencyMs: 1, rules: [{ match: '', reply: { text: 'ok', usage: { inputTokens: 20, outputTokens: 20 } } }] }, {}, {
-      rateLimit: { tokensPerMinute: 600, reservedOutputTokens: 20 },
-    });
-    const prompt = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty';
-    const calls = Array.from({ length: 3 }, (_, i) => executor.complete({ prompt: `${prompt} ${i}` }));
-    await calls[0];
-    expect(emulator.stats().creates).toBe(1); // ~21 + 20 tokens each: the second must wait for the bucket
-    await Promise.all(calls);
-    expect(emulator.stats().creates).toBe(3);
-  });
-});
-
 describe('executor: edge cases found in review', () => {
   it('re-attaches an identical call made after every caller of a flight left to the job it left: one job, booked once', async () => {
     const { executor, emulator } = await rig({ latencyMs: 200, rules: [{ match: 'again', reply: 'fresh' }] });

@@ -6,7 +6,10 @@ import { type CacheStore, MemoryCacheStore } from './cache.js';
 import type { CallOptions, ExecutorOptions } from './executor.js';
 import { type DurableStore, checkDurableStore } from './journal.js';
 import type { Pricing } from './ledger.js';
-import type { RateLimitOptions } from './rate-limiter.js';
+import { type RateLimitOptions, RateLimiter } from './rate-limiter.js';
+import type { Limiter } from './limiter.js';
+import { type CallQueueFactory, heapQueue } from './queue.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 
 /** createExecutor()'s options as the executor uses them: checked, with the defaults filled in. */
@@ -26,6 +29,10 @@ export interface ResolvedExecutorOptions {
   readonly pricing: Pricing | undefined;
   readonly timeoutMs: number | undefined;
   readonly random: () => number;
+  readonly clock: Clock;
+  readonly queue: CallQueueFactory;
+  /** The limiter given, or the in-process one built from `rateLimit`; undefined when nothing limits requests. */
+  readonly limiter: Limiter | undefined;
 }
 
 const NOT_NEGATIVE: NumberRule = { min: 0 };
@@ -77,6 +84,16 @@ const CACHE: Check = (name, value) => {
   return expectNumber(`${name}.maxEntries`, value.maxEntries, { min: 1, integer: true });
 };
 
+/** An object with these methods (a seam's implementation). */
+function methods(expected: string, names: readonly string[]): Check {
+  return (name, value) => {
+    if (typeof value !== 'object' || value === null || names.some((method) => typeof (value as Record<string, unknown>)[method] !== 'function')) {
+      throw optionError(name, expected, value);
+    }
+    return value;
+  };
+}
+
 const EXECUTOR_OPTIONS = {
   provider: PROVIDER,
   concurrency: option.number({ min: 1, integer: true }),
@@ -90,6 +107,9 @@ const EXECUTOR_OPTIONS = {
   timeoutMs: option.number(TIMEOUT),
   adaptiveConcurrency: option.boolean(),
   random: option.function('a function returning a uniform number in [0, 1), such as Math.random'),
+  clock: methods('a clock { now(), setTimeout(), clearTimeout() }, such as manualClock() from @shoal/core/testing', ['now', 'setTimeout', 'clearTimeout']),
+  queue: option.function('a function returning a queue { size, enqueue(), peek(), take(), cancel(), drain() }'),
+  limiter: methods('a limiter { waitMs(), take(), refund(), settle(), onRateLimited(), onAccepted() }', ['waitMs', 'take', 'refund', 'settle', 'onRateLimited', 'onAccepted']),
 } satisfies Record<keyof ExecutorOptions, Check>;
 
 /** Checks every option of createExecutor() (unknown keys, types, ranges) and fills in the defaults. */
@@ -109,6 +129,13 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
   if (rateLimit?.tokenBurst !== undefined && rateLimit.tokensPerMinute === undefined) {
     throw new ShoalConfigError('`rateLimit.tokenBurst` sizes the bucket of `rateLimit.tokensPerMinute`, which is not set: set both, or leave the burst out.');
   }
+  if (options.limiter !== undefined && rateLimit !== undefined) {
+    throw new ShoalConfigError('Give `limiter` or `rateLimit`, not both: `rateLimit` configures the built-in limiter, which `limiter` replaces.');
+  }
+  const clock = options.clock ?? systemClock;
+  // Every request passes the limiter: configured buckets, and the rate learnt from 429s (unless `adaptive: false`).
+  const limiter =
+    options.limiter ?? (rateLimit?.requestsPerMinute || rateLimit?.tokensPerMinute || rateLimit?.adaptive !== false ? new RateLimiter(rateLimit ?? {}, () => clock.now()) : undefined);
   const retry: Required<RetryOptions> = { ...DEFAULT_RETRY };
   for (const [key, value] of Object.entries(options.retry ?? {})) {
     if (value !== undefined) (retry as Record<string, unknown>)[key] = value;
@@ -129,6 +156,9 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     pricing: options.pricing,
     timeoutMs: options.timeoutMs,
     random: options.random ?? Math.random,
+    clock,
+    queue: options.queue ?? heapQueue,
+    limiter,
   };
 }
 

@@ -1,4 +1,5 @@
 import { LearnedRate } from './learned-rate.js';
+import type { Limiter } from './limiter.js';
 
 /**
  * Token buckets for requests per minute and tokens per minute. Time comes from an
@@ -80,7 +81,7 @@ export interface RateLimitOptions {
  * Every request the executor sends passes here: the configured buckets (requests and
  * tokens per minute), the rate learnt from 429s, and a pause for the server's Retry-After.
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   readonly requests: TokenBucket | undefined;
   readonly tokens: TokenBucket | undefined;
   readonly learned: LearnedRate | undefined;
@@ -95,6 +96,15 @@ export class RateLimiter {
     this.requests = rpm ? new TokenBucket(rpm, now, options.requestBurst ?? Math.max(1, Math.ceil(rpm / 60))) : undefined;
     this.tokens = tpm ? new TokenBucket(tpm, now, options.tokenBurst ?? Math.max(1, Math.ceil(tpm / 10))) : undefined;
     this.learned = options.adaptive === false ? undefined : new LearnedRate(now);
+  }
+
+  get countsTokens(): boolean {
+    return this.tokens !== undefined;
+  }
+
+  get learnedPerSecond(): number | undefined {
+    const perSecond = this.learned?.perSecond;
+    return perSecond === undefined || perSecond === Infinity ? undefined : perSecond;
   }
 
   /** 0 when a request (carrying `tokens`, 0 for a poll) may leave now, else how long to wait. */
@@ -119,6 +129,16 @@ export class RateLimiter {
     this.requests?.refund(1);
     if (tokens > 0) this.tokens?.refund(tokens);
     this.learned?.refund(this.#now());
+  }
+
+  settle(reserved: number, used: number): void {
+    if (!this.tokens) return;
+    if (used > reserved) this.tokens.take(used - reserved);
+    else this.tokens.refund(reserved - used);
+  }
+
+  onAccepted(): void {
+    this.learned?.onAccepted();
   }
 
   /**

@@ -1,4 +1,5 @@
-import type { RateLimiter } from './rate-limiter.js';
+import type { Clock, ClockTimer } from '../util/clock.js';
+import type { Limiter } from './limiter.js';
 
 interface Waiter {
   /** Tokens reserved against tokensPerMinute: 0 for a poll, the call's estimate for a retried create. */
@@ -19,17 +20,19 @@ interface Waiter {
  * polls of jobs already paid for.
  */
 export class RequestGate {
-  readonly #limiter: RateLimiter;
+  readonly #limiter: Limiter;
+  readonly #clock: Clock;
   readonly #onDrained: () => void;
   readonly #hasQueued: () => boolean;
   readonly #waiters: Waiter[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ClockTimer | undefined;
   /** The next slot is the dispatcher's: the last one went to the line while calls were queued. */
   #dispatchTurn = false;
 
   /** `onDrained` wakes the dispatcher; `hasQueued` says whether new calls wait for it. */
-  constructor(limiter: RateLimiter, onDrained: () => void, hasQueued: () => boolean) {
+  constructor(limiter: Limiter, clock: Clock, onDrained: () => void, hasQueued: () => boolean) {
     this.#limiter = limiter;
+    this.#clock = clock;
     this.#onDrained = onDrained;
     this.#hasQueued = hasQueued;
   }
@@ -84,7 +87,7 @@ export class RequestGate {
 
   /** Rejects every waiting request (the executor is shutting down). */
   close(reason: unknown): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const waiter of this.#waiters.splice(0)) {
       waiter.signal.removeEventListener('abort', waiter.onAbort);
@@ -94,7 +97,7 @@ export class RequestGate {
 
   #arm(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#release();
     }, this.#limiter.waitMs(this.#waiters[0]?.tokens ?? 0));
@@ -122,7 +125,7 @@ export class RequestGate {
   }
 
   #idle(): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#onDrained();
   }

@@ -6,6 +6,9 @@ import type { DurableStore } from './journal.js';
 import type { Pricing, TotalsSnapshot } from './ledger.js';
 import type { RateLimitOptions } from './rate-limiter.js';
 import type { RetryOptions } from './retry-policy.js';
+import type { Clock } from '../util/clock.js';
+import type { Limiter } from './limiter.js';
+import type { CallQueueFactory } from './queue.js';
 
 /** The executor's public shapes: its options, a call's options and result, metrics, shutdown. */
 
@@ -38,6 +41,15 @@ export interface ExecutorOptions {
   readonly adaptiveConcurrency?: boolean;
   /** Uniform [0, 1) source for retry jitter (tests inject a seeded one). @default Math.random */
   readonly random?: () => number;
+  /**
+   * Where time is read and timers are set: backoff, rate limits, timeouts, polls and the
+   * shutdown deadline. Tests pass `manualClock()` from `@shoal/core/testing`. @default the system clock
+   */
+  readonly clock?: Clock;
+  /** The queue seam: where calls wait, by priority. @default an in-process heap */
+  readonly queue?: CallQueueFactory;
+  /** The limiter seam: replaces the built-in one (then leave `rateLimit` out). @default token buckets from `rateLimit`, and the rate learnt from 429s */
+  readonly limiter?: Limiter;
 }
 
 export interface CallOptions {

@@ -1,3 +1,4 @@
+import type { Clock } from '../util/clock.js';
 import { AbortError, ShoalError } from '../errors.js';
 
 /**
@@ -37,6 +38,8 @@ export interface ProviderCallContext {
   readonly idempotencyKey: string;
   /** 1-based attempt number. */
   readonly attempt: number;
+  /** The executor's clock: waits between polls go through it, so tests run them on fake time. @default the system clock */
+  readonly clock?: Clock;
   /**
    * Decides whether a failed poll (never a create) is tried again, and after how long. A
    * poll is free to repeat: every transient failure (429, 5xx, a lost answer) is retried

@@ -17,3 +17,5 @@ export type { OpenAICompatibleServer, OpenAIServerOptions, OpenAIServerRule, Rec
 export { simulateWithSchema } from './simulator.js';
 export { testAgent } from './test-agent.js';
 export { seededRandom, hashString } from '../util/random.js';
+export { manualClock } from './manual-clock.js';
+export type { ManualClock } from './manual-clock.js';

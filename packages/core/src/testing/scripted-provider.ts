@@ -58,7 +58,7 @@ export function scriptedProvider(rules: readonly ScriptedRule[] | ((request: Com
       context.onJobCreated?.(jobId);
       const text = typeof reply === 'string' ? reply : reply.text;
       const delayMs = typeof reply === 'string' ? 0 : (reply.delayMs ?? 0);
-      if (delayMs > 0) await sleep(delayMs, context.signal, abortErrorOf(context.signal));
+      if (delayMs > 0) await sleep(delayMs, context.signal, abortErrorOf(context.signal), context.clock);
       return {
         text,
         jobId,

@@ -1,7 +1,8 @@
+import { type Clock, systemClock } from './clock.js';
 import { NEVER_ABORTED } from './never-signal.js';
 
-/** Resolves after `ms`, or rejects with `onAbort()` as soon as `signal` fires. */
-export function sleep(ms: number, signal?: AbortSignal, onAbort?: () => unknown): Promise<void> {
+/** Resolves after `ms` on `clock`, or rejects with `onAbort()` as soon as `signal` fires. */
+export function sleep(ms: number, signal?: AbortSignal, onAbort?: () => unknown, clock: Clock = systemClock): Promise<void> {
   if (signal === NEVER_ABORTED) signal = undefined;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -12,11 +13,21 @@ export function sleep(ms: number, signal?: AbortSignal, onAbort?: () => unknown)
       signal?.removeEventListener('abort', abort);
       resolve();
     };
-    const timer = setTimeout(done, Math.max(0, ms));
+    const timer = clock.setTimeout(done, Math.max(0, ms));
     const abort = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       reject(onAbort ? onAbort() : signal?.reason);
     };
     signal?.addEventListener('abort', abort, { once: true });
   });
+}
+
+/** True when `work` is not done within `ms`. */
+export async function lateBy(work: Promise<void>, ms: number, clock: Clock = systemClock): Promise<boolean> {
+  let timer: ReturnType<Clock['setTimeout']> | undefined;
+  try {
+    return await Promise.race([work.then(() => false), new Promise<boolean>((resolve) => (timer = clock.setTimeout(() => resolve(true), ms)))]);
+  } finally {
+    clock.clearTimeout(timer);
+  }
 }

@@ -3,6 +3,7 @@ import { HttpClient, type HttpResponse } from '../../http/http-client.js';
 import { type RequestContext, failureError, throwForStatus } from '../http-errors.js';
 import { rawForError, withoutSecrets } from '../../util/redact.js';
 import { sleep } from '../../util/sleep.js';
+import { type Clock, type ClockTimer, systemClock } from '../../util/clock.js';
 import { NEVER_ABORTED } from '../../util/never-signal.js';
 import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, abortErrorOf } from '../types.js';
 import { CallbackReceiver, type CallbackReceiverOptions, type CallbackTicket } from './callback-receiver.js';
@@ -175,7 +176,8 @@ export class ShortApiProvider implements ModelProvider {
     requestsSoFar: number,
   ): Promise<ProviderResult> {
     const { signal } = context;
-    const startedAt = performance.now();
+    const clock = context.clock ?? systemClock;
+    const startedAt = clock.now();
     let requests = requestsSoFar;
     let state: JobState | undefined;
     // A resumed job (no create just now) may well be done already: ask at once.
@@ -185,10 +187,10 @@ export class ShortApiProvider implements ModelProvider {
       // only when it reports success for this very job id, and even then its amount is not
       // (the charge comes from the create's answer or a query). Anything else (no job id, a
       // failure, which would make the executor pay for a new job) is confirmed by a query.
-      const outcome = await this.#awaitCallback(ticket, signal, abortError);
+      const outcome = await this.#awaitCallback(ticket, signal, abortError, clock);
       if (outcome?.kind === 'state' && outcome.state.state === 'succeeded' && outcome.state.jobId === jobId) {
         state = { ...outcome.state, amountUsd: undefined };
-        this.#learnCallback(performance.now() - startedAt);
+        this.#learnCallback(clock.now() - startedAt);
       } else {
         firstDelayMs = 0; // a hint or a missed deadline: confirm by query now
       }
@@ -225,7 +227,7 @@ export class ShortApiProvider implements ModelProvider {
       ...(amountUsd !== undefined ? { amountUsd } : {}),
       ...(state.model ? { model: state.model } : {}),
       requests,
-      waitMs: performance.now() - startedAt,
+      waitMs: clock.now() - startedAt,
     };
   }
 
@@ -239,15 +241,15 @@ export class ShortApiProvider implements ModelProvider {
     this.#callbackMeanMs += (ms - this.#callbackMeanMs) / Math.min(this.#callbackSeen, 50);
   }
 
-  async #awaitCallback(ticket: CallbackTicket, signal: AbortSignal, abortError: () => unknown) {
+  async #awaitCallback(ticket: CallbackTicket, signal: AbortSignal, abortError: () => unknown, clock: Clock) {
     const deadlineMs = this.#callbackDeadlineMs ?? Math.min(60_000, Math.max(2000, 4 * this.#callbackMeanMs));
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ClockTimer | undefined;
     let onAbort: (() => void) | undefined;
     try {
       return await Promise.race([
         ticket.arrived,
         new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), deadlineMs);
+          timer = clock.setTimeout(() => resolve(undefined), deadlineMs);
         }),
         new Promise<never>((_, reject) => {
           if (signal === NEVER_ABORTED) return;
@@ -260,19 +262,20 @@ export class ShortApiProvider implements ModelProvider {
         }),
       ]);
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 
   async #poll(jobId: string, firstDelayMs: number, context: ProviderCallContext, abortError: () => unknown, startedAt: number) {
     const { signal } = context;
+    const clock = context.clock ?? systemClock;
     let wait = firstDelayMs;
     let pollIndex = 1;
     let failures = 0;
     let requests = 0;
     for (;;) {
-      if (wait > 0) await sleep(wait, signal, abortError);
+      if (wait > 0) await sleep(wait, signal, abortError, clock);
       else if (signal.aborted) throw abortError();
       const paced = context.beforeQuery?.();
       if (paced) {
@@ -305,7 +308,7 @@ export class ShortApiProvider implements ModelProvider {
           throw error;
         }
         // A poll is free to repeat until the job's own deadline; past it, the job is given up on (not failed: it may still finish).
-        const waited = performance.now() - startedAt;
+        const waited = clock.now() - startedAt;
         if (waited + decision.delayMs > this.#maxJobWaitMs) {
           throw new TimeoutError(
             `Job ${jobId} could not be polled before its deadline (maxJobWaitMs ${this.#maxJobWaitMs} ms); last poll: ${ShoalError.isInstance(error) ? `${error.code}: ${error.message}` : String(error)}. It may still finish on the server.`,
@@ -317,9 +320,9 @@ export class ShortApiProvider implements ModelProvider {
       }
       failures = 0; // count consecutive failures only: a long job may meet several blips
       if (state.state !== 'pending') return { state, requests, doneAtFirstPoll: pollIndex === 1 };
-      if (performance.now() - startedAt > this.#maxJobWaitMs) {
+      if (clock.now() - startedAt > this.#maxJobWaitMs) {
         throw new TimeoutError(
-          `Job ${jobId} still pending (status ${state.status}) after ${Math.round(performance.now() - startedAt)} ms (maxJobWaitMs); it may still finish on the server.`,
+          `Job ${jobId} still pending (status ${state.status}) after ${Math.round(clock.now() - startedAt)} ms (maxJobWaitMs); it may still finish on the server.`,
           { jobId, attempt: context.attempt, callId: context.callId },
         );
       }

@@ -1,0 +1,46 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Clock } from '../util/clock.js';
+import type { Call } from './call.js';
+import type { ExecutorEvents } from './events.js';
+
+type Payload<E extends keyof ExecutorEvents> = Parameters<ExecutorEvents[E]>[0];
+type CallEventName = { [E in keyof ExecutorEvents]: Payload<E> extends { readonly callId: string } ? E : never }[keyof ExecutorEvents];
+type CallBase = 'callId' | 'at' | 'tags' | 'spanId';
+
+/**
+ * The executor's events. A throwing listener never breaks the executor: the queue, the
+ * slots and the other callers carry on, and the listener's error goes to `listener-error`
+ * listeners or, when there are none, is thrown again on its own (an uncaught exception, as
+ * any failing callback would be): never swallowed.
+ */
+export class ExecutorEmitter {
+  readonly events = new EventEmitter<ExecutorEvents>();
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** A call's event: its id, time, tags and span are filled in. Nothing is built when nobody listens. */
+  call<E extends CallEventName>(name: E, call: Call, extra: Omit<Payload<E>, CallBase> & { readonly at?: number }): void {
+    if (this.events.listenerCount(name) === 0) return;
+    const options = call.options;
+    this.emit(name, { callId: call.id, at: this.#clock.now(), tags: options?.tags, spanId: options?.spanId, ...extra } as Payload<E>);
+  }
+
+  /** Any event, when somebody listens. */
+  emit<E extends keyof ExecutorEvents>(name: E, payload: Payload<E>): void {
+    if (this.events.listenerCount(name) === 0) return;
+    try {
+      (this.events.emit as (name: E, payload: Payload<E>) => boolean)(name, payload);
+    } catch (error) {
+      if (name !== 'listener-error' && this.events.listenerCount('listener-error') > 0) {
+        this.emit('listener-error', { event: name, error });
+      } else {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
