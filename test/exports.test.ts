@@ -81,6 +81,7 @@ describe('public API', () => {
       'SIMULATOR_MODEL',
       'findSchema',
       'hashString',
+      'manualClock',
       'scriptedProvider',
       'seededRandom',
       'simulate',
