@@ -28,10 +28,6 @@ export class Budget {
     return this.#projection.limitUsd;
   }
 
-  get pico(): bigint {
-    return this.#projection.limitPico;
-  }
-
   get spent(): boolean {
     return this.#projection.exhausted;
   }
