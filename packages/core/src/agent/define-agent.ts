@@ -119,7 +119,8 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const spend = new RunSpend(options.budgetUsd);
     const { output, stage } = await this.#runOne(parsed, options, spend);
     const { tally } = spend;
-    return { output, usage: tally.usage(), costUsd: tally.costUsd, attempts: tally.calls, jobIds: spend.jobIds, durationMs: performance.now() - started, stage };
+    const durationMs = performance.now() - started;
+    return { output, usage: tally.usage(), costUsd: tally.costUsd, attempts: tally.calls, jobIds: spend.jobIds, durationMs, stage };
   }
 
   async #call(prompt: string, options: AgentRunOptions, spend: RunSpend, output: { name: string; schema: Record<string, unknown> }) {
@@ -211,7 +212,8 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const body = renderPacked(group.map((member, i) => ({ id: ids[i]!, input: this.#render(member.input) })));
     let text: string;
     try {
-      text = (await this.#call(this.#packedPrefix + body, options, spend, { name: this.#schemaName(true), schema: packedResponseSchema(this.#structured.jsonSchema, ids) })).text;
+      const output = { name: this.#schemaName(true), schema: packedResponseSchema(this.#structured.jsonSchema, ids) };
+      text = (await this.#call(this.#packedPrefix + body, options, spend, output)).text;
     } catch (error) {
       const shoal = asShoalError(error);
       // Asked again item by item only when the packed call provably got no answer that may
