@@ -52,6 +52,7 @@ describe('public API', () => {
       'StoreError',
       'StructuredOutput',
       'StructuredOutputError',
+      'Tally',
       'TimeoutError',
       'Trace',
       'abortReason',

@@ -42,6 +42,8 @@ export {
 export type { PlanIssue, ShoalErrorCode, ValidationIssue } from './errors.js';
 export { countTokens } from './tokens.js';
 export { picoToUsd, usdToPico } from './util/money.js';
+export { Tally } from './budget/tally.js';
+export type { SpentResult } from './budget/tally.js';
 export { rejectUnknownKeys } from './util/options.js';
 export { defineAgent, AGENT_NAME } from './agent/define-agent.js';
 export { BudgetGate, abortReason } from './agent/budget-gate.js';

@@ -1,5 +1,4 @@
-import { abortReason, BudgetGate, StructuredOutputError } from '@shoal/core';
-import { Tally } from './options.js';
+import { abortReason, BudgetGate, StructuredOutputError, Tally } from '@shoal/core';
 
 /**
  * The model calls of one operation (a ranking, an extraction, a classification):
@@ -14,14 +13,12 @@ import { Tally } from './options.js';
 export class CallScope {
   readonly tally = new Tally();
   readonly #controller = new AbortController();
-  readonly #budgetUsd: number | undefined;
-  /** With a budget: admission of the calls (core's, shared with the coordinator). */
+  /** With a budget: admission of the calls (core's, shared with the coordinator), over `tally`. */
   readonly #gate: BudgetGate | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   #unlink: (() => void) | undefined;
 
   constructor(budgetUsd: number | undefined, signal: AbortSignal | undefined) {
-    this.#budgetUsd = budgetUsd;
     if (signal) {
       const forward = () => this.#controller.abort(signal.reason);
       if (signal.aborted) forward();
@@ -30,7 +27,7 @@ export class CallScope {
         this.#unlink = () => signal.removeEventListener('abort', forward);
       }
     }
-    this.#gate = budgetUsd === undefined ? undefined : new BudgetGate(budgetUsd, () => this.tally.costUsd, this.#controller.signal);
+    this.#gate = budgetUsd === undefined ? undefined : new BudgetGate(budgetUsd, this.tally, this.#controller.signal);
   }
 
   /** Passed to every call: aborted by the caller's signal or by cancel(). */
@@ -38,9 +35,9 @@ export class CallScope {
     return this.#controller.signal;
   }
 
-  /** What is left of the budget, for the calls' own checks (a re-ask). */
+  /** What is left of the budget, for the calls' own checks (a re-ask): exact, in float dollars for the call's `budgetUsd`. */
   remainingUsd(): number | undefined {
-    return this.#budgetUsd === undefined ? undefined : Math.max(0, this.#budgetUsd - this.tally.costUsd);
+    return this.#gate?.projection.remainingUsd();
   }
 
   /**

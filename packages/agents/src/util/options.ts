@@ -1,35 +1,10 @@
-import { type AgentRunOptions, type Executor, type Usage, picoToUsd, usdToPico } from '@shoal/core';
+import type { AgentRunOptions, Executor, Usage } from '@shoal/core';
 import { z } from 'zod';
 
 export { parseOptions } from './parse-options.js';
 
-/** Totals over the agent calls of one operation. */
-export class Tally {
-  calls = 0;
-  inputTokens = 0;
-  cachedInputTokens = 0;
-  outputTokens = 0;
-  /** Summed in integer pico-dollars, the ledger's unit: a float sum of small costs drifts (0.000005 + 0.000189 is 0.00019400000000000003). */
-  #costPico = 0n;
-
-  /** USD spent so far, exact to the pico-dollar. */
-  get costUsd(): number {
-    return picoToUsd(this.#costPico);
-  }
-
-  add(result: { readonly usage: Usage; readonly costUsd: number; readonly attempts?: number; readonly calls?: number }): void {
-    this.calls += result.calls ?? result.attempts ?? 1;
-    this.inputTokens += result.usage.inputTokens;
-    this.cachedInputTokens += result.usage.cachedInputTokens;
-    this.outputTokens += result.usage.outputTokens;
-    // Costs come from picoToUsd, so they are finite and not negative; anything else is not money and adds nothing.
-    this.#costPico += usdToPico(result.costUsd) ?? 0n;
-  }
-
-  usage(): Usage {
-    return { inputTokens: this.inputTokens, cachedInputTokens: this.cachedInputTokens, outputTokens: this.outputTokens };
-  }
-}
+/** Totals over the agent calls of one operation: core's integer tally (calls, tokens, pico-dollars). */
+export { Tally } from '@shoal/core';
 
 /** The options every ready-made agent passes on to its calls, checked the same way everywhere. */
 export const callOptionsShape = {

@@ -1,121 +1,31 @@
 import { z } from 'zod';
-import { AgentInputError, BudgetExceededError, ShoalConfigError, ShoalError, StructuredOutputError, formatIssues } from '../errors.js';
-import type { Executor } from '../executor/executor.js';
-import type { Usage } from '../providers/types.js';
-import { findJson } from '../structured/extract-json.js';
+import { AgentInputError, ShoalConfigError, StructuredOutputError, formatIssues } from '../errors.js';
+import { Tally } from '../budget/tally.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
-import { type Check, checkOptions, expectNumber, isPlainObject, option } from '../util/options.js';
-import { picoToUsd, usdToPico } from '../util/money.js';
+import { type Check, checkOptions, expectNumber, option } from '../util/options.js';
 import { askAgainAlone } from './ask-again.js';
-import { PACK_INSTRUCTIONS, reaskSuffix, renderInput, renderPacked, stablePrefix } from './prompt.js';
+import { packedAnswers, packedPrefix, packedResponseSchema } from './packed-call.js';
+import { reaskSuffix, renderInput, renderPacked, stablePrefix } from './prompt.js';
+import { asShoalError, checkRunOptions } from './run-options.js';
+import { RunSpend } from './run-spend.js';
+import type { Agent, AgentConfig, AgentMetadata, AgentRunOptions, AgentRunResult, RunManyItem, RunManyOptions, RunManyResult } from './types.js';
+
+export type {
+  Agent,
+  AgentConfig,
+  AgentExample,
+  AgentMetadata,
+  AgentRunOptions,
+  AgentRunResult,
+  InferAgentInput,
+  InferAgentOutput,
+  RunManyItem,
+  RunManyOptions,
+  RunManyResult,
+} from './types.js';
 
 /** Agent names: lower-case words joined by `-`, `_` or `.`; they key the registry and the cost ledger. */
 export const AGENT_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/;
-
-export interface AgentExample<I, O> {
-  readonly input: I;
-  readonly output: O;
-}
-
-export interface AgentConfig<I extends z.ZodType, O extends z.ZodType> {
-  /** Unique name, e.g. `sentiment` or `acme.invoice-fields`. */
-  readonly name: string;
-  /** One sentence: what the agent does (a coordinator's planner reads it). */
-  readonly description: string;
-  readonly input: I;
-  readonly output: O;
-  /** What the model should do. The output's JSON Schema is added for you. */
-  readonly instructions: string;
-  /** Renders the (parsed) input as the variable end of the prompt. @default its JSON, fenced */
-  readonly prompt?: (input: z.output<I>) => string;
-  /** Worked examples, shown after the schema (checked against both schemas at definition). */
-  readonly examples?: readonly AgentExample<z.input<I>, z.output<O>>[];
-  /** Default call priority. @default 0 */
-  readonly priority?: number;
-  /** Model args sent with every call (e.g. `{ temperature: 0 }`). */
-  readonly params?: Readonly<Record<string, unknown>>;
-  /** Model calls per input, the first included: a failed parse is re-asked with the issues stated. @default 2 */
-  readonly maxAttempts?: number;
-}
-
-export interface AgentRunOptions {
-  /** The shared executor every call goes through. */
-  readonly executor: Executor;
-  readonly priority?: number;
-  readonly signal?: AbortSignal;
-  /** Stop this run (no further model call) once it has spent this much. */
-  readonly budgetUsd?: number;
-  /** Extra cost-ledger tags; the agent's name is always one. */
-  readonly tags?: readonly string[];
-  /** Per model call, queue wait included. */
-  readonly timeoutMs?: number;
-  /** A trace span id echoed on every executor event of this run's calls. */
-  readonly spanId?: string;
-  /**
-   * The executor's result cache for this run's calls: `'refresh'` asks again rather than
-   * read it (retrying after an unreadable answer, which the cache would only hand back).
-   * @default true
-   */
-  readonly cache?: boolean | 'refresh';
-}
-
-export interface AgentRunResult<O> {
-  readonly output: O;
-  readonly usage: Usage;
-  readonly costUsd: number;
-  /** Model calls made (1 unless re-asked). */
-  readonly attempts: number;
-  readonly jobIds: readonly string[];
-  readonly durationMs: number;
-  /** How the answer was read: straight JSON, found in prose or a fence, repaired, schema-coerced, or after a re-ask. */
-  readonly stage: ParseStage | 'reasked';
-}
-
-export interface RunManyOptions extends AgentRunOptions {
-  /** Up to this many inputs go into one model call, each with an id. @default 1 (one call per input) */
-  readonly pack?: number;
-}
-
-export type RunManyItem<O> =
-  | { readonly ok: true; readonly output: O; readonly stage: ParseStage | 'reasked' | 'packed' }
-  | { readonly ok: false; readonly error: ShoalError };
-
-export interface RunManyResult<O> {
-  /** One per input, in input order. */
-  readonly items: readonly RunManyItem<O>[];
-  readonly usage: Usage;
-  readonly costUsd: number;
-  /** Model calls made: packed calls, plus single calls for items a packed answer missed or got wrong. */
-  readonly calls: number;
-  readonly packedCalls: number;
-  readonly durationMs: number;
-}
-
-/** What a registry and a coordinator's planner can read about an agent. */
-export interface AgentMetadata {
-  readonly name: string;
-  readonly description: string;
-  readonly inputSchema: Record<string, unknown>;
-  readonly outputSchema: Record<string, unknown>;
-}
-
-export interface Agent<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
-  readonly kind: 'shoal.agent';
-  readonly name: string;
-  readonly description: string;
-  readonly input: I;
-  readonly output: O;
-  /** The byte-for-byte stable start of every prompt of this agent. */
-  readonly prefix: string;
-  /** The full prompt for one (already parsed) input. */
-  promptFor(input: z.output<I>): string;
-  run(input: z.input<I>, options: AgentRunOptions): Promise<AgentRunResult<z.output<O>>>;
-  runMany(inputs: readonly z.input<I>[], options: RunManyOptions): Promise<RunManyResult<z.output<O>>>;
-  metadata(): AgentMetadata;
-}
-
-export type InferAgentInput<A> = A extends Agent<infer I, z.ZodType> ? z.input<I> : never;
-export type InferAgentOutput<A> = A extends Agent<z.ZodType, infer O> ? z.output<O> : never;
 
 const CONFIG_OPTIONS = {
   // name, description, input, output, instructions and maxAttempts: checked in the constructor, in the agent's words.
@@ -135,41 +45,6 @@ export function defineAgent<I extends z.ZodType, O extends z.ZodType>(config: Ag
   return new DefinedAgent(config);
 }
 
-/** Running totals of one run (or one runMany), shared by its calls. */
-class Spend {
-  inputTokens = 0;
-  cachedInputTokens = 0;
-  outputTokens = 0;
-  calls = 0;
-  /** Summed in the ledger's integer unit: float sums of small amounts drift (0.000097 + 0.000097 is not 0.000194). */
-  #pico = 0n;
-  readonly jobIds: string[] = [];
-  constructor(readonly budgetUsd: number | undefined) {}
-
-  check(): void {
-    if (this.budgetUsd !== undefined && this.costUsd >= this.budgetUsd) throw new BudgetExceededError(this.budgetUsd, this.costUsd);
-  }
-
-  get costUsd(): number {
-    return picoToUsd(this.#pico);
-  }
-
-  add(usage: Usage, costUsd: number, jobId: string | undefined): void {
-    this.inputTokens += usage.inputTokens;
-    this.cachedInputTokens += usage.cachedInputTokens;
-    this.outputTokens += usage.outputTokens;
-    this.#pico += usdToPico(costUsd) ?? 0n;
-    this.calls++;
-    if (jobId) this.jobIds.push(jobId);
-  }
-
-  usage(): Usage {
-    return { inputTokens: this.inputTokens, cachedInputTokens: this.cachedInputTokens, outputTokens: this.outputTokens };
-  }
-}
-
-const packedItem = z.object({ id: z.union([z.string(), z.number()]).transform(String), output: z.unknown() });
-
 class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I, O> {
   readonly kind = 'shoal.agent' as const;
   readonly name: string;
@@ -181,7 +56,6 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
   readonly #structured: StructuredOutput<z.output<O>>;
   readonly #maxAttempts: number;
   readonly #packedPrefix: string;
-  readonly #packedSchema: Record<string, unknown>;
   #metadata: AgentMetadata | undefined;
 
   constructor(config: AgentConfig<I, O>) {
@@ -211,13 +85,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       return { input: this.#render(input.data), output: example.output };
     });
     this.prefix = stablePrefix({ instructions: config.instructions, schemaText: this.#structured.jsonSchemaText, examples });
-    // In the prompt: one compact schema for any group size (the prefix stays byte-for-byte stable).
-    this.#packedSchema = { type: 'object', additionalProperties: this.#structured.jsonSchema };
-    this.#packedPrefix = stablePrefix({
-      instructions: `${config.instructions.trim()}\n\n${PACK_INSTRUCTIONS}`,
-      schemaText: JSON.stringify(this.#packedSchema),
-      examples: [],
-    });
+    this.#packedPrefix = packedPrefix(config.instructions, this.#structured.jsonSchema);
   }
 
   #render(input: unknown): string | unknown {
@@ -248,12 +116,14 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const started = performance.now();
     const parsed = this.#parseInput(input);
     checkRunOptions(this.name, options, 'run');
-    const spend = new Spend(options.budgetUsd);
+    const spend = new RunSpend(options.budgetUsd);
     const { output, stage } = await this.#runOne(parsed, options, spend);
-    return { output, usage: spend.usage(), costUsd: spend.costUsd, attempts: spend.calls, jobIds: spend.jobIds, durationMs: performance.now() - started, stage };
+    const { tally } = spend;
+    const durationMs = performance.now() - started;
+    return { output, usage: tally.usage(), costUsd: tally.costUsd, attempts: tally.calls, jobIds: spend.jobIds, durationMs, stage };
   }
 
-  async #call(prompt: string, options: AgentRunOptions, spend: Spend, output: { name: string; schema: Record<string, unknown> }) {
+  async #call(prompt: string, options: AgentRunOptions, spend: RunSpend, output: { name: string; schema: Record<string, unknown> }) {
     spend.check();
     const result = await options.executor.complete(
       { prompt, ...(this.#config.params ? { args: this.#config.params } : {}), output },
@@ -266,20 +136,20 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
         ...(options.cache !== undefined ? { cache: options.cache } : {}),
       },
     );
-    spend.add(result.usage, result.costUsd, result.jobId);
+    spend.add(result);
     return result;
   }
 
-  async #runOne(input: z.output<I>, options: AgentRunOptions, spend: Spend): Promise<{ output: z.output<O>; stage: ParseStage | 'reasked' }> {
+  async #runOne(input: z.output<I>, options: AgentRunOptions, spend: RunSpend): Promise<{ output: z.output<O>; stage: ParseStage | 'reasked' }> {
     const base = this.promptFor(input);
     // This input's own calls (the run's totals may include other inputs' calls, running beside it).
-    const own = new Spend(undefined);
+    const own = new Tally();
     let prompt = base;
     let lastText = '';
     let lastIssues: readonly { path: readonly (string | number)[]; message: string; code: string }[] = [];
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const result = await this.#call(prompt, options, spend, { name: this.#schemaName(), schema: this.#structured.jsonSchema });
-      own.add(result.usage, result.costUsd, undefined);
+      own.add({ usage: result.usage, costUsd: result.costUsd });
       const answer = this.#structured.parse(result.text);
       if (answer.ok) return { output: answer.value, stage: attempt === 1 ? answer.stage : 'reasked' };
       lastText = result.text;
@@ -299,7 +169,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     checkRunOptions(this.name, options);
     if (!Array.isArray(inputs)) throw new ShoalConfigError(`${this.name}.runMany() takes an array of inputs.`);
     const pack = expectNumber('pack', options.pack ?? 1, { min: 1, integer: true });
-    const spend = new Spend(options.budgetUsd);
+    const spend = new RunSpend(options.budgetUsd);
     const items: RunManyItem<z.output<O>>[] = new Array(inputs.length);
     const valid: { index: number; input: z.output<I> }[] = [];
     inputs.forEach((raw, index) => {
@@ -330,34 +200,20 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
         }),
       );
     }
-    return { items, usage: spend.usage(), costUsd: spend.costUsd, calls: spend.calls, packedCalls, durationMs: performance.now() - started };
-  }
-
-  /**
-   * The schema sent as `response_format` for a packed call of `ids`: every id a required
-   * property, so strict structured output can enforce the whole answer.
-   */
-  #packedResponseSchema(ids: readonly string[]): Record<string, unknown> {
-    // The answer schema's own $defs move up to the root, where its "#/$defs/..." references resolve.
-    const { $defs, ...answer } = this.#structured.jsonSchema as { $defs?: Record<string, unknown> };
-    return {
-      type: 'object',
-      $defs: { ...$defs, answer },
-      properties: Object.fromEntries(ids.map((id) => [id, { $ref: '#/$defs/answer' }])),
-      required: [...ids],
-      additionalProperties: false,
-    };
+    const { tally } = spend;
+    return { items, usage: tally.usage(), costUsd: tally.costUsd, calls: tally.calls, packedCalls, durationMs: performance.now() - started };
   }
 
   /** One call for a group; fills `items` for every answer that is there and valid, returns the rest to be run alone. */
-  async #runPacked(group: { index: number; input: z.output<I> }[], options: AgentRunOptions, spend: Spend, items: RunManyItem<z.output<O>>[]) {
+  async #runPacked(group: { index: number; input: z.output<I> }[], options: AgentRunOptions, spend: RunSpend, items: RunManyItem<z.output<O>>[]) {
     // Ids are short and local to the call; answers are matched by id, never by position.
     const ids = group.map((_, i) => String(i + 1));
     const byId = new Map(group.map((member, i) => [ids[i]!, member]));
     const body = renderPacked(group.map((member, i) => ({ id: ids[i]!, input: this.#render(member.input) })));
     let text: string;
     try {
-      text = (await this.#call(this.#packedPrefix + body, options, spend, { name: this.#schemaName(true), schema: this.#packedResponseSchema(ids) })).text;
+      const output = { name: this.#schemaName(true), schema: packedResponseSchema(this.#structured.jsonSchema, ids) };
+      text = (await this.#call(this.#packedPrefix + body, options, spend, output)).text;
     } catch (error) {
       const shoal = asShoalError(error);
       // Asked again item by item only when the packed call provably got no answer that may
@@ -371,47 +227,12 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       }
       return group;
     }
-    const found = findJson(text);
-    if (found.ok && typeof found.value === 'object' && found.value !== null) {
-      // The asked-for object keyed by id; an array of {id, output} is accepted too.
-      const entries: [string, unknown][] = Array.isArray(found.value)
-        ? found.value.flatMap((raw) => {
-            const item = packedItem.safeParse(raw);
-            return item.success ? [[item.data.id, item.data.output] as [string, unknown]] : [];
-          })
-        : Object.entries(found.value as Record<string, unknown>);
-      for (const [id, value] of entries) {
-        const member = byId.get(id);
-        if (!member || items[member.index] !== undefined) continue; // an invented id, or a repeat: the first valid answer wins
-        const answer = this.#structured.validate(value);
-        if (answer.ok) items[member.index] = { ok: true, output: answer.value, stage: 'packed' };
-      }
+    for (const [id, value] of packedAnswers(text)) {
+      const member = byId.get(id);
+      if (!member || items[member.index] !== undefined) continue; // an invented id, or a repeat: the first valid answer wins
+      const answer = this.#structured.validate(value);
+      if (answer.ok) items[member.index] = { ok: true, output: answer.value, stage: 'packed' };
     }
     return group.filter((member) => items[member.index] === undefined);
   }
-}
-
-const RUN_OPTIONS = {
-  executor: option.any(),
-  priority: option.number(),
-  signal: option.signal(),
-  budgetUsd: option.number({ min: 0 }),
-  tags: option.stringArray(),
-  timeoutMs: option.number({ min: 1, allowInfinity: true, note: 'Infinity for none' }),
-  spanId: option.string(),
-  cache: option.oneOf([true, false, 'refresh'] as const),
-} satisfies Record<keyof AgentRunOptions, Check>;
-const RUN_MANY_OPTIONS = { ...RUN_OPTIONS, pack: option.number({ min: 1, integer: true }) } satisfies Record<keyof RunManyOptions, Check>;
-
-/** Checks run() or runMany() options (unknown keys, types, ranges) before anything is sent. */
-function checkRunOptions(agentName: string, options: AgentRunOptions | undefined, method: 'run' | 'runMany' = 'runMany'): void {
-  const needsExecutor = () => new ShoalConfigError(`${agentName}.${method}() needs { executor }: create one with createExecutor({ provider }) and pass it.`);
-  if (!isPlainObject(options)) throw needsExecutor();
-  checkOptions(`${agentName}.${method}()`, options, method === 'run' ? RUN_OPTIONS : RUN_MANY_OPTIONS);
-  if (typeof options.executor?.complete !== 'function') throw needsExecutor();
-}
-
-function asShoalError(error: unknown): ShoalError {
-  if (ShoalError.isInstance(error)) return error;
-  return new ShoalError('API_ERROR', error instanceof Error ? error.message : String(error), false, { cause: error });
 }

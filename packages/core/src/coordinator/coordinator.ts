@@ -5,7 +5,6 @@ import { endsTheWork, mayRetryStep } from '../agent/ask-again.js';
 import { defineAgent, type Agent } from '../agent/define-agent.js';
 import {
   AbortError,
-  BudgetExceededError,
   PlanError,
   type PlanIssue,
   ShoalConfigError,
@@ -15,6 +14,7 @@ import {
   formatIssues,
 } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
+import { type SpentResult, Tally } from '../budget/tally.js';
 import { picoToUsd, usdToPico } from '../util/money.js';
 import { createRegistry, type Plugin, type Registry } from '../plugins/plugin.js';
 import { toJsonSchema, zodIssues } from '../structured/structured-output.js';
@@ -131,7 +131,8 @@ class RunContext {
   readonly controller = new AbortController();
   /** Summed in the ledger's integer unit (pico-USD), so many small costs add up exactly. */
   readonly #costByAgent = new Map<string, bigint>();
-  #costPico = 0n;
+  /** What the run's agent calls spent (an agent call that failed is not booked). */
+  readonly #spend = new Tally();
   readonly started = performance.now();
   agentCalls = 0;
   modelCalls = 0;
@@ -150,7 +151,7 @@ class RunContext {
     this.trace = new Trace(coordinator.events);
     this.root = this.trace.start('run', name, undefined, { ...attributes, priority: options.priority ?? 0, budgetUsd: options.budgetUsd });
     // A cancelled run wakes every call waiting for budget room, which then throws.
-    this.#gate = options.budgetUsd === undefined ? undefined : new BudgetGate(options.budgetUsd, () => this.costUsd, this.controller.signal);
+    this.#gate = options.budgetUsd === undefined ? undefined : new BudgetGate(options.budgetUsd, this.#spend, this.controller.signal);
     const signal = options.signal;
     if (signal) {
       // Whatever the caller aborted with, sub-calls and the caller see an AbortError (or the caller's own shoal error).
@@ -172,7 +173,7 @@ class RunContext {
   }
 
   get costUsd(): number {
-    return picoToUsd(this.#costPico);
+    return this.#spend.costUsd;
   }
 
   get costByAgent(): Record<string, number> {
@@ -209,7 +210,6 @@ class RunContext {
     signal: AbortSignal | undefined,
     cache: 'refresh' | undefined,
   ): Promise<z.output<O>> {
-    const budget = this.options.budgetUsd;
     await this.#gate?.admit();
     let charged = false;
     const span = this.trace.start('agent-call', agent.name, parent.id, { input });
@@ -222,10 +222,10 @@ class RunContext {
         priority,
         signal: signal ?? this.controller.signal,
         spanId: span.id,
-        ...(budget !== undefined ? { budgetUsd: budget - this.costUsd } : {}),
+        ...(this.#gate ? { budgetUsd: this.#gate.projection.remainingUsd() } : {}),
         ...(cache ? { cache } : {}),
       });
-      this.#charge(agent.name, result.costUsd);
+      this.#charge(agent.name, result);
       charged = true;
       this.trace.end(span, 'ok', { attempts: result.attempts, costUsd: result.costUsd, usage: result.usage, stage: result.stage, jobIds: result.jobIds });
       return result.output;
@@ -238,16 +238,15 @@ class RunContext {
     }
   }
 
-  #charge(agent: string, usd: number): void {
-    const pico = usdToPico(usd) ?? 0n;
-    this.#costPico += pico;
+  /** Books an agent call's result (the float edge: its `costUsd` back to pico-dollars, once). */
+  #charge(agent: string, result: SpentResult): void {
+    const pico = usdToPico(result.costUsd) ?? 0n;
+    this.#spend.book(result.usage, pico, result.attempts ?? 1);
     this.#costByAgent.set(agent, (this.#costByAgent.get(agent) ?? 0n) + pico);
-    const budget = this.options.budgetUsd;
     // Spent: stop the run. Its queued sub-calls are dropped at once (a fan-out may have queued
     // hundreds); calls already running are abandoned, their jobs still booked by the executor.
-    if (budget !== undefined && this.costUsd >= budget && !this.controller.signal.aborted) {
-      this.controller.abort(new BudgetExceededError(budget, this.costUsd));
-    }
+    const budget = this.#gate?.projection;
+    if (budget?.exhausted && !this.controller.signal.aborted) this.controller.abort(budget.error());
   }
 
   totals() {

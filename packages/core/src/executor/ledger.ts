@@ -1,3 +1,4 @@
+import { Tally } from '../budget/tally.js';
 import type { Usage } from '../providers/types.js';
 import { parseUsdToPico, perMillionToPicoPerToken, picoToUsd } from '../util/money.js';
 import { expectNumber } from '../util/options.js';
@@ -21,14 +22,10 @@ export const GPT_5_4_NANO_PRICING: Required<Pricing> = Object.freeze({
 /** Where a call's cost came from. */
 export type CostSource = 'amount' | 'usage' | 'counted' | 'cache';
 
-export interface Totals {
-  calls: number;
-  cachedCalls: number;
-  failedCalls: number;
-  inputTokens: number;
-  cachedInputTokens: number;
-  outputTokens: number;
-  costPico: bigint;
+/** The ledger's tally: calls answered (`calls`, the cached ones among them), failed calls beside them, tokens and cost. */
+export class Totals extends Tally {
+  cachedCalls = 0;
+  failedCalls = 0;
 }
 
 export interface TotalsSnapshot {
@@ -40,8 +37,6 @@ export interface TotalsSnapshot {
   readonly outputTokens: number;
   readonly costUsd: number;
 }
-
-const emptyTotals = (): Totals => ({ calls: 0, cachedCalls: 0, failedCalls: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costPico: 0n });
 
 export function snapshotTotals(t: Totals): TotalsSnapshot {
   return {
@@ -57,7 +52,7 @@ export function snapshotTotals(t: Totals): TotalsSnapshot {
 
 export class CostLedger {
   readonly #prices: { input: bigint; cached: bigint; output: bigint };
-  readonly total: Totals = emptyTotals();
+  readonly total = new Totals();
   readonly #byTag = new Map<string, Totals>();
 
   constructor(pricing: Pricing = {}) {
@@ -90,13 +85,13 @@ export class CostLedger {
 
   /** Books money alone (a job's charge, known at its create), with no call counted. */
   charge(pico: bigint, tags: readonly string[] | undefined): void {
-    this.total.costPico += pico;
-    if (tags) for (const tag of tags) this.#tag(tag).costPico += pico;
+    this.total.book(undefined, pico, 0);
+    if (tags) for (const tag of tags) this.#tag(tag).book(undefined, pico, 0);
   }
 
   #tag(tag: string): Totals {
     let t = this.#byTag.get(tag);
-    if (!t) this.#byTag.set(tag, (t = emptyTotals()));
+    if (!t) this.#byTag.set(tag, (t = new Totals()));
     return t;
   }
 
@@ -106,15 +101,10 @@ export class CostLedger {
   }
 
   #add(t: Totals, kind: 'job' | 'cached' | 'failed', usage: Usage | undefined, pico: bigint): void {
+    // A failed call is counted beside the answered ones; a cached answer used no tokens.
     if (kind === 'failed') t.failedCalls++;
-    else t.calls++;
     if (kind === 'cached') t.cachedCalls++;
-    if (usage && kind !== 'cached') {
-      t.inputTokens += usage.inputTokens;
-      t.cachedInputTokens += usage.cachedInputTokens;
-      t.outputTokens += usage.outputTokens;
-    }
-    t.costPico += pico;
+    t.book(kind === 'cached' ? undefined : usage, pico, kind === 'failed' ? 0 : 1);
   }
 
   byTag(): Record<string, TotalsSnapshot> {
