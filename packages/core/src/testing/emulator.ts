@@ -7,7 +7,8 @@ import { seededRandom } from '../util/random.js';
 import { FaultPlan, SlidingWindowLimit } from './emulator-limits.js';
 import type { EmulatorFaults, EmulatorJob, EmulatorOptions, EmulatorReply, EmulatorStats, ShortApiEmulator } from './emulator-types.js';
 import { PrefixCache } from './prefix-cache.js';
-import { simulate, SIMULATOR_MODEL } from './simulator.js';
+import { simulate } from './simulator.js';
+import { jobData, postCallback } from './emulator-wire.js';
 
 /**
  * A ShortAPI emulator: a real HTTP server on 127.0.0.1 that speaks the job protocol as
@@ -349,27 +350,6 @@ class Emulator implements ShortApiEmulator {
     }
   }
 
-  #jobData(job: EmulatorJob): Record<string, unknown> {
-    if (job.status === 3) return { job_id: job.id, status: 3, error: job.reply.fail };
-    if (job.status !== 2) return { job_id: job.id, status: job.status };
-    const usage = {
-      input_tokens: job.reply.inputTokens,
-      output_tokens: job.reply.outputTokens,
-      input_tokens_details: { cached_tokens: job.reply.cachedInputTokens },
-    };
-    const text = job.reply.text;
-    const shape = this.#options.resultShape ?? 'text';
-    let result: unknown;
-    if (shape === 'string') result = text;
-    else if (shape === 'choices') result = { choices: [{ message: { role: 'assistant', content: text } }] };
-    else result = { [shape]: text };
-    if (typeof result === 'object' && result !== null) {
-      (result as Record<string, unknown>).model = SIMULATOR_MODEL;
-      if (this.#options.reportUsage !== false) (result as Record<string, unknown>).usage = usage;
-    }
-    return { job_id: job.id, status: 2, result };
-  }
-
   #query(id: string, res: http.ServerResponse): void {
     this.#queries++;
     const job = this.#byId.get(id);
@@ -397,28 +377,11 @@ class Emulator implements ShortApiEmulator {
       this.#json(res, unknown.status ?? 404, { code: unknown.code ?? 404, msg: unknown.msg ?? `no job ${id}` });
       return;
     }
-    this.#json(res, 200, { code: 0, data: this.#jobData(job) });
+    this.#json(res, 200, { code: 0, data: jobData(job, this.#options) });
   }
 
   #sendCallback(job: EmulatorJob): void {
-    if (this.#closed || !job.callbackUrl) return;
-    let target: URL;
-    try {
-      target = new URL(job.callbackUrl);
-    } catch {
-      return;
-    }
-    if (target.hostname !== '127.0.0.1' && target.hostname !== 'localhost' && target.hostname !== '[::1]') return; // loopback only
-    const body = JSON.stringify({ code: 0, data: this.#jobData(job) });
-    job.callbacksSent++;
-    this.#callbacks++;
-    const req = http.request(target, {
-      method: 'POST',
-      agent: this.#callbackAgent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    });
-    req.on('response', (r) => r.resume());
-    req.on('error', () => {});
-    req.end(body);
+    if (this.#closed) return;
+    if (postCallback(job, jobData(job, this.#options), this.#callbackAgent)) this.#callbacks++;
   }
 }
