@@ -2,6 +2,7 @@ import { BudgetExceededError, defineAgent, type RunManyItem, ShoalConfigError, t
 import { CallScope } from '../util/call-scope.js';
 import { z } from 'zod';
 import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, textsSchema, withIds } from '../util/options.js';
+import { AgentCache } from '../util/agent-cache.js';
 
 export interface ClassifyItem {
   readonly id: string;
@@ -105,15 +106,9 @@ function buildAgent(shape: Shape) {
   });
 }
 
-const agentCache = new Map<string, ReturnType<typeof buildAgent>>();
+const agents = new AgentCache<ReturnType<typeof buildAgent>>();
 function agentFor(shape: Shape) {
-  const key = JSON.stringify(shape);
-  let agent = agentCache.get(key);
-  if (!agent) {
-    if (agentCache.size > 64) agentCache.clear();
-    agentCache.set(key, (agent = buildAgent(shape)));
-  }
-  return agent;
+  return agents.get(JSON.stringify(shape), () => buildAgent(shape));
 }
 
 /**

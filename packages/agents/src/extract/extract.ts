@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, textsSchema, withIds } from '../util/options.js';
 import { type Chunk, chunkText } from './chunk.js';
 import { type Evidence, locate, normalize, valueAppearsIn } from './evidence.js';
+import { AgentCache, keyOf } from '../util/agent-cache.js';
 
 export type { Evidence } from './evidence.js';
 export type { Chunk } from './chunk.js';
@@ -171,7 +172,7 @@ const INSTRUCTIONS = [
   'Use null for a single field, or [] for a list, when this part of the text does not state it. Never guess and never use outside knowledge.',
 ].join(' ');
 
-const agentCache = new WeakMap<z.ZodObject, Map<string, ReturnType<typeof buildAgent>>>();
+const agents = new AgentCache<ReturnType<typeof buildAgent>>();
 function buildAgent(schema: z.ZodObject, name: string, instructions: string | undefined) {
   const fields = planFields(schema);
   const agent = defineAgent({
@@ -187,12 +188,7 @@ function buildAgent(schema: z.ZodObject, name: string, instructions: string | un
   return { agent, fields };
 }
 function agentFor(schema: z.ZodObject, name: string, instructions: string | undefined) {
-  let byKey = agentCache.get(schema);
-  if (!byKey) agentCache.set(schema, (byKey = new Map()));
-  const key = `${name}\u0000${instructions ?? ''}`;
-  let built = byKey.get(key);
-  if (!built) byKey.set(key, (built = buildAgent(schema, name, instructions)));
-  return built;
+  return agents.get(`${keyOf(schema)}\u0000${name}\u0000${instructions ?? ''}`, () => buildAgent(schema, name, instructions));
 }
 
 interface Candidate {

@@ -6,6 +6,7 @@ import { loadTokenizer, type Tokenizer } from '../util/tokenizer.js';
 import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent, type SetwiseAgent, setwiseAgent } from './rank-agents.js';
 import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
 import { type Judge, pointwise, setwise, slidingWindow, type StrategyRun, tournament } from './strategies.js';
+import { AgentCache } from '../util/agent-cache.js';
 
 export interface RankItem {
   /** Unique within one call of rank(). */
@@ -186,16 +187,9 @@ function closedForm(strategy: ParsedStrategy, n: number, topK: number): { calls:
   }
 }
 
-const agentCache = new Map<string, { listwise: ListwiseAgent; setwise: SetwiseAgent; pointwise: PointwiseAgent }>();
+const agentSets = new AgentCache<{ listwise: ListwiseAgent; setwise: SetwiseAgent; pointwise: PointwiseAgent }>();
 function agentsFor(relevance: string | undefined) {
-  const key = relevance ?? '';
-  let agents = agentCache.get(key);
-  if (!agents) {
-    agents = { listwise: listwiseAgent(relevance), setwise: setwiseAgent(relevance), pointwise: pointwiseAgent(relevance) };
-    if (agentCache.size > 32) agentCache.clear();
-    agentCache.set(key, agents);
-  }
-  return agents;
+  return agentSets.get(relevance ?? '', () => ({ listwise: listwiseAgent(relevance), setwise: setwiseAgent(relevance), pointwise: pointwiseAgent(relevance) }));
 }
 
 function runStrategy<T>(strategy: ParsedStrategy, items: readonly T[], topK: number, judge: Judge<T>): Promise<StrategyRun<T>> {
