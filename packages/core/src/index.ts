@@ -66,7 +66,9 @@ export { openAICompatible, OpenAICompatibleProvider, isStrictCompatible } from '
 export type { OpenAICompatibleOptions } from './providers/openai-compatible.js';
 export { createCoordinator, plannerAgent } from './coordinator/coordinator.js';
 export type { Coordinator, CoordinatorOptions, Flow, RunOptions, RunResult } from './coordinator/coordinator.js';
-export { validatePlan, planSchema, parseReference } from './coordinator/plan.js';
-export type { Plan, PlanStep, ValidatedPlan, Reference } from './coordinator/plan.js';
-export { Trace } from './coordinator/trace.js';
-export type { Span, SpanKind, SpanStatus, TraceEvents } from './coordinator/trace.js';
+export { validatePlan, planSchema } from './coordinator/plan.js';
+export type { Plan, PlanStep, ValidatedPlan } from './coordinator/plan.js';
+export { parseReference } from './coordinator/plan-paths.js';
+export type { Reference } from './coordinator/plan-paths.js';
+export { Trace } from './telemetry/trace.js';
+export type { Span, SpanKind, SpanListenerErrorEvent, SpanStatus, Telemetry, TraceEvents } from './telemetry/telemetry.js';
