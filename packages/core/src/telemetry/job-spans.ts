@@ -1,6 +1,6 @@
 import type { Executor } from '../executor/executor.js';
 import type { Span } from './telemetry.js';
-import type { Tracer } from './tracer.js';
+import { type Tracer, describeError } from './tracer.js';
 
 /** A watched agent call: the tracer its model-job spans go to, and what to count. */
 export interface WatchedCall {
@@ -38,7 +38,7 @@ export class JobSpans {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
       if (!watched) return;
       watched.call.onRetry();
-      this.#end(watched, e.callId, 'error', { error: `${e.error.code}: ${e.error.message}` });
+      this.#end(watched, e.callId, 'error', { error: describeError(e.error) });
     });
     on('call-end', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
@@ -48,7 +48,7 @@ export class JobSpans {
     });
     on('call-error', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
-      if (watched) this.#end(watched, e.callId, 'error', { error: `${e.error.code}: ${e.error.message}`, attempts: e.attempts });
+      if (watched) this.#end(watched, e.callId, 'error', { error: describeError(e.error), attempts: e.attempts });
     });
   }
 
