@@ -18,9 +18,6 @@ import { RunContext, type RunServices } from './run-context.js';
 import { runPlan } from './run-plan.js';
 import type { Coordinator, CoordinatorOptions, Flow, RunOptions, RunResult } from './types.js';
 
-export type { Coordinator, CoordinatorOptions, Flow, RunOptions, RunResult } from './types.js';
-export { plannerAgent } from './planner.js';
-
 export function createCoordinator(options: CoordinatorOptions): Coordinator {
   return new ShoalCoordinator(options);
 }
