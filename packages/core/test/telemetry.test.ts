@@ -34,8 +34,13 @@ function scriptedExecutor(): Executor {
 /** A backend that keeps what it is told, as a remote one would: copies, at the time of each call. */
 function recorder() {
   const told: { what: string; id: string; kind: string; status: string; attributes: Record<string, unknown> }[] = [];
-  const note = (what: string) => (span: Readonly<Span>) => told.push({ what, id: span.id, kind: span.kind, status: span.status, attributes: { ...span.attributes } });
-  const backend: Telemetry = { spanStart: note('start'), spanEnd: note('end'), spanAttributes: (span, attributes) => told.push({ what: 'attributes', id: span.id, kind: span.kind, status: span.status, attributes: { ...attributes } }) };
+  const note = (what: string, span: Readonly<Span>, attributes: Readonly<Record<string, unknown>>) =>
+    told.push({ what, id: span.id, kind: span.kind, status: span.status, attributes: { ...attributes } });
+  const backend: Telemetry = {
+    spanStart: (span) => note('start', span, span.attributes),
+    spanAttributes: (span, attributes) => note('attributes', span, attributes),
+    spanEnd: (span) => note('end', span, span.attributes),
+  };
   return { told, backend };
 }
 

@@ -31,7 +31,8 @@ export async function runPlan<O extends z.ZodType>(
   for (const id of order) {
     const step = byId.get(id)!;
     const deps = [...dependencies.get(id)!];
-    const run: StepRun = { lookup, outputs, context, priority: context.priorityAt(depth.get(id)!, maxDepth), fallback: options.onStepError ?? 'fail', snapshot };
+    const priority = context.priorityAt(depth.get(id)!, maxDepth);
+    const run: StepRun = { lookup, outputs, context, priority, fallback: options.onStepError ?? 'fail', snapshot };
     finished.set(
       id,
       (async () => {
