@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PlanIssue } from '../errors.js';
 import type { Agent } from '../agent/define-agent.js';
 import { type JsonSchema, resolveLocalRef } from '../util/json-schema.js';
+import { parseItemPath, parseReference } from './plan-paths.js';
 
 /**
  * A plan: a DAG of agent steps. An input value may be a literal, `{"$ref": "step.path"}`
@@ -32,14 +33,6 @@ export const planSchema = z.object({
 export type Plan = z.output<typeof planSchema>;
 export type PlanStep = Plan['steps'][number];
 
-/** A parsed reference: the step it points into and the path inside that step's output. */
-export interface Reference {
-  readonly step: string;
-  readonly path: readonly (string | number)[];
-}
-
-const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
-
 /**
  * How deep a literal input may nest, and how many segments a reference or `$item` path may
  * have. Validation, reference scanning and, when the plan runs, resolving inputs all walk
@@ -48,35 +41,6 @@ const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
  * No real plan comes near 64.
  */
 const MAX_DEPTH = 64;
-
-/** "extract.items[0].name" → { step: "extract", path: ["items", 0, "name"] }. */
-export function parseReference(text: string): Reference | undefined {
-  if (!/^[^.[\]]+(?:\.[^.[\]]+|\[\d+\])*$/.test(text)) return undefined; // no empty segments, brackets only around indexes
-  const parts: (string | number)[] = [];
-  let consumed = 0;
-  for (const match of text.matchAll(SEGMENT)) {
-    parts.push(match[2] !== undefined ? Number(match[2]) : match[1]!);
-    consumed += match[0].length;
-  }
-  const dots = (text.match(/\./g) ?? []).length;
-  if (parts.length === 0 || typeof parts[0] !== 'string' || consumed + dots !== text.length) return undefined;
-  return { step: parts[0], path: parts.slice(1) };
-}
-
-export function parseItemPath(text: string): (string | number)[] | undefined {
-  if (text === '') return [];
-  const ref = parseReference(text.startsWith('[') ? `item${text}` : `item.${text}`);
-  return ref?.path.slice();
-}
-
-export function getPath(value: unknown, path: readonly (string | number)[]): unknown {
-  let node = value;
-  for (const part of path) {
-    if (node === null || node === undefined) return undefined;
-    node = (node as Record<string | number, unknown>)[part];
-  }
-  return node;
-}
 
 type Json = JsonSchema;
 

@@ -1,0 +1,79 @@
+import type { Executor } from '../executor/executor.js';
+import type { Span } from './telemetry.js';
+import { type Tracer, describeError } from './tracer.js';
+
+/** A watched agent call: the tracer its model-job spans go to, and what to count. */
+export interface WatchedCall {
+  readonly tracer: Tracer;
+  /** A model job was created for the call. */
+  readonly onJob: () => void;
+  /** The executor retries one of the call's jobs. */
+  readonly onRetry: () => void;
+}
+
+/**
+ * The span bridge: executor events of a watched agent call become model-job spans under
+ * its span (job id, attempts, polls, tokens, USD, timings). The executor knows the caller's
+ * span only by the `spanId` it was given; calls of unwatched spans are ignored.
+ */
+export class JobSpans {
+  readonly #watched = new Map<string, { call: WatchedCall; jobs: Map<string, Span> }>();
+  readonly #detach: (() => void)[] = [];
+
+  constructor(executor: Executor) {
+    const events = executor.events;
+    const on = <E extends 'job-created' | 'call-retry' | 'call-end' | 'call-error'>(name: E, listener: Parameters<typeof events.on<E>>[1]) => {
+      events.on(name, listener);
+      this.#detach.push(() => events.off(name, listener));
+    };
+    on('job-created', (e) => {
+      const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
+      if (!watched) return;
+      const previous = watched.jobs.get(e.callId);
+      if (previous) watched.call.tracer.end(previous, 'error', { error: 'replaced by a new job' });
+      watched.call.onJob();
+      watched.jobs.set(e.callId, watched.call.tracer.start('model-job', e.jobId, e.spanId, { jobId: e.jobId, attempt: e.attempt, callId: e.callId }));
+    });
+    on('call-retry', (e) => {
+      const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
+      if (!watched) return;
+      watched.call.onRetry();
+      this.#end(watched, e.callId, 'error', { error: describeError(e.error) });
+    });
+    on('call-end', (e) => {
+      const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
+      if (!watched) return;
+      const { attempts, requests, usage, costUsd, durationMs } = e;
+      this.#end(watched, e.callId, 'ok', { attempts, requests, polls: Math.max(0, requests - 1), usage, costUsd, durationMs });
+    });
+    on('call-error', (e) => {
+      const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
+      if (watched) this.#end(watched, e.callId, 'error', { error: describeError(e.error), attempts: e.attempts });
+    });
+  }
+
+  /** From now until `unwatch`, the executor's calls made under `spanId` get model-job spans. */
+  watch(spanId: string, call: WatchedCall): void {
+    this.#watched.set(spanId, { call, jobs: new Map() });
+  }
+
+  /** The agent call ended: a job span still open ends in error (its call was left). */
+  unwatch(spanId: string): void {
+    const watched = this.#watched.get(spanId);
+    if (!watched) return;
+    for (const span of watched.jobs.values()) watched.call.tracer.end(span, 'error', { error: 'the agent call ended first' });
+    this.#watched.delete(spanId);
+  }
+
+  /** Detaches from the executor's events. */
+  close(): void {
+    for (const detach of this.#detach.splice(0)) detach();
+  }
+
+  #end(watched: { call: WatchedCall; jobs: Map<string, Span> }, callId: string, status: 'ok' | 'error', attributes: Record<string, unknown>): void {
+    const job = watched.jobs.get(callId);
+    if (!job) return;
+    watched.call.tracer.end(job, status, attributes);
+    watched.jobs.delete(callId);
+  }
+}
