@@ -36,6 +36,18 @@ export interface JobRecreatedEvent extends CallEventBase {
   readonly idempotencyKey: string;
   readonly jobId: string | undefined;
 }
+/** One query of a job's state (a poll), once its answer (or its failure) is known. */
+export interface JobPollEvent extends CallEventBase {
+  readonly jobId: string;
+  readonly attempt: number;
+  /** 1-based, per job. */
+  readonly poll: number;
+  /** When the query was sent (the executor's clock). */
+  readonly sentAt: number;
+  readonly durationMs: number;
+  /** The HTTP status; undefined when no answer came (a network failure, an abort). */
+  readonly status: number | undefined;
+}
 export interface CallRetryEvent extends CallEventBase {
   readonly attempt: number;
   readonly delayMs: number;
@@ -85,6 +97,7 @@ export interface ExecutorEvents {
   'job-created': (event: JobCreatedEvent) => void;
   'job-resumed': (event: JobResumedEvent) => void;
   'job-recreated': (event: JobRecreatedEvent) => void;
+  'job-poll': (event: JobPollEvent) => void;
   'call-retry': (event: CallRetryEvent) => void;
   'call-end': (event: CallEndEvent) => void;
   'call-cached': (event: CallCachedEvent) => void;

@@ -124,16 +124,26 @@ export class FlightAttempts {
   /** What the provider gets for one attempt. `answered`: whether it reported an answer (a provider written before `onAnswer` reports none: the executor counts for it). */
   #context(attempt: number): ProviderCallContext & { answered: boolean } {
     const parts = this.#parts;
-    const { gate } = parts;
+    const { gate, clock } = parts;
     const signal = this.#signal;
+    /** The poll in flight, for its `job-poll` event: when it was sent, and its number for this job. */
+    let pollSentAt: number | undefined;
+    let poll = 0;
+    const polled = (status: number | undefined) => {
+      if (pollSentAt === undefined) return;
+      const jobId = this.#flight.jobId;
+      if (jobId !== undefined) parts.emitter.call('job-poll', this.#owner, { jobId, attempt, poll, sentAt: pollSentAt, durationMs: clock.now() - pollSentAt, status });
+      pollSentAt = undefined;
+    };
     const context = {
       answered: false,
       signal,
       callId: this.#owner.id,
       idempotencyKey: this.#generation === 0 ? this.#root : `${this.#root}.${this.#generation}`,
       attempt,
-      clock: parts.clock,
+      clock,
       retryPoll: (error: unknown, pollAttempt: number) => {
+        polled(ShoalError.isInstance(error) ? error.status : undefined);
         if (ShoalError.isInstance(error) && error.code === 'RATE_LIMITED') parts.onRateLimited((error as RateLimitError).retryAfterMs);
         return decideRetry({ error, attempt: pollAttempt, options: parts.retry, random: parts.random, phase: 'poll' });
       },
@@ -141,11 +151,16 @@ export class FlightAttempts {
       hardStop: parts.kill,
       onAnswer: (status: number) => {
         context.answered = true;
+        polled(status);
         if (status !== 429) parts.onAccepted(); // a 429 is counted with its error, which carries the Retry-After
       },
-      onRequest: () => {
+      onRequest: (kind: 'create' | 'query') => {
         this.#requests++;
         parts.state.requests++;
+        if (kind === 'query') {
+          poll++;
+          pollSentAt = clock.now();
+        }
       },
       onJobCreated: (jobId: string, amountUsd: string | undefined) => this.#created(jobId, amountUsd, attempt),
     };

@@ -22,7 +22,7 @@ export class JobSpans {
 
   constructor(executor: Executor) {
     const events = executor.events;
-    const on = <E extends 'job-created' | 'call-retry' | 'call-end' | 'call-error'>(name: E, listener: Parameters<typeof events.on<E>>[1]) => {
+    const on = <E extends 'job-created' | 'job-poll' | 'call-retry' | 'call-end' | 'call-error'>(name: E, listener: Parameters<typeof events.on<E>>[1]) => {
       events.on(name, listener);
       this.#detach.push(() => events.off(name, listener));
     };
@@ -33,6 +33,15 @@ export class JobSpans {
       if (previous) watched.call.tracer.end(previous, 'error', { error: 'replaced by a new job' });
       watched.call.onJob();
       watched.jobs.set(e.callId, watched.call.tracer.start('model-job', e.jobId, e.spanId, { jobId: e.jobId, attempt: e.attempt, callId: e.callId }));
+    });
+    on('job-poll', (e) => {
+      const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
+      const job = watched?.jobs.get(e.callId);
+      if (!watched || !job) return;
+      // A poll is over when it is reported: its span is opened and closed at once, with its own timings.
+      const status = e.status === undefined ? 'error' : e.status >= 200 && e.status < 300 ? 'ok' : 'error';
+      const span = watched.call.tracer.start('poll', `poll ${e.poll}`, job.id, { jobId: e.jobId, poll: e.poll, httpStatus: e.status, durationMs: e.durationMs });
+      watched.call.tracer.end(span, status);
     });
     on('call-retry', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
