@@ -1,17 +1,15 @@
 // The public API of @shoal/core. Everything exported is listed here by name; a test pins this list.
+// Helpers only shoal's sibling packages use live in `@shoal/core/internal` (not covered by semver).
 export { createExecutor } from './executor/executor.js';
 export type { CallOptions, CompletionResult, Executor, ExecutorMetrics, ExecutorOptions, ShutdownOptions, ShutdownReport } from './executor/executor.js';
 export { handleShutdown } from './executor/shutdown.js';
 export type { HandleShutdownOptions } from './executor/shutdown.js';
 export type { DurableStore, JobJournal, JournalEntry } from './executor/journal.js';
 export type * from './executor/events.js';
-export { MemoryCacheStore } from './executor/cache.js';
 export type { CacheStore, CachedCompletion } from './executor/cache.js';
-export { GPT_5_4_NANO_PRICING } from './executor/ledger.js';
 export type { CostSource, Pricing, TotalsSnapshot } from './executor/ledger.js';
 export type { RateLimitOptions } from './executor/rate-limiter.js';
-export { decideRetry, DEFAULT_RETRY } from './executor/retry-policy.js';
-export type { RetryContext, RetryDecision, RetryOptions } from './executor/retry-policy.js';
+export type { RetryOptions } from './executor/retry-policy.js';
 export { shortApi, ShortApiProvider } from './providers/shortapi/shortapi.js';
 export type { ShortApiCallbackOptions, ShortApiOptions } from './providers/shortapi/shortapi.js';
 export type { PollScheduleOptions } from './providers/shortapi/poll-schedule.js';
@@ -33,18 +31,16 @@ export {
   ShoalConfigError,
   ShoalError,
   TimeoutError,
+  InternalError,
   AgentInputError,
   StructuredOutputError,
   PlanError,
   StepFailedError,
   StoreError,
 } from './errors.js';
-export type { PlanIssue, ShoalErrorCode, ValidationIssue } from './errors.js';
-export { countTokens } from './tokens.js';
-export { picoToUsd, usdToPico } from './util/money.js';
-export { rejectUnknownKeys } from './util/options.js';
-export { defineAgent, AGENT_NAME } from './agent/define-agent.js';
-export { BudgetGate, abortReason } from './agent/budget-gate.js';
+export type { Fault, Issue, ShoalErrorCode, ValidationIssue } from './errors.js';
+export type { PlanIssue } from './errors/issues.js';
+export { defineAgent } from './agent/define-agent.js';
 export type {
   Agent,
   AgentConfig,
@@ -62,11 +58,9 @@ export { StructuredOutput } from './structured/structured-output.js';
 export type { ParseStage, ParsedAnswer } from './structured/structured-output.js';
 export { definePlugin, createRegistry } from './plugins/plugin.js';
 export type { CatalogueEntry, Plugin, PluginConfig, PluginContext, Registry } from './plugins/plugin.js';
-export { openAICompatible, OpenAICompatibleProvider, isStrictCompatible } from './providers/openai-compatible.js';
+export { openAICompatible, OpenAICompatibleProvider } from './providers/openai-compatible.js';
 export type { OpenAICompatibleOptions } from './providers/openai-compatible.js';
 export { createCoordinator, plannerAgent } from './coordinator/coordinator.js';
 export type { Coordinator, CoordinatorOptions, Flow, RunOptions, RunResult } from './coordinator/coordinator.js';
-export { validatePlan, planSchema, parseReference } from './coordinator/plan.js';
 export type { Plan, PlanStep, ValidatedPlan, Reference } from './coordinator/plan.js';
-export { Trace } from './coordinator/trace.js';
-export type { Span, SpanKind, SpanStatus, TraceEvents } from './coordinator/trace.js';
+export type { Span, SpanKind, SpanStatus, Trace, TraceEvents } from './coordinator/trace.js';

@@ -1,4 +1,5 @@
-import { abortReason, BudgetGate, StructuredOutputError } from '@shoal/core';
+import { StructuredOutputError } from '@shoal/core';
+import { abortReason, BudgetGate } from '@shoal/core/internal';
 import { Tally } from './options.js';
 
 /**

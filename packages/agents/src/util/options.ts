@@ -1,4 +1,5 @@
-import { type AgentRunOptions, type Executor, type Usage, picoToUsd, usdToPico } from '@shoal/core';
+import type { AgentRunOptions, Executor, Usage } from '@shoal/core';
+import { picoToUsd, usdToPico } from '@shoal/core/internal';
 import { z } from 'zod';
 
 export { parseOptions } from './parse-options.js';
