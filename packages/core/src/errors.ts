@@ -4,17 +4,9 @@
  * classes by where they happen (`errors/transport.ts`, `errors/call.ts`, `errors/agent.ts`),
  * and the two ways to make one from something else (`errors/abort.ts`, `errors/to-shoal-error.ts`).
  */
-export { ERROR_CATALOGUE, type ErrorEntry, type Fault, faultOf, type ShoalErrorCode } from './errors/catalogue.js';
-export { codeGuard, provesNoJob, ShoalError, type ShoalErrorOptions } from './errors/shoal-error.js';
-export {
-  formatIssues,
-  formatPath,
-  formatPlanIssues,
-  type Issue,
-  type PlanIssueDraft,
-  type ValidationIssue,
-  toPlanIssue,
-} from './errors/issues.js';
+export { ERROR_CATALOGUE, type ErrorEntry, type Fault, type ShoalErrorCode } from './errors/catalogue.js';
+export { provesNoJob, ShoalError, type ShoalErrorOptions } from './errors/shoal-error.js';
+export { formatIssues, type Issue, type ValidationIssue } from './errors/issues.js';
 // The plan checks (coordinator/plan.ts) still write drafts under this name; the public `PlanIssue`
 // (index.ts) is the full shape. This alias goes once they build `PlanIssue`s themselves.
 export type { PlanIssueDraft as PlanIssue } from './errors/issues.js';

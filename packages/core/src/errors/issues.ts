@@ -54,7 +54,7 @@ export function formatPlanIssues(issues: readonly PlanIssue[], max = 5): string 
 }
 
 /** A path as the messages write it: `items.2.label`; `(root)` for the value itself. */
-export function formatPath(path: readonly (string | number)[]): string {
+function formatPath(path: readonly (string | number)[]): string {
   return path.length === 0 ? '(root)' : path.join('.');
 }
 
