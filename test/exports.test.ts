@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as core from '@shoal/core';
+import * as internal from '@shoal/core/internal';
 import * as testing from '@shoal/core/testing';
 import * as agents from '@shoal/agents';
 import * as agentsTesting from '@shoal/agents/testing';
@@ -22,22 +23,25 @@ describe('public API', () => {
     expect(Object.keys(agentsTesting).sort()).toEqual(['rankingJudge']);
   });
 
+  it('reads the agents package version from its package.json', () => {
+    const require = createRequire(import.meta.url);
+    const { version } = require('@shoal/agents/package.json') as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(agents.AGENTS_PACKAGE_VERSION).toBe(version);
+  });
+
   it('exports exactly this list from @shoal/core (nothing internal leaks)', () => {
     expect(Object.keys(core).sort()).toEqual([
-      'AGENT_NAME',
       'AbortError',
       'AgentInputError',
       'AmbiguousCreateError',
       'ApiError',
       'AuthError',
       'BudgetExceededError',
-      'BudgetGate',
-      'DEFAULT_RETRY',
       'ExecutorClosedError',
-      'GPT_5_4_NANO_PRICING',
+      'InternalError',
       'JobFailedError',
       'JobNotFoundError',
-      'MemoryCacheStore',
       'NetworkError',
       'OpenAICompatibleProvider',
       'PlanError',
@@ -54,26 +58,33 @@ describe('public API', () => {
       'StructuredOutputError',
       'Tally',
       'TimeoutError',
-      'Trace',
-      'abortReason',
-      'countTokens',
       'createCoordinator',
       'createExecutor',
       'createRegistry',
-      'decideRetry',
       'defineAgent',
       'definePlugin',
       'handleShutdown',
-      'isStrictCompatible',
       'openAICompatible',
-      'parseReference',
-      'picoToUsd',
-      'planSchema',
       'plannerAgent',
-      'rejectUnknownKeys',
       'shortApi',
+    ]);
+  });
+
+  it('exports exactly this list from @shoal/core/internal (for sibling packages only, not covered by semver)', () => {
+    expect(Object.keys(internal).sort()).toEqual([
+      'BudgetGate',
+      'abortError',
+      'abortReason',
+      'closestName',
+      'describeNumberRule',
+      'describeValue',
+      'joinOr',
+      'listValues',
+      'optionError',
+      'picoToUsd',
+      'rejectUnknownKeys',
+      'toShoalError',
       'usdToPico',
-      'validatePlan',
     ]);
   });
 
@@ -96,9 +107,10 @@ describe('public API', () => {
   it('resolves through the exports map to built files with types', () => {
     const require = createRequire(import.meta.url);
     const pkg = require('@shoal/core/package.json') as { exports: Record<string, { types: string; default: string }> };
-    expect(Object.keys(pkg.exports)).toEqual(['.', './testing', './package.json']);
+    expect(Object.keys(pkg.exports)).toEqual(['.', './testing', './internal', './package.json']);
     expect(pkg.exports['.']!.types).toBe('./dist/index.d.ts');
-    expect(Object.keys(pkg.exports['.']!)[0]).toBe('types');
+    expect(pkg.exports['./internal']!.types).toBe('./dist/internal.d.ts');
+    for (const entry of ['.', './testing', './internal']) expect(Object.keys(pkg.exports[entry]!)[0]).toBe('types');
   });
 
   it('recognises errors across copies by marker, not by class identity', () => {

@@ -1,5 +1,5 @@
 // The public API of @shoal/agents. Everything exported is listed here by name; a test pins this list.
-export const AGENTS_PACKAGE_VERSION = '0.1.0';
+export { AGENTS_PACKAGE_VERSION } from './version.js';
 export { rank, rankingPlan } from './rank/rank.js';
 export type { RankItem, RankOptions, RankProgress, RankResult, RankStrategy, RankStrategyName, RankedItem } from './rank/rank.js';
 export type { IdRepairs } from './rank/repair.js';

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { type CacheStore, type CachedCompletion, type DurableStore, type JobJournal, type JournalEntry, ShoalConfigError, StoreError, rejectUnknownKeys } from '@shoal/core';
+import { type CacheStore, type CachedCompletion, type DurableStore, type JobJournal, type JournalEntry, ShoalConfigError, StoreError } from '@shoal/core';
+import { rejectUnknownKeys } from '@shoal/core/internal';
 
 export interface SqliteStoreOptions {
   /** The database file, created when missing (its directory must exist). */

@@ -1,4 +1,5 @@
 import { BudgetExceededError, defineAgent, type RunManyItem, ShoalConfigError, type ShoalError } from '@shoal/core';
+import { closestName, listValues } from '@shoal/core/internal';
 import { CallScope } from '../util/call-scope.js';
 import { z } from 'zod';
 import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, textsSchema, withIds } from '../util/options.js';
@@ -126,7 +127,9 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
   if (other && labels.includes(other)) throw new ShoalConfigError(`classify(): the abstain label "${other}" is already one of the labels; pass \`other: '<another name>'\` or leave it out of the enum.`);
   if (parsed.minConfidence !== undefined && !parsed.confidence) throw new ShoalConfigError('classify(): `minConfidence` needs `confidence: true`, so that the model gives one.');
   for (const key of Object.keys(parsed.descriptions ?? {})) {
-    if (!labels.includes(key)) throw new ShoalConfigError(`classify(): \`descriptions\` names "${key}", which is not a label (labels: ${labels.join(', ')}).`);
+    if (labels.includes(key)) continue;
+    const close = closestName(key, labels);
+    throw new ShoalConfigError(`classify(): \`descriptions\` names "${key}", which is not a label.${close === undefined ? '' : ` Did you mean "${close}"?`} Labels: ${listValues(labels)}.`);
   }
   const agent = agentFor({ labels, multiLabel: parsed.multiLabel, confidence: parsed.confidence, other, descriptions: parsed.descriptions, instructions: parsed.instructions, name: parsed.name ?? 'shoal.classify' });
   const items = withIds(options.items);

@@ -1,4 +1,5 @@
-import { AbortError, defineAgent, ExecutorClosedError, ShoalConfigError, ShoalError } from '@shoal/core';
+import { AbortError, defineAgent, ExecutorClosedError, ShoalConfigError, type ShoalError } from '@shoal/core';
+import { toShoalError } from '@shoal/core/internal';
 import { CallScope } from '../util/call-scope.js';
 import { z } from 'zod';
 import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, textsSchema, withIds } from '../util/options.js';
@@ -300,7 +301,7 @@ export async function extract<S extends z.ZodObject>(options: ExtractOptions<S>)
             } catch (error) {
               // Cancellation and a closed executor end the extraction; a chunk's own failure (or the budget) is reported with the document.
               if (AbortError.isInstance(error) || ExecutorClosedError.isInstance(error)) throw error;
-              failedChunks.push({ chunk: chunk.index, error: ShoalError.isInstance(error) ? error : new ShoalError('API_ERROR', String(error), false, { cause: error }) });
+              failedChunks.push({ chunk: chunk.index, error: toShoalError(error, 'the extraction agent') });
             } finally {
               chunksDone++;
               parsed.onProgress?.({ chunksDone, chunks: totalChunks, costUsd: scope.tally.costUsd });

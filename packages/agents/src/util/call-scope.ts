@@ -1,4 +1,5 @@
-import { abortReason, BudgetGate, StructuredOutputError, Tally } from '@shoal/core';
+import { StructuredOutputError } from '@shoal/core';
+import { BudgetGate, Tally, abortError } from '@shoal/core/internal';
 
 /**
  * The model calls of one operation (a ranking, an extraction, a classification):
@@ -46,7 +47,7 @@ export class CallScope {
    */
   async run<R extends Parameters<Tally['add']>[0]>(call: () => Promise<R>): Promise<R> {
     if (this.#gate) await this.#gate.admit();
-    else if (this.#controller.signal.aborted) throw abortReason(this.#controller.signal);
+    else if (this.#controller.signal.aborted) throw abortError(this.#controller.signal, { what: 'operation' });
     let charged = false;
     const promise = (async () => {
       try {

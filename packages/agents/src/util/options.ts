@@ -1,10 +1,11 @@
 import type { AgentRunOptions, Executor, Usage } from '@shoal/core';
+import { picoToUsd, usdToPico } from '@shoal/core/internal';
 import { z } from 'zod';
 
 export { parseOptions } from './parse-options.js';
 
 /** Totals over the agent calls of one operation: core's integer tally (calls, tokens, pico-dollars). */
-export { Tally } from '@shoal/core';
+export { Tally } from '@shoal/core/internal';
 
 /** The options every ready-made agent passes on to its calls, checked the same way everywhere. */
 export const callOptionsShape = {

@@ -1,11 +1,13 @@
-import { ShoalConfigError, rejectUnknownKeys } from '@shoal/core';
+import { ShoalConfigError } from '@shoal/core';
+import { closestName, describeNumberRule, describeValue, joinOr, listValues, optionError, rejectUnknownKeys } from '@shoal/core/internal';
 import type { z } from 'zod';
 
 /**
  * Options are checked with a zod schema before anything is sent; a failure is a
- * `ShoalConfigError` in core's wording: "Unknown option `topk` in rank(). Did you mean
- * `topK`? Known options: ..." or "Expected `topK` to be an integer from 1 and up, got `0`
- * (number)." What was expected is read from the schema at the failing option.
+ * `ShoalConfigError` worded by core's own option helpers (`@shoal/core/internal`): "Unknown
+ * option `topk` in rank(). Did you mean `topK`? Known options: ..." or "Expected `topK` to be
+ * an integer from 1 and up, got `0` (number)." What was expected is read from the schema at
+ * the failing option.
  *
  * `where` is the function ("rank()"), optionally followed by the option being parsed
  * ("rank() strategy"): its keys are then named `strategy.window`.
@@ -29,18 +31,19 @@ export function parseOptions<S extends z.ZodType>(where: string, schema: S, valu
   if (issue.code === 'invalid_union' && 'discriminator' in issue && Array.isArray((issue as { options?: unknown[] }).options)) {
     const options = (issue as unknown as { options: unknown[] }).options;
     const close = typeof got === 'string' ? closeTo(got, options) : undefined;
-    throw new ShoalConfigError(`Expected \`${name}\` to be ${listValues(options)}, got ${describe(got)}.${close ? ` Did you mean ${JSON.stringify(close)}?` : ''}`);
+    throw optionError(name, listValues(options), got, didYouMean(close));
   }
   // A schema's own words ("Expected a non-empty query") are kept; zod's defaults ("Too small: ...") are not.
   if (issue.code === 'custom' || issue.message.startsWith('Expected ')) {
     // The schema's own words: "Expected `labels` to be a zod enum, ..." or "an executor from createExecutor({ provider })".
     const message = issue.message.replace(/\.$/, '');
-    throw new ShoalConfigError(`${message.startsWith('Expected `') ? message : `Expected \`${name}\` to be ${message.replace(/^Expected /, '')}`}, got ${describe(got)}.`);
+    if (message.startsWith('Expected `')) throw new ShoalConfigError(`${message}, got ${describeValue(got)}.`);
+    throw optionError(name, message.replace(/^Expected /, ''), got);
   }
   const at = schemaAt(schema, value, path);
   const expected = expectedOf(at) ?? issue.message.replace(/^Invalid input: expected /, 'a ').replace(/, received \w+$/, '');
   const close = typeof got === 'string' ? closeTo(got, valuesOf(at)) : undefined;
-  throw new ShoalConfigError(`Expected \`${name}\` to be ${expected}, got ${describe(got)}.${close ? ` Did you mean ${JSON.stringify(close)}?` : ''}`);
+  throw optionError(name, expected, got, didYouMean(close));
 }
 
 // ---- reading a zod schema (v4 internals: `def.type` and its fields) ----
@@ -121,19 +124,20 @@ function valuesOf(schema: Schema | undefined): unknown[] {
   return [];
 }
 
+/** A zod number's bounds as core's number rule, worded by core ("an integer from 1 and up"). */
 function describeNumber(s: Schema): string {
   const checks = ((s.def.checks as { _zod: { def: { check: string; value: number; inclusive: boolean } } }[] | undefined) ?? []).map((c) => c._zod.def);
-  const lowCheck = checks.find((c) => c.check === 'greater_than');
-  const highCheck = checks.find((c) => c.check === 'less_than');
+  const low = checks.find((c) => c.check === 'greater_than');
+  const high = checks.find((c) => c.check === 'less_than');
+  // An integer schema reports the safe-integer range as its bounds when it has none of its own.
   const safe = s.isInt ? Number.MAX_SAFE_INTEGER : Infinity;
   const min = s.minValue ?? -Infinity;
   const max = s.maxValue ?? Infinity;
-  const lower = min > -safe ? `${lowCheck && !lowCheck.inclusive ? 'above' : 'from'} ${min}` : '';
-  const upperExclusive = highCheck !== undefined && !highCheck.inclusive;
-  let range = '';
-  if (max < safe) range = lower ? `${lower} ${upperExclusive ? 'and below' : 'to'} ${max}` : `${upperExclusive ? 'below' : 'up to'} ${max}`;
-  else if (lower) range = lower.startsWith('from') ? `${lower} and up` : lower;
-  return `${s.isInt ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`;
+  return describeNumberRule({
+    ...(min > -safe ? (low && !low.inclusive ? { above: min } : { min }) : {}),
+    ...(max < safe ? (high && !high.inclusive ? { below: max } : { max }) : {}),
+    integer: s.isInt === true,
+  });
 }
 
 // ---- wording ----
@@ -151,47 +155,11 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-function listValues(values: readonly unknown[]): string {
-  return joinOr(values.map((v) => JSON.stringify(v)));
+function didYouMean(close: string | undefined): string {
+  return close === undefined ? '' : `Did you mean ${JSON.stringify(close)}?`;
 }
 
-function joinOr(parts: readonly string[]): string {
-  const unique = [...new Set(parts)];
-  return unique.length <= 1 ? (unique[0] ?? 'nothing') : `${unique.slice(0, -1).join(', ')} or ${unique[unique.length - 1]}`;
-}
-
-/** The value among `options` a misspelt one meant: at most one edit per three letters away (case ignored). */
+/** The value among `options` a misspelt one meant, as core finds it. */
 function closeTo(word: string, options: readonly unknown[]): string | undefined {
-  const limit = Math.max(1, Math.floor(word.length / 3));
-  let best: string | undefined;
-  let bestDistance = limit + 1;
-  for (const option of options) {
-    if (typeof option !== 'string') continue;
-    const distance = editDistance(word.toLowerCase(), option.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [option, distance];
-  }
-  return best;
-}
-
-/** Edits between two words (insert, delete, change, or swap two neighbours), as core counts them. */
-function editDistance(a: string, b: string): number {
-  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
-    }
-    rows.push(row);
-  }
-  return rows[a.length]![b.length]!;
-}
-
-/** A received value for an error message, as core shows one: `0` (number), `"abc"` (string). */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `\`${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}\` (string)`;
-  if (value === null) return '`null`';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'object') return 'an object';
-  return `\`${String(value)}\` (${typeof value})`;
+  return closestName(word, options.filter((o): o is string => typeof o === 'string'));
 }

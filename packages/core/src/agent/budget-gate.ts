@@ -1,6 +1,6 @@
 import { meanPico, SpendProjection } from '../budget/spend-projection.js';
 import type { Tally } from '../budget/tally.js';
-import { AbortError } from '../errors.js';
+import { abortError } from '../errors.js';
 import { usdToPico } from '../util/money.js';
 
 /**
@@ -39,7 +39,7 @@ export class BudgetGate {
   async admit(): Promise<void> {
     const projection = this.projection;
     for (;;) {
-      if (this.#signal.aborted) throw abortReason(this.#signal);
+      if (this.#signal.aborted) throw abortError(this.#signal, { what: 'operation' });
       if (projection.exhausted) throw projection.error();
       // Before the first charged call there is no mean: the projection is still in its slow start.
       const mean = meanPico(projection.spentPico, this.#finished) ?? 0n;
@@ -66,10 +66,4 @@ export class BudgetGate {
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-/** The error an aborted signal stands for: its reason when that is an error, else an AbortError. */
-export function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new AbortError('The operation was cancelled.', { cause: reason });
 }

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { AgentInputError, ShoalConfigError, StructuredOutputError, formatIssues } from '../errors.js';
+import { AgentInputError, ShoalConfigError, StructuredOutputError, formatIssues, toShoalError } from '../errors.js';
 import { Tally } from '../budget/tally.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectNumber, option } from '../util/options.js';
 import { askAgainAlone } from './ask-again.js';
 import { packedAnswers, packedPrefix, packedResponseSchema } from './packed-call.js';
 import { reaskSuffix, renderInput, renderPacked, stablePrefix } from './prompt.js';
-import { asShoalError, checkRunOptions } from './run-options.js';
+import { checkRunOptions } from './run-options.js';
 import { RunSpend } from './run-spend.js';
 import type { Agent, AgentConfig, AgentMetadata, AgentRunOptions, AgentRunResult, RunManyItem, RunManyOptions, RunManyResult } from './types.js';
 
@@ -182,7 +182,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
         const { output, stage } = await this.#runOne(input, options, spend);
         items[index] = { ok: true, output, stage };
       } catch (error) {
-        items[index] = { ok: false, error: asShoalError(error) };
+        items[index] = { ok: false, error: toShoalError(error, `agent \`${this.name}\``) };
       }
     };
     let packedCalls = 0;
@@ -215,7 +215,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       const output = { name: this.#schemaName(true), schema: packedResponseSchema(this.#structured.jsonSchema, ids) };
       text = (await this.#call(this.#packedPrefix + body, options, spend, output)).text;
     } catch (error) {
-      const shoal = asShoalError(error);
+      const shoal = toShoalError(error, `agent \`${this.name}\``);
       // Asked again item by item only when the packed call provably got no answer that may
       // still exist and be paid for: a create that was refused (429, 5xx, not sent) or a job
       // that failed. A lost create answer, a timeout or a job left running may hold the

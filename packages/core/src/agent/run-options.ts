@@ -1,4 +1,4 @@
-import { ShoalConfigError, ShoalError } from '../errors.js';
+import { ShoalConfigError } from '../errors.js';
 import { type Check, checkOptions, isPlainObject, option } from '../util/options.js';
 import type { AgentRunOptions, RunManyOptions } from './types.js';
 
@@ -20,10 +20,4 @@ export function checkRunOptions(agentName: string, options: AgentRunOptions | un
   if (!isPlainObject(options)) throw needsExecutor();
   checkOptions(`${agentName}.${method}()`, options, method === 'run' ? RUN_OPTIONS : RUN_MANY_OPTIONS);
   if (typeof options.executor?.complete !== 'function') throw needsExecutor();
-}
-
-/** What a failed item of runMany reports: the error itself when it is shoal's, else one that wraps it. */
-export function asShoalError(error: unknown): ShoalError {
-  if (ShoalError.isInstance(error)) return error;
-  return new ShoalError('API_ERROR', error instanceof Error ? error.message : String(error), false, { cause: error });
 }

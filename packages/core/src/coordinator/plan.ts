@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PlanIssue } from '../errors.js';
+import type { PlanIssue } from '../errors/issues.js';
 import type { Agent } from '../agent/define-agent.js';
 import { type JsonSchema, resolveLocalRef } from '../util/json-schema.js';
 import { parseItemPath, parseReference } from './plan-paths.js';
@@ -111,13 +111,13 @@ export function validatePlan(
 ): { readonly ok: true; readonly value: ValidatedPlan } | { readonly ok: false; readonly issues: PlanIssue[] } {
   const parsed = planSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((i) => ({ step: undefined, message: `${i.path.join('.') || '(plan)'}: ${i.message}` })) };
+    return { ok: false, issues: parsed.error.issues.map((i) => planIssue(undefined, i.code, i.path.map((p) => (typeof p === 'number' ? p : String(p))), `${i.path.join('.') || '(plan)'}: ${i.message}`)) };
   }
   const plan = parsed.data;
   const issues: PlanIssue[] = [];
   const byId = new Map<string, PlanStep>();
   for (const step of plan.steps) {
-    if (byId.has(step.id)) issues.push({ step: step.id, message: 'the id is used by two steps' });
+    if (byId.has(step.id)) issues.push(planIssue(step.id, 'duplicate_step', ['steps', step.id, 'id'], 'the id is used by two steps'));
     byId.set(step.id, step);
   }
   const dependencies = new Map<string, Set<string>>();
@@ -125,8 +125,8 @@ export function validatePlan(
     const deps = new Set<string>(step.dependsOn ?? []);
     dependencies.set(step.id, deps);
     const agent = agents(step.agent);
-    if (!agent) issues.push({ step: step.id, message: `unknown agent \`${step.agent}\` (known: ${knownList(agents)})` });
-    for (const dep of step.dependsOn ?? []) if (!byId.has(dep)) issues.push({ step: step.id, message: `depends on a missing step \`${dep}\`` });
+    if (!agent) issues.push(planIssue(step.id, 'unknown_agent', ['steps', step.id, 'agent'], `unknown agent \`${step.agent}\` (known: ${knownList(agents)})`));
+    for (const dep of step.dependsOn ?? []) if (!byId.has(dep)) issues.push(planIssue(step.id, 'missing_step', ['steps', step.id, 'dependsOn'], `depends on a missing step \`${dep}\``));
     // Depth first: every check below walks the input recursively.
     const tooDeep = tooDeepLiterals(step);
     if (tooDeep.length > 0) {
@@ -139,21 +139,22 @@ export function validatePlan(
     for (const { ref, at } of references) {
       const parsedRef = parseReference(ref);
       const where = at.length ? `input.${at.join('.')}` : 'input';
+      const path = ['steps', step.id, ...(at[0] === 'forEach' ? at : ['input', ...at])];
       if (!parsedRef) {
-        issues.push({ step: step.id, message: `${where}: ${quote(ref)} is not a reference (write "step" or "step.path.to[0].field")` });
+        issues.push(planIssue(step.id, 'not_a_reference', path, `${where}: ${quote(ref)} is not a reference (write "step" or "step.path.to[0].field")`));
         continue;
       }
       if (parsedRef.path.length + 1 > MAX_DEPTH) {
-        issues.push({ step: step.id, message: pathTooLong(where, ref, parsedRef.path.length + 1) });
+        issues.push(planIssue(step.id, 'path_too_long', path, pathTooLong(where, ref, parsedRef.path.length + 1)));
         continue;
       }
       const source = byId.get(parsedRef.step);
       if (!source) {
-        issues.push({ step: step.id, message: `${where} refers to a missing step \`${parsedRef.step}\`` });
+        issues.push(planIssue(step.id, 'missing_step', path, `${where} refers to a missing step \`${parsedRef.step}\``));
         continue;
       }
       if (source.id === step.id) {
-        issues.push({ step: step.id, message: `${where} refers to its own step` });
+        issues.push(planIssue(step.id, 'self_reference', path, `${where} refers to its own step`));
         continue;
       }
       deps.add(source.id);
@@ -161,35 +162,36 @@ export function validatePlan(
       if (!sourceAgent) continue;
       const outputSchema = stepOutputSchema(source, sourceAgent);
       const target = schemaAt(outputSchema, parsedRef.path);
-      if (!target) issues.push({ step: step.id, message: `${where}: \`${parsedRef.step}\`'s output has no path ${formatPath(parsedRef.path)}` });
+      if (!target) issues.push(planIssue(step.id, 'missing_path', path, `${where}: \`${parsedRef.step}\`'s output has no path ${formatPath(parsedRef.path)}`));
       else if (at[0] === 'forEach' && typeOf(target) !== undefined && typeOf(target) !== 'array') {
-        issues.push({ step: step.id, message: `forEach must refer to an array; ${ref} is ${typeOf(target)}` });
+        issues.push(planIssue(step.id, 'not_an_array', path, `forEach must refer to an array; ${ref} is ${typeOf(target)}`));
       } else if (agent && at.length === 1 && at[0] !== 'forEach') {
         const expected = typeOf(schemaAt(agent.metadata().inputSchema as Json, [at[0]!]));
         const actual = typeOf(target);
-        if (expected && actual && expected !== actual) issues.push({ step: step.id, message: `${where} expects ${expected} but ${ref} is ${actual}` });
+        if (expected && actual && expected !== actual) issues.push(planIssue(step.id, 'type_mismatch', path, `${where} expects ${expected} but ${ref} is ${actual}`));
       }
     }
-    if (found.items.length > 0 && !step.forEach) issues.push({ step: step.id, message: '"$item" is only meaningful in a step with forEach' });
+    if (found.items.length > 0 && !step.forEach) issues.push(planIssue(step.id, 'item_outside_for_each', ['steps', step.id, 'input'], '"$item" is only meaningful in a step with forEach'));
     // Each $item path must parse and, when the elements' schema is known, exist in it.
     const element = forEachRef ? elementSchema(forEachRef, byId, agents) : undefined;
     for (const { path, at } of found.items) {
       const parsedPath = parseItemPath(path);
       const where = `input.${at.join('.')}`;
-      if (!parsedPath) issues.push({ step: step.id, message: `${where}: "$item" path ${quote(path)} is not a path (write "" for the element, or "field.sub[0]")` });
-      else if (parsedPath.length > MAX_DEPTH) issues.push({ step: step.id, message: pathTooLong(where, path, parsedPath.length) });
-      else if (element && !schemaAt(element, parsedPath)) issues.push({ step: step.id, message: `${where}: the forEach elements have no path ${formatPath(parsedPath)}` });
+      const itemPath = ['steps', step.id, 'input', ...at];
+      if (!parsedPath) issues.push(planIssue(step.id, 'not_a_path', itemPath, `${where}: "$item" path ${quote(path)} is not a path (write "" for the element, or "field.sub[0]")`));
+      else if (parsedPath.length > MAX_DEPTH) issues.push(planIssue(step.id, 'path_too_long', itemPath, pathTooLong(where, path, parsedPath.length)));
+      else if (element && !schemaAt(element, parsedPath)) issues.push(planIssue(step.id, 'missing_path', itemPath, `${where}: the forEach elements have no path ${formatPath(parsedPath)}`));
     }
     if (agent) issues.push(...checkInput(step, agent));
   }
-  if (!byId.has(plan.output)) issues.push({ step: undefined, message: `output names a missing step \`${plan.output}\`` });
+  if (!byId.has(plan.output)) issues.push(planIssue(undefined, 'missing_step', ['output'], `output names a missing step \`${plan.output}\``));
   // Cycles: Kahn's algorithm; whatever is left over sits on a cycle.
   const order: string[] = [];
   const remaining = new Map([...dependencies].map(([id, deps]) => [id, new Set([...deps].filter((d) => byId.has(d)))]));
   while (remaining.size > 0) {
     const ready = [...remaining].filter(([, deps]) => deps.size === 0).map(([id]) => id);
     if (ready.length === 0) {
-      issues.push({ step: undefined, message: `the steps ${[...remaining.keys()].map((id) => `\`${id}\``).join(', ')} depend on each other in a cycle` });
+      issues.push(planIssue(undefined, 'cycle', ['steps'], `the steps ${[...remaining.keys()].map((id) => `\`${id}\``).join(', ')} depend on each other in a cycle`));
       break;
     }
     for (const id of ready) {
@@ -230,10 +232,10 @@ function checkInput(step: PlanStep, agent: Agent): PlanIssue[] {
   const properties = (schema.properties ?? {}) as Record<string, Json>;
   const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
   for (const key of required) {
-    if (!(key in step.input)) issues.push({ step: step.id, message: `input misses the required field \`${key}\` of agent \`${agent.name}\`` });
+    if (!(key in step.input)) issues.push(planIssue(step.id, 'missing_field', ['steps', step.id, 'input', key], `input misses the required field \`${key}\` of agent \`${agent.name}\``));
   }
   if (schema.additionalProperties === false) {
-    for (const key of Object.keys(step.input)) if (!(key in properties)) issues.push({ step: step.id, message: `input has a field \`${key}\` that agent \`${agent.name}\` does not take` });
+    for (const key of Object.keys(step.input)) if (!(key in properties)) issues.push(planIssue(step.id, 'unknown_field', ['steps', step.id, 'input', key], `input has a field \`${key}\` that agent \`${agent.name}\` does not take`));
   }
   const shape = (agent.input as unknown as { shape?: Record<string, z.ZodType> }).shape;
   if (shape) {
@@ -241,7 +243,7 @@ function checkInput(step: PlanStep, agent: Agent): PlanIssue[] {
       const field = shape[key];
       if (!field || containsReference(value)) continue;
       const result = field.safeParse(value);
-      if (!result.success) issues.push({ step: step.id, message: `input.${key}: ${result.error.issues.map((i) => i.message).join('; ')}` });
+      if (!result.success) issues.push(planIssue(step.id, 'invalid_value', ['steps', step.id, 'input', key], `input.${key}: ${result.error.issues.map((i) => i.message).join('; ')}`));
     }
   }
   return issues;
@@ -249,14 +251,13 @@ function checkInput(step: PlanStep, agent: Agent): PlanIssue[] {
 
 /** Literal inputs (and a literal forEach array) that nest deeper than MAX_DEPTH, as issues that say what to do instead. */
 function tooDeepLiterals(step: PlanStep): PlanIssue[] {
-  const fields: [string, unknown][] = Object.entries(step.input).map(([key, value]) => [`input.${key}`, value]);
-  if (Array.isArray(step.forEach)) fields.push(['forEach', step.forEach]);
+  const fields: [string[], unknown][] = Object.entries(step.input).map(([key, value]) => [['input', key], value]);
+  if (Array.isArray(step.forEach)) fields.push([['forEach'], step.forEach]);
   return fields
     .filter(([, value]) => nestsDeeperThan(value, MAX_DEPTH))
-    .map(([where]) => ({
-      step: step.id,
-      message: `${where}: the literal nests deeper than ${MAX_DEPTH} levels; flatten it, or pass it as a JSON string for the agent to parse`,
-    }));
+    .map(([at]) =>
+      planIssue(step.id, 'too_deep', ['steps', step.id, ...at], `${at.join('.')}: the literal nests deeper than ${MAX_DEPTH} levels; flatten it, or pass it as a JSON string for the agent to parse`),
+    );
 }
 
 /** Whether objects and arrays nest more than `limit` levels inside `value`. Iterative, so any depth is measured without recursion. */
@@ -269,6 +270,11 @@ function nestsDeeperThan(value: unknown, limit: number): boolean {
     for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push({ node: child, depth: depth + 1 });
   }
   return false;
+}
+
+/** One plan problem: its code, where in the plan (a path from the plan's root, steps by id), and what. */
+export function planIssue(step: string | undefined, code: string, path: readonly (string | number)[], message: string): PlanIssue {
+  return { code, path, message, step };
 }
 
 function pathTooLong(where: string, path: string, segments: number): string {

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { defineAgent, type Agent } from '../agent/define-agent.js';
-import { PlanError, type PlanIssue, ShoalConfigError, StructuredOutputError } from '../errors.js';
+import { PlanError, ShoalConfigError, StructuredOutputError } from '../errors.js';
+import type { PlanIssue } from '../errors/issues.js';
 import type { Registry } from '../plugins/plugin.js';
 import { toJsonSchema } from '../structured/structured-output.js';
 import { describeError } from '../telemetry/tracer.js';
 import { checkFinal } from './final-output.js';
-import { type ValidatedPlan, planSchema, validatePlan } from './plan.js';
+import { type ValidatedPlan, planIssue, planSchema, validatePlan } from './plan.js';
 import type { RunContext } from './run-context.js';
 
 const catalogueEntry = z.object({ name: z.string(), description: z.string(), inputSchema: z.unknown(), outputSchema: z.unknown() });
@@ -67,7 +68,7 @@ export async function planTask(task: string, output: z.ZodType | undefined, cont
         context.tracer.end(span, 'error', { error: describeError(error) });
         throw error;
       }
-      issues = error.issues.map((i) => ({ step: undefined, message: `${i.path.join('.') || '(plan)'}: ${i.message}` }));
+      issues = error.issues.map((i) => planIssue(undefined, i.code, i.path, `${i.path.join('.') || '(plan)'}: ${i.message}`));
       previous = error.text;
       continue;
     }

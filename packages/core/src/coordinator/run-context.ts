@@ -2,7 +2,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { z } from 'zod';
 import { BudgetGate } from '../agent/budget-gate.js';
 import type { Agent } from '../agent/define-agent.js';
-import { AbortError, ShoalError } from '../errors.js';
+import { abortError } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
 import type { JobSpans } from '../telemetry/job-spans.js';
 import type { Span, Telemetry, TraceEvents } from '../telemetry/telemetry.js';
@@ -61,7 +61,7 @@ export class RunContext {
     if (signal) {
       // Whatever the caller aborted with, sub-calls and the caller see an AbortError (or the caller's own shoal error).
       const onAbort = () =>
-        this.controller.abort(ShoalError.isInstance(signal.reason) ? signal.reason : new AbortError('The run was cancelled.', { cause: signal.reason }));
+        this.controller.abort(abortError(signal, { what: 'run' }));
       if (signal.aborted) onAbort();
       else {
         signal.addEventListener('abort', onAbort, { once: true });

@@ -1,4 +1,5 @@
-import { AbortError, ShoalError, TimeoutError } from '../errors.js';
+import { TimeoutError, abortError } from '../errors.js';
+import type { ModelProvider } from '../providers/types.js';
 import type { AdaptiveConcurrency } from './adaptive-concurrency.js';
 import { type Call, QUEUED } from './call.js';
 import type { CallQueue } from './queue.js';
@@ -19,7 +20,13 @@ export class Cancellation {
     private readonly queue: CallQueue<Call>,
     private readonly settler: Settler,
     private readonly concurrency: AdaptiveConcurrency,
+    private readonly provider: ModelProvider,
   ) {}
+
+  /** The error an aborted signal stands for, worded by what the provider does with work already sent. */
+  reason(signal: AbortSignal) {
+    return abortError(signal, { provider: this.provider });
+  }
 
   watch(signal: AbortSignal): void {
     if (this.#watched.has(signal)) return;
@@ -27,7 +34,7 @@ export class Cancellation {
     signal.addEventListener(
       'abort',
       () => {
-        const reason = abortReason(signal);
+        const reason = this.reason(signal);
         for (const call of [...this.state.active]) if (call.signal === signal) this.settler.error(call, reason);
         for (const call of this.queue.cancel(signal)) if (call.state === QUEUED) this.settler.error(call, reason);
       },
@@ -53,14 +60,4 @@ export class Cancellation {
       ),
     );
   }
-}
-
-/** The error a caller's aborted signal stands for. */
-export function abortReason(signal: AbortSignal): ShoalError {
-  const reason: unknown = signal.reason;
-  if (ShoalError.isInstance(reason)) return reason;
-  return new AbortError(
-    `The call was aborted${reason instanceof Error && reason.name !== 'AbortError' ? ` (${reason.message})` : ''}. A job already created keeps running on the server: ShortAPI has no cancel endpoint.`,
-    { cause: reason },
-  );
 }

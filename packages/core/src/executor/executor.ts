@@ -7,7 +7,7 @@ import { MAX_TIMER_MS } from '../util/clock.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
 import { Budget } from './budget.js';
 import { type Call, callPromise, newCall } from './call.js';
-import { Cancellation, abortReason } from './cancellation.js';
+import { Cancellation } from './cancellation.js';
 import { Dispatcher } from './dispatcher.js';
 import { ExecutorEmitter } from './emitter.js';
 import { FlightRunner } from './flight-runner.js';
@@ -122,7 +122,7 @@ class ShoalExecutor implements Executor {
       wake,
     };
     this.#dispatcher.runner = new FlightRunner(parts);
-    this.#cancellation = new Cancellation(state, this.#queue, this.#settler, this.#concurrency);
+    this.#cancellation = new Cancellation(state, this.#queue, this.#settler, this.#concurrency, this.provider);
     this.#lifecycle = new Lifecycle({
       state,
       queue: this.#queue,
@@ -164,7 +164,7 @@ class ShoalExecutor implements Executor {
     if (state.budgetExceeded) return Promise.reject(this.#budget!.error());
     const priority = options?.priority ?? 0;
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (signal?.aborted) return Promise.reject(this.#cancellation.reason(signal));
     const promise = callPromise();
     const call = newCall(this.#seq++, priority, request, options, this.#clock.now());
     if (signal) this.#cancellation.watch(signal);

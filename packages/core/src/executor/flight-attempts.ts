@@ -96,7 +96,7 @@ export class FlightAttempts {
           result = await provider.doComplete(this.#owner.request, context);
         }
       } catch (raw) {
-        const next = await this.#failed(toShoalError(raw), attempt, context.answered);
+        const next = await this.#failed(toShoalError(raw, 'the provider'), attempt, context.answered);
         if (next === 'retry') continue;
         return next;
       }

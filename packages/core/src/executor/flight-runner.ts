@@ -31,7 +31,7 @@ export class FlightRunner {
     try {
       return await this.#run(flight, owner);
     } catch (unexpected) {
-      const error = toShoalError(unexpected);
+      const error = toShoalError(unexpected, 'the executor');
       return () => this.#parts.settler.flightError(flight, error);
     }
   }

@@ -31,7 +31,7 @@ export function failureError(error: unknown, context: RequestContext): unknown {
   if (error.kind === 'aborted') return context.abortError();
   if (error.kind === 'not-sent') return new NetworkError(`${what} could not be sent (${error.message}); nothing reached the server.`, { cause: error, ...jobId });
   // Never retried: the same answer would be as large again (and a create may have made its job).
-  if (error.kind === 'too-large') return new ProtocolError(`${what}: ${error.message}`, '', [error.message], false, jobId);
+  if (error.kind === 'too-large') return new ProtocolError(`${what}: ${error.message}`, '', [{ code: 'too_large', path: [], message: error.message }], false, jobId);
   if (context.paid) {
     return new AmbiguousCreateError(
       `The ${context.where} was sent but its answer was lost (${error.message}): ${context.service} may have done, and charged for, work shoal cannot see. Not retried, so that nothing is paid twice; set \`retry: { ambiguousCreates: true }\` to retry anyway.`,

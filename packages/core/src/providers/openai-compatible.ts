@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { ProtocolError, ShoalConfigError } from '../errors.js';
+import { type Issue, ProtocolError, ShoalConfigError } from '../errors.js';
 import { HttpClient, type HttpResponse } from '../http/http-client.js';
 import { type Check, checkOptions, expectHttpUrl, expectNumber, option } from '../util/options.js';
 import { rawForError, withoutSecrets } from '../util/redact.js';
 import { type RequestContext, failureError, throwForStatus } from './http-errors.js';
+import { zodIssues } from '../structured/structured-output.js';
 import { extractUsage } from './shortapi/protocol.js';
 import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, abortErrorOf } from './types.js';
 
@@ -65,6 +66,8 @@ export function openAICompatible(options: OpenAICompatibleOptions): OpenAICompat
 export class OpenAICompatibleProvider implements ModelProvider {
   readonly specificationVersion = 'shoal.provider.v1' as const;
   readonly name = 'openai-compatible';
+  /** Aborting a call closes its request: the server stops the completion. */
+  readonly cancelsWork = true;
   readonly model: string;
   readonly baseURL: string;
   readonly #apiKey: string | undefined;
@@ -99,7 +102,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
 
   async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
     const { signal } = context;
-    const abortError = abortErrorOf(signal);
+    const abortError = abortErrorOf(signal, this);
     const responseFormat = this.#responseFormat(request);
     let requests = 1;
     let response = await this.#post(request, responseFormat, context, abortError);
@@ -115,13 +118,14 @@ export class OpenAICompatibleProvider implements ModelProvider {
     try {
       payload = JSON.parse(response.body);
     } catch {
-      throw this.#protocolError('the answer is not JSON', response.body, []);
+      throw this.#protocolError('the answer is not JSON', response.body, [{ code: 'invalid_json', path: [], message: 'the body does not parse as JSON' }]);
     }
     const parsed = completionSchema.safeParse(payload);
-    if (!parsed.success) throw this.#protocolError('the answer has no choices[0].message', response.body, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    if (!parsed.success) throw this.#protocolError('the answer has no choices[0].message', response.body, zodIssues(parsed.error));
     const message = parsed.data.choices[0]!.message;
     if (typeof message.content !== 'string') {
-      throw this.#protocolError(message.refusal ? `the model refused: ${rawForError(message.refusal, [this.#apiKey], 300)}` : 'the answer has no text content', response.body, []);
+      const why = message.refusal ? `the model refused: ${rawForError(message.refusal, [this.#apiKey], 300)}` : 'the answer has no text content';
+      throw this.#protocolError(why, response.body, [{ code: message.refusal ? 'refused' : 'no_text', path: ['choices', 0, 'message', 'content'], message: why }]);
     }
     const usage = extractUsage(parsed.data.usage);
     return {
@@ -168,7 +172,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     }
   }
 
-  #protocolError(message: string, body: string, issues: readonly string[]) {
+  #protocolError(message: string, body: string, issues: readonly Issue[]) {
     return new ProtocolError(`The OpenAI-compatible server's answer does not fit: ${message}`, rawForError(body, [this.#apiKey]), issues, false, {});
   }
 }

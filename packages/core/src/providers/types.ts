@@ -1,5 +1,5 @@
 import type { Clock } from '../util/clock.js';
-import { AbortError, ShoalError } from '../errors.js';
+import { abortError, type ShoalError } from '../errors.js';
 
 /**
  * The small, versioned interface every model provider implements. The executor depends
@@ -92,6 +92,13 @@ export interface ModelProvider {
   readonly specificationVersion: 'shoal.provider.v1';
   /** e.g. `shortapi`, `openai-compatible`, `scripted`. */
   readonly name: string;
+  /**
+   * Whether aborting a call stops the work it started on the server: true when closing the
+   * request ends it (chat completions), false when a job already created runs on and is paid
+   * (ShortAPI has no cancel endpoint). Said in the `AbortError`'s message; left out, the
+   * message says neither.
+   */
+  readonly cancelsWork?: boolean;
   readonly model: string;
   doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult>;
   /**
@@ -104,7 +111,10 @@ export interface ModelProvider {
   close?(): Promise<void>;
 }
 
-/** The error a provider throws when its call's signal fires: the executor's reason (timeout, abort) when it gave one. */
-export function abortErrorOf(signal: AbortSignal): () => unknown {
-  return () => (ShoalError.isInstance(signal.reason) ? signal.reason : new AbortError('Stopped waiting: the call was aborted.'));
+/**
+ * The error a provider throws when its call's signal fires: the executor's reason (a timeout,
+ * a shutdown) when it gave one, else an `AbortError` worded by the provider's `cancelsWork`.
+ */
+export function abortErrorOf(signal: AbortSignal, provider?: Pick<ModelProvider, 'name' | 'cancelsWork'>): () => ShoalError {
+  return () => abortError(signal, provider ? { provider } : {});
 }

@@ -1,5 +1,5 @@
 import { ShoalConfigError } from '../errors.js';
-import { describeValue } from './describe.js';
+import { describeValue, listValues } from './describe.js';
 import { closestName } from './did-you-mean.js';
 
 /**
@@ -119,11 +119,6 @@ function listNames(names: readonly string[]): string {
   return names.map((n) => `\`${n}\``).join(', ');
 }
 
-/** `"a", "b" or "c"` */
-export function listValues(values: readonly unknown[]): string {
-  const shown = values.map((v) => JSON.stringify(v));
-  return shown.length <= 1 ? (shown[0] ?? 'nothing') : `${shown.slice(0, -1).join(', ')} or ${shown[shown.length - 1]}`;
-}
 
 /** Reusable checks for option specs. */
 export const option = {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Issue } from '../../errors.js';
+import { zodIssues } from '../../structured/structured-output.js';
 import type { Usage } from '../types.js';
 
 /**
@@ -62,7 +64,7 @@ const usageSchema = z.looseObject({
 export class PayloadMismatch extends Error {
   constructor(
     message: string,
-    readonly issues: readonly string[],
+    readonly issues: readonly Issue[],
     /** False when asking again cannot help (a well-formed answer of an unknown shape). */
     readonly transient = true,
   ) {
@@ -70,15 +72,17 @@ export class PayloadMismatch extends Error {
   }
 }
 
-function issuesOf(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+
+/** The issues of a schema checked against the envelope's `data`, with paths from the answer's root. */
+function inData(error: z.ZodError): Issue[] {
+  return zodIssues(error).map((issue) => ({ ...issue, path: ['data', ...issue.path] }));
 }
 
 export function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
   } catch (error) {
-    throw new PayloadMismatch('the answer is not JSON', [(error as Error).message]);
+    throw new PayloadMismatch('the answer is not JSON', [{ code: 'invalid_json', path: [], message: (error as Error).message }]);
   }
 }
 
@@ -88,7 +92,7 @@ export type Envelope =
 
 export function parseEnvelope(payload: unknown): Envelope {
   const parsed = envelopeSchema.safeParse(payload);
-  if (!parsed.success) throw new PayloadMismatch('the answer has no `code` envelope', issuesOf(parsed.error));
+  if (!parsed.success) throw new PayloadMismatch('the answer has no `code` envelope', zodIssues(parsed.error));
   const { code, msg, message, data } = parsed.data;
   if (code === 0 || code === '0') return { ok: true, data };
   return { ok: false, code, message: msg ?? message ?? '(no message)' };
@@ -101,7 +105,7 @@ export interface CreateAnswer {
 
 export function parseCreateData(data: unknown): CreateAnswer {
   const parsed = createDataSchema.safeParse(data);
-  if (!parsed.success) throw new PayloadMismatch('the create answer has no `data.job_id`', issuesOf(parsed.error));
+  if (!parsed.success) throw new PayloadMismatch('the create answer has no `data.job_id`', inData(parsed.error));
   return { jobId: String(parsed.data.job_id), amountUsd: amountString(parsed.data.amount) };
 }
 
@@ -125,15 +129,23 @@ export type JobState =
 /** Reads a query answer's `data` (and, A7, a callback's body, which we assume has the same shape). */
 export function parseJobData(data: unknown): JobState {
   const parsed = queryDataSchema.safeParse(data);
-  if (!parsed.success) throw new PayloadMismatch('the job answer has no numeric `data.status`', issuesOf(parsed.error));
+  if (!parsed.success) throw new PayloadMismatch('the job answer has no numeric `data.status`', inData(parsed.error));
   const job = parsed.data;
   const jobId = job.job_id === undefined ? undefined : String(job.job_id);
   if (job.status === JOB_STATUS.succeeded) {
     const text = extractText(job.result);
     if (text === undefined) {
-      throw new PayloadMismatch('the job succeeded but its result holds no text in any known place', [
-        'looked at result (string), result.text, result.output, result.output_text, result.content, result.choices[0].message.content',
-      ], false);
+      throw new PayloadMismatch(
+        'the job succeeded but its result holds no text in any known place',
+        [
+          {
+            code: 'no_text',
+            path: ['data', 'result'],
+            message: 'looked at result (string), result.text, result.output, result.output_text, result.content, result.choices[0].message.content',
+          },
+        ],
+        false,
+      );
     }
     const resultUsage = isRecord(job.result) ? job.result.usage : undefined;
     return {

@@ -1,4 +1,4 @@
-import { ApiError, JobFailedError, JobNotFoundError, ProtocolError, ShoalError, TimeoutError } from '../../errors.js';
+import { ApiError, formatIssues, JobFailedError, JobNotFoundError, ProtocolError, ShoalError, TimeoutError } from '../../errors.js';
 import { HttpClient, type HttpResponse } from '../../http/http-client.js';
 import { type RequestContext, failureError, throwForStatus } from '../http-errors.js';
 import { rawForError, withoutSecrets } from '../../util/redact.js';
@@ -59,6 +59,8 @@ export function shortApi(options: ShortApiOptions = {}): ShortApiProvider {
 export class ShortApiProvider implements ModelProvider {
   readonly specificationVersion = 'shoal.provider.v1' as const;
   readonly name = 'shortapi';
+  /** ShortAPI has no cancel endpoint: a job already created runs on (and is paid) when its call is aborted. */
+  readonly cancelsWork = false;
   readonly model: string;
   readonly baseUrl: string;
   readonly schedule: PollSchedule;
@@ -108,7 +110,7 @@ export class ShortApiProvider implements ModelProvider {
 
   async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
     const { signal } = context;
-    const abortError = abortErrorOf(signal);
+    const abortError = abortErrorOf(signal, this);
     if (signal.aborted) throw abortError();
     let ticket: CallbackTicket | undefined;
     if (this.#receiver) {
@@ -151,7 +153,7 @@ export class ShortApiProvider implements ModelProvider {
    * callback ticket is gone.
    */
   async doResume(_request: CompletionRequest, jobId: string, context: ProviderCallContext): Promise<ProviderResult> {
-    const abortError = abortErrorOf(context.signal);
+    const abortError = abortErrorOf(context.signal, this);
     if (context.signal.aborted) throw abortError();
     try {
       return await this.#wait(jobId, undefined, undefined, context, abortError, 0);
@@ -334,7 +336,7 @@ export class ShortApiProvider implements ModelProvider {
   #protocolError(mismatch: PayloadMismatch, body: string, kind: 'create' | 'query', jobId: string | undefined, retryable: boolean) {
     const what = kind === 'create' ? 'create answer' : `answer for job ${jobId}`;
     return new ProtocolError(
-      `ShortAPI ${what} does not fit the protocol: ${mismatch.message} (${mismatch.issues.join('; ')})`,
+      `ShortAPI ${what} does not fit the protocol: ${mismatch.message} (${formatIssues(mismatch.issues)})`,
       rawForError(body, [this.#apiKey]),
       mismatch.issues,
       retryable,
