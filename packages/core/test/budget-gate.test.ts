@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { abortReason, BudgetGate } from '../src/agent/budget-gate.js';
+import { BudgetGate } from '../src/agent/budget-gate.js';
 import { Tally } from '../src/budget/tally.js';
-import { AbortError, BudgetExceededError } from '../src/errors.js';
+import { AbortError, BudgetExceededError, abortError } from '../src/errors.js';
 
 const usage = { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1 };
 /** Lets waiting admissions run as far as they can. */
@@ -80,13 +80,18 @@ describe('BudgetGate: cancellation', () => {
     const reason = new Error('stop');
     controller.abort(reason);
     await Promise.all(waiting.map((w) => w.done));
-    expect(waiting.map((w) => w.state.error)).toEqual([reason, reason]);
+    // Each wakes with an AbortError that carries the caller's reason.
+    for (const w of waiting) {
+      expect(w.state.error).toSatisfy(AbortError.isInstance);
+      expect((w.state.error as AbortError).cause).toBe(reason);
+      expect((w.state.error as AbortError).message).toBe('The operation was aborted (stop).');
+    }
   });
 
   it('turns a reason that is not an error into an AbortError', () => {
     const controller = new AbortController();
     controller.abort('user left');
-    const error = abortReason(controller.signal);
+    const error = abortError(controller.signal, { what: 'operation' });
     expect(error).toSatisfy(AbortError.isInstance);
     expect(error.cause).toBe('user left');
   });

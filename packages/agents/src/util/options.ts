@@ -1,5 +1,4 @@
 import type { AgentRunOptions, Executor, Usage } from '@shoal/core';
-import { picoToUsd, usdToPico } from '@shoal/core/internal';
 import { z } from 'zod';
 
 export { parseOptions } from './parse-options.js';
