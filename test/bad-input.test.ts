@@ -26,6 +26,7 @@ import {
   type ShortApiProvider,
 } from '@shoal/core';
 import { startShortApiEmulator, type EmulatorOptions, type EmulatorReply, type ShortApiEmulator } from '@shoal/core/testing';
+import { until } from './helpers/until.js';
 
 /**
  * Issue 6, part 3: hostile or broken input at every door shoal has, one row each. A row
@@ -123,12 +124,10 @@ function deliver(url: string, body: string | Buffer, method = 'POST'): Promise<D
   });
 }
 
-/** The first job the emulator made (waits for it, up to 5 s). */
+/** The first job the emulator made (waits for it; a job never made fails by the test's timeout). */
 async function firstJob(emulator: ShortApiEmulator) {
-  for (let i = 0; i < 1000 && emulator.jobs.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  const job = emulator.jobs[0];
-  if (!job) throw new Error('no job was made');
-  return job;
+  await until(() => emulator.jobs.length > 0);
+  return emulator.jobs[0]!;
 }
 
 /** Starts a call on a callback provider, delivers `body` to its job's callback URL (or to `to(url)`), then lets the call finish. */

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AbortError, BudgetExceededError, createCoordinator, createExecutor, defineAgent, PlanError, shortApi, type Plan } from '@shoal/core';
 import { startShortApiEmulator, type EmulatorRule, type ShortApiEmulator } from '@shoal/core/testing';
+import { until } from './helpers/until.js';
 
 const topics = defineAgent({
   name: 'topics',
@@ -114,40 +115,39 @@ describe('the coordinator on the emulator', () => {
   });
 
   it('dispatches the higher-priority run first when two runs share one executor', async () => {
-    const { emulator, coordinator, executor } = await setup([{ match: 'gate', reply: { text: 'ok', latencyMs: 150 } }], 1);
+    // The gate job holds the one slot until finish(): every sub-call of both runs is queued behind it by then.
+    const { emulator, coordinator, executor } = await setup([{ match: 'gate', reply: { text: 'ok', latencyMs: 60_000 } }], 1);
     const fanOut = (prefix: string): Plan => ({
       steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 8 }, (_, i) => `${prefix}${i}`), input: { item: { $item: '' } } }],
       output: 'all',
     });
     // The gate holds the only slot, so both runs' calls wait in the queue together.
-    const gateStarted = new Promise<void>((resolve) => executor.events.once('call-start', () => resolve()));
     const gate = executor.complete({ prompt: 'gate' });
-    await gateStarted;
+    await until(() => emulator.jobs.length === 1);
     const low = coordinator.execute(fanOut('low-'), { priority: 0 });
     const high = coordinator.execute(fanOut('high-'), { priority: 5 });
+    await until(() => executor.metrics().queued === 16);
+    expect(emulator.finish(emulator.jobs[0]!.id)).toBe(true);
     await Promise.all([gate, low, high]);
     const order = emulator.jobs.map((j) => (j.prompt.includes('"high-') ? 'high' : j.prompt.includes('"low-') ? 'low' : 'gate'));
     expect(order).toEqual(['gate', ...Array(8).fill('high'), ...Array(8).fill('low')]);
   });
 
   it('cancels every queued and running sub-call when the run is aborted', async () => {
-    const { emulator, coordinator, executor } = await setup([{ match: 'SCORE', reply: { text: '{"score":0.5}', latencyMs: 200 } }], 4);
+    // Jobs run until the test ends: four are made (the concurrency), 36 sub-calls wait in the queue.
+    const { emulator, coordinator, executor } = await setup([{ match: 'SCORE', reply: { text: '{"score":0.5}', latencyMs: 60_000 } }], 4);
     const controller = new AbortController();
     const plan: Plan = { steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 40 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }], output: 'all' };
-    // Abort once every slot holds a job: 4 calls running, 36 queued.
-    let created = 0;
-    const slotsFull = new Promise<void>((resolve) =>
-      executor.events.on('job-created', () => {
-        if (++created === 4) resolve();
-      }),
-    );
     const running = coordinator.execute(plan, { signal: controller.signal });
-    await slotsFull;
+    await until(() => emulator.jobs.length === 4 && executor.metrics().queued === 36);
     controller.abort();
     await expect(running).rejects.toSatisfy(AbortError.isInstance);
-    // A draining close sends whatever is still queued: had the abort left a call there, its job would show up.
-    await executor.close();
-    expect(emulator.jobs.length).toBeLessThanOrEqual(4);
+    // The queue is emptied at once; the running sub-calls unwind (a wait that never ends fails by the test's timeout).
+    expect(executor.metrics().queued).toBe(0);
+    await until(() => executor.metrics().running === 0);
+    // Nothing queued or running is left to send: only the four jobs made before the abort exist.
+    expect(executor.metrics().queued).toBe(0);
+    expect(emulator.jobs.length).toBe(4);
   });
 
   it('stops the run cleanly when its budget is spent, saying what it spent', async () => {
@@ -181,15 +181,15 @@ describe('the coordinator on the emulator', () => {
     const scored = await flow.map(score, [{ item: 'a' }, { item: 'b' }, { item: 'c' }]);
     expect(scored).toHaveLength(3);
     const folded: number[] = [];
-    const total = await flow.reduce(score, ['p', 'q'], 0, {
+    const total = await flow.reduce(score, ['p', 'q'], 10, {
       input: (_acc, item) => ({ item: String(item) }),
       next: (out, acc) => {
         folded.push(out.score);
         return acc + out.score;
       },
     });
-    expect(folded).toHaveLength(2);
-    expect(total).toBe(folded[0]! + folded[1]!);
+    expect(folded).toHaveLength(2); // one call per element, each folded once, onto the initial value
+    expect(total).toBe(10 + folded[0]! + folded[1]!);
     const [x, y] = await flow.parallel([() => flow.run(score, { item: 'x' }), () => flow.run(topics, { subject: 's' })] as const);
     expect(typeof x.score).toBe('number');
     expect(y.items).toHaveLength(50);
@@ -202,7 +202,7 @@ describe('the coordinator on the emulator', () => {
   });
 });
 
-describe('coordinator runs at the edges: detaching, reasonless aborts, defaulted inputs, $item paths, spans of a failed fan-out', () => {
+describe('the coordinator at the edges: close, reasonless aborts, defaulted inputs, $item paths, spans on failure', () => {
   it('detaches from the executor on close', async () => {
     const { executor } = await setup([]);
     const before = executor.events.listenerCount('call-end');

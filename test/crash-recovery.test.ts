@@ -18,8 +18,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type KillPoint = { readonly kind: 'create'; readonly at: number } | { readonly kind: 'output'; readonly at: number };
 
-// Random kill points, from a seed that is printed (SHOAL_CRASH_SEED=<n> replays a failure).
-const seed = Number(process.env.SHOAL_CRASH_SEED ?? Date.now() % 1_000_000_000);
+// Kill points drawn from a fixed seed, so every run kills at the same points; SHOAL_CRASH_SEED=<n> tries others (the
+// seed is printed with the figures, so a failure under another seed can be replayed).
+const seed = Number(process.env.SHOAL_CRASH_SEED ?? 20_261_111);
 let state = seed >>> 0;
 const random = () => {
   state = (state + 0x6d2b79f5) >>> 0;

@@ -22,8 +22,14 @@ function dumpError(error: unknown, seen = new Set<unknown>()): string {
 describe('the API key stays secret', () => {
   it('never appears in errors, events, metrics or console output of a faulty workload', async () => {
     const writes: string[] = [];
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (writes.push(String(chunk)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (writes.push(String(chunk)), true));
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      writes.push(String(chunk));
+      return true;
+    });
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      writes.push(String(chunk));
+      return true;
+    });
     const emulator = await startShortApiEmulator({
       apiKey: KEY,
       latencyMs: 2,
@@ -115,7 +121,10 @@ describe('the API key stays secret across every layer', () => {
   it('is in nothing shoal produced or sent, but the Authorization header, under faults, bad answers, callbacks, a wrong key and a failing coordinator run', async () => {
     // Everything printed, by any means, while the workload runs.
     const printed: string[] = [];
-    const capture = (chunk: unknown) => (printed.push(String(chunk)), true);
+    const capture = (chunk: unknown) => {
+      printed.push(String(chunk));
+      return true;
+    };
     const spies = [
       vi.spyOn(process.stdout, 'write').mockImplementation(capture),
       vi.spyOn(process.stderr, 'write').mockImplementation(capture),

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createExecutor, JobNotFoundError, shortApi, type Executor } from '@shoal/core';
 import { startShortApiEmulator, type EmulatorOptions, type ShortApiEmulator } from '@shoal/core/testing';
 import { sqliteStore } from '@shoal/store-sqlite';
+import { until } from './helpers/until.js';
 
 /**
  * Jobs re-attached to by id, with a SQLite store: in the same process (calls that timed out,
@@ -50,7 +51,7 @@ describe('re-attaching to jobs by id never books them twice', () => {
     // path, but no race between a deadline and a busy machine).
     const leave = new AbortController();
     const pending = Promise.allSettled(prompts.map((prompt) => executor.complete({ prompt }, { tags: ['batch'], signal: leave.signal })));
-    await waitFor(() => executor.metrics().jobs === N);
+    await until(() => executor.metrics().jobs === N);
     leave.abort();
     const first = await pending;
     expect(first.every((outcome) => outcome.status === 'rejected' && (outcome.reason as { code: string }).code === 'ABORTED')).toBe(true);
@@ -76,7 +77,7 @@ describe('re-attaching to jobs by id never books them twice', () => {
     const killed = executorOn(first, db);
     const pending = prompts.map((prompt) => executor(killed, prompt));
     // Every job created and journaled, then the run stops (as a signal would stop it).
-    await waitFor(() => killed.metrics().jobs === N);
+    await until(() => killed.metrics().jobs === N);
     const report = await killed.shutdown({ deadlineMs: 0 });
     expect(report.abandoned).toBe(N);
     await Promise.allSettled(pending);
@@ -113,10 +114,3 @@ function executor(run: Executor, prompt: string) {
   return run.complete({ prompt }).catch((error: unknown) => error);
 }
 
-/** Resolves once `ready()` holds, checking after each turn of the event loop (no fixed sleep). */
-function waitFor(ready: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => (ready() ? resolve() : setImmediate(check));
-    check();
-  });
-}

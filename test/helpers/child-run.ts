@@ -3,14 +3,14 @@ import { fileURLToPath } from 'node:url';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/durable-run.ts', import.meta.url));
 
-export interface Output {
+interface Output {
   readonly i: number;
   readonly jobId: string;
   readonly cached: boolean;
   readonly text: string;
 }
 
-export interface Summary {
+interface Summary {
   readonly jobs: number;
   readonly cached: number;
   readonly failed: number;

@@ -9,7 +9,7 @@
 import { createExecutor, shortApi, ShoalError } from '@shoal/core';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
-const { url, apiKey, calls, window, concurrency, timeoutMs, samples } = config;
+const { url, apiKey, window, concurrency, timeoutMs, samples } = config;
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
 
 const write = (line) => process.stdout.write(`${line}\n`);

@@ -66,7 +66,7 @@ describe('extract(): bad input is refused before any call', () => {
   });
 });
 
-describe('evidence: review regressions', () => {
+describe('extract: evidence offsets after case folding, chunk limits, per-field validity, budget and unreadable answers', () => {
   it('maps normalized matches back correctly after characters that lengthen when lower-cased (İ)', () => {
     const doc = 'İİİ İstanbul office.\nInvoice  number: INV-7';
     const hit = locate(doc, 'invoice number: INV-7', 0, doc.length);

@@ -1,4 +1,4 @@
-import { createExecutor, ShoalConfigError, ShoalError } from '@shoal/core';
+import { createExecutor, type ModelProvider, ShoalConfigError, ShoalError } from '@shoal/core';
 import { scriptedProvider } from '@shoal/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listwiseAgent, rank, rankingPlan, type RankStrategy } from '../src/index.js';
@@ -199,10 +199,26 @@ describe('rank(): spend, budget and cancellation', () => {
 
   it('when one call fails, the others are cancelled and awaited: nothing runs on after rank() rejects', async () => {
     let calls = 0;
-    const provider = scriptedProvider(() => {
-      calls++;
-      return calls === 1 ? new ShoalError('JOB_FAILED', 'boom', false) : { text: '{"order":[1]}', delayMs: 200 };
+    const inner = scriptedProvider(() => (calls === 1 ? new ShoalError('JOB_FAILED', 'boom', false) : '{"order":[1]}'));
+    // Every call but the first holds until `release()` or its cancellation: they are in flight when the first fails.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
     });
+    const provider: ModelProvider = {
+      ...inner,
+      async doComplete(request, context) {
+        calls++;
+        if (calls > 1) {
+          await new Promise<void>((resolve, reject) => {
+            if (context.signal.aborted) return reject(context.signal.reason);
+            context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true });
+            void gate.then(resolve);
+          });
+        }
+        return inner.doComplete(request, context);
+      },
+    };
     const executor = createExecutor({ provider, concurrency: 64, retry: { maxAttempts: 1 } });
     executors.push(executor);
     let progressAfter = 0;
@@ -210,11 +226,14 @@ describe('rank(): spend, budget and cancellation', () => {
     const error = await rank({ query: 'q', items: corpus(200), topK: 10, executor, onProgress: () => settled && progressAfter++ }).catch((e: unknown) => e);
     settled = true;
     expect((error as ShoalError).message).toMatch(/boom/);
-    const seen = provider.calls.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls).toBeGreaterThan(1); // others were in flight
+    expect(executor.metrics().running).toBe(0); // and were cancelled and awaited before rank() rejected
+    const seen = calls;
+    // A call still in flight would now answer, and a queued one would be sent: drain the executor and look.
+    release();
+    await executor.close({ drain: true });
     expect(progressAfter).toBe(0);
-    expect(provider.calls.length).toBe(seen);
-    expect(executor.metrics().running).toBe(0);
+    expect(calls).toBe(seen);
   });
 
   it('numbers written as strings ("[5]") are read, not a fallback', async () => {

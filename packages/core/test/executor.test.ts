@@ -55,12 +55,15 @@ describe('executor: dedup and cache', () => {
   });
 
   it('keeps a shared job alive while one caller still waits', async () => {
-    const { executor, emulator } = await rig({ latencyMs: 100, rules: [{ match: 'shared', reply: 'ok' }] });
+    // The job runs until finish(): one caller leaves while it runs, then it ends.
+    const { executor, emulator } = await rig({ latencyMs: 60_000, rules: [{ match: 'shared', reply: 'ok' }] });
     const controller = new AbortController();
     const leaving = executor.complete({ prompt: 'shared' }, { signal: controller.signal });
     const staying = executor.complete({ prompt: 'shared' });
-    setTimeout(() => controller.abort(), 20);
+    await until(() => emulator.jobs.length === 1);
+    controller.abort();
     await expect(leaving).rejects.toSatisfy(AbortError.isInstance);
+    expect(emulator.finish(emulator.jobs[0]!.id)).toBe(true);
     expect((await staying).text).toBe('ok');
     expect(emulator.stats().jobs).toBe(1);
   });
@@ -104,10 +107,11 @@ describe('executor: cost ledger and budget', () => {
 
 describe('executor: cancellation, timeouts, close', () => {
   it('cancels thousands of calls sharing one signal with one listener', async () => {
-    const { executor, emulator } = await rig({ latencyMs: 1000 }, {}, { concurrency: 4 });
+    // Jobs run until the test ends: four are made (the concurrency), the rest wait in the queue.
+    const { executor, emulator } = await rig({ latencyMs: 60_000 }, {}, { concurrency: 4 });
     const controller = new AbortController();
     const calls = Array.from({ length: 20_000 }, (_, i) => executor.complete({ prompt: `s${i}` }, { signal: controller.signal }));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => emulator.jobs.length === 4);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1); // one listener for 20,000 calls
     controller.abort();
     const outcomes = await Promise.allSettled(calls);
@@ -187,7 +191,7 @@ describe('executor: bad options fail at construction', () => {
   });
 });
 
-describe('executor: edge cases found in review', () => {
+describe('executor: callers that leave, throwing listeners, timeout edge values, charges of failed jobs', () => {
   it('re-attaches an identical call made after every caller of a flight left to the job it left: one job, booked once', async () => {
     const { executor, emulator } = await rig({ latencyMs: 200, rules: [{ match: 'again', reply: 'fresh' }] });
     const controller = new AbortController();

@@ -28,11 +28,6 @@ export async function rig(
   return { emulator, provider, executor };
 }
 
-/** Settles every promise and returns the outcomes, never throwing. */
-export async function settleAll<T>(promises: Promise<T>[]) {
-  return Promise.allSettled(promises);
-}
-
 /** Resolves once `ready()` holds, checking after each turn of the event loop (no fixed sleep). */
 export function until(ready: () => boolean): Promise<void> {
   return new Promise((resolve) => {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AmbiguousCreateError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { HttpClient, HttpFailure } from '../src/http/http-client.js';
@@ -34,8 +34,23 @@ async function server(handler: (req: http.IncomingMessage, res: http.ServerRespo
   };
 }
 
-/** Lets a keep-alive socket sit idle past the client's one-second mark. */
-const idle = () => new Promise((resolve) => setTimeout(resolve, 1100));
+/**
+ * Lets a keep-alive socket sit idle past the client's one-second mark, on fake time: the client reads a socket's idle
+ * time from performance.now(), which these tests move forward instead of waiting. (If the client stops reading that
+ * clock, the first test fails: its second create would reuse the socket.)
+ */
+let skewMs = 0;
+const realNow = performance.now.bind(performance);
+beforeEach(() => {
+  skewMs = 0;
+  vi.spyOn(performance, 'now').mockImplementation(() => realNow() + skewMs);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+const idle = () => {
+  skewMs += 1100;
+};
 
 describe('HttpClient: creates and idle keep-alive sockets', () => {
   it('never sends a create on a socket idle for a second or more: that socket is retired unwritten', async () => {
@@ -43,12 +58,12 @@ describe('HttpClient: creates and idle keep-alive sockets', () => {
     const client = new HttpClient({ baseUrl: s.url });
     try {
       await client.send({ method: 'POST', path: '/create', body: '{}' });
-      await idle();
+      idle();
       expect((await client.send({ method: 'POST', path: '/create', body: '{}' })).status).toBe(200);
       expect(s.requests).toBe(2);
       expect(s.connections).toBe(2); // the second create went on a new connection
       // A poll, free to repeat, still takes the idle socket.
-      await idle();
+      idle();
       await client.send({ method: 'GET', path: '/query' });
       expect(s.connections).toBe(2);
     } finally {
@@ -86,7 +101,7 @@ describe('HttpClient: creates and idle keep-alive sockets', () => {
     const executor = createExecutor({ provider: shortApi({ apiKey: 'sk-test-0123456789', baseUrl: s.url, poll: { initialDelayMs: 1 } }), retry: { baseDelayMs: 1 } });
     try {
       expect((await executor.complete({ prompt: 'first' })).text).toBe('done');
-      await idle();
+      idle();
       const error = await executor.complete({ prompt: 'second' }).catch((e: unknown) => e);
       expect(AmbiguousCreateError.isInstance(error)).toBe(true);
       expect(creates).toBe(2);

@@ -7,6 +7,7 @@ import { ExecutorClosedError, ShoalConfigError } from '../src/errors.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
 import { startShortApiEmulator, type EmulatorOptions, type ShortApiEmulator } from '../src/testing/emulator.js';
+import { until } from './helpers.js';
 
 // The executor's use of a store's journal, with an in-memory store (the SQLite one lives in
 // its own package and is tested end to end from test/). Each "run" is a new executor on the
@@ -235,11 +236,11 @@ describe('shutdown', () => {
   });
 
   it('abandons calls still running at the deadline (with a store, their jobs stay journaled)', async () => {
-    const emulator = await emulatorFor({ latencyMs: 5_000 });
+    const emulator = await emulatorFor({ latencyMs: 60_000 });
     const store = memoryStore();
     const executor = run(emulator, store);
     const call = executor.complete({ prompt: 'long' }).catch((e: unknown) => e);
-    while (emulator.jobs.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => emulator.jobs.length > 0);
     expect(await executor.shutdown({ deadlineMs: 20 })).toEqual({ rejectedQueued: 0, finished: 0, abandoned: 1, clean: false });
     expect(await call).toMatchObject({ code: 'EXECUTOR_CLOSED', message: expect.stringMatching(/re-attaches/) });
     expect(store.entries.get(keyOf('long'))?.jobId).toBe(emulator.jobs[0]!.id);
@@ -283,7 +284,7 @@ describe('shutdown', () => {
       second = executor.complete({ prompt: 'again' }); // issued at once, while the first flight unwinds
     });
     await executor.complete({ prompt: 'again' }, { signal: controller.signal }).catch(() => undefined);
-    while (!second) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => second !== undefined);
     expect(await second).toMatchObject({ text: 'the answer' });
     expect(emulator.stats().creates).toBe(1);
     expect(executor.metrics().recovery.resumed).toBe(1);

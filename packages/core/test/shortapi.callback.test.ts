@@ -54,9 +54,11 @@ describe('shortApi callbacks', () => {
   });
 
   it('confirms an unverifiable callback with one query', async () => {
-    const { executor, emulator } = await rig({ latencyMs: 300, faults: { dropCallback: 1 }, rules: [{ match: 'hint', reply: 'confirmed' }] }, { callback: { deadlineMs: 10_000 } });
+    // The job runs until finish(): the callback that the executor reads is ours, and its query finds the job done.
+    const { executor, emulator } = await rig({ latencyMs: 60_000, faults: { dropCallback: 1 }, rules: [{ match: 'hint', reply: 'confirmed' }] }, { callback: { deadlineMs: 50_000 } });
     const pending = executor.complete({ prompt: 'hint' });
-    await new Promise((r) => setTimeout(r, 350));
+    await until(() => executor.metrics().jobs === 1); // the create has answered: the ticket knows its job id
+    expect(emulator.finish(emulator.jobs[0]!.id)).toBe(true);
     expect(await post(emulator.jobs[0]!.callbackUrl!, JSON.stringify({ something: 'else' }))).toBe(202);
     const result = await pending;
     expect(result.text).toBe('confirmed');

@@ -15,6 +15,8 @@ describe('shutdown without a store', () => {
     expect(errors.every((e) => ExecutorClosedError.isInstance(e))).toBe(true);
     const sent = executor.metrics().requests;
     // Many poll intervals later, still nothing new: the server saw at most what was sent before shutdown() resolved.
+    // Still a real wait: "nothing is sent later" needs time to pass, and the executor's poll timers run on the real
+    // clock. Once timers go through the injected `clock`, this becomes an advance of fake time.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(executor.metrics().requests).toBe(sent);
     expect(emulator.stats().creates + emulator.stats().queries).toBeLessThanOrEqual(sent);
