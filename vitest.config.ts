@@ -26,6 +26,7 @@ const integration = [
   'packages/core/test/shortapi.emulator.test.ts',
   'packages/core/test/shutdown-no-store.test.ts',
   'packages/core/test/step-retry.test.ts',
+  'packages/core/test/telemetry.polls.test.ts',
   'packages/store-sqlite/test/**/*.test.ts',
   'examples/**/*.test.ts',
   'test/**/*.test.ts',

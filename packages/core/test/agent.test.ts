@@ -192,7 +192,7 @@ describe('BudgetGate', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(fourth).toBe(false); // 0.3 + 3 x 0.3 > 1
     controller.abort(new Error('stop'));
-    expect(await blocked).toMatchObject({ message: 'stop' });
+    expect(await blocked).toMatchObject({ code: 'ABORTED', message: 'The operation was aborted (stop).' });
     spent = 1;
     await expect(new BudgetGate(1, () => spent, new AbortController().signal).admit()).rejects.toBeInstanceOf(BudgetExceededError);
   });
