@@ -3,12 +3,12 @@
  * talks only to emulators on 127.0.0.1. Quote medians and ratios from one run: the
  * machine is shared and noisy.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
-import { createExecutor, defineAgent, openAICompatible, shortApi, type ModelProvider } from '@shoal/core';
+import { createExecutor, defineAgent, type ModelProvider, openAICompatible, shortApi } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
+import { z } from 'zod';
 import { rateLimitScenario } from './rate-limit-scenario.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -25,7 +25,9 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 /** An emulator in a child process, so its CPU is not counted as ours. */
 async function childEmulator(latencyMs: number, openai = false): Promise<{ url: string; apiKey: string; child: ChildProcess }> {
   const bin = fileURLToPath(new URL('../packages/core/dist/testing/emulator-bin.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, '--json', '--latency', String(latencyMs), ...(openai ? ['--openai'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [bin, '--json', '--latency', String(latencyMs), ...(openai ? ['--openai'] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()));
     child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
@@ -72,7 +74,9 @@ async function rawLoop(url: string, apiKey: string, n: number, inFlight: number,
   const worker = async () => {
     while (next < n) {
       const i = next++;
-      const created = (await request('POST', '/api/v1/job/create', JSON.stringify({ model: 'openai/gpt-5.4-nano', args: { prompt: `raw ${i}` } }))) as { data: { job_id: string } };
+      const created = (await request('POST', '/api/v1/job/create', JSON.stringify({ model: 'openai/gpt-5.4-nano', args: { prompt: `raw ${i}` } }))) as {
+        data: { job_id: string };
+      };
       // It knows the job's duration: sleep that long, then query (again 1 ms later if the server's timer was late).
       if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
       for (let polls = 0; ; polls++) {
@@ -117,7 +121,13 @@ async function cpuPerCall() {
     await provider.close?.();
     const raw = median(samples.raw);
     const shoal = median(samples.shoal);
-    row('CPU per call, 0 ms jobs, 64 in flight (median of 5 x 12k)', `${shoal.toFixed(0)} us`, `raw node:http loop ${raw.toFixed(0)} us`, '<= 1.5x raw', shoal <= 1.5 * raw);
+    row(
+      'CPU per call, 0 ms jobs, 64 in flight (median of 5 x 12k)',
+      `${shoal.toFixed(0)} us`,
+      `raw node:http loop ${raw.toFixed(0)} us`,
+      '<= 1.5x raw',
+      shoal <= 1.5 * raw,
+    );
     row('  ratio shoal / raw', `${(shoal / raw).toFixed(2)}x`, '', '<= 1.5x', shoal <= 1.5 * raw);
   } finally {
     emulator.child.kill();
@@ -148,7 +158,13 @@ async function wallTime() {
     const shoal = median(shoalRuns);
     const raw = median(rawRuns);
     const over = (ms: number) => `${((ms / ideal - 1) * 100).toFixed(1)}%`;
-    row(`Wall time N=${N}, C=${C}, ${LAT} ms jobs (ideal ${ideal} ms), median of 3`, `${shoal.toFixed(0)} ms (+${over(shoal)})`, `raw loop ${raw.toFixed(0)} ms (+${over(raw)})`, '<= +5%', shoal <= ideal * 1.05);
+    row(
+      `Wall time N=${N}, C=${C}, ${LAT} ms jobs (ideal ${ideal} ms), median of 3`,
+      `${shoal.toFixed(0)} ms (+${over(shoal)})`,
+      `raw loop ${raw.toFixed(0)} ms (+${over(raw)})`,
+      '<= +5%',
+      shoal <= ideal * 1.05,
+    );
     row('  ratio shoal / raw loop', `${(shoal / raw).toFixed(3)}x`, '', '', undefined);
   } finally {
     emulator.child.kill();
@@ -194,13 +210,24 @@ async function enqueueMillion() {
   const enqueueMs = median(runs.map((r) => r.enqueueMs));
   const perCall = median(runs.map((r) => r.perCall));
   const cancelMs = median(runs.map((r) => r.cancelMs));
-  row('Enqueue 1M calls, mixed priority, one shared signal (median of 3)', `${(enqueueMs / 1000).toFixed(2)} s`, `${runs[0]!.queued.toLocaleString('en-US')} queued, 1 running`, '< 2 s', enqueueMs < 2000);
+  row(
+    'Enqueue 1M calls, mixed priority, one shared signal (median of 3)',
+    `${(enqueueMs / 1000).toFixed(2)} s`,
+    `${runs[0]!.queued.toLocaleString('en-US')} queued, 1 running`,
+    '< 2 s',
+    enqueueMs < 2000,
+  );
   row('  heap per queued call (promise included)', `${perCall.toFixed(0)} B`, '', '< 1 KB', perCall < 1024);
   row('  cancel all 1M through their shared signal', `${(cancelMs / 1000).toFixed(2)} s`, '', '', undefined);
 }
 
 // ---- 4. Requests per job and detection delay ----
-async function detection(label: string, latencyMs: { min: number; max: number }, callback: boolean, target: { delay: (p50: number, rel: number) => boolean; text: string }) {
+async function detection(
+  label: string,
+  latencyMs: { min: number; max: number },
+  callback: boolean,
+  target: { delay: (p50: number, rel: number) => boolean; text: string },
+) {
   const emulator = await startShortApiEmulator({ latencyMs, seed: 7 });
   const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, ...(callback ? { callback: true } : {}) });
   const executor = createExecutor({ provider, concurrency: 64, cache: false });
@@ -265,7 +292,14 @@ async function rawChatLoop(url: string, n: number, inFlight: number): Promise<vo
         response_format: { type: 'json_schema', json_schema: { name: 'bench-label', schema, strict: true } },
       });
       const req = http.request(
-        { agent, hostname: base.hostname, port: base.port, method: 'POST', path: `${base.pathname}/chat/completions`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          agent,
+          hostname: base.hostname,
+          port: base.port,
+          method: 'POST',
+          path: `${base.pathname}/chat/completions`,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -321,7 +355,13 @@ async function agentOnOpenAI() {
     await executor.close();
     const s = median(shoal);
     const r = median(raw);
-    row('Agent call, structured output, OpenAI-compatible, 0 ms (median of 5 x 6k)', `${s.toFixed(0)} us`, `raw loop + JSON.parse + zod ${r.toFixed(0)} us`, '<= 1.5x raw', s <= 1.5 * r);
+    row(
+      'Agent call, structured output, OpenAI-compatible, 0 ms (median of 5 x 6k)',
+      `${s.toFixed(0)} us`,
+      `raw loop + JSON.parse + zod ${r.toFixed(0)} us`,
+      '<= 1.5x raw',
+      s <= 1.5 * r,
+    );
     row('  ratio shoal / raw', `${(s / r).toFixed(2)}x`, 'issue: openai SDK 1,140, AI SDK 1,540 us', '<= 1.5x', s <= 1.5 * r);
   } finally {
     server.child.kill();
@@ -331,8 +371,14 @@ async function agentOnOpenAI() {
 // ---- 6. Packing: 1,000 short inputs, K = 20, against one call per input (emulator usage) ----
 async function packing() {
   const emulator = await startShortApiEmulator({ latencyMs: 0 });
-  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }), concurrency: 64, cache: false });
-  const inputs = Array.from({ length: 1000 }, (_, i) => ({ ticket: `Ticket ${i}: ${['charged twice this month', 'the app crashes on start', 'cannot log in after reset', 'please add dark mode'][i % 4]}` }));
+  const executor = createExecutor({
+    provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }),
+    concurrency: 64,
+    cache: false,
+  });
+  const inputs = Array.from({ length: 1000 }, (_, i) => ({
+    ticket: `Ticket ${i}: ${['charged twice this month', 'the app crashes on start', 'cannot log in after reset', 'please add dark mode'][i % 4]}`,
+  }));
   const single = await benchAgent.runMany(inputs, { executor });
   const packed = await benchAgent.runMany(inputs, { executor, pack: 20 });
   await executor.close();
@@ -352,13 +398,17 @@ async function packing() {
 
   // The prompt layout at work: an agent whose stable prefix passes the 1,024-token caching threshold.
   const cacheEmulator = await startShortApiEmulator({ latencyMs: 0 });
-  const cacheExecutor = createExecutor({ provider: shortApi({ apiKey: cacheEmulator.apiKey, baseUrl: cacheEmulator.url, poll: { initialDelayMs: 1 } }), concurrency: 16, cache: false });
+  const cacheExecutor = createExecutor({
+    provider: shortApi({ apiKey: cacheEmulator.apiKey, baseUrl: cacheEmulator.url, poll: { initialDelayMs: 1 } }),
+    concurrency: 16,
+    cache: false,
+  });
   const policy = defineAgent({
     name: 'policy-check',
     description: 'Checks a ticket against a long support policy.',
     input: z.object({ ticket: z.string() }),
     output: z.object({ allowed: z.boolean(), rule: z.int().min(1).max(120) }),
-    instructions: `Check the ticket against the policy and name the rule that decides.\n${Array.from({ length: 120 }, (_, i) => `Rule ${i + 1}: requests of kind ${i + 1} are handled by team ${i % 7} within ${i % 5 + 1} days.`).join('\n')}`,
+    instructions: `Check the ticket against the policy and name the rule that decides.\n${Array.from({ length: 120 }, (_, i) => `Rule ${i + 1}: requests of kind ${i + 1} are handled by team ${i % 7} within ${(i % 5) + 1} days.`).join('\n')}`,
   });
   const cached = await policy.runMany(inputs.slice(0, 200), { executor: cacheExecutor });
   await cacheExecutor.close();
@@ -376,12 +426,28 @@ async function packing() {
 /** bench/json-repair.ts in a child (it runs each pattern in a process of its own): the worst reading time per answer size. */
 async function repairWorstCase() {
   const { execFileSync } = await import('node:child_process');
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/json-repair.ts', '3'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 600_000 });
-  const worst = /\| \*\*worst\*\* \|(.*)\|/.exec(out)?.[1]?.split('|').map((cell) => cell.replace(/\*/g, '').trim());
-  const zod = /\| \*\*worst, zod-bound\*\* \|(.*)\|/.exec(out)?.[1]?.split('|').map((cell) => cell.replace(/\*/g, '').trim());
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/json-repair.ts', '3'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 600_000,
+  });
+  const worst = /\| \*\*worst\*\* \|(.*)\|/
+    .exec(out)?.[1]
+    ?.split('|')
+    .map((cell) => cell.replace(/\*/g, '').trim());
+  const zod = /\| \*\*worst, zod-bound\*\* \|(.*)\|/
+    .exec(out)?.[1]
+    ?.split('|')
+    .map((cell) => cell.replace(/\*/g, '').trim());
   if (!worst || worst.length < 6) throw new Error(`bench/json-repair.ts printed no worst row:\n${out}`);
   const ms = (cell: string) => Number.parseFloat(cell.replace('>', ''));
-  row('Reading a model answer, worst of 16 hostile shapes (median of 3): 1 KB / 64 KB / 1 MB', `${worst[0]} / ${worst[3]} / ${worst[5]} ms`, 'before the bounds: > 10 s from 64 KB', '< 100 ms up to 1 MB', worst.every((c) => ms(c) < 100));
+  row(
+    'Reading a model answer, worst of 16 hostile shapes (median of 3): 1 KB / 64 KB / 1 MB',
+    `${worst[0]} / ${worst[3]} / ${worst[5]} ms`,
+    'before the bounds: > 10 s from 64 KB',
+    '< 100 ms up to 1 MB',
+    worst.every((c) => ms(c) < 100),
+  );
   if (zod) row('  valid JSON, 1 MB of wrong-type values (bound by zod, one issue per value)', `${zod[5]} ms`, '', '', undefined);
 }
 
@@ -455,7 +521,9 @@ if (wanted('detection')) {
 
 const widths = (['metric', 'shoal', 'reference', 'target', 'verdict'] as const).map((k) => Math.max(k.length, ...rows.map((r) => r[k].length)));
 const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-console.log(`\nshoal bench, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+console.log(
+  `\nshoal bench, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+);
 console.log(fmt(['metric', 'shoal', 'reference', 'target', 'verdict']));
 console.log(fmt(widths.map((w) => '-'.repeat(w))));
 for (const r of rows) console.log(fmt([r.metric, r.shoal, r.reference, r.target, r.verdict]));

@@ -12,10 +12,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type RankStrategy, rank } from '@shoal/agents';
+import { rankingJudge } from '@shoal/agents/testing';
 import { createExecutor, type Executor, shortApi } from '@shoal/core';
 import { seededRandom, startShortApiEmulator } from '@shoal/core/testing';
-import { rank, type RankStrategy } from '@shoal/agents';
-import { rankingJudge } from '@shoal/agents/testing';
 
 const STRATEGIES: { label: string; strategy: RankStrategy }[] = [
   { label: 'sliding window (w20, s10)', strategy: { name: 'sliding-window', window: 20, step: 10 } },
@@ -94,31 +94,61 @@ async function simulated() {
   ];
   for (const { n, queries } of settings) {
     console.log(`\n### Simulated judge, N = ${n} (${queries} queries; relevance 0-100, first stage = relevance + N(0, 30); nDCG gain = relevance)\n`);
-    console.log(line(['strategy', ...noises.map((x) => `nDCG@10 ${x.label}`), 'exact top-10 at σ=0', 'calls', 'rounds', 'input tokens', 'output tokens', 'id repairs (noisy runs)']));
+    console.log(
+      line([
+        'strategy',
+        ...noises.map((x) => `nDCG@10 ${x.label}`),
+        'exact top-10 at σ=0',
+        'calls',
+        'rounds',
+        'input tokens',
+        'output tokens',
+        'id repairs (noisy runs)',
+      ]),
+    );
     console.log(line(['---', ...noises.map(() => '---:'), '---:', '---:', '---:', '---:', '---:', '---:']));
     const firstStage: number[] = [];
     for (let q = 0; q < queries; q++) {
       const items = syntheticQuery(n, 1000 * n + q);
-      firstStage.push(ndcgAt(TOP_K, items.map((i) => i.rel), items.map((i) => i.rel)));
+      firstStage.push(
+        ndcgAt(
+          TOP_K,
+          items.map((i) => i.rel),
+          items.map((i) => i.rel),
+        ),
+      );
     }
     for (const { label, strategy } of STRATEGIES) {
       const rows = noises.map(newRow);
       for (const [x, setting] of noises.entries()) {
         currentJudge = rankingJudge({ relevance: relOfText, noise: setting.noise, idFaults: setting.idFaults, seed: 11 });
-        await inBatches(Array.from({ length: queries }, (_, q) => q), 4, async (q) => {
-          const items = syntheticQuery(n, 1000 * n + q);
-          const result = await rank({ query: `synthetic ${q}`, items, topK: TOP_K, strategy, executor });
-          const row = rows[x]!;
-          row.ndcg.push(ndcgAt(TOP_K, result.ranking.map((r) => r.item.rel), items.map((i) => i.rel)));
-          row.calls.push(result.calls);
-          row.rounds.push(result.rounds);
-          row.inputTokens.push(result.usage.inputTokens);
-          row.outputTokens.push(result.usage.outputTokens);
-          row.repairs += result.repairs.missing + result.repairs.repeated + result.repairs.invented;
-          const truth = [...items].sort((a, b) => b.rel - a.rel).slice(0, TOP_K).map((i) => i.id);
-          if (result.ranking.map((r) => r.id).join() === truth.join()) row.exact++;
-          row.queries++;
-        });
+        await inBatches(
+          Array.from({ length: queries }, (_, q) => q),
+          4,
+          async (q) => {
+            const items = syntheticQuery(n, 1000 * n + q);
+            const result = await rank({ query: `synthetic ${q}`, items, topK: TOP_K, strategy, executor });
+            const row = rows[x]!;
+            row.ndcg.push(
+              ndcgAt(
+                TOP_K,
+                result.ranking.map((r) => r.item.rel),
+                items.map((i) => i.rel),
+              ),
+            );
+            row.calls.push(result.calls);
+            row.rounds.push(result.rounds);
+            row.inputTokens.push(result.usage.inputTokens);
+            row.outputTokens.push(result.usage.outputTokens);
+            row.repairs += result.repairs.missing + result.repairs.repeated + result.repairs.invented;
+            const truth = [...items]
+              .sort((a, b) => b.rel - a.rel)
+              .slice(0, TOP_K)
+              .map((i) => i.id);
+            if (result.ranking.map((r) => r.id).join() === truth.join()) row.exact++;
+            row.queries++;
+          },
+        );
       }
       const clean = rows[0]!;
       if (clean.exact !== clean.queries) {
@@ -152,10 +182,17 @@ function dl19Folder(): string | undefined {
 async function trec() {
   const dir = dl19Folder();
   if (!dir) {
-    console.log('\n### TREC DL19: skipped\n\nThe data folder ../shared/data/trec-dl19 (or $SHOAL_TREC_DL19) is absent; it is never copied into this repository.');
+    console.log(
+      '\n### TREC DL19: skipped\n\nThe data folder ../shared/data/trec-dl19 (or $SHOAL_TREC_DL19) is absent; it is never copied into this repository.',
+    );
     return;
   }
-  const tsv = (file: string) => readFileSync(`${dir}/${file}`, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+  const tsv = (file: string) =>
+    readFileSync(`${dir}/${file}`, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
   const queries = tsv('queries.tsv').map(([qid, text]) => ({ qid: qid!, text: text! }));
   const qrels = new Map<string, Map<string, number>>();
   for (const row of readFileSync(`${dir}/qrels.txt`, 'utf8').trim().split('\n')) {
@@ -172,8 +209,27 @@ async function trec() {
   for (const run of runs.values()) run.sort((a, b) => b.score - a.score || (a.docid < b.docid ? 1 : a.docid > b.docid ? -1 : 0));
   const gain = (qid: string, docid: string) => qrels.get(qid)?.get(docid) ?? 0;
   const judged = (qid: string) => [...(qrels.get(qid)?.values() ?? [])];
-  const bm25 = mean(queries.map((q) => ndcgAt(TOP_K, runs.get(q.qid)!.map((d) => gain(q.qid, d.docid)), judged(q.qid))));
-  const ceiling = mean(queries.map((q) => ndcgAt(TOP_K, runs.get(q.qid)!.map((d) => gain(q.qid, d.docid)).sort((a, b) => b - a), judged(q.qid))));
+  const bm25 = mean(
+    queries.map((q) =>
+      ndcgAt(
+        TOP_K,
+        runs.get(q.qid)!.map((d) => gain(q.qid, d.docid)),
+        judged(q.qid),
+      ),
+    ),
+  );
+  const ceiling = mean(
+    queries.map((q) =>
+      ndcgAt(
+        TOP_K,
+        runs
+          .get(q.qid)!
+          .map((d) => gain(q.qid, d.docid))
+          .sort((a, b) => b - a),
+        judged(q.qid),
+      ),
+    ),
+  );
   console.log(`\n### TREC DL19 (${queries.length} queries, BM25 top ${runs.get(queries[0]!.qid)!.length})\n`);
   console.log(`metric check: BM25 nDCG@10 = ${fixed(bm25)} (published 0.5058), ceiling on these candidates = ${fixed(ceiling)} (published 0.8922)`);
   if (Math.abs(bm25 - 0.5058) > 0.00005 || Math.abs(ceiling - 0.8922) > 0.00005) {
@@ -181,7 +237,10 @@ async function trec() {
     console.error('!! the metric does not reproduce the published figures');
   }
   // Passage texts are not in the data: each candidate is a stand-in of 60 words that carries its docid, which the judge reads.
-  const words = 'the of and to in is for on that with as by at from this are be or an was which it its can has have their more than other most about may also into when been used these time only such over'.split(' ');
+  const words =
+    'the of and to in is for on that with as by at from this are be or an was which it its can has have their more than other most about may also into when been used these time only such over'.split(
+      ' ',
+    );
   const standIn = (docid: string) => {
     const random = seededRandom(Number(docid) || 1);
     return `doc ${docid}: ${Array.from({ length: 60 }, () => words[Math.floor(random() * words.length)]).join(' ')}`;
@@ -191,8 +250,12 @@ async function trec() {
     { label: 'σ=0.5 grade', noise: 0.5 },
     { label: 'σ=1 grade', noise: 1 },
   ];
-  console.log(`\njudge: a passage's NIST grade (0-3, unjudged = 0) plus Gaussian noise σ (in grades) afresh in each call; 5% of listwise/setwise answers with an id fault in the noisy runs. Passages are 60-word stand-ins (the data has no texts), so tokens are indicative.\n`);
-  console.log(line(['strategy', ...noises.map((x) => `nDCG@10 ${x.label}`), 'calls / query', 'rounds / query', 'input tokens / query', 'output tokens / query']));
+  console.log(
+    `\njudge: a passage's NIST grade (0-3, unjudged = 0) plus Gaussian noise σ (in grades) afresh in each call; 5% of listwise/setwise answers with an id fault in the noisy runs. Passages are 60-word stand-ins (the data has no texts), so tokens are indicative.\n`,
+  );
+  console.log(
+    line(['strategy', ...noises.map((x) => `nDCG@10 ${x.label}`), 'calls / query', 'rounds / query', 'input tokens / query', 'output tokens / query']),
+  );
   console.log(line(['---', ...noises.map(() => '---:'), '---:', '---:', '---:', '---:']));
   console.log(line(['BM25 (no re-ranking)', fixed(bm25), fixed(bm25), fixed(bm25), 0, 0, 0, 0]));
   for (const { label, strategy } of STRATEGIES) {
@@ -211,7 +274,13 @@ async function trec() {
         for (const d of run) rel.set(`${q.text}\u0000${d.docid}`, gain(q.qid, d.docid));
         const result = await rank({ query: q.text, items: run.map((d) => ({ id: d.docid, text: standIn(d.docid) })), topK: TOP_K, strategy, executor });
         const row = rows[x]!;
-        row.ndcg.push(ndcgAt(TOP_K, result.ranking.map((r) => gain(q.qid, r.id)), judged(q.qid)));
+        row.ndcg.push(
+          ndcgAt(
+            TOP_K,
+            result.ranking.map((r) => gain(q.qid, r.id)),
+            judged(q.qid),
+          ),
+        );
         row.calls.push(result.calls);
         row.rounds.push(result.rounds);
         row.inputTokens.push(result.usage.inputTokens);
@@ -219,7 +288,16 @@ async function trec() {
       });
     }
     const clean = rows[0]!;
-    console.log(line([label, ...rows.map((r) => fixed(mean(r.ndcg))), fixed(mean(clean.calls), 1), fixed(mean(clean.rounds), 1), Math.round(mean(clean.inputTokens)), Math.round(mean(clean.outputTokens))]));
+    console.log(
+      line([
+        label,
+        ...rows.map((r) => fixed(mean(r.ndcg))),
+        fixed(mean(clean.calls), 1),
+        fixed(mean(clean.rounds), 1),
+        Math.round(mean(clean.inputTokens)),
+        Math.round(mean(clean.outputTokens)),
+      ]),
+    );
   }
   console.log(line(['ceiling (judgments as a perfect judge)', fixed(ceiling), '', '', '', '', '', '']));
   console.log(`

@@ -23,7 +23,8 @@ const schema = z.object({ label: z.string(), items: z.array(z.object({ id: z.num
 const output = new StructuredOutput(schema);
 
 /** `head`, then `unit` repeated, then `tail`, to about `n` characters. */
-const fill = (head: string, unit: string, tail: string, n: number) => head + unit.repeat(Math.max(1, Math.ceil((n - head.length - tail.length) / unit.length))) + tail;
+const fill = (head: string, unit: string, tail: string, n: number) =>
+  head + unit.repeat(Math.max(1, Math.ceil((n - head.length - tail.length) / unit.length))) + tail;
 const items = (n: number) => fill('{"label":"x","items":[', '{"id":1,"name":"abcdef"},', '{"id":2,"name":"g"}]}', n);
 
 const patterns: Record<string, (n: number) => string> = {
@@ -35,7 +36,7 @@ const patterns: Record<string, (n: number) => string> = {
   'missing commas [{}{}{}': (n) => fill('[', '{}', '', n),
   'mixed quotes [\'a"b\'c"': (n) => fill("['", 'a"b\'c', '', n),
   'newline-delimited {..}\\n{..}': (n) => fill('', '{"a":1}\n', '', n),
-  'unclosed fence ```json {"a":"x\'y"z': (n) => fill('```json\n{"a":"', "x'y\"z ", '', n),
+  'unclosed fence ```json {"a":"x\'y"z': (n) => fill('```json\n{"a":"', 'x\'y"z ', '', n),
   'truncated valid JSON': (n) => items(n).slice(0, -12),
   // Slow for the scans and validation, not for repair.
   'valid JSON': items,
@@ -138,5 +139,7 @@ if (child !== undefined) {
   console.log('\noutcome at the largest size measured:');
   for (const line of outcomes) console.log(line);
   console.log(`\ngoal (every answer up to 1 MB read in under 100 ms): ${worst.every((w) => w.ms < 100) ? 'met' : 'MISSED'}`);
-  console.log(`zod-bound rows under 100 ms: ${worstValidation.every((w) => w.ms < 100) ? 'yes' : 'no'} (zod builds one issue per invalid value; not a reading cost)`);
+  console.log(
+    `zod-bound rows under 100 ms: ${worstValidation.every((w) => w.ms < 100) ? 'yes' : 'no'} (zod builds one issue per invalid value; not a reading cost)`,
+  );
 }

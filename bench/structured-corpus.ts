@@ -27,4 +27,6 @@ console.log(line(['---', '---', ...stages.map(() => '---')]));
 for (const [kind, row] of byKind) console.log(line([kind, stages.reduce((n, s) => n + row[s]!, 0), ...stages.map((s) => row[s]!)]));
 console.log(line(['**all**', CORPUS.length, ...stages.map((s) => `**${total[s]}**`)]));
 const usable = CORPUS.length - total.reask!;
-console.log(`\nread without a re-ask: ${usable} of ${CORPUS.length} (${((usable / CORPUS.length) * 100).toFixed(0)}%); re-ask needed: ${total.reask}${mismatches ? `; ${mismatches} differ from the corpus's expectations` : ''}`);
+console.log(
+  `\nread without a re-ask: ${usable} of ${CORPUS.length} (${((usable / CORPUS.length) * 100).toFixed(0)}%); re-ask needed: ${total.reask}${mismatches ? `; ${mismatches} differ from the corpus's expectations` : ''}`,
+);

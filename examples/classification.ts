@@ -4,8 +4,9 @@
  *
  *   npx -y pnpm@12.4.2 example:classification
  */
-import type { Executor } from '@shoal/core';
+
 import { classify } from '@shoal/agents';
+import type { Executor } from '@shoal/core';
 import { z } from 'zod';
 import { isMain, runAlone } from './shared/backend.js';
 
@@ -48,14 +49,27 @@ export async function classificationExample(executor: Executor) {
     confidence: true,
     other: true,
     minConfidence: 0.4,
-    descriptions: { billing: 'charges, refunds, invoices, subscriptions', bug: 'something is broken or wrong', account: 'login, access, users, settings', 'feature-request': 'asks for something new' },
+    descriptions: {
+      billing: 'charges, refunds, invoices, subscriptions',
+      bug: 'something is broken or wrong',
+      account: 'login, access, users, settings',
+      'feature-request': 'asks for something new',
+    },
   });
   for (const [i, item] of result.items.entries()) {
-    const shown = item.ok ? (item.abstained ? `— (${item.abstained}${item.modelLabel ? `, model said ${item.modelLabel}` : ''})` : item.label) : `failed: ${item.error.message}`;
+    const shown = item.ok
+      ? item.abstained
+        ? `— (${item.abstained}${item.modelLabel ? `, model said ${item.modelLabel}` : ''})`
+        : item.label
+      : `failed: ${item.error.message}`;
     const confidence = item.ok && item.confidence !== undefined ? ` ${item.confidence.toFixed(2)}` : '';
     console.log(`  ${String(shown).padEnd(34)}${confidence.padEnd(6)} ${TICKETS[i]}`);
   }
-  console.log(`  per queue: ${Object.entries(result.counts).map(([l, n]) => `${l} ${n}`).join(', ')}; abstained ${result.abstained}; failed ${result.failed}`);
+  console.log(
+    `  per queue: ${Object.entries(result.counts)
+      .map(([l, n]) => `${l} ${n}`)
+      .join(', ')}; abstained ${result.abstained}; failed ${result.failed}`,
+  );
   console.log(`  ${result.calls} calls (${result.packedCalls} packed) for ${TICKETS.length} tickets, $${result.costUsd.toFixed(6)}`);
   return result;
 }

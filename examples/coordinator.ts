@@ -43,7 +43,9 @@ export async function coordinatorExample(executor: Executor) {
       const t = triage?.[i];
       console.log(`  ${TICKETS[i]!.subject.padEnd(14)} ${t ? `${t.queue}/${t.priority}`.padEnd(18) : ''} ${reply.reply.replace(/\s+/g, ' ').slice(0, 70)}`);
     });
-    console.log(`  ${result.agentCalls} agent runs, ${result.modelCalls} model calls, ${result.trace.spans.length} spans in the trace, $${result.costUsd.toFixed(6)}`);
+    console.log(
+      `  ${result.agentCalls} agent runs, ${result.modelCalls} model calls, ${result.trace.spans.length} spans in the trace, $${result.costUsd.toFixed(6)}`,
+    );
     return result;
   } finally {
     coordinator.close();

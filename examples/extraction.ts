@@ -6,8 +6,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Executor } from '@shoal/core';
 import { extract } from '@shoal/agents';
+import type { Executor } from '@shoal/core';
 import { z } from 'zod';
 import { isMain, progressLine, runAlone } from './shared/backend.js';
 
@@ -20,7 +20,9 @@ export const Invoice = z.object({
 });
 
 export async function extractionExample(executor: Executor, folder = fileURLToPath(new URL('./data/invoices/', import.meta.url))) {
-  const files = readdirSync(folder).filter((f) => f.endsWith('.txt')).sort();
+  const files = readdirSync(folder)
+    .filter((f) => f.endsWith('.txt'))
+    .sort();
   const documents = files.map((file) => ({ id: file, text: readFileSync(`${folder}/${file}`, 'utf8') }));
   console.log(`\nExtraction: ${Object.keys(Invoice.shape).join(', ')} from ${files.length} invoices in ${folder}`);
   const progress = progressLine('extraction');
@@ -31,7 +33,9 @@ export async function extractionExample(executor: Executor, folder = fileURLToPa
       const values = Array.isArray(found) ? found : [found];
       for (const v of values as { value: unknown; evidence: { quote: string; start: number; end: number; match: string; valueInQuote: boolean }[] }[]) {
         const e = v.evidence[0]!;
-        console.log(`    ${field.padEnd(14)} ${JSON.stringify(v.value)}  ← "${e.quote.replace(/\s+/g, ' ').slice(0, 60)}" [${e.start}-${e.end}, ${e.match}${e.valueInQuote ? '' : ', value not in quote'}]`);
+        console.log(
+          `    ${field.padEnd(14)} ${JSON.stringify(v.value)}  ← "${e.quote.replace(/\s+/g, ' ').slice(0, 60)}" [${e.start}-${e.end}, ${e.match}${e.valueInQuote ? '' : ', value not in quote'}]`,
+        );
       }
     }
     for (const u of doc.unverified) console.log(`    flagged       ${u.field} = ${JSON.stringify(u.value)}: ${u.reason} (quote "${u.quote.slice(0, 50)}")`);

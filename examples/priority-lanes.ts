@@ -5,8 +5,8 @@
  *
  *   npx -y pnpm@12.4.2 example:priority-lanes
  */
-import { createExecutor, shortApi, type ModelProvider } from '@shoal/core';
-import { startShortApiEmulator, type ShortApiEmulator } from '@shoal/core/testing';
+import { createExecutor, type ModelProvider, shortApi } from '@shoal/core';
+import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { printSummary } from './shared/backend.js';
 
 const TICKETS = [

@@ -3,8 +3,9 @@
  *
  *   npx -y pnpm@12.4.2 example:ranking
  */
-import type { Executor } from '@shoal/core';
+
 import { rank, rankingPlan } from '@shoal/agents';
+import type { Executor } from '@shoal/core';
 import { QUERY, RESULTS } from './data/search-results.js';
 import { isMain, progressLine, runAlone } from './shared/backend.js';
 
@@ -14,7 +15,14 @@ export async function rankingExample(executor: Executor) {
   console.log(`\nRanking: ${RESULTS.length} search results for "${QUERY}"`);
   console.log(`  strategy: tournament, window 8, top 5: planned ${plan.calls} calls in ${plan.rounds} rounds`);
   const progress = progressLine('ranking');
-  const result = await rank({ query: QUERY, items: RESULTS, topK: 5, strategy, executor, onProgress: (p) => progress.update(p.calls, p.plannedCalls, p.costUsd) });
+  const result = await rank({
+    query: QUERY,
+    items: RESULTS,
+    topK: 5,
+    strategy,
+    executor,
+    onProgress: (p) => progress.update(p.calls, p.plannedCalls, p.costUsd),
+  });
   for (const { rank: position, item } of result.ranking) console.log(`  ${position}. ${item.url}\n     ${item.text.slice(0, 100)}`);
   const fixed = result.repairs.missing + result.repairs.repeated + result.repairs.invented;
   console.log(

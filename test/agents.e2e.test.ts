@@ -1,7 +1,7 @@
+import { createExecutor, defineAgent, type Executor, type InferAgentOutput, openAICompatible, shortApi } from '@shoal/core';
+import { type OpenAICompatibleServer, type ShortApiEmulator, startOpenAICompatibleServer, startShortApiEmulator } from '@shoal/core/testing';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createExecutor, defineAgent, openAICompatible, shortApi, type Executor, type InferAgentOutput } from '@shoal/core';
-import { startOpenAICompatibleServer, startShortApiEmulator, type OpenAICompatibleServer, type ShortApiEmulator } from '@shoal/core/testing';
 
 /** One agent with nested objects, arrays, enums and optional fields, run unchanged on both providers over HTTP. */
 const invoice = defineAgent({
@@ -11,7 +11,10 @@ const invoice = defineAgent({
   output: z.object({
     vendor: z.object({ name: z.string(), country: z.enum(['US', 'DE', 'FR', 'GB']).optional() }),
     currency: z.enum(['USD', 'EUR', 'GBP']),
-    lines: z.array(z.object({ description: z.string(), quantity: z.int().min(1), unitPrice: z.number().nonnegative() })).min(1).max(5),
+    lines: z
+      .array(z.object({ description: z.string(), quantity: z.int().min(1), unitPrice: z.number().nonnegative() }))
+      .min(1)
+      .max(5),
     dueDate: z.string().optional(),
     paid: z.boolean(),
   }),
@@ -67,8 +70,14 @@ describe('an agent with nested output, on both providers', () => {
       output: z.object({ label: z.enum(['billing', 'bug', 'account', 'other']) }),
       instructions: 'Label the support ticket as billing, bug, account or other.',
     });
-    const inputs = Array.from({ length: 1000 }, (_, i) => ({ ticket: `Ticket ${i}: ${['charged twice', 'app crashes', 'cannot log in', 'feature idea'][i % 4]}` }));
-    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }), concurrency: 64, cache: false });
+    const inputs = Array.from({ length: 1000 }, (_, i) => ({
+      ticket: `Ticket ${i}: ${['charged twice', 'app crashes', 'cannot log in', 'feature idea'][i % 4]}`,
+    }));
+    const executor = createExecutor({
+      provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+      concurrency: 64,
+      cache: false,
+    });
     const single = await label.runMany(inputs, { executor });
     const packed = await label.runMany(inputs, { executor, pack: 20 });
     await executor.close();

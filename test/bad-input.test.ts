@@ -1,7 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import {
   AbortError,
   AgentInputError,
@@ -11,21 +9,23 @@ import {
   createCoordinator,
   createExecutor,
   defineAgent,
+  type Executor,
   ExecutorClosedError,
+  type ExecutorOptions,
+  type Plan,
   PlanError,
   ProtocolError,
   ShoalConfigError,
   ShoalError,
-  shortApi,
-  StructuredOutputError,
-  type Executor,
-  type ExecutorOptions,
-  type Plan,
   type ShoalErrorCode,
   type ShortApiOptions,
   type ShortApiProvider,
+  StructuredOutputError,
+  shortApi,
 } from '@shoal/core';
-import { startShortApiEmulator, type EmulatorOptions, type EmulatorReply, type ShortApiEmulator } from '@shoal/core/testing';
+import { type EmulatorOptions, type EmulatorReply, type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { until } from './helpers/until.js';
 
 /**
@@ -74,9 +74,7 @@ interface Door {
   executorWith(options: Omit<ExecutorOptions, 'provider'>, provider?: Partial<ShortApiOptions>): Executor;
 }
 
-type Expected =
-  | { readonly error: (value: unknown) => boolean; readonly code: ShoalErrorCode; readonly message: RegExp }
-  | { readonly status: number };
+type Expected = { readonly error: (value: unknown) => boolean; readonly code: ShoalErrorCode; readonly message: RegExp } | { readonly status: number };
 
 interface Row {
   readonly door: string;
@@ -142,7 +140,11 @@ async function forge(door: Door, body: string | Buffer, to: (url: string) => str
   return delivered;
 }
 
-const callbackRow = { jobs: 1, emulator: { latencyMs: 300, faults: { dropCallback: 1 }, rules: [{ match: 'cb real', reply: 'the real answer' }] }, provider: { callback: { deadlineMs: 500 } } } as const;
+const callbackRow = {
+  jobs: 1,
+  emulator: { latencyMs: 300, faults: { dropCallback: 1 }, rules: [{ match: 'cb real', reply: 'the real answer' }] },
+  provider: { callback: { deadlineMs: 500 } },
+} as const;
 
 const plan = (steps: unknown[], output = 'a') => ({ steps, output }) as Plan;
 const step = (id: string, agent: string, input: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ id, agent, input, ...extra });
@@ -167,7 +169,11 @@ const rows: Row[] = [
   {
     door: 'agent.run',
     input: 'input missing a required field',
-    expected: { error: AgentInputError.isInstance, code: 'AGENT_INPUT_INVALID', message: /`labeler` does not match its schema \(nothing was sent\): text: Invalid input: expected string, received undefined/ },
+    expected: {
+      error: AgentInputError.isInstance,
+      code: 'AGENT_INPUT_INVALID',
+      message: /`labeler` does not match its schema \(nothing was sent\): text: Invalid input: expected string, received undefined/,
+    },
     jobs: 0,
     act: (door) => rejection(labeler.run({} as never, run(door))),
   },
@@ -264,11 +270,22 @@ const rows: Row[] = [
   {
     door: 'defineAgent',
     input: 'an example whose output misses the output schema',
-    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /agent `bad-example`: example 1's output does not match the output schema: label/ },
+    expected: {
+      error: ShoalConfigError.isInstance,
+      code: 'CONFIG_INVALID',
+      message: /agent `bad-example`: example 1's output does not match the output schema: label/,
+    },
     jobs: 0,
     act: () =>
       rejection(() =>
-        defineAgent({ name: 'bad-example', description: 'x', input: z.object({ text: z.string() }), output: z.object({ label: z.string() }), instructions: 'x', examples: [{ input: { text: 'a' }, output: { label: 1 } as never }] }),
+        defineAgent({
+          name: 'bad-example',
+          description: 'x',
+          input: z.object({ text: z.string() }),
+          output: z.object({ label: z.string() }),
+          instructions: 'x',
+          examples: [{ input: { text: 'a' }, output: { label: 1 } as never }],
+        }),
       ),
   },
   {
@@ -283,14 +300,19 @@ const rows: Row[] = [
     input: 'an output that is not a zod schema',
     expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /agent `no-schema`: `output` must be a zod \(v4\) schema/ },
     jobs: 0,
-    act: () => rejection(() => defineAgent({ name: 'no-schema', description: 'x', input: z.object({}), output: { type: 'object' } as never, instructions: 'x' })),
+    act: () =>
+      rejection(() => defineAgent({ name: 'no-schema', description: 'x', input: z.object({}), output: { type: 'object' } as never, instructions: 'x' })),
   },
 
   // ---- the executor ----
   {
     door: 'createExecutor',
     input: 'a concurrency of 0',
-    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /Expected `concurrency` to be an integer from 1 and up, got `0` \(number\)/ },
+    expected: {
+      error: ShoalConfigError.isInstance,
+      code: 'CONFIG_INVALID',
+      message: /Expected `concurrency` to be an integer from 1 and up, got `0` \(number\)/,
+    },
     jobs: 0,
     act: (door) => rejection(() => door.executorWith({ concurrency: 0 })),
   },
@@ -304,7 +326,11 @@ const rows: Row[] = [
   {
     door: 'createExecutor',
     input: 'a misspelt option',
-    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /Unknown option `concurency` in createExecutor\(\)\. Did you mean `concurrency`\?/ },
+    expected: {
+      error: ShoalConfigError.isInstance,
+      code: 'CONFIG_INVALID',
+      message: /Unknown option `concurency` in createExecutor\(\)\. Did you mean `concurrency`\?/,
+    },
     jobs: 0,
     act: (door) => rejection(() => door.executorWith({ concurency: 4 } as never)),
   },
@@ -318,7 +344,11 @@ const rows: Row[] = [
   {
     door: 'createExecutor',
     input: 'a budget of 0',
-    expected: { error: BudgetExceededError.isInstance, code: 'BUDGET_EXCEEDED', message: /budget of \$0 allows no spending, so no call was made\. Set `budgetUsd` above 0/ },
+    expected: {
+      error: BudgetExceededError.isInstance,
+      code: 'BUDGET_EXCEEDED',
+      message: /budget of \$0 allows no spending, so no call was made\. Set `budgetUsd` above 0/,
+    },
     jobs: 0,
     act: (door) => rejection(door.executorWith({ budgetUsd: 0 }).complete({ prompt: 'LABEL x' })),
   },
@@ -339,7 +369,11 @@ const rows: Row[] = [
   {
     door: 'executor.complete',
     input: 'args that are a string, not an object',
-    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /Expected `args` to be an object of model arguments, got `"temperature=0"` \(string\)/ },
+    expected: {
+      error: ShoalConfigError.isInstance,
+      code: 'CONFIG_INVALID',
+      message: /Expected `args` to be an object of model arguments, got `"temperature=0"` \(string\)/,
+    },
     jobs: 0,
     act: (door) => rejection(door.executor.complete({ prompt: 'LABEL x', args: 'temperature=0' as never })),
   },
@@ -366,7 +400,11 @@ const rows: Row[] = [
   {
     door: 'shortApi',
     input: 'no key (no apiKey, no SHORTAPI_KEY)',
-    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /No ShortAPI key: pass `apiKey` to shortApi\(\) or set the SHORTAPI_KEY environment variable/ },
+    expected: {
+      error: ShoalConfigError.isInstance,
+      code: 'CONFIG_INVALID',
+      message: /No ShortAPI key: pass `apiKey` to shortApi\(\) or set the SHORTAPI_KEY environment variable/,
+    },
     jobs: 0,
     act: (door) => {
       const saved = process.env.SHORTAPI_KEY;
@@ -403,7 +441,8 @@ const rows: Row[] = [
     input: 'a plan with a cycle',
     expected: { error: PlanError.isInstance, code: 'PLAN_INVALID', message: /The plan is not valid: the steps `a`, `b` depend on each other in a cycle/ },
     jobs: 0,
-    act: (door) => rejection(coordinator(door).execute(plan([step('a', 'labeler', { text: { $ref: 'b.label' } }), step('b', 'labeler', { text: { $ref: 'a.label' } })]))),
+    act: (door) =>
+      rejection(coordinator(door).execute(plan([step('a', 'labeler', { text: { $ref: 'b.label' } }), step('b', 'labeler', { text: { $ref: 'a.label' } })]))),
   },
   {
     door: 'coordinator.execute',
@@ -422,7 +461,11 @@ const rows: Row[] = [
   {
     door: 'coordinator.execute',
     input: 'a malformed reference',
-    expected: { error: PlanError.isInstance, code: 'PLAN_INVALID', message: /"a\.\.label" is not a reference \(write "step" or "step\.path\.to\[0\]\.field"\)/ },
+    expected: {
+      error: PlanError.isInstance,
+      code: 'PLAN_INVALID',
+      message: /"a\.\.label" is not a reference \(write "step" or "step\.path\.to\[0\]\.field"\)/,
+    },
     jobs: 0,
     act: (door) => rejection(coordinator(door).execute(plan([step('a', 'labeler', { text: 'x' }), step('b', 'labeler', { text: { $ref: 'a..label' } })], 'b'))),
   },
@@ -439,7 +482,11 @@ const rows: Row[] = [
     expected: { error: PlanError.isInstance, code: 'PLAN_INVALID', message: /forEach must refer to an array; a\.label is string/ },
     jobs: 0,
     act: (door) =>
-      rejection(coordinator(door).execute(plan([step('a', 'labeler', { text: 'x' }), step('b', 'labeler', { text: { $item: '' } }, { forEach: { $ref: 'a.label' } })], 'b'))),
+      rejection(
+        coordinator(door).execute(
+          plan([step('a', 'labeler', { text: 'x' }), step('b', 'labeler', { text: { $item: '' } }, { forEach: { $ref: 'a.label' } })], 'b'),
+        ),
+      ),
   },
   {
     door: 'coordinator.execute',
@@ -493,14 +540,22 @@ const rows: Row[] = [
   {
     door: 'coordinator.execute',
     input: 'an unknown failure policy',
-    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /Expected `onStepError` to be "retry", "skip" or "fail", got `"ignore"` \(string\)/ },
+    expected: {
+      error: ShoalConfigError.isInstance,
+      code: 'CONFIG_INVALID',
+      message: /Expected `onStepError` to be "retry", "skip" or "fail", got `"ignore"` \(string\)/,
+    },
     jobs: 0,
     act: (door) => rejection(coordinator(door).execute(plan([step('a', 'labeler', { text: 'x' })]), { onStepError: 'ignore' as never })),
   },
   {
     door: 'coordinator.run',
     input: 'an output that is not a zod schema',
-    expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /Expected `output` to be a zod \(v4\) schema of the run's answer, got an object/ },
+    expected: {
+      error: ShoalConfigError.isInstance,
+      code: 'CONFIG_INVALID',
+      message: /Expected `output` to be a zod \(v4\) schema of the run's answer, got an object/,
+    },
     jobs: 0,
     act: (door) => rejection(coordinator(door).run('Label this.', { output: { type: 'object' } as never })),
   },
@@ -514,7 +569,11 @@ const rows: Row[] = [
   {
     door: 'coordinator.run',
     input: 'a planner that never answers a plan',
-    expected: { error: PlanError.isInstance, code: 'PLAN_INVALID', message: /No valid plan after 3 attempts: \(plan\): no JSON object or array could be found/ },
+    expected: {
+      error: PlanError.isInstance,
+      code: 'PLAN_INVALID',
+      message: /No valid plan after 3 attempts: \(plan\): no JSON object or array could be found/,
+    },
     // Three planner attempts, each asked twice (its answer re-asked once): all paid for, all booked.
     jobs: 6,
     emulator: { rules: [{ match: PLANNER, reply: 'I would rather not plan today.' }] },
@@ -522,8 +581,11 @@ const rows: Row[] = [
   },
 
   // ---- model answers (re-asked once, then a StructuredOutputError that keeps the raw answer) ----
-  badAnswer('an empty answer', '', /`labeler`: the model's answer did not fit the output schema after 2 attempts: \(root\): the answer is empty/, (_door, error) =>
-    expect((error as StructuredOutputError).text).toBe(''),
+  badAnswer(
+    'an empty answer',
+    '',
+    /`labeler`: the model's answer did not fit the output schema after 2 attempts: \(root\): the answer is empty/,
+    (_door, error) => expect((error as StructuredOutputError).text).toBe(''),
   ),
   badAnswer(
     'a huge answer (1 MB of prose)',
@@ -624,7 +686,11 @@ const rows: Row[] = [
   {
     door: 'server answer',
     input: 'a create answer without a job id',
-    expected: { error: ProtocolError.isInstance, code: 'PROTOCOL_ERROR', message: /ShortAPI create answer does not fit the protocol: the create answer has no `data\.job_id`/ },
+    expected: {
+      error: ProtocolError.isInstance,
+      code: 'PROTOCOL_ERROR',
+      message: /ShortAPI create answer does not fit the protocol: the create answer has no `data\.job_id`/,
+    },
     // Not retried: a job may exist that shoal cannot see.
     jobs: 1,
     server: { create: envelope({ amount: '0.001' }) },
@@ -665,7 +731,11 @@ const rows: Row[] = [
   {
     door: 'server answer',
     input: 'a job status that is not a number',
-    expected: { error: ProtocolError.isInstance, code: 'PROTOCOL_ERROR', message: /answer for job job-raw-1 does not fit the protocol: the job answer has no numeric `data\.status`/ },
+    expected: {
+      error: ProtocolError.isInstance,
+      code: 'PROTOCOL_ERROR',
+      message: /answer for job job-raw-1 does not fit the protocol: the job answer has no numeric `data\.status`/,
+    },
     // The job was made and booked; its polls were retried, the job never made again.
     jobs: 1,
     server: { create: CREATED, query: envelope({ status: 'done', result: { text: 'x' } }) },
@@ -697,7 +767,11 @@ async function rawServer(spec: NonNullable<Row['server']>) {
     req.on('end', () => {
       const isCreate = req.url === '/api/v1/job/create';
       if (isCreate) creates++;
-      const answer = isCreate ? (typeof spec.create === 'function' ? spec.create(creates) : { status: 200, body: spec.create }) : { status: 200, body: spec.query ?? '' };
+      const answer = isCreate
+        ? typeof spec.create === 'function'
+          ? spec.create(creates)
+          : { status: 200, body: spec.create }
+        : { status: 200, body: spec.query ?? '' };
       if (isCreate) billedPico += billed(answer.body);
       res.writeHead(answer.status, { 'content-type': 'application/json' });
       res.end(answer.body);
@@ -756,7 +830,18 @@ describe('bad input at every door', () => {
   it('has a row for at least 30 inputs, across every door', () => {
     expect(rows.length).toBeGreaterThanOrEqual(30);
     expect(new Set(rows.map((r) => r.door.split('.')[0]))).toEqual(
-      new Set(['agent', 'defineAgent', 'createExecutor', 'executor', 'shortApi', 'coordinator', 'createCoordinator', 'model answer', 'callback', 'server answer']),
+      new Set([
+        'agent',
+        'defineAgent',
+        'createExecutor',
+        'executor',
+        'shortApi',
+        'coordinator',
+        'createCoordinator',
+        'model answer',
+        'callback',
+        'server answer',
+      ]),
     );
   });
 

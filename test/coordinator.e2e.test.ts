@@ -1,7 +1,7 @@
+import { AbortError, BudgetExceededError, createCoordinator, createExecutor, defineAgent, type Plan, PlanError, shortApi } from '@shoal/core';
+import { type EmulatorRule, type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AbortError, BudgetExceededError, createCoordinator, createExecutor, defineAgent, PlanError, shortApi, type Plan } from '@shoal/core';
-import { startShortApiEmulator, type EmulatorRule, type ShortApiEmulator } from '@shoal/core/testing';
 import { until } from './helpers/until.js';
 
 const topics = defineAgent({
@@ -36,18 +36,35 @@ const goodPlan: Plan = {
   output: 'sum',
 };
 const PLANNER = "You are shoal's planner";
-const agentOf = (prompt: string) => (prompt.startsWith('TOPICS') ? 'topics' : prompt.startsWith('SCORE') ? 'score' : prompt.startsWith('SUMMARY') ? 'summary' : prompt.includes(PLANNER) ? 'planner' : 'other');
+const agentOf = (prompt: string) =>
+  prompt.startsWith('TOPICS')
+    ? 'topics'
+    : prompt.startsWith('SCORE')
+      ? 'score'
+      : prompt.startsWith('SUMMARY')
+        ? 'summary'
+        : prompt.includes(PLANNER)
+          ? 'planner'
+          : 'other';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (closers.length) await closers.pop()!();
 });
 
-async function setup(rules: EmulatorRule[], concurrency = 6): Promise<{ emulator: ShortApiEmulator; coordinator: ReturnType<typeof createCoordinator>; executor: ReturnType<typeof createExecutor> }> {
+async function setup(
+  rules: EmulatorRule[],
+  concurrency = 6,
+): Promise<{ emulator: ShortApiEmulator; coordinator: ReturnType<typeof createCoordinator>; executor: ReturnType<typeof createExecutor> }> {
   const emulator = await startShortApiEmulator({ latencyMs: { min: 5, max: 25 }, rules });
   closers.push(() => emulator.close());
   // No dedup: the simulator's 50 items may repeat, and every sub-call should reach the emulator here.
-  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }), concurrency, cache: false, dedupe: false });
+  const executor = createExecutor({
+    provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+    concurrency,
+    cache: false,
+    dedupe: false,
+  });
   closers.push(() => executor.close({ drain: false }));
   return { emulator, executor, coordinator: createCoordinator({ executor, agents }) };
 }
@@ -55,7 +72,9 @@ async function setup(rules: EmulatorRule[], concurrency = 6): Promise<{ emulator
 describe('the coordinator on the emulator', () => {
   it('plans, fans out into 50 sub-agent calls with bounded concurrency, and no step starts before its inputs exist', async () => {
     const { emulator, coordinator } = await setup([{ match: PLANNER, reply: JSON.stringify(goodPlan) }]);
-    const result = await coordinator.run('Score the sub-topics of ocean currents and tell me the best.', { output: z.object({ best: z.number(), count: z.int() }) });
+    const result = await coordinator.run('Score the sub-topics of ocean currents and tell me the best.', {
+      output: z.object({ best: z.number(), count: z.int() }),
+    });
     expect(result.output).toEqual({ best: expect.any(Number), count: expect.any(Number) });
     expect(result.steps.scores).toHaveLength(50);
     const jobs = emulator.jobs.map((j) => ({ agent: agentOf(j.prompt), created: j.createdAt, finished: j.finishedAt! }));
@@ -71,7 +90,10 @@ describe('the coordinator on the emulator', () => {
     // Calls, cost by agent, trace.
     expect(result.agentCalls).toBe(53);
     expect(Object.keys(result.costByAgent).sort()).toEqual(['score', 'shoal.planner', 'summary', 'topics']);
-    expect(result.costUsd).toBeCloseTo(emulator.jobs.reduce((s, j) => s + Number(j.amountUsd), 0), 9);
+    expect(result.costUsd).toBeCloseTo(
+      emulator.jobs.reduce((s, j) => s + Number(j.amountUsd), 0),
+      9,
+    );
     const spans = result.trace.toJSON().spans;
     const root = spans.find((s) => s.kind === 'run')!;
     expect(spans.filter((s) => s.kind === 'step').map((s) => s.name)).toEqual(['plan', 'list', 'scores', 'sum']);
@@ -89,7 +111,9 @@ describe('the coordinator on the emulator', () => {
 
   it('repairs a bad plan from its errors', async () => {
     const badPlan = { ...goodPlan, steps: goodPlan.steps.map((s) => (s.id === 'scores' ? { ...s, agent: 'scorer' } : s)) };
-    const { emulator, coordinator } = await setup([{ match: PLANNER, reply: (prompt) => JSON.stringify(prompt.includes('"problems":[') ? goodPlan : badPlan) }]);
+    const { emulator, coordinator } = await setup([
+      { match: PLANNER, reply: (prompt) => JSON.stringify(prompt.includes('"problems":[') ? goodPlan : badPlan) },
+    ]);
     const result = await coordinator.run('Score the sub-topics.');
     expect(result.steps.scores).toHaveLength(50);
     const plannerJobs = emulator.jobs.filter((j) => agentOf(j.prompt) === 'planner');
@@ -137,7 +161,10 @@ describe('the coordinator on the emulator', () => {
     // Jobs run until the test ends: four are made (the concurrency), 36 sub-calls wait in the queue.
     const { emulator, coordinator, executor } = await setup([{ match: 'SCORE', reply: { text: '{"score":0.5}', latencyMs: 60_000 } }], 4);
     const controller = new AbortController();
-    const plan: Plan = { steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 40 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }], output: 'all' };
+    const plan: Plan = {
+      steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 40 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }],
+      output: 'all',
+    };
     const running = coordinator.execute(plan, { signal: controller.signal });
     await until(() => emulator.jobs.length === 4 && executor.metrics().queued === 36);
     controller.abort();
@@ -152,7 +179,10 @@ describe('the coordinator on the emulator', () => {
 
   it('stops the run cleanly when its budget is spent, saying what it spent', async () => {
     const { emulator, coordinator } = await setup([{ match: 'SCORE', reply: { text: '{"score":0.5}', usage: { inputTokens: 10_000, outputTokens: 0 } } }], 2);
-    const plan: Plan = { steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 30 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }], output: 'all' };
+    const plan: Plan = {
+      steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 30 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }],
+      output: 'all',
+    };
     // Each call costs $0.002 (server amount): a $0.005 budget allows two, and a third may pass it by one call.
     const error = (await coordinator.execute(plan, { budgetUsd: 0.005 }).catch((e: unknown) => e)) as BudgetExceededError;
     expect(error).toSatisfy(BudgetExceededError.isInstance);
@@ -193,7 +223,10 @@ describe('the coordinator on the emulator', () => {
     const [x, y] = await flow.parallel([() => flow.run(score, { item: 'x' }), () => flow.run(topics, { subject: 's' })] as const);
     expect(typeof x.score).toBe('number');
     expect(y.items).toHaveLength(50);
-    const last = await flow.sequence(() => flow.run(topics, { subject: 't' }), (previous) => flow.run(score, { item: (previous as { items: string[] }).items[0]! }));
+    const last = await flow.sequence(
+      () => flow.run(topics, { subject: 't' }),
+      (previous) => flow.run(score, { item: (previous as { items: string[] }).items[0]! }),
+    );
     expect(last).toMatchObject({ score: expect.any(Number) });
     flow.end();
     const totals = flow.result();
@@ -233,7 +266,10 @@ describe('the coordinator at the edges: close, reasonless aborts, defaulted inpu
     const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }) });
     closers.push(() => executor.close());
     const coordinator = createCoordinator({ executor, agents: [withDefault] });
-    const result = await coordinator.execute({ steps: [{ id: 'c', agent: 'with-default', input: { text: 'a b c' } }], output: 'c' }, { output: z.object({ count: z.number() }) });
+    const result = await coordinator.execute(
+      { steps: [{ id: 'c', agent: 'with-default', input: { text: 'a b c' } }], output: 'c' },
+      { output: z.object({ count: z.number() }) },
+    );
     expect(typeof result.output.count).toBe('number');
   });
 
@@ -253,7 +289,10 @@ describe('the coordinator at the edges: close, reasonless aborts, defaulted inpu
 
   it('ends every span before the run ends when a fan-out element fails', async () => {
     const { coordinator } = await setup([{ match: '"x3"', reply: { fail: 'broken' } }], 2);
-    const plan: Plan = { steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 12 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }], output: 'all' };
+    const plan: Plan = {
+      steps: [{ id: 'all', agent: 'score', forEach: Array.from({ length: 12 }, (_, i) => `x${i}`), input: { item: { $item: '' } } }],
+      output: 'all',
+    };
     const open = new Set<string>();
     let stillOpenAtRunEnd = -1;
     coordinator.events.on('span-start', (span) => open.add(span.id));

@@ -13,7 +13,7 @@ describe('the README errors table', () => {
     const table = errorsTable();
     expect(table.split('\n')).toHaveLength(2 + Object.keys(ERROR_CATALOGUE).length);
     expect(table).toContain('| `InternalError` | `INTERNAL` | `shoal` | no |');
-    expect(table).toContain('| `RetriesExhaustedError` | `RETRIES_EXHAUSTED` | its last error\'s | no |');
+    expect(table).toContain("| `RetriesExhaustedError` | `RETRIES_EXHAUSTED` | its last error's | no |");
   });
 
   it('replaces only what lies between the markers, and refuses a README without them', () => {

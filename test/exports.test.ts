@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import * as agents from '@shoal/agents';
+import * as agentsTesting from '@shoal/agents/testing';
 import * as core from '@shoal/core';
 import * as internal from '@shoal/core/internal';
 import * as testing from '@shoal/core/testing';
-import * as agents from '@shoal/agents';
-import * as agentsTesting from '@shoal/agents/testing';
+import { describe, expect, it } from 'vitest';
 
 describe('public API', () => {
   it('exports exactly this list from @shoal/agents and @shoal/agents/testing', () => {

@@ -1,6 +1,6 @@
+import { extract } from '@shoal/agents';
 import { createExecutor, shortApi } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
-import { extract } from '@shoal/agents';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { extractionReply, GHOST_EMAIL, isExtractPrompt } from './support/extraction-model.js';
@@ -18,15 +18,20 @@ afterEach(async () => {
 async function setup() {
   const emulator = await startShortApiEmulator({ rules: [{ match: isExtractPrompt, reply: extractionReply }] });
   const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }), concurrency: 32 });
-  cleanups.push(() => emulator.close(), () => executor.close());
+  cleanups.push(
+    () => emulator.close(),
+    () => executor.close(),
+  );
   return { emulator, executor };
 }
 
 /** About `bytes` of prose with `emails` planted at spread-out positions; returns the text and the planted addresses. */
 function bigDocument(bytes: number, emails: number) {
-  const words = 'ledger account supplier shipment quarterly payment reference balance delivery order contract clause warehouse freight invoice receipt'.split(' ');
+  const words = 'ledger account supplier shipment quarterly payment reference balance delivery order contract clause warehouse freight invoice receipt'.split(
+    ' ',
+  );
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const paragraphs: string[] = [];
   let size = 0;
   const planted: string[] = [];
@@ -68,7 +73,14 @@ describe('extract() on the emulator over HTTP', () => {
     const { text, planted } = bigDocument(1_000_000, 60);
     expect(text.length).toBeGreaterThanOrEqual(1_000_000);
     let progressCalls = 0;
-    const result = await extract({ schema: Invoice, documents: [{ id: 'big', text }], executor, chunkTokens: 2000, overlapTokens: 200, onProgress: () => progressCalls++ });
+    const result = await extract({
+      schema: Invoice,
+      documents: [{ id: 'big', text }],
+      executor,
+      chunkTokens: 2000,
+      overlapTokens: 200,
+      onProgress: () => progressCalls++,
+    });
     const [doc] = result.documents;
     expect(doc!.chunks.length).toBeGreaterThan(50);
     expect(result.calls).toBe(doc!.chunks.length);
@@ -111,8 +123,14 @@ describe('extract() on the emulator over HTTP', () => {
         { match: isExtractPrompt, reply: extractionReply },
       ],
     });
-    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }), retry: { maxAttempts: 1 } });
-    cleanups.push(() => emulator.close(), () => executor.close());
+    const executor = createExecutor({
+      provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }),
+      retry: { maxAttempts: 1 },
+    });
+    cleanups.push(
+      () => emulator.close(),
+      () => executor.close(),
+    );
     const result = await extract({ schema: Invoice, documents: ['mail: ok@fine.example', 'POISON x@y.example'], executor });
     expect(result.documents[0]!.data.emails).toEqual(['ok@fine.example']);
     expect(result.documents[1]!.failedChunks).toHaveLength(1);

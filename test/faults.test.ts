@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor, shortApi, ShoalError, type CompletionResult } from '@shoal/core';
+import { type CompletionResult, createExecutor, ShoalError, shortApi } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * 2,000 calls through one executor against an emulator that misbehaves: 429s, 5xx with
@@ -48,7 +48,8 @@ describe('2,000 calls under faults', () => {
       const stats = emulator.stats();
       // The faults really happened, at the rates asked for (the emulator places exactly
       // round(100 x p) faults in every block of 100 requests; the last block may be partial).
-      const atLeast = (name: string, share: number, of: number) => expect(stats.faults[name] ?? 0).toBeGreaterThanOrEqual(Math.floor(share * Math.floor(of / 100) * 100));
+      const atLeast = (name: string, share: number, of: number) =>
+        expect(stats.faults[name] ?? 0).toBeGreaterThanOrEqual(Math.floor(share * Math.floor(of / 100) * 100));
       atLeast('rateLimit', 0.06, stats.creates);
       atLeast('serverError', 0.02, stats.creates - stats.faults.rateLimit!);
       atLeast('queryServerError', 0.02, stats.queries);
@@ -62,7 +63,7 @@ describe('2,000 calls under faults', () => {
       // No job was paid for twice; a new job after a failed one is a retry, not a duplicate.
       expect(stats.duplicateCreates).toBe(0);
       // The same, checked from the jobs themselves: per call, every job but the last one failed.
-      const byCall = new Map<string, typeof emulator.jobs[number][]>();
+      const byCall = new Map<string, (typeof emulator.jobs)[number][]>();
       for (const job of emulator.jobs) {
         const call = job.idempotencyKey!.split('.')[0]!;
         byCall.set(call, [...(byCall.get(call) ?? []), job]);
@@ -83,4 +84,3 @@ describe('2,000 calls under faults', () => {
     }
   });
 });
-

@@ -1,8 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
-import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 
 describe('published package shape (publint)', () => {
   it.each(['core', 'agents', 'store-sqlite'])('@shoal/%s has no publint errors or warnings', async (name) => {

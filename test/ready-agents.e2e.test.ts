@@ -1,7 +1,7 @@
-import { createExecutor, type Executor, ShoalConfigError, shortApi } from '@shoal/core';
-import { startShortApiEmulator, type ShortApiEmulator } from '@shoal/core/testing';
 import { classify, rank, rankingPlan } from '@shoal/agents';
 import { rankingJudge } from '@shoal/agents/testing';
+import { createExecutor, type Executor, ShoalConfigError, shortApi } from '@shoal/core';
+import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { isClassifyPrompt, triageReply } from './support/ticket-model.js';
@@ -22,7 +22,10 @@ async function setup(): Promise<{ emulator: ShortApiEmulator; executor: Executor
     ],
   });
   const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }), concurrency: 16 });
-  cleanups.push(() => emulator.close(), () => executor.close());
+  cleanups.push(
+    () => emulator.close(),
+    () => executor.close(),
+  );
   return { emulator, executor };
 }
 
@@ -85,7 +88,14 @@ describe('classify() on the emulator over HTTP', () => {
 
   it('multi-label with minConfidence keeps the sure labels; the confidence is theirs', async () => {
     const { executor } = await setup();
-    const result = await classify({ labels: Tickets, items: ['refund after the app crashed', 'maybe a refund'], executor, multiLabel: true, confidence: true, minConfidence: 0.5 });
+    const result = await classify({
+      labels: Tickets,
+      items: ['refund after the app crashed', 'maybe a refund'],
+      executor,
+      multiLabel: true,
+      confidence: true,
+      minConfidence: 0.5,
+    });
     expect(result.items[0]).toMatchObject({ ok: true, labels: ['billing', 'bug'], confidence: 0.9, abstained: false });
     expect(result.items[1]).toMatchObject({ ok: true, labels: [], abstained: 'low-confidence', modelLabel: 'billing' });
   });
@@ -93,7 +103,10 @@ describe('classify() on the emulator over HTTP', () => {
   it('a packed call whose create answer was lost fails its items, never pays again for each one', async () => {
     const emulator = await startShortApiEmulator({ rules: [{ match: isClassifyPrompt, reply: (p) => ({ text: triageReply(p), dropCreate: true }) }] });
     const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }) });
-    cleanups.push(() => emulator.close(), () => executor.close());
+    cleanups.push(
+      () => emulator.close(),
+      () => executor.close(),
+    );
     const result = await classify({ labels: Tickets, items: tickets, executor, pack: 5 });
     expect(result.items.map((i) => (i.ok ? 'ok' : i.error.code))).toEqual(Array(5).fill('CREATE_AMBIGUOUS'));
     expect(result.failed).toBe(5);

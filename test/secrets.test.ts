@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { inspect } from 'node:util';
+import { createCoordinator, createExecutor, defineAgent, type Executor, ShoalError, shortApi } from '@shoal/core';
+import { startShortApiEmulator } from '@shoal/core/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { createCoordinator, createExecutor, defineAgent, shortApi, ShoalError, type Executor } from '@shoal/core';
-import { startShortApiEmulator } from '@shoal/core/testing';
 
 const KEY = 'sk-shoal-RECOGNISABLE-7f3a9c1e5b';
 
@@ -42,8 +42,12 @@ describe('the API key stays secret', () => {
       ],
     });
     const events: string[] = [];
-    const collect = (name: string) => (event: unknown) => events.push(`${name} ${JSON.stringify(event, (_k, v) => (ShoalError.isInstance(v) ? dumpError(v) : v))}`);
-    const good = createExecutor({ provider: shortApi({ apiKey: KEY, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }), retry: { maxAttempts: 2, baseDelayMs: 1 } });
+    const collect = (name: string) => (event: unknown) =>
+      events.push(`${name} ${JSON.stringify(event, (_k, v) => (ShoalError.isInstance(v) ? dumpError(v) : v))}`);
+    const good = createExecutor({
+      provider: shortApi({ apiKey: KEY, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }),
+      retry: { maxAttempts: 2, baseDelayMs: 1 },
+    });
     const wrongKey = `${KEY}-wrong`;
     const bad = createExecutor({ provider: shortApi({ apiKey: wrongKey, baseUrl: emulator.url }) });
     for (const name of ['call-queued', 'call-start', 'job-created', 'call-retry', 'call-end', 'call-error', 'call-cached'] as const) {
@@ -128,7 +132,9 @@ describe('the API key stays secret across every layer', () => {
     const spies = [
       vi.spyOn(process.stdout, 'write').mockImplementation(capture),
       vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-      ...(['log', 'info', 'warn', 'error', 'debug'] as const).map((level) => vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void printed.push(args.map((a) => inspect(a, { depth: 8 })).join(' ')))),
+      ...(['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
+        vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void printed.push(args.map((a) => inspect(a, { depth: 8 })).join(' '))),
+      ),
     ];
     const onWarning = (warning: Error) => printed.push(dumpError(warning));
     process.on('warning', onWarning);
@@ -137,7 +143,17 @@ describe('the API key stays secret across every layer', () => {
       apiKey: KEY,
       latencyMs: { min: 1, max: 8 },
       seed: 11,
-      faults: { rateLimit: 0.08, retryAfterSeconds: 0, serverError: 0.08, dropCreate: 0.02, queryServerError: 0.05, dropQuery: 0.03, invalidJson: 0.03, failJob: 0.06, dropCallback: 0.3 },
+      faults: {
+        rateLimit: 0.08,
+        retryAfterSeconds: 0,
+        serverError: 0.08,
+        dropCreate: 0.02,
+        queryServerError: 0.05,
+        dropQuery: 0.03,
+        invalidJson: 0.03,
+        failJob: 0.06,
+        dropCallback: 0.3,
+      },
       rules: [
         // A backend that quotes the request's credentials back, in a failure and in an answer.
         { match: 'echo-fail', reply: { fail: `upstream said: Authorization: Bearer ${KEY} is not allowed` } },
@@ -148,8 +164,20 @@ describe('the API key stays secret across every layer', () => {
     });
     const relay = await recordingRelay(emulator.port);
 
-    const labeler = defineAgent({ name: 'labeler', description: 'Labels a text.', input: z.object({ text: z.string() }), output: z.object({ label: z.string() }), instructions: 'LABEL the text.' });
-    const lister = defineAgent({ name: 'lister', description: 'Lists words.', input: z.object({ text: z.string() }), output: z.object({ items: z.array(z.string()) }), instructions: 'LIST the words.' });
+    const labeler = defineAgent({
+      name: 'labeler',
+      description: 'Labels a text.',
+      input: z.object({ text: z.string() }),
+      output: z.object({ label: z.string() }),
+      instructions: 'LABEL the text.',
+    });
+    const lister = defineAgent({
+      name: 'lister',
+      description: 'Lists words.',
+      input: z.object({ text: z.string() }),
+      output: z.object({ items: z.array(z.string()) }),
+      instructions: 'LIST the words.',
+    });
 
     const options = { baseUrl: relay.url, poll: { initialDelayMs: 2 } };
     const retry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
@@ -160,8 +188,21 @@ describe('the API key stays secret across every layer', () => {
 
     const events: string[] = [];
     const record = (source: string, name: string) => (event: unknown) =>
-      events.push(`${source} ${name} ${JSON.stringify(event, (_key, value) => (ShoalError.isInstance(value) || value instanceof Error ? dumpError(value) : value))}`);
-    const names = ['call-queued', 'call-start', 'job-created', 'call-retry', 'call-end', 'call-cached', 'call-error', 'budget-exceeded', 'concurrency-change', 'listener-error'] as const;
+      events.push(
+        `${source} ${name} ${JSON.stringify(event, (_key, value) => (ShoalError.isInstance(value) || value instanceof Error ? dumpError(value) : value))}`,
+      );
+    const names = [
+      'call-queued',
+      'call-start',
+      'job-created',
+      'call-retry',
+      'call-end',
+      'call-cached',
+      'call-error',
+      'budget-exceeded',
+      'concurrency-change',
+      'listener-error',
+    ] as const;
     executors.forEach((executor, i) => names.forEach((name) => executor.events.on(name, record(`executor${i}`, name))));
     const coordinator = createCoordinator({ executor: polling, agents: [labeler, lister] });
     for (const name of ['span-start', 'span-end'] as const) coordinator.events.on(name, record('coordinator', name));

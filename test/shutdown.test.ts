@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
 import { startShortApiEmulator } from '@shoal/core/testing';
 import { sqliteStore } from '@shoal/store-sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type ChildRun, startRun } from './helpers/child-run.js';
 
 // Graceful shutdown (issue 6): on SIGTERM a run stops dispatching, lets calls in flight

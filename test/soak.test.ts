@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { type EmulatorJob, startShortApiEmulator } from '@shoal/core/testing';
 import { describe, expect, it } from 'vitest';
-import { startShortApiEmulator, type EmulatorJob } from '@shoal/core/testing';
 
 /**
  * The soak of issue 6: 20,000 calls through one executor against an emulator that

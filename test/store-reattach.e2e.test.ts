@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createExecutor, JobNotFoundError, shortApi, type Executor } from '@shoal/core';
-import { startShortApiEmulator, type EmulatorOptions, type ShortApiEmulator } from '@shoal/core/testing';
+import { createExecutor, type Executor, JobNotFoundError, shortApi } from '@shoal/core';
+import { type EmulatorOptions, type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { sqliteStore } from '@shoal/store-sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
 import { until } from './helpers/until.js';
 
 /**
@@ -83,7 +83,11 @@ describe('re-attaching to jobs by id never books them twice', () => {
     await Promise.allSettled(pending);
 
     // A server that knows none of them, and says so the way an independent emulator of the API does.
-    const forgetful = await emulatorWith({ latencyMs: 5, unknownJob: { status: 200, code: 1004, msg: 'job not found' }, rules: [{ match: 'task ', reply: (p) => `done ${p}` }] });
+    const forgetful = await emulatorWith({
+      latencyMs: 5,
+      unknownJob: { status: 200, code: 1004, msg: 'job not found' },
+      rules: [{ match: 'task ', reply: (p) => `done ${p}` }],
+    });
     const rerun = executorOn(forgetful, db);
     const outcomes = await Promise.allSettled(prompts.map((prompt) => rerun.complete({ prompt })));
     for (const outcome of outcomes) {
@@ -113,4 +117,3 @@ describe('re-attaching to jobs by id never books them twice', () => {
 function executor(run: Executor, prompt: string) {
   return run.complete({ prompt }).catch((error: unknown) => error);
 }
-

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createExecutor, shortApi, ShoalError, type Executor } from '@shoal/core';
+import { createExecutor, type Executor, ShoalError, shortApi } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
 import { sqliteStore } from '@shoal/store-sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const KEY = 'sk-shoal-JOURNAL-SECRET-4b8e2d6a1c';
 const PROMPT_MARK = 'PROMPT-TEXT-MARKER';
@@ -32,13 +32,21 @@ describe('the API key never reaches the store, its errors or its events', () => 
         executor.events.on(name, (event: unknown) => seen.push(dump(event)));
       }
     };
-    const slow = await startShortApiEmulator({ apiKey: KEY, latencyMs: 400, seed: 5, faults: { dropCreate: 0.2 }, rules: [{ match: '', reply: 'ANSWER-MARK' }] });
+    const slow = await startShortApiEmulator({
+      apiKey: KEY,
+      latencyMs: 400,
+      seed: 5,
+      faults: { dropCreate: 0.2 },
+      rules: [{ match: '', reply: 'ANSWER-MARK' }],
+    });
     const first = createExecutor({ provider: shortApi({ apiKey: KEY, baseUrl: slow.url, poll: { initialDelayMs: 5 } }), store: sqliteStore(path) });
     watch(first);
     // Callers that stop waiting once their job exists leave jobs in the journal; lost create answers leave intents.
     const leave = new AbortController();
     first.events.on('job-created', () => leave.abort());
-    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => first.complete({ prompt: `${PROMPT_MARK} ${i}` }, { signal: leave.signal })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => first.complete({ prompt: `${PROMPT_MARK} ${i}` }, { signal: leave.signal })),
+    );
     await first.close();
     const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [dump(o.reason)] : []));
     const left = sqliteStore(path);

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createExecutor, type Executor, type ExecutorMetrics, shortApi } from '@shoal/core';
-import { type EmulatorRule, startShortApiEmulator, type ShortApiEmulator } from '@shoal/core/testing';
+import { type EmulatorRule, type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 
 export interface Backend {
   readonly executor: Executor;
@@ -70,7 +70,12 @@ export function progressLine(label: string) {
  * by the tags `costBy` picks: by default those that name an agent (a call also carries its
  * function's tag, e.g. "rank", which would count it twice).
  */
-export function printSummary(metrics: ExecutorMetrics, emulator: ShortApiEmulator | undefined, wallMs: number, costBy: (tag: string) => boolean = (tag) => tag.includes('.')): void {
+export function printSummary(
+  metrics: ExecutorMetrics,
+  emulator: ShortApiEmulator | undefined,
+  wallMs: number,
+  costBy: (tag: string) => boolean = (tag) => tag.includes('.'),
+): void {
   const t = metrics.totals;
   console.log('\nSummary');
   console.log(`  calls            ${metrics.done} done, ${metrics.failed} failed, in ${(wallMs / 1000).toFixed(2)} s`);
@@ -78,7 +83,9 @@ export function printSummary(metrics: ExecutorMetrics, emulator: ShortApiEmulato
   console.log(`  requests per job ${metrics.requestsPerJob.toFixed(2)} (${metrics.requests} HTTP requests for ${metrics.jobs} jobs)`);
   console.log(`  tokens           ${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out`);
   const byTag = Object.entries(metrics.byTag).filter(([tag]) => costBy(tag));
-  console.log(`  cost             $${metrics.costUsd.toFixed(6)}${byTag.length ? `  (${byTag.map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})` : ''}`);
+  console.log(
+    `  cost             $${metrics.costUsd.toFixed(6)}${byTag.length ? `  (${byTag.map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})` : ''}`,
+  );
   console.log(`  latency          p50 ${metrics.latencyMs.p50.toFixed(0)} ms, p95 ${metrics.latencyMs.p95.toFixed(0)} ms (queue wait included)`);
   if (emulator) {
     const s = emulator.stats();

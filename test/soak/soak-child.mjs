@@ -6,7 +6,7 @@
 // process ends by itself (no process.exit here).
 //
 //   node --expose-gc test/soak/soak-child.mjs '{"url":..., "apiKey":..., "calls":20000, ...}'
-import { createExecutor, shortApi, ShoalError } from '@shoal/core';
+import { createExecutor, ShoalError, shortApi } from '@shoal/core';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const { url, apiKey, window, concurrency, timeoutMs, samples } = config;
@@ -64,7 +64,9 @@ const durationMs = performance.now() - started;
 // has unwound, so its slot may still be held for a turn or two after its caller heard.
 await executor.close();
 const m = executor.metrics();
-write(`metrics ${JSON.stringify({ done: m.done, failed: m.failed, queued: m.queued, running: m.running, retries: m.retries, jobs: m.jobs, requests: m.requests, costUsd: m.costUsd, latencyMs: m.latencyMs, concurrency: m.concurrency, durationMs })}`);
+write(
+  `metrics ${JSON.stringify({ done: m.done, failed: m.failed, queued: m.queued, running: m.running, retries: m.retries, jobs: m.jobs, requests: m.requests, costUsd: m.costUsd, latencyMs: m.latencyMs, concurrency: m.concurrency, durationMs })}`,
+);
 // Let closing sockets finish closing (their close callbacks run on the next turns of the loop).
 await new Promise((resolve) => setImmediate(resolve));
 await new Promise((resolve) => setImmediate(resolve));

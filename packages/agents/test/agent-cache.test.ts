@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AgentCache, keyOf } from '../src/util/agent-cache.js';
 
-describe('the ready-made agents\' cache of built agents', () => {
+describe("the ready-made agents' cache of built agents", () => {
   it('builds once per key and reuses the agent', () => {
     const cache = new AgentCache<{ key: string }>(4);
     let builds = 0;
@@ -13,7 +13,11 @@ describe('the ready-made agents\' cache of built agents', () => {
   it('drops the least recently used entry past its bound', () => {
     const cache = new AgentCache<string>(2);
     const built: string[] = [];
-    const get = (key: string) => cache.get(key, () => (built.push(key), key));
+    const get = (key: string) =>
+      cache.get(key, () => {
+        built.push(key);
+        return key;
+      });
     get('a');
     get('b');
     get('a'); // a is now the most recently used

@@ -2,8 +2,8 @@ import { createExecutor, ShoalConfigError } from '@shoal/core';
 import { scriptedProvider } from '@shoal/core/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { chunkText, extract } from '../src/index.js';
 import { locate, normalize, valueAppearsIn } from '../src/extract/evidence.js';
+import { chunkText, extract } from '../src/index.js';
 
 describe('chunkText', () => {
   it('covers the text with overlapping chunks within the token limit, at line boundaries where it can', async () => {

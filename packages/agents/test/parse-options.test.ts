@@ -28,18 +28,24 @@ describe('parseOptions words option errors as core does', () => {
     expect(parseOptions('f()', schema, { topK: 3, mode: 'fast' })).toEqual({ topK: 3, mode: 'fast' });
   });
 
-  it('says which option, what it takes and what it got, in core\'s own words', () => {
+  it("says which option, what it takes and what it got, in core's own words", () => {
     const message = messageOf(() => parseOptions('f()', schema, { topK: 0 }));
     expect(message).toBe('Expected `topK` to be an integer from 1 and up, got `0` (number).');
     expect(message).toBe(optionError('topK', 'an integer from 1 and up', 0).message);
-    expect(messageOf(() => parseOptions('f()', schema, { temperature: 2 }))).toBe('Expected `temperature` to be a number at least 0 and below 2, got `2` (number).');
+    expect(messageOf(() => parseOptions('f()', schema, { temperature: 2 }))).toBe(
+      'Expected `temperature` to be a number at least 0 and below 2, got `2` (number).',
+    );
     expect(messageOf(() => parseOptions('f()', schema, { weight: 0 }))).toBe('Expected `weight` to be a number above 0, got `0` (number).');
     expect(messageOf(() => parseOptions('f()', schema, { query: '' }))).toBe('Expected `query` to be a non-empty string, got `""` (string).');
   });
 
   it('asks "did you mean" for a misspelt value and a misspelt option', () => {
-    expect(messageOf(() => parseOptions('f()', schema, { mode: 'carefull' }))).toBe('Expected `mode` to be "fast" or "careful", got `"carefull"` (string). Did you mean "careful"?');
-    expect(messageOf(() => parseOptions('f()', schema, { topk: 2 }))).toMatch(/^Unknown option `topk` in f\(\)\. Did you mean `topK`\? Known options: `topK`, /);
+    expect(messageOf(() => parseOptions('f()', schema, { mode: 'carefull' }))).toBe(
+      'Expected `mode` to be "fast" or "careful", got `"carefull"` (string). Did you mean "careful"?',
+    );
+    expect(messageOf(() => parseOptions('f()', schema, { topk: 2 }))).toMatch(
+      /^Unknown option `topk` in f\(\)\. Did you mean `topK`\? Known options: `topK`, /,
+    );
   });
 
   it('cuts a long string it shows (an option may hold a whole document)', () => {

@@ -1,7 +1,7 @@
 import { createExecutor, type ModelProvider, ShoalConfigError, ShoalError } from '@shoal/core';
 import { scriptedProvider } from '@shoal/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listwiseAgent, rank, rankingPlan, type RankStrategy } from '../src/index.js';
+import { listwiseAgent, type RankStrategy, rank, rankingPlan } from '../src/index.js';
 import { repairOrder, repairPick } from '../src/rank/repair.js';
 import { deal } from '../src/rank/strategies.js';
 import { rankingJudge } from '../src/testing/index.js';
@@ -9,12 +9,16 @@ import { rankingJudge } from '../src/testing/index.js';
 /** Items whose text carries their true relevance: "doc <id> rel <r>". */
 function corpus(n: number, seed = 7) {
   let s = seed;
-  const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const rel = Array.from({ length: n }, (_, i) => i).sort(() => random() - 0.5); // a permutation: distinct relevances
   return Array.from({ length: n }, (_, i) => ({ id: `d${i}`, text: `doc d${i} rel ${(rel[i]! / n) * 100}`, rel: (rel[i]! / n) * 100 }));
 }
 const relevanceOf = (passage: string) => Number(/rel ([\d.]+)/.exec(passage)?.[1] ?? 0);
-const trueTop = (items: { id: string; rel: number }[], k: number) => [...items].sort((a, b) => b.rel - a.rel).slice(0, k).map((i) => i.id);
+const trueTop = (items: { id: string; rel: number }[], k: number) =>
+  [...items]
+    .sort((a, b) => b.rel - a.rel)
+    .slice(0, k)
+    .map((i) => i.id);
 
 const executors: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -112,7 +116,16 @@ describe('rank(): what small models do to ids', () => {
 
 describe('rank(): bad input is refused before any call', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['duplicate ids', { items: [{ id: 'a', text: 'x' }, { id: 'a', text: 'y' }] }, /nothing was sent.*Duplicate id "a"/],
+    [
+      'duplicate ids',
+      {
+        items: [
+          { id: 'a', text: 'x' },
+          { id: 'a', text: 'y' },
+        ],
+      },
+      /nothing was sent.*Duplicate id "a"/,
+    ],
     ['an item without text', { items: [{ id: 'a' }] }, /items\.0\.text/],
     ['topK 0', { topK: 0 }, /topK/],
     ['an empty query', { query: ' ' }, /non-empty query/],
@@ -163,7 +176,10 @@ describe('rank(): prompts and helpers', () => {
   });
 
   it('deal() fills full windows in turn and leaves one short window last', () => {
-    const groups = deal(Array.from({ length: 50 }, (_, i) => i), 20);
+    const groups = deal(
+      Array.from({ length: 50 }, (_, i) => i),
+      20,
+    );
     expect(groups.map((g) => g.length)).toEqual([20, 20, 10]);
     expect(groups[0]!.slice(0, 3)).toEqual([0, 3, 6]);
     expect(groups.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));

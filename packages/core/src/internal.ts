@@ -5,21 +5,17 @@
  * entry (`@shoal/core`); a test pins this list as it pins the root's.
  */
 
-// Errors made from something else: an aborted signal, an unexpected throw.
-export { abortError, toShoalError } from './errors.js';
-export type { AbortWording } from './errors.js';
-
-// Option checks in core's wording (p-queue's), for the siblings' own options.
-export { optionError, rejectUnknownKeys, describeNumberRule } from './util/options.js';
-export { describeValue, joinOr, listValues } from './util/describe.js';
-export { closestName } from './util/did-you-mean.js';
-
-// Money in the ledger's unit: integer pico-dollars, float USD only at the edges.
-export { picoToUsd, usdToPico } from './util/money.js';
-
 // Budget admission for a group of agent calls (the ready-made agents' CallScope).
 export { BudgetGate } from './agent/budget-gate.js';
-
+export type { SpentResult } from './budget/tally.js';
 // The one integer tally of usage and cost (the agents' spend per operation).
 export { Tally } from './budget/tally.js';
-export type { SpentResult } from './budget/tally.js';
+export type { AbortWording } from './errors.js';
+// Errors made from something else: an aborted signal, an unexpected throw.
+export { abortError, toShoalError } from './errors.js';
+export { describeValue, joinOr, listValues } from './util/describe.js';
+export { closestName } from './util/did-you-mean.js';
+// Money in the ledger's unit: integer pico-dollars, float USD only at the edges.
+export { picoToUsd, usdToPico } from './util/money.js';
+// Option checks in core's wording (p-queue's), for the siblings' own options.
+export { describeNumberRule, optionError, rejectUnknownKeys } from './util/options.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineAgent } from '../src/agent/define-agent.js';
 import { BudgetGate } from '../src/agent/budget-gate.js';
-import { createExecutor } from '../src/executor/executor.js';
+import { defineAgent } from '../src/agent/define-agent.js';
 import { AgentInputError, BudgetExceededError, ShoalConfigError, StructuredOutputError } from '../src/errors.js';
+import { createExecutor } from '../src/executor/executor.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
 import { testAgent } from '../src/testing/test-agent.js';
 
@@ -83,7 +83,10 @@ describe('defineAgent: run', () => {
   });
 
   it('re-asks with the issues stated, keeping the prefix, and succeeds', async () => {
-    const { result, prompts } = await testAgent(sentiment, { input: { text: 'Great!' }, replies: ['I think it is positive.', '{"label":"positive","score":0.8}'] });
+    const { result, prompts } = await testAgent(sentiment, {
+      input: { text: 'Great!' },
+      replies: ['I think it is positive.', '{"label":"positive","score":0.8}'],
+    });
     expect(result).toMatchObject({ output: { label: 'positive', score: 0.8 }, attempts: 2, stage: 'reasked' });
     expect(prompts[1]!.startsWith(prompts[0]!)).toBe(true);
     expect(prompts[1]).toContain('I think it is positive.');
@@ -91,7 +94,9 @@ describe('defineAgent: run', () => {
   });
 
   it('gives up after maxAttempts with StructuredOutputError carrying the raw text and issues', async () => {
-    const error = (await testAgent(sentiment, { input: { text: 'x' }, replies: '{"label":"great","score":5}' }).catch((e: unknown) => e)) as StructuredOutputError;
+    const error = (await testAgent(sentiment, { input: { text: 'x' }, replies: '{"label":"great","score":5}' }).catch(
+      (e: unknown) => e,
+    )) as StructuredOutputError;
     expect(StructuredOutputError.isInstance(error)).toBe(true);
     expect(error.text).toBe('{"label":"great","score":5}');
     expect(error.attempts).toBe(2);
@@ -124,7 +129,9 @@ describe('defineAgent: definition errors', () => {
     expect(() => defineAgent({ ...base, name })).toThrow(ShoalConfigError);
   });
   it('rejects an example that does not fit the schemas, and unknown options', () => {
-    expect(() => defineAgent({ ...base, name: 'x', examples: [{ input: { a: 'ok' }, output: { b: 1 as unknown as string } }] })).toThrow(/example 1's output does not match/);
+    expect(() => defineAgent({ ...base, name: 'x', examples: [{ input: { a: 'ok' }, output: { b: 1 as unknown as string } }] })).toThrow(
+      /example 1's output does not match/,
+    );
     expect(() => defineAgent({ ...base, name: 'x', instruction: 'typo' } as never)).toThrow(/Unknown option `instruction`/);
   });
 });
@@ -188,7 +195,10 @@ describe('BudgetGate', () => {
     await waiting; // 0.3 + 1 x 0.3 fits
     await gate.admit(); // 0.3 + 2 x 0.3 fits
     let fourth = false;
-    const blocked = gate.admit().then(() => (fourth = true), (e: unknown) => e);
+    const blocked = gate.admit().then(
+      () => (fourth = true),
+      (e: unknown) => e,
+    );
     await new Promise((resolve) => setImmediate(resolve));
     expect(fourth).toBe(false); // 0.3 + 3 x 0.3 > 1
     controller.abort(new Error('stop'));

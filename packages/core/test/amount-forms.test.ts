@@ -19,7 +19,7 @@ describe('amounts', () => {
     expect(executor.metrics().costUsd).toBe(2e-7);
   });
 
-  it('sums an agent run\'s costs in integer pico-dollars: $0.00008 and $0.0000812 cost $0.0001612, not 0.00016120000000000002', async () => {
+  it("sums an agent run's costs in integer pico-dollars: $0.00008 and $0.0000812 cost $0.0001612, not 0.00016120000000000002", async () => {
     const agent = defineAgent({
       name: 'costly',
       description: 'Answers with a word.',
@@ -33,7 +33,10 @@ describe('amounts', () => {
       rules: [
         {
           match: 'ANSWER with one word',
-          reply: () => (++asked === 1 ? { text: 'no json', usage: { inputTokens: 400, outputTokens: 0 } } : { text: '{"word":"yes"}', usage: { inputTokens: 406, outputTokens: 0 } }),
+          reply: () =>
+            ++asked === 1
+              ? { text: 'no json', usage: { inputTokens: 400, outputTokens: 0 } }
+              : { text: '{"word":"yes"}', usage: { inputTokens: 406, outputTokens: 0 } },
         },
       ],
     });

@@ -29,7 +29,11 @@ describe('executor budget under a burst', () => {
   it('holds when answers are far longer than the reserved output (the first call alone, then the largest charge seen)', async () => {
     const reply = { text: 'long', usage: { inputTokens: 50, outputTokens: 3000 } };
     const oneJob = 50 * 0.2e-6 + 3000 * 1.25e-6;
-    const { executor, emulator } = await rig({ latencyMs: 10, rules: [{ match: 'essay ', reply }] }, {}, { concurrency: 64, cache: false, budgetUsd: 5 * oneJob });
+    const { executor, emulator } = await rig(
+      { latencyMs: 10, rules: [{ match: 'essay ', reply }] },
+      {},
+      { concurrency: 64, cache: false, budgetUsd: 5 * oneJob },
+    );
     await Promise.allSettled(Array.from({ length: 100 }, (_, i) => executor.complete({ prompt: `essay ${i}` })));
     expect(executor.metrics().costUsd).toBeLessThanOrEqual(6 * oneJob + 1e-12);
     expect(emulator.stats().jobs).toBeLessThanOrEqual(6);

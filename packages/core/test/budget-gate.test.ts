@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BudgetGate } from '../src/agent/budget-gate.js';
 import { Tally } from '../src/budget/tally.js';
-import { AbortError, BudgetExceededError, abortError } from '../src/errors.js';
+import { AbortError, abortError, BudgetExceededError } from '../src/errors.js';
 
 const usage = { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1 };
 /** Lets waiting admissions run as far as they can. */

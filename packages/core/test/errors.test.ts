@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { validatePlan } from '../src/coordinator/plan.js';
 import * as errors from '../src/errors.js';
 import {
   AbortError,
@@ -21,7 +22,6 @@ import {
   toShoalError,
 } from '../src/errors.js';
 import { abortErrorOf } from '../src/providers/types.js';
-import { validatePlan } from '../src/coordinator/plan.js';
 
 const FAULTS: readonly Fault[] = ['caller', 'model', 'service', 'network', 'shoal'];
 
@@ -32,7 +32,9 @@ const classes = Object.entries(errors).filter(
 
 describe('the errors catalogue', () => {
   it('names one exported class per code, and every exported class has a code', () => {
-    const named = Object.values(ERROR_CATALOGUE).map((entry) => entry.className).sort();
+    const named = Object.values(ERROR_CATALOGUE)
+      .map((entry) => entry.className)
+      .sort();
     expect(classes.map(([name]) => name).sort()).toEqual(named);
   });
 
@@ -42,6 +44,7 @@ describe('the errors catalogue', () => {
 
   it('lets each class recognise its own code and no other', () => {
     for (const [code, entry] of Object.entries(ERROR_CATALOGUE) as [ShoalErrorCode, (typeof ERROR_CATALOGUE)[ShoalErrorCode]][]) {
+      // biome-ignore lint/performance/noDynamicNamespaceImportAccess: the catalogue names each class; the test finds it by that name
       const Class = errors[entry.className as keyof typeof errors] as typeof ShoalError;
       expect(Class.isInstance(new ShoalError(code, 'x', false)), code).toBe(true);
       expect(Class.isInstance(new ShoalError(code === 'INTERNAL' ? 'ABORTED' : 'INTERNAL', 'x', false)), code).toBe(false);
@@ -50,7 +53,7 @@ describe('the errors catalogue', () => {
 });
 
 describe('fault', () => {
-  it('is the code\'s fault on every error, and shows in toJSON', () => {
+  it("is the code's fault on every error, and shows in toJSON", () => {
     expect(new ShoalConfigError('bad option').fault).toBe('caller');
     expect(new ServerError('5xx', '', {}).fault).toBe('service');
     expect(new NetworkError('reset', {}).fault).toBe('network');
@@ -60,22 +63,22 @@ describe('fault', () => {
     expect(new ShoalError('JOB_FAILED', 'x', true).toJSON()).toMatchObject({ code: 'JOB_FAILED', fault: 'service' });
   });
 
-  it('of retries exhausted is the last attempt\'s', () => {
+  it("of retries exhausted is the last attempt's", () => {
     expect(new RetriesExhaustedError([new ServerError('5xx', '', {}), new NetworkError('reset', {})]).fault).toBe('network');
     expect(new RetriesExhaustedError([]).fault).toBe('service');
   });
 
-  it('of a plan error is the planner\'s (model) or yours (a plan you gave)', () => {
+  it("of a plan error is the planner's (model) or yours (a plan you gave)", () => {
     expect(new PlanError([], undefined, 3).fault).toBe('model');
     expect(new PlanError([], undefined, 0).fault).toBe('caller');
   });
 
-  it('of a failed step is its error\'s, and the model\'s for a final output that does not fit', () => {
+  it("of a failed step is its error's, and the model's for a final output that does not fit", () => {
     expect(new StepFailedError('s', new ShoalConfigError('x'), {}, 0).fault).toBe('caller');
     expect(new StepFailedError('s', new Error('its output does not fit'), {}, 0).fault).toBe('model');
   });
 
-  it('falls back to the code\'s when a foreign copy\'s error carries none', () => {
+  it("falls back to the code's when a foreign copy's error carries none", () => {
     const foreign = Object.assign(new Error('old copy'), { code: 'JOB_FAILED', [Symbol.for('shoal.error')]: true });
     expect(new StepFailedError('s', foreign, {}, 0).fault).toBe('model');
   });
@@ -104,15 +107,17 @@ describe('abortError', () => {
     return controller.signal;
   };
 
-  it('returns the signal\'s reason when it is a shoal error (a timeout, the budget)', () => {
+  it("returns the signal's reason when it is a shoal error (a timeout, the budget)", () => {
     const timeout = new TimeoutError('late');
     expect(abortError(aborted(timeout))).toBe(timeout);
   });
 
-  it('says a ShortAPI job keeps running, and that a chat completion\'s request was cancelled', () => {
+  it("says a ShortAPI job keeps running, and that a chat completion's request was cancelled", () => {
     const shortApi = abortError(aborted(), { provider: { name: 'shortapi', cancelsWork: false } });
     expect(AbortError.isInstance(shortApi)).toBe(true);
-    expect(shortApi.message).toBe('The call was aborted. A job already created keeps running on the server (and is paid): the `shortapi` provider cannot cancel a job.');
+    expect(shortApi.message).toBe(
+      'The call was aborted. A job already created keeps running on the server (and is paid): the `shortapi` provider cannot cancel a job.',
+    );
     const chat = abortError(aborted(), { provider: { name: 'openai-compatible', cancelsWork: true } });
     expect(chat.message).toBe('The call was aborted. The `openai-compatible` provider cancelled its request, so the work stopped there.');
     expect(chat.message).not.toMatch(/keeps running|ShortAPI/i);
@@ -153,9 +158,7 @@ describe('issues', () => {
 
   it('are formatted by path, the first five and a count', () => {
     const many = Array.from({ length: 7 }, (_, i) => ({ code: 'too_small', path: ['items', i], message: 'Too small' }));
-    expect(errors.formatIssues(many)).toBe(
-      'items.0: Too small; items.1: Too small; items.2: Too small; items.3: Too small; items.4: Too small; and 2 more',
-    );
+    expect(errors.formatIssues(many)).toBe('items.0: Too small; items.1: Too small; items.2: Too small; items.3: Too small; items.4: Too small; and 2 more');
     expect(errors.formatIssues([{ code: 'invalid_json', path: [], message: 'not JSON' }])).toBe('(root): not JSON');
   });
 });

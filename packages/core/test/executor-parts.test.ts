@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveConcurrency } from '../src/executor/adaptive-concurrency.js';
+import { MemoryCacheStore, requestKey } from '../src/executor/cache.js';
 import { PriorityHeap } from '../src/executor/heap.js';
 import { CostLedger } from '../src/executor/ledger.js';
-import { MemoryCacheStore, requestKey } from '../src/executor/cache.js';
 import { RateLimiter, TokenBucket } from '../src/executor/rate-limiter.js';
 import { seededRandom } from '../src/util/random.js';
 
@@ -87,7 +87,8 @@ describe('AdaptiveConcurrency', () => {
     const c = new AdaptiveConcurrency(64, () => now, 2000, 5, 0.1);
     for (let i = 0; i < 2000; i++) {
       now += 1;
-      if (i % 17 === 0) c.onRateLimited(); // 6% of answers
+      if (i % 17 === 0)
+        c.onRateLimited(); // 6% of answers
       else c.onAnswer();
     }
     expect(c.current).toBe(64);
@@ -111,7 +112,13 @@ describe('CostLedger', () => {
 describe('cache', () => {
   it('evicts the least recently used entry', () => {
     const store = new MemoryCacheStore(2);
-    const entry = (text: string) => ({ text, jobId: undefined, usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1 }, costUsd: 0, model: undefined });
+    const entry = (text: string) => ({
+      text,
+      jobId: undefined,
+      usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1 },
+      costUsd: 0,
+      model: undefined,
+    });
     store.set('a', entry('a'));
     store.set('b', entry('b'));
     store.get('a');

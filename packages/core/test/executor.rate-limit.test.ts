@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { ServerError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { manualClock } from '../src/testing/manual-clock.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
 import { countTokens } from '../src/tokens.js';
-import { ServerError } from '../src/errors.js';
 
 // The limiter on fake time: the clock moves only when the test moves it, so these run in
 // milliseconds and never depend on how busy the machine is.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ShoalConfigError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/executor.js';
 import type { Limiter } from '../src/executor/limiter.js';
-import { type CallQueue, type QueueEntry, heapQueue } from '../src/executor/queue.js';
+import { type CallQueue, heapQueue, type QueueEntry } from '../src/executor/queue.js';
 import { manualClock } from '../src/testing/manual-clock.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
 
@@ -94,7 +94,16 @@ describe('executor seams: the limiter', () => {
 
   it('refuses a limiter beside rateLimit, and an object that is not a limiter', () => {
     const provider = scriptedProvider([{ reply: 'ok' }]);
-    const limiter = { countsTokens: false, learnedPerSecond: undefined, waitMs: () => 0, take() {}, refund() {}, settle() {}, onRateLimited: () => false, onAccepted() {} };
+    const limiter = {
+      countsTokens: false,
+      learnedPerSecond: undefined,
+      waitMs: () => 0,
+      take() {},
+      refund() {},
+      settle() {},
+      onRateLimited: () => false,
+      onAccepted() {},
+    };
     expect(() => createExecutor({ provider, limiter, rateLimit: { requestsPerMinute: 60 } })).toThrow(ShoalConfigError);
     expect(() => createExecutor({ provider, limiter: { waitMs: () => 0 } as never })).toThrow(/Expected `limiter` to be a limiter/);
     expect(() => createExecutor({ provider, clock: { now: () => 0 } as never })).toThrow(/manualClock/);

@@ -1,10 +1,10 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { rig, until } from './helpers.js';
-import { createExecutor } from '../src/executor/executor.js';
 import { AbortError, BudgetExceededError, ExecutorClosedError, ShoalConfigError, TimeoutError } from '../src/errors.js';
-import { scriptedProvider } from '../src/testing/scripted-provider.js';
+import { createExecutor } from '../src/executor/executor.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
+import { scriptedProvider } from '../src/testing/scripted-provider.js';
+import { rig, until } from './helpers.js';
 
 describe('executor: priority', () => {
   it('dispatches higher priority first and FIFO within a priority (from the emulator create order)', async () => {
@@ -84,7 +84,11 @@ describe('executor: cost ledger and budget', () => {
   });
 
   it('stops new dispatches when the budget is spent, lets calls in flight finish, and says so', async () => {
-    const { executor, emulator } = await rig({ latencyMs: 30, rules: [{ match: '', reply: { text: 'x', usage: { inputTokens: 1000, outputTokens: 1000 } } }] }, {}, { concurrency: 2, budgetUsd: 0.002 });
+    const { executor, emulator } = await rig(
+      { latencyMs: 30, rules: [{ match: '', reply: { text: 'x', usage: { inputTokens: 1000, outputTokens: 1000 } } }] },
+      {},
+      { concurrency: 2, budgetUsd: 0.002 },
+    );
     // Each job costs 1000 * 0.2/M + 1000 * 1.25/M = $0.00145: after two, $0.0029 > $0.002.
     const events: unknown[] = [];
     executor.events.on('budget-exceeded', (e) => events.push(e));
@@ -155,7 +159,11 @@ describe('executor: cancellation, timeouts, close', () => {
 
 describe('executor: adaptive concurrency', () => {
   it('lowers concurrency on a burst of 429s', async () => {
-    const { executor } = await rig({ latencyMs: 5, faults: { rateLimit: 0.6, retryAfterSeconds: 0 }, seed: 4 }, {}, { concurrency: 32, retry: { maxAttempts: 20 } });
+    const { executor } = await rig(
+      { latencyMs: 5, faults: { rateLimit: 0.6, retryAfterSeconds: 0 }, seed: 4 },
+      {},
+      { concurrency: 32, retry: { maxAttempts: 20 } },
+    );
     const changes: { from: number; to: number }[] = [];
     executor.events.on('concurrency-change', (e) => changes.push(e));
     await Promise.all(Array.from({ length: 100 }, (_, i) => executor.complete({ prompt: `r${i}` })));

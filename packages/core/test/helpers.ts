@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
 import { createExecutor, type Executor, type ExecutorOptions } from '../src/executor/executor.js';
-import { shortApi, type ShortApiOptions, type ShortApiProvider } from '../src/providers/shortapi/shortapi.js';
-import { startShortApiEmulator, type EmulatorOptions, type ShortApiEmulator } from '../src/testing/emulator.js';
+import { type ShortApiOptions, type ShortApiProvider, shortApi } from '../src/providers/shortapi/shortapi.js';
+import { type EmulatorOptions, type ShortApiEmulator, startShortApiEmulator } from '../src/testing/emulator.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

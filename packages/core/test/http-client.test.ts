@@ -98,7 +98,10 @@ describe('HttpClient: creates and idle keep-alive sockets', () => {
       }
       res.end(JSON.stringify({ code: 0, data: { status: 2, result: { text: 'done' } } }));
     });
-    const executor = createExecutor({ provider: shortApi({ apiKey: 'sk-test-0123456789', baseUrl: s.url, poll: { initialDelayMs: 1 } }), retry: { baseDelayMs: 1 } });
+    const executor = createExecutor({
+      provider: shortApi({ apiKey: 'sk-test-0123456789', baseUrl: s.url, poll: { initialDelayMs: 1 } }),
+      retry: { baseDelayMs: 1 },
+    });
     try {
       expect((await executor.complete({ prompt: 'first' })).text).toBe('done');
       idle();

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, type Executor, type ExecutorOptions } from '../src/executor/executor.js';
+import { ExecutorClosedError, ShoalConfigError } from '../src/errors.js';
 import { MemoryCacheStore, requestKey } from '../src/executor/cache.js';
+import { createExecutor, type Executor, type ExecutorOptions } from '../src/executor/executor.js';
 import type { DurableStore, JournalEntry } from '../src/executor/journal.js';
 import { handleShutdown } from '../src/executor/shutdown.js';
-import { ExecutorClosedError, ShoalConfigError } from '../src/errors.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
+import { type EmulatorOptions, type ShortApiEmulator, startShortApiEmulator } from '../src/testing/emulator.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
-import { startShortApiEmulator, type EmulatorOptions, type ShortApiEmulator } from '../src/testing/emulator.js';
 import { until } from './helpers.js';
 
 // The executor's use of a store's journal, with an in-memory store (the SQLite one lives in
@@ -146,7 +146,9 @@ describe('journal: what a run leaves for the next', () => {
     expect(await leaveOnceCreated(first, 'forgotten')).toMatchObject({ code: 'ABORTED' });
     await first.close();
     const fresh = await emulatorFor({ latencyMs: 5 }); // knows no job of the first
-    const error = await run(fresh, store).complete({ prompt: 'forgotten' }).catch((e: unknown) => e);
+    const error = await run(fresh, store)
+      .complete({ prompt: 'forgotten' })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'JOB_NOT_FOUND', jobId: gone.jobs[0]!.id, status: 404, retryable: false });
     expect((error as Error).message).toMatch(/re-attached to by id .*next run creates the job again \(counted in metrics\(\)\.recovery\.recreated/);
     expect([...store.entries.values()]).toEqual([expect.objectContaining({ jobId: undefined })]);
@@ -161,10 +163,14 @@ describe('journal: what a run leaves for the next', () => {
   it('closes the entry when no job can exist (429s to the end) and when the job failed', async () => {
     const limited = await emulatorFor({ faults: { rateLimit: 1 } });
     const store = memoryStore();
-    await expect(run(limited, store, { retry: { maxAttempts: 2, baseDelayMs: 1 } }).complete({ prompt: 'refused' })).rejects.toMatchObject({ code: 'RETRIES_EXHAUSTED' });
+    await expect(run(limited, store, { retry: { maxAttempts: 2, baseDelayMs: 1 } }).complete({ prompt: 'refused' })).rejects.toMatchObject({
+      code: 'RETRIES_EXHAUSTED',
+    });
     expect(store.entries.size).toBe(0);
     const failing = await emulatorFor({ latencyMs: 2, rules: [{ match: 'broken', reply: { fail: 'no' } }] });
-    await expect(run(failing, store, { retry: { maxAttempts: 2, baseDelayMs: 1 } }).complete({ prompt: 'broken' })).rejects.toMatchObject({ code: 'RETRIES_EXHAUSTED' });
+    await expect(run(failing, store, { retry: { maxAttempts: 2, baseDelayMs: 1 } }).complete({ prompt: 'broken' })).rejects.toMatchObject({
+      code: 'RETRIES_EXHAUSTED',
+    });
     expect(store.entries.size).toBe(0);
     // The failed job's replacement was a new job under a new key, as without a store.
     const keys = failing.jobs.map((j) => j.idempotencyKey!);
@@ -225,7 +231,12 @@ describe('shutdown', () => {
   it('rejects queued calls, lets running ones finish within the deadline, and reports it', async () => {
     const emulator = await emulatorFor({ latencyMs: 50 });
     const executor = run(emulator, memoryStore(), { concurrency: 2 });
-    const calls = Array.from({ length: 6 }, (_, i) => executor.complete({ prompt: `s${i}` }).then(() => 'ok', (e: { code: string }) => e.code));
+    const calls = Array.from({ length: 6 }, (_, i) =>
+      executor.complete({ prompt: `s${i}` }).then(
+        () => 'ok',
+        (e: { code: string }) => e.code,
+      ),
+    );
     await new Promise((resolve) => setImmediate(resolve));
     const report = await executor.shutdown({ deadlineMs: 10_000 });
     expect(report).toEqual({ rejectedQueued: 4, finished: 2, abandoned: 0, clean: false });
@@ -249,7 +260,12 @@ describe('shutdown', () => {
   it('a shutdown during a draining close() still rejects the queue and keeps its deadline', async () => {
     const emulator = await emulatorFor({ latencyMs: 50 });
     const executor = run(emulator, memoryStore(), { concurrency: 2 });
-    const calls = Array.from({ length: 10 }, (_, i) => executor.complete({ prompt: `d${i}` }).then(() => 'ok', (e: { code: string }) => e.code));
+    const calls = Array.from({ length: 10 }, (_, i) =>
+      executor.complete({ prompt: `d${i}` }).then(
+        () => 'ok',
+        (e: { code: string }) => e.code,
+      ),
+    );
     await new Promise((resolve) => setImmediate(resolve));
     const closing = executor.close(); // drains: would run all ten
     const report = await executor.shutdown({ deadlineMs: 10_000 });

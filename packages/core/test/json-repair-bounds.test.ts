@@ -35,11 +35,13 @@ describe('JSON repair is bounded', () => {
     ["quotes in a string {'a': 'x'x'x", fill("{'a': 'x", "'x", '', 200_000)],
     ['objects never closed [{{{{', fill('[', '{', '', 200_000)],
     ['missing commas [{}{}{}', fill('[', '{}', '', 200_000)],
-    ['an unclosed fence', fill('Here:\n```json\n{"a":"', "x'y\"z ", '', 200_000)],
+    ['an unclosed fence', fill('Here:\n```json\n{"a":"', 'x\'y"z ', '', 200_000)],
   ];
 
   it.each(pathological)('a 200 KB answer shaped %s is refused as too large to repair, and jsonrepair is not called', (_name, text) => {
-    expect(issue(output.parse(text))).toMatch(/^invalid_json: the answer is not valid JSON and is too large to repair \(\d+ characters; repair is tried up to 8192\)/);
+    expect(issue(output.parse(text))).toMatch(
+      /^invalid_json: the answer is not valid JSON and is too large to repair \(\d+ characters; repair is tried up to 8192\)/,
+    );
     expect(repair).not.toHaveBeenCalled();
   });
 
@@ -50,7 +52,11 @@ describe('JSON repair is bounded', () => {
   });
 
   it('a fenced broken answer is repaired from the fenced body only, in one call', () => {
-    expect(output.parse("Here you go:\n```json\n{'label': 'x'}\n```\nSee {notes} and [1].")).toMatchObject({ ok: true, value: { label: 'x' }, stage: 'repaired' });
+    expect(output.parse("Here you go:\n```json\n{'label': 'x'}\n```\nSee {notes} and [1].")).toMatchObject({
+      ok: true,
+      value: { label: 'x' },
+      stage: 'repaired',
+    });
     expect(repair).toHaveBeenCalledTimes(1);
     expect(repair).toHaveBeenCalledWith("{'label': 'x'}");
   });
@@ -84,7 +90,10 @@ describe('JSON repair is bounded', () => {
     const budget = createReadBudget({ now: () => now, budgetMs: 50 });
     expect(budget.expired()).toBe(false); // the first check starts the clock
     now = 51; // as if the steps since had taken 51 ms
-    expect(findJson("{'label': 'x'}", budget)).toEqual({ ok: false, reason: expect.stringMatching(/^the answer is not valid JSON and took too long to read \(over 50 ms\)/) });
+    expect(findJson("{'label': 'x'}", budget)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^the answer is not valid JSON and took too long to read \(over 50 ms\)/),
+    });
     expect(repair).not.toHaveBeenCalled();
     // With time left, the same answer is repaired.
     expect(findJson("{'label': 'x'}", createReadBudget({ now: () => 0 }))).toEqual({ ok: true, value: { label: 'x' }, how: 'repaired' });
@@ -124,7 +133,11 @@ describe('the steps before repair are linear', () => {
   });
 
   it('an answer nested deeper than 256 levels is refused with a reason, not a RangeError, and is never parsed', () => {
-    for (const text of [`x ${'['.repeat(20_000)}${']'.repeat(20_000)}`, `${'['.repeat(500_000)}${']'.repeat(500_000)}`, `{"label":"x","items":${'['.repeat(300)}${']'.repeat(300)}}`]) {
+    for (const text of [
+      `x ${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+      `${'['.repeat(500_000)}${']'.repeat(500_000)}`,
+      `{"label":"x","items":${'['.repeat(300)}${']'.repeat(300)}}`,
+    ]) {
       expect(() => output.parse(text)).not.toThrow();
       expect(issue(output.parse(text))).toMatch(/^invalid_json: the answer nests objects and arrays deeper than 256 levels/);
     }

@@ -79,7 +79,7 @@ describe('RateLimiter and 429s', () => {
     expect(limiter.waitMs(0)).toBe(0);
   });
 
-  it('counts every request against requestsPerMinute, with one second\'s worth as the default burst, or the one given', () => {
+  it("counts every request against requestsPerMinute, with one second's worth as the default burst, or the one given", () => {
     const now = 0;
     const limiter = new RateLimiter({ requestsPerMinute: 120, adaptive: false }, () => now);
     expect(limiter.requests!.capacity).toBe(2);

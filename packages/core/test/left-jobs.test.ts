@@ -91,7 +91,11 @@ describe('calls left by their callers', () => {
       get: () => new Promise<undefined>((resolve) => (slow = () => resolve(undefined))),
       set: () => {},
     };
-    const { executor, emulator } = await rig({ createLatencyMs: Infinity, rules: [{ match: 'lost again', reply: { text: 'x', dropCreate: true } }] }, {}, { cache });
+    const { executor, emulator } = await rig(
+      { createLatencyMs: Infinity, rules: [{ match: 'lost again', reply: { text: 'x', dropCreate: true } }] },
+      {},
+      { cache },
+    );
     const first = new AbortController();
     const a = executor.complete({ prompt: 'lost again' }, { signal: first.signal }).catch((e: unknown) => e);
     await until(() => slow !== undefined);
@@ -118,4 +122,3 @@ describe('calls left by their callers', () => {
     expect(emulator.stats().creates).toBe(1);
   });
 });
-

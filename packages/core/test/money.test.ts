@@ -37,7 +37,28 @@ describe('money: parseUsdToPico', () => {
   });
 
   it('rejects what is not a non-negative amount: undefined, never a throw', () => {
-    for (const junk of ['', ' ', '-1', '-5e-7', 'NaN', 'Infinity', '-Infinity', 'abc', '1e', 'e5', '.5', '5.', '1.2.3', '0x10', '1_000', '1e5.5', '5e-7x', '$1', '1,5', '+1']) {
+    for (const junk of [
+      '',
+      ' ',
+      '-1',
+      '-5e-7',
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      'abc',
+      '1e',
+      'e5',
+      '.5',
+      '5.',
+      '1.2.3',
+      '0x10',
+      '1_000',
+      '1e5.5',
+      '5e-7x',
+      '$1',
+      '1,5',
+      '+1',
+    ]) {
       expect(parseUsdToPico(junk), junk).toBeUndefined();
     }
     // An exponent that would need more digits than any bill has is not an amount either (and builds no huge string).

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent } from '../src/agent/define-agent.js';
-import { createExecutor, type Executor, type ExecutorOptions } from '../src/executor/executor.js';
 import { AuthError, RetriesExhaustedError } from '../src/errors.js';
+import { createExecutor, type Executor, type ExecutorOptions } from '../src/executor/executor.js';
 import { isStrictCompatible, openAICompatible } from '../src/providers/openai-compatible.js';
-import { startOpenAICompatibleServer, type OpenAIServerOptions } from '../src/testing/openai-compatible-server.js';
-import { toJsonSchema } from '../src/structured/structured-output.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
+import { toJsonSchema } from '../src/structured/structured-output.js';
 import { startShortApiEmulator } from '../src/testing/emulator.js';
+import { type OpenAIServerOptions, startOpenAICompatibleServer } from '../src/testing/openai-compatible-server.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -95,7 +95,11 @@ describe('openAICompatible over HTTP', () => {
 
   it('retries 429 and 5xx like the ShortAPI provider, and refuses a wrong key at once', async () => {
     // Which call meets which fault depends on the seed and the prompt only (not on timing); 8 attempts outlast every streak of this seed.
-    const { server, executor } = await setup({ faults: { rateLimit: 0.3, serverError: 0.2 }, seed: 3 }, {}, { retry: { baseDelayMs: 1, maxAttempts: 8 }, rateLimit: { adaptive: false } });
+    const { server, executor } = await setup(
+      { faults: { rateLimit: 0.3, serverError: 0.2 }, seed: 3 },
+      {},
+      { retry: { baseDelayMs: 1, maxAttempts: 8 }, rateLimit: { adaptive: false } },
+    );
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => strictAgent.run({ text: `t${i}` }, { executor })));
     expect(results).toHaveLength(20);
     expect(server.requests.filter((r) => r.status === 429 || r.status === 500).length).toBeGreaterThan(0);

@@ -7,8 +7,8 @@ import { ShoalConfigError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { CostLedger } from '../src/executor/ledger.js';
 import { checkCallOptions, checkRequest } from '../src/executor/options.js';
-import { openAICompatible } from '../src/providers/openai-compatible.js';
 import { createRegistry, definePlugin } from '../src/plugins/plugin.js';
+import { openAICompatible } from '../src/providers/openai-compatible.js';
 import { PollSchedule } from '../src/providers/shortapi/poll-schedule.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
@@ -30,7 +30,8 @@ function configError(make: () => unknown): ShoalConfigError {
 }
 
 const executorError = (options: Record<string, unknown>) => configError(() => createExecutor({ provider, ...options } as never)).message;
-const shortApiError = (options: Record<string, unknown>) => configError(() => shortApi({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9', ...options } as never)).message;
+const shortApiError = (options: Record<string, unknown>) =>
+  configError(() => shortApi({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9', ...options } as never)).message;
 
 describe('did you mean', () => {
   it.each([
@@ -79,11 +80,15 @@ describe('the checks', () => {
 
   it('refuses unknown keys with a suggestion and the known list, and names nested options by path', () => {
     const spec = { retry: option.object('f({ retry })', { maxAttempts: option.number({ min: 1, integer: true }) }), dedupe: option.boolean() };
-    expect(configError(() => checkOptions('f()', { dedup: true }, spec)).message).toBe('Unknown option `dedup` in f(). Did you mean `dedupe`? Known options: `retry`, `dedupe`.');
+    expect(configError(() => checkOptions('f()', { dedup: true }, spec)).message).toBe(
+      'Unknown option `dedup` in f(). Did you mean `dedupe`? Known options: `retry`, `dedupe`.',
+    );
     expect(configError(() => checkOptions('f()', { retry: { maxAttempts: 0 } }, spec)).message).toBe(
       'Expected `retry.maxAttempts` to be an integer from 1 and up, got `0` (number).',
     );
-    expect(configError(() => checkOptions('f()', { retry: 3 }, spec)).message).toBe('Expected `retry` to be an object of options (`maxAttempts`), got `3` (number).');
+    expect(configError(() => checkOptions('f()', { retry: 3 }, spec)).message).toBe(
+      'Expected `retry` to be an object of options (`maxAttempts`), got `3` (number).',
+    );
     expect(configError(() => checkOptions('f()', 'x', spec)).message).toBe('f() takes one options object, got `"x"` (string).');
     // undefined is the same as leaving the option out.
     expect(checkOptions('f()', { dedupe: undefined, retry: undefined }, spec)).toEqual({ dedupe: undefined, retry: undefined });
@@ -96,10 +101,14 @@ describe('the checks', () => {
     expect(configError(() => option.oneOf(['auto', 'strict', 'prompt'])('mode', 'strct')).message).toBe(
       'Expected `mode` to be "auto", "strict" or "prompt", got `"strct"` (string). Did you mean "strict"?',
     );
-    expect(configError(() => option.stringArray()('tags', ['a', 1])).message).toBe('Expected `tags[1]` to be a string (`tags` is an array of strings), got `1` (number).');
+    expect(configError(() => option.stringArray()('tags', ['a', 1])).message).toBe(
+      'Expected `tags[1]` to be a string (`tags` is an array of strings), got `1` (number).',
+    );
     expect(configError(() => option.stringRecord()('headers', { 'x-a': 1 })).message).toMatch(/Expected `headers\.x-a` to be a string/);
     expect(configError(() => option.signal()('signal', {})).message).toMatch(/Expected `signal` to be an AbortSignal/);
-    expect(configError(() => option.string({ secret: true })('apiKey', 1234567890)).message).toBe('Expected `apiKey` to be a string, got a value of type number.');
+    expect(configError(() => option.string({ secret: true })('apiKey', 1234567890)).message).toBe(
+      'Expected `apiKey` to be a string, got a value of type number.',
+    );
   });
 });
 
@@ -155,7 +164,10 @@ describe('createExecutor: every option checked', () => {
 
 describe('complete(): the request and the call options', () => {
   it.each([
-    [{ priorty: 5 }, 'Unknown option `priorty` in complete(). Did you mean `priority`? Known options: `priority`, `signal`, `timeoutMs`, `tags`, `cache`, `spanId`.'],
+    [
+      { priorty: 5 },
+      'Unknown option `priorty` in complete(). Did you mean `priority`? Known options: `priority`, `signal`, `timeoutMs`, `tags`, `cache`, `spanId`.',
+    ],
     [{ priority: Infinity }, 'Expected `priority` to be a finite number, got `Infinity` (number).'],
     [{ tags: 'triage' }, 'Expected `tags` to be an array of strings, got `"triage"` (string).'],
     [{ tags: ['a', 7] }, 'Expected `tags[1]` to be a string (`tags` is an array of strings), got `7` (number).'],
@@ -174,7 +186,10 @@ describe('complete(): the request and the call options', () => {
   });
 
   it.each([
-    [{ prompt: 'hi', temperature: 0 }, "Unknown option `temperature` in complete()'s request. Known options: `prompt`, `args`, `output`. Model arguments (temperature, ...) go in `args`."],
+    [
+      { prompt: 'hi', temperature: 0 },
+      "Unknown option `temperature` in complete()'s request. Known options: `prompt`, `args`, `output`. Model arguments (temperature, ...) go in `args`.",
+    ],
     [{ prompt: 'hi', arg: {} }, 'Did you mean `args`?'],
     [{ prompt: 'hi', args: 'temperature=0' }, 'Expected `args` to be an object of model arguments, got `"temperature=0"` (string).'],
     [{ prompt: 'hi', output: { type: 'object' } }, 'Expected `output` to be an object { name: string, schema: JSON Schema object }, got an object.'],
@@ -197,7 +212,10 @@ describe('complete(): the request and the call options', () => {
 
 describe('shortApi(): every option checked', () => {
   it.each([
-    [{ poll: { maxDelayMs: 0 } }, 'Expected `poll.maxDelayMs` to be a number from 2 and up (at least `poll.minDelayMs`, 2 by default), got `0` (number). It caps every wait between polls: a cap of 0 would poll in a busy loop'],
+    [
+      { poll: { maxDelayMs: 0 } },
+      'Expected `poll.maxDelayMs` to be a number from 2 and up (at least `poll.minDelayMs`, 2 by default), got `0` (number). It caps every wait between polls: a cap of 0 would poll in a busy loop',
+    ],
     [{ poll: { minDelayMs: 50, maxDelayMs: 10 } }, 'Expected `poll.maxDelayMs` to be a number from 50 and up (at least `poll.minDelayMs`), got `10` (number).'],
     [{ poll: { maxDelyMs: 100 } }, 'Unknown option `maxDelyMs` in shortApi({ poll }). Did you mean `maxDelayMs`?'],
     [{ poll: { minDelayMs: 0 } }, 'Expected `poll.minDelayMs` to be a number from 1 and up, got `0` (number).'],
@@ -212,7 +230,10 @@ describe('shortApi(): every option checked', () => {
     [{ callback: { deadlineMs: 0 } }, 'Expected `callback.deadlineMs` to be a number from 1 and up, got `0` (number).'],
     [{ callback: { hots: '0.0.0.0' } }, 'Unknown option `hots` in shortApi({ callback }). Did you mean `host`?'],
     [{ callback: 'on' }, 'Expected `callback` to be true, false or an object of callback options'],
-    [{ args: 'temperature=0' }, 'Expected `args` to be an object of model arguments sent with every job, such as { temperature: 0 }, got `"temperature=0"` (string).'],
+    [
+      { args: 'temperature=0' },
+      'Expected `args` to be an object of model arguments sent with every job, such as { temperature: 0 }, got `"temperature=0"` (string).',
+    ],
     [{ args: ['temperature', 0] }, 'Expected `args` to be an object of model arguments'],
     [{ model: '' }, 'Expected `model` to be a non-empty string such as "openai/gpt-5.4-nano", got `""` (string).'],
     [{ requestTimeoutMs: Number.NaN }, 'Expected `requestTimeoutMs` to be a number from 1 and up, got `NaN` (number).'],
@@ -224,7 +245,9 @@ describe('shortApi(): every option checked', () => {
   });
 
   it('never shows the key, wherever it was put by mistake', () => {
-    expect(configError(() => shortApi({ apiKey: 1234567890 } as never)).message).toBe('Expected `apiKey` to be a non-empty string, got a value of type number.');
+    expect(configError(() => shortApi({ apiKey: 1234567890 } as never)).message).toBe(
+      'Expected `apiKey` to be a non-empty string, got a value of type number.',
+    );
     expect(shortApiError({ model: KEY, maxSockets: KEY })).not.toContain(KEY);
     expect(shortApiError({ callback: { host: KEY, port: KEY } })).not.toContain(KEY);
   });
@@ -311,7 +334,10 @@ describe('agents and the coordinator: every option checked', () => {
 
   it.each([
     [{ promt: () => 'x' }, 'Unknown option `promt` in defineAgent(opt-agent). Did you mean `prompt`?'],
-    [{ params: 'temperature=0' }, 'Expected `params` to be an object of model arguments sent with every call, such as { temperature: 0 }, got `"temperature=0"` (string).'],
+    [
+      { params: 'temperature=0' },
+      'Expected `params` to be an object of model arguments sent with every call, such as { temperature: 0 }, got `"temperature=0"` (string).',
+    ],
     [{ priority: Number.NaN }, 'Expected `priority` to be a finite number, got `NaN` (number).'],
     [{ examples: { input: {}, output: {} } }, 'Expected `examples` to be an array of { input, output } examples, got an object.'],
   ])('defineAgent %o', (config, message) => {
@@ -339,7 +365,9 @@ describe('agents and the coordinator: every option checked', () => {
     expect(configError(() => definePlugin({ name: 'p', version: '1.0.0', agents: [agent], setUp: () => {} } as never)).message).toContain(
       'Unknown option `setUp` in definePlugin(). Did you mean `setup`?',
     );
-    expect(configError(() => createRegistry({ agent: [agent] } as never)).message).toContain('Unknown option `agent` in createRegistry(). Did you mean `agents`?');
+    expect(configError(() => createRegistry({ agent: [agent] } as never)).message).toContain(
+      'Unknown option `agent` in createRegistry(). Did you mean `agents`?',
+    );
   });
 
   it('createCoordinator and its runs', async () => {

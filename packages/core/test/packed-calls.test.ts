@@ -23,7 +23,12 @@ describe('runMany with pack: a failed packed call is not paid again item by item
   it('fails every item with CREATE_AMBIGUOUS when the packed create answer was lost: one job, no single calls', async () => {
     const { executor, emulator } = await rig({ rules: [{ match: PACKED, reply: { text: answer, dropCreate: true } }] });
     const result = await label.runMany(tickets, { executor, pack: 4 });
-    expect(result.items.map((item) => (item.ok ? 'ok' : item.error.code))).toEqual(['CREATE_AMBIGUOUS', 'CREATE_AMBIGUOUS', 'CREATE_AMBIGUOUS', 'CREATE_AMBIGUOUS']);
+    expect(result.items.map((item) => (item.ok ? 'ok' : item.error.code))).toEqual([
+      'CREATE_AMBIGUOUS',
+      'CREATE_AMBIGUOUS',
+      'CREATE_AMBIGUOUS',
+      'CREATE_AMBIGUOUS',
+    ]);
     expect(emulator.stats().jobs).toBe(1);
     expect(result.calls).toBe(0);
   });

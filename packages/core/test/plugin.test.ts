@@ -4,7 +4,13 @@ import { defineAgent } from '../src/agent/define-agent.js';
 import { createRegistry, definePlugin } from '../src/plugins/plugin.js';
 
 const agent = (name: string) =>
-  defineAgent({ name, description: `The ${name} agent.`, input: z.object({ text: z.string() }), output: z.object({ ok: z.boolean() }), instructions: 'Do it.' });
+  defineAgent({
+    name,
+    description: `The ${name} agent.`,
+    input: z.object({ text: z.string() }),
+    output: z.object({ ok: z.boolean() }),
+    instructions: 'Do it.',
+  });
 
 describe('plugins and the registry', () => {
   it('lists every agent with its description and input/output JSON Schemas, sorted, with its plugin', async () => {

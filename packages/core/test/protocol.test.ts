@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  PayloadMismatch,
   extractText,
   extractUsage,
+  PayloadMismatch,
   parseCreateData,
   parseEnvelope,
   parseJobData,
@@ -43,7 +43,16 @@ describe('protocol: job states', () => {
       { output_text: 'bare' },
       { content: 'bare' },
       { choices: [{ message: { content: 'bare' } }] },
-      { output: [{ content: [{ type: 'output_text', text: 'ba' }, { type: 'output_text', text: 're' }] }] },
+      {
+        output: [
+          {
+            content: [
+              { type: 'output_text', text: 'ba' },
+              { type: 'output_text', text: 're' },
+            ],
+          },
+        ],
+      },
     ];
     for (const result of places) expect(extractText(result)).toBe('bare');
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createExecutor } from '../src/executor/executor.js';
 import { RateLimitError } from '../src/errors.js';
+import { createExecutor } from '../src/executor/executor.js';
 import type { ModelProvider } from '../src/providers/types.js';
 import { rig, until } from './helpers.js';
 
@@ -77,7 +77,12 @@ describe('polls under a per-second request limit', () => {
 
   it('does not let polls that use up the rate starve new calls: they take turns', async () => {
     const { executor, emulator } = await rig(
-      { rules: [{ match: 'long', reply: { text: 'never', latencyMs: Infinity } }, { match: 'short', reply: { text: 'done', latencyMs: 0 } }] },
+      {
+        rules: [
+          { match: 'long', reply: { text: 'never', latencyMs: Infinity } },
+          { match: 'short', reply: { text: 'done', latencyMs: 0 } },
+        ],
+      },
       { poll: { initialDelayMs: 2, minDelayMs: 2, maxDelayMs: 10 } },
       { concurrency: 16, cache: false, rateLimit: { requestsPerMinute: 600 } },
     );
@@ -89,4 +94,3 @@ describe('polls under a per-second request limit', () => {
     await Promise.all(long);
   });
 });
-

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { AmbiguousCreateError, AuthError, JobFailedError, NetworkError, RateLimitError, ServerError } from '../src/errors.js';
 import { DEFAULT_RETRY, decideRetry } from '../src/executor/retry-policy.js';
-import { AuthError, AmbiguousCreateError, JobFailedError, NetworkError, RateLimitError, ServerError } from '../src/errors.js';
 
 const options = { ...DEFAULT_RETRY, baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 5 };
 const half = () => 0.5;
@@ -20,7 +20,13 @@ describe('decideRetry', () => {
     const server = new ServerError('502', '<html>', { status: 502 });
     const delays = [1, 2, 3, 4].map((attempt) => decideRetry({ error: server, attempt, options, random: () => 0.999, phase: 'call' }).delayMs);
     expect(delays).toEqual([99, 199, 399, 799]);
-    const capped = decideRetry({ error: new NetworkError('reset', {}), attempt: 4, options: { ...options, maxDelayMs: 300 }, random: () => 0.999, phase: 'call' });
+    const capped = decideRetry({
+      error: new NetworkError('reset', {}),
+      attempt: 4,
+      options: { ...options, maxDelayMs: 300 },
+      random: () => 0.999,
+      phase: 'call',
+    });
     expect(capped.delayMs).toBe(299);
     expect(decideRetry({ error: server, attempt: 2, options, random: () => 0, phase: 'call' }).delayMs).toBe(0);
   });

@@ -28,7 +28,10 @@ describe('shortApi callbacks', () => {
   });
 
   it('refuses forged, oversized, unparseable and replayed callbacks, changing nothing', async () => {
-    const { executor, emulator, provider } = await rig({ latencyMs: 400, rules: [{ match: 'real', reply: 'the real answer' }] }, { callback: { deadlineMs: 5000 } });
+    const { executor, emulator, provider } = await rig(
+      { latencyMs: 400, rules: [{ match: 'real', reply: 'the real answer' }] },
+      { callback: { deadlineMs: 5000 } },
+    );
     const pending = executor.complete({ prompt: 'real' });
     await until(() => executor.metrics().jobs === 1); // the create has answered: the ticket knows its job id
     const url = emulator.jobs[0]!.callbackUrl!;
@@ -46,7 +49,10 @@ describe('shortApi callbacks', () => {
   });
 
   it('falls back to polling when the callback is late past the deadline', async () => {
-    const { executor, emulator } = await rig({ latencyMs: 10, faults: { dropCallback: 1 }, rules: [{ match: 'lost', reply: 'found by polling' }] }, { callback: { deadlineMs: 100 } });
+    const { executor, emulator } = await rig(
+      { latencyMs: 10, faults: { dropCallback: 1 }, rules: [{ match: 'lost', reply: 'found by polling' }] },
+      { callback: { deadlineMs: 100 } },
+    );
     const result = await executor.complete({ prompt: 'lost' });
     expect(result.text).toBe('found by polling');
     expect(emulator.stats().callbacksSent).toBe(0);
@@ -55,7 +61,10 @@ describe('shortApi callbacks', () => {
 
   it('confirms an unverifiable callback with one query', async () => {
     // The job runs until finish(): the callback that the executor reads is ours, and its query finds the job done.
-    const { executor, emulator } = await rig({ latencyMs: 60_000, faults: { dropCallback: 1 }, rules: [{ match: 'hint', reply: 'confirmed' }] }, { callback: { deadlineMs: 50_000 } });
+    const { executor, emulator } = await rig(
+      { latencyMs: 60_000, faults: { dropCallback: 1 }, rules: [{ match: 'hint', reply: 'confirmed' }] },
+      { callback: { deadlineMs: 50_000 } },
+    );
     const pending = executor.complete({ prompt: 'hint' });
     await until(() => executor.metrics().jobs === 1); // the create has answered: the ticket knows its job id
     expect(emulator.finish(emulator.jobs[0]!.id)).toBe(true);

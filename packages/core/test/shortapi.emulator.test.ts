@@ -1,5 +1,6 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { rig, until } from './helpers.js';
 import {
   AbortError,
   AmbiguousCreateError,
@@ -9,13 +10,12 @@ import {
   ProtocolError,
   RateLimitError,
   RetriesExhaustedError,
-  ServerError,
-  ShoalError,
+  type ServerError,
+  type ShoalError,
 } from '../src/errors.js';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { shortApi } from '../src/providers/shortapi/shortapi.js';
 import { createExecutor } from '../src/executor/executor.js';
+import { shortApi } from '../src/providers/shortapi/shortapi.js';
+import { rig, until } from './helpers.js';
 
 describe('shortApi over HTTP against the emulator', () => {
   it('creates a job, polls it, and returns text, job id, usage and the server amount', async () => {
@@ -78,7 +78,11 @@ describe('shortApi over HTTP against the emulator', () => {
   });
 
   it('turns a failed job into a new job (a counted retry), and reports JobFailedError when all fail', async () => {
-    const { executor, emulator } = await rig({ rules: [{ match: 'doomed', reply: { fail: 'model crashed' } }] }, {}, { retry: { maxAttempts: 2, baseDelayMs: 1 } });
+    const { executor, emulator } = await rig(
+      { rules: [{ match: 'doomed', reply: { fail: 'model crashed' } }] },
+      {},
+      { retry: { maxAttempts: 2, baseDelayMs: 1 } },
+    );
     const error = (await executor.complete({ prompt: 'doomed' }).catch((e: unknown) => e)) as RetriesExhaustedError;
     expect(RetriesExhaustedError.isInstance(error)).toBe(true);
     expect(JobFailedError.isInstance(error.errors[0])).toBe(true);
@@ -88,7 +92,11 @@ describe('shortApi over HTTP against the emulator', () => {
   });
 
   it('retries a dropped or garbled poll without creating the job again', async () => {
-    const { executor, emulator } = await rig({ latencyMs: 5, faults: { dropQuery: 0.3, invalidJson: 0.2 }, seed: 9 }, {}, { retry: { maxAttempts: 8, baseDelayMs: 1 } });
+    const { executor, emulator } = await rig(
+      { latencyMs: 5, faults: { dropQuery: 0.3, invalidJson: 0.2 }, seed: 9 },
+      {},
+      { retry: { maxAttempts: 8, baseDelayMs: 1 } },
+    );
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => executor.complete({ prompt: `q${i}` })));
     expect(results.every((r) => r.attempts === 1)).toBe(true);
     expect(emulator.stats().jobs).toBe(40);
@@ -96,8 +104,12 @@ describe('shortApi over HTTP against the emulator', () => {
     expect((emulator.stats().faults.dropQuery ?? 0) + (emulator.stats().faults.invalidJson ?? 0)).toBeGreaterThan(0);
   });
 
-  it('keeps polling through failing polls until the job\'s deadline, then times out with the job id, never re-creating it', async () => {
-    const { executor, emulator } = await rig({ faults: { queryServerError: 1 } }, { maxJobWaitMs: 200 }, { retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 10 } });
+  it("keeps polling through failing polls until the job's deadline, then times out with the job id, never re-creating it", async () => {
+    const { executor, emulator } = await rig(
+      { faults: { queryServerError: 1 } },
+      { maxJobWaitMs: 200 },
+      { retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 10 } },
+    );
     const error = (await executor.complete({ prompt: 'x' }).catch((e: unknown) => e)) as ShoalError;
     expect(error.code).toBe('TIMEOUT');
     expect(error.jobId).toBe(emulator.jobs[0]!.id);
@@ -134,7 +146,14 @@ async function rawServer(handler: (req: http.IncomingMessage, res: http.ServerRe
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function context() {

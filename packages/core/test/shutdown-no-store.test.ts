@@ -8,7 +8,11 @@ describe('shutdown without a store', () => {
   it('leaves no call polling once shutdown() resolves', async () => {
     // The executor's clock is a manual one: polls, the deadline and "later" are all fake time.
     const clock = manualClock();
-    const { executor, emulator } = await rig({ latencyMs: Infinity, rules: [{ match: 'long ', reply: 'never' }] }, { poll: { initialDelayMs: 5, maxDelayMs: 20 } }, { clock });
+    const { executor, emulator } = await rig(
+      { latencyMs: Infinity, rules: [{ match: 'long ', reply: 'never' }] },
+      { poll: { initialDelayMs: 5, maxDelayMs: 20 } },
+      { clock },
+    );
     const calls = Array.from({ length: 10 }, (_, i) => executor.complete({ prompt: `long ${i}` }).catch((e: unknown) => e));
     for (let i = 0; i < 10_000 && emulator.stats().queries < 10; i++) await clock.advance(5);
     expect(emulator.stats().queries).toBeGreaterThanOrEqual(10);
@@ -30,7 +34,11 @@ describe('shutdown without a store', () => {
 
   it('keeps its deadline with a create in flight: after a short grace the create is cut off, and nothing is sent after', async () => {
     const clock = manualClock();
-    const { executor, emulator } = await rig({ createLatencyMs: Infinity, rules: [{ match: 'slow create', reply: 'x' }] }, { requestTimeoutMs: 120_000 }, { clock });
+    const { executor, emulator } = await rig(
+      { createLatencyMs: Infinity, rules: [{ match: 'slow create', reply: 'x' }] },
+      { requestTimeoutMs: 120_000 },
+      { clock },
+    );
     const call = executor.complete({ prompt: 'slow create' }).catch((e: unknown) => e);
     await until(() => emulator.jobs.length === 1); // sent, its answer held by the server
     let resolved = false;
@@ -45,4 +53,3 @@ describe('shutdown without a store', () => {
     expect(executor.metrics().requests).toBe(1);
   });
 });
-

@@ -47,7 +47,9 @@ describe('offline simulator', () => {
 
 describe('simulator: evidence pairs', () => {
   it('answers {value, quote} with a quote copied verbatim from the input and a value taken from it', () => {
-    const schema = z.toJSONSchema(z.object({ name: z.object({ value: z.string(), quote: z.string() }), total: z.object({ value: z.number(), quote: z.string() }) }));
+    const schema = z.toJSONSchema(
+      z.object({ name: z.object({ value: z.string(), quote: z.string() }), total: z.object({ value: z.number(), quote: z.string() }) }),
+    );
     const input = 'Billing contact:  Ada Lovelace\nTotal due: 1,234.50 EUR\n';
     for (let i = 0; i < 20; i++) {
       const prompt = `Extract.\n\n\`\`\`json\n${JSON.stringify(schema)}\n\`\`\`\n\n# Input\n\ncase ${i}\n${input}`;

@@ -35,11 +35,7 @@ describe('coordinator: a step retry never pays twice', () => {
 
   it('re-attaches a timed-out step to its job: one job, booked once, and the run pays for it once', async () => {
     // A deadline long enough for a retry that only polls a finished job, on a busy machine too.
-    const { executor, emulator } = await rig(
-      { latencyMs: Infinity, rules: [{ match: 'held job', reply: '{"summary":"held"}' }] },
-      {},
-      { timeoutMs: 1500 },
-    );
+    const { executor, emulator } = await rig({ latencyMs: Infinity, rules: [{ match: 'held job', reply: '{"summary":"held"}' }] }, {}, { timeoutMs: 1500 });
     // The job is finished only once the first attempt has timed out (and the job exists: its
     // create may still be on its way): the retry can only get it by re-attaching.
     executor.events.on('call-error', (e) => {
@@ -71,9 +67,13 @@ describe('coordinator: a step retry never pays twice', () => {
     expect(executor.metrics().cached).toBe(0);
   });
 
-  it('re-attaches a step whose job outlived the provider\'s maxJobWaitMs, also on an executor without cache or dedup (no second job)', async () => {
+  it("re-attaches a step whose job outlived the provider's maxJobWaitMs, also on an executor without cache or dedup (no second job)", async () => {
     for (const executorOptions of [{}, { cache: false, dedupe: false }] as const) {
-      const { executor, emulator } = await rig({ latencyMs: Infinity, rules: [{ match: 'long job', reply: '{"summary":"never"}' }] }, { maxJobWaitMs: 200 }, executorOptions);
+      const { executor, emulator } = await rig(
+        { latencyMs: Infinity, rules: [{ match: 'long job', reply: '{"summary":"never"}' }] },
+        { maxJobWaitMs: 200 },
+        executorOptions,
+      );
       const resumed: string[] = [];
       executor.events.on('job-resumed', (e) => resumed.push(e.jobId));
       const coordinator = createCoordinator({ executor, agents: [summarise] });

@@ -11,7 +11,17 @@ describe('structured output: the malformed-answer corpus', () => {
   it('has at least 40 realistic answers across the kinds small models produce', () => {
     expect(CORPUS.length).toBeGreaterThanOrEqual(40);
     const kinds = new Set(CORPUS.map((c) => c.kind));
-    for (const kind of ['fenced', 'prose-wrapped', 'trailing commas', 'single quotes', 'truncated', 'numbers as strings', 'enum casing', 'extra keys', 'wrong nesting']) {
+    for (const kind of [
+      'fenced',
+      'prose-wrapped',
+      'trailing commas',
+      'single quotes',
+      'truncated',
+      'numbers as strings',
+      'enum casing',
+      'extra keys',
+      'wrong nesting',
+    ]) {
       expect(kinds).toContain(kind);
     }
   });

@@ -13,7 +13,7 @@ const echo = defineAgent({
   instructions: 'ECHO the word.',
 });
 
-describe('telemetry: poll spans from the executor\'s job-poll events', () => {
+describe("telemetry: poll spans from the executor's job-poll events", () => {
   it('puts each poll of a job under its model-job span, with its HTTP status', async () => {
     // A job that takes a while, so that the first poll finds it pending and a later one done.
     const { executor, emulator } = await rig({ latencyMs: 60, rules: [{ match: 'ECHO', reply: '{"word":"hi"}' }] });

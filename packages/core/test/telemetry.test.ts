@@ -155,7 +155,12 @@ describe('the coordinator under a failing span listener or telemetry backend', (
     const result = await coordinator.execute(fanOut);
     const spans = result.trace.spans;
     expect(told.filter((t) => t.what === 'start').map((t) => t.id)).toEqual(spans.map((s) => s.id));
-    expect(told.filter((t) => t.what === 'end').map((t) => t.id).sort()).toEqual(spans.map((s) => s.id).sort());
+    expect(
+      told
+        .filter((t) => t.what === 'end')
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual(spans.map((s) => s.id).sort());
     const started = new Set<string>();
     for (const t of told.filter((t) => t.what === 'start')) {
       const parent = spans.find((s) => s.id === t.id)!.parentId;

@@ -1,5 +1,5 @@
 import { expectTypeOf, test } from 'vitest';
-import { createExecutor, type CompletionResult, type Executor, type ShoalErrorCode, RateLimitError, ShoalError } from '../src/index.js';
+import { type CompletionResult, createExecutor, type Executor, RateLimitError, ShoalError, type ShoalErrorCode } from '../src/index.js';
 import { scriptedProvider } from '../src/testing/index.js';
 
 test('executor types', () => {
@@ -28,7 +28,7 @@ test('error narrowing', () => {
 });
 
 import { z } from 'zod';
-import { defineAgent, type AgentRunResult, type InferAgentInput, type InferAgentOutput } from '../src/index.js';
+import { type AgentRunResult, defineAgent, type InferAgentInput, type InferAgentOutput } from '../src/index.js';
 
 test('agent types are inferred from the zod schemas', () => {
   const agent = defineAgent({

@@ -1,2 +1,2 @@
-export { sqliteStore, SqliteStore } from './sqlite-store.js';
 export type { SqliteStoreCounts, SqliteStoreOptions } from './sqlite-store.js';
+export { SqliteStore, sqliteStore } from './sqlite-store.js';

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { type CacheStore, type CachedCompletion, type DurableStore, type JobJournal, type JournalEntry, ShoalConfigError, StoreError } from '@shoal/core';
+import { type CachedCompletion, type CacheStore, type DurableStore, type JobJournal, type JournalEntry, ShoalConfigError, StoreError } from '@shoal/core';
 import { rejectUnknownKeys } from '@shoal/core/internal';
+import Database from 'better-sqlite3';
 
 export interface SqliteStoreOptions {
   /** The database file, created when missing (its directory must exist). */
@@ -107,12 +107,15 @@ export class SqliteStore implements DurableStore {
   };
 
   constructor(options: SqliteStoreOptions) {
-    if (typeof options !== 'object' || options === null) throw new ShoalConfigError(`sqliteStore() takes a file path or { path, synchronous? }, got ${show(options)}.`);
+    if (typeof options !== 'object' || options === null)
+      throw new ShoalConfigError(`sqliteStore() takes a file path or { path, synchronous? }, got ${show(options)}.`);
     rejectUnknownKeys('sqliteStore()', options, ['path', 'synchronous']);
     const { path } = options;
-    if (typeof path !== 'string' || path.trim() === '') throw new ShoalConfigError(`Expected \`path\` to be a file path such as "./run.db", got ${show(path)}.`);
+    if (typeof path !== 'string' || path.trim() === '')
+      throw new ShoalConfigError(`Expected \`path\` to be a file path such as "./run.db", got ${show(path)}.`);
     const synchronous = options.synchronous ?? 'normal';
-    if (synchronous !== 'normal' && synchronous !== 'full') throw new ShoalConfigError(`Expected \`synchronous\` to be "normal" or "full", got ${show(synchronous)}.`);
+    if (synchronous !== 'normal' && synchronous !== 'full')
+      throw new ShoalConfigError(`Expected \`synchronous\` to be "normal" or "full", got ${show(synchronous)}.`);
     this.path = path === ':memory:' ? path : resolve(path);
     if (path !== ':memory:') checkPlace(this.path);
     this.#db = open(this.path, synchronous);
@@ -190,7 +193,17 @@ export class SqliteStore implements DurableStore {
     this.#unflushed.set(key, value);
     this.#unflushedJournal.set(key, null);
     return this.#write(() => {
-      this.#statements.setCache.run(key, value.text, value.jobId ?? null, usage.inputTokens, usage.cachedInputTokens, usage.outputTokens, value.costUsd, value.model ?? null, Date.now());
+      this.#statements.setCache.run(
+        key,
+        value.text,
+        value.jobId ?? null,
+        usage.inputTokens,
+        usage.cachedInputTokens,
+        usage.outputTokens,
+        value.costUsd,
+        value.model ?? null,
+        Date.now(),
+      );
       this.#statements.settle.run(key);
     });
   }
@@ -206,7 +219,11 @@ export class SqliteStore implements DurableStore {
   #pending(): JournalEntry[] {
     this.#usable();
     this.#flush();
-    return (this.#statements.pending.all() as JournalRow[]).map((row) => ({ key: row.key, idempotencyKey: row.idempotency_key, jobId: row.job_id ?? undefined }));
+    return (this.#statements.pending.all() as JournalRow[]).map((row) => ({
+      key: row.key,
+      idempotencyKey: row.idempotency_key,
+      jobId: row.job_id ?? undefined,
+    }));
   }
 
   /**
@@ -314,7 +331,9 @@ function open(path: string, synchronous: 'normal' | 'full'): Database.Database {
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
     const foreign = tables.filter((name) => !TABLES.includes(name));
     if (foreign.length > 0) {
-      throw new ShoalConfigError(`sqliteStore(): ${path} is a SQLite database of something else (tables ${foreign.slice(0, 5).join(', ')}); give the store a file of its own.`);
+      throw new ShoalConfigError(
+        `sqliteStore(): ${path} is a SQLite database of something else (tables ${foreign.slice(0, 5).join(', ')}); give the store a file of its own.`,
+      );
     }
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -331,7 +350,8 @@ function describeSqliteError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'SQLITE_NOTADB') return 'the file is not a SQLite database.';
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'another process has it open (one run per store file at a time).';
-  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM') return `${message} (check the file's and its directory's permissions).`;
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM')
+    return `${message} (check the file's and its directory's permissions).`;
   return `${message}${typeof code === 'string' ? ` (${code})` : ''}.`;
 }
 

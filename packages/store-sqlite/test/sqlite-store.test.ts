@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ShoalConfigError, StoreError } from '@shoal/core';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ShoalConfigError, StoreError } from '@shoal/core';
 import { sqliteStore } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shoal-sqlite-'));
@@ -12,7 +12,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = () => join(dir, `store-${n++}.db`);
 
-const result = (text: string) => ({ text, jobId: `job-${text}`, usage: { inputTokens: 10, cachedInputTokens: 2, outputTokens: 5 }, costUsd: 0.00001, model: 'm' });
+const result = (text: string) => ({
+  text,
+  jobId: `job-${text}`,
+  usage: { inputTokens: 10, cachedInputTokens: 2, outputTokens: 5 },
+  costUsd: 0.00001,
+  model: 'm',
+});
 
 describe('sqliteStore', () => {
   it('keeps results and open journal entries across a close and a reopen', async () => {

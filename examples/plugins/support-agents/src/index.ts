@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { defineAgent, definePlugin } from '@shoal/core';
+import { z } from 'zod';
 
 /** Sorts a support ticket into a queue, with a priority and the product area it concerns. */
 export const triage = defineAgent({
@@ -40,7 +40,8 @@ export const draftReply = defineAgent({
     reply: z.string().min(1).max(800),
     questions: z.array(z.string()).max(3),
   }),
-  instructions: 'Write a friendly, specific first reply in at most four sentences, signed with the agent name. List up to three questions whose answers we still need.',
+  instructions:
+    'Write a friendly, specific first reply in at most four sentences, signed with the agent name. List up to three questions whose answers we still need.',
   prompt: (input) => `Subject: ${input.subject}\n\n${input.body}\n\n(Sign as ${input.agentName}.)`,
 });
 

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { createExecutor, createRegistry, shortApi, StructuredOutputError } from '@shoal/core';
+import { createExecutor, createRegistry, StructuredOutputError, shortApi } from '@shoal/core';
 import { startShortApiEmulator, testAgent } from '@shoal/core/testing';
+import { describe, expect, it } from 'vitest';
 import { draftReply, supportAgents, triage } from '../src/index.js';
 
 // How a plugin author tests: each agent against scripted answers (fast, in memory), then

@@ -1,9 +1,9 @@
 import { BudgetExceededError, defineAgent, type RunManyItem, ShoalConfigError, type ShoalError } from '@shoal/core';
 import { closestName, listValues } from '@shoal/core/internal';
-import { CallScope } from '../util/call-scope.js';
 import { z } from 'zod';
-import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, textsSchema, withIds } from '../util/options.js';
 import { AgentCache } from '../util/agent-cache.js';
+import { CallScope } from '../util/call-scope.js';
+import { type AgentCallOptions, agentRunOptions, callOptionsShape, parseOptions, type Spending, textsSchema, withIds } from '../util/options.js';
 
 export interface ClassifyItem {
   readonly id: string;
@@ -91,7 +91,11 @@ function buildAgent(shape: Shape) {
   const choices = z.enum((other ? [...labels, other] : labels) as [string, ...string[]]);
   const score = z.number().min(0).max(1).describe('How sure you are, from 0 to 1.');
   const output = multiLabel
-    ? z.object({ labels: confidence ? z.array(z.object({ label: z.enum(labels as [string, ...string[]]), confidence: score })) : z.array(z.enum(labels as [string, ...string[]])) })
+    ? z.object({
+        labels: confidence
+          ? z.array(z.object({ label: z.enum(labels as [string, ...string[]]), confidence: score }))
+          : z.array(z.enum(labels as [string, ...string[]])),
+      })
     : z.object(confidence ? { label: choices, confidence: score } : { label: choices });
   const list = labels.map((l) => `- ${l}${shape.descriptions?.[l] ? `: ${shape.descriptions[l]}` : ''}`).join('\n');
   const task = multiLabel
@@ -123,15 +127,32 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
   const parsed = parseOptions('classify()', optionsSchema, options);
   const labels = parsed.labels.options.map(String);
   const other = parsed.other === true ? 'other' : parsed.other === false ? undefined : parsed.other;
-  if (parsed.multiLabel && other) throw new ShoalConfigError('classify(): `other` is for single-label classification; with `multiLabel` an empty list of labels already means "none applies".');
-  if (other && labels.includes(other)) throw new ShoalConfigError(`classify(): the abstain label "${other}" is already one of the labels; pass \`other: '<another name>'\` or leave it out of the enum.`);
-  if (parsed.minConfidence !== undefined && !parsed.confidence) throw new ShoalConfigError('classify(): `minConfidence` needs `confidence: true`, so that the model gives one.');
+  if (parsed.multiLabel && other)
+    throw new ShoalConfigError(
+      'classify(): `other` is for single-label classification; with `multiLabel` an empty list of labels already means "none applies".',
+    );
+  if (other && labels.includes(other))
+    throw new ShoalConfigError(
+      `classify(): the abstain label "${other}" is already one of the labels; pass \`other: '<another name>'\` or leave it out of the enum.`,
+    );
+  if (parsed.minConfidence !== undefined && !parsed.confidence)
+    throw new ShoalConfigError('classify(): `minConfidence` needs `confidence: true`, so that the model gives one.');
   for (const key of Object.keys(parsed.descriptions ?? {})) {
     if (labels.includes(key)) continue;
     const close = closestName(key, labels);
-    throw new ShoalConfigError(`classify(): \`descriptions\` names "${key}", which is not a label.${close === undefined ? '' : ` Did you mean "${close}"?`} Labels: ${listValues(labels)}.`);
+    throw new ShoalConfigError(
+      `classify(): \`descriptions\` names "${key}", which is not a label.${close === undefined ? '' : ` Did you mean "${close}"?`} Labels: ${listValues(labels)}.`,
+    );
   }
-  const agent = agentFor({ labels, multiLabel: parsed.multiLabel, confidence: parsed.confidence, other, descriptions: parsed.descriptions, instructions: parsed.instructions, name: parsed.name ?? 'shoal.classify' });
+  const agent = agentFor({
+    labels,
+    multiLabel: parsed.multiLabel,
+    confidence: parsed.confidence,
+    other,
+    descriptions: parsed.descriptions,
+    instructions: parsed.instructions,
+    name: parsed.name ?? 'shoal.classify',
+  });
   const items = withIds(options.items);
   // One packed call per group, each admitted by the budget on its own; a group the budget stops is reported item by item.
   const scope = new CallScope(parsed.budgetUsd, parsed.signal);
@@ -143,7 +164,12 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
     Promise.all(
       groups.map(async (group) => {
         try {
-          const result = await scope.run(() => agent.runMany(group.map((i) => ({ text: items[i]!.text })), { ...agentRunOptions(parsed, 'classify', scope), pack: parsed.pack }));
+          const result = await scope.run(() =>
+            agent.runMany(
+              group.map((i) => ({ text: items[i]!.text })),
+              { ...agentRunOptions(parsed, 'classify', scope), pack: parsed.pack },
+            ),
+          );
           packedCalls += result.packedCalls;
           result.items.forEach((item, j) => (entries[group[j]!] = item));
         } catch (error) {
@@ -198,7 +224,16 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
     }
     if (reason) abstained++;
     for (const l of given) counts[l]++;
-    return { id, ok: true, label: given[0], labels: given, confidence, confidences, abstained: reason, modelLabel: reason === 'low-confidence' ? modelLabel : undefined };
+    return {
+      id,
+      ok: true,
+      label: given[0],
+      labels: given,
+      confidence,
+      confidences,
+      abstained: reason,
+      modelLabel: reason === 'low-confidence' ? modelLabel : undefined,
+    };
   });
   return {
     items: classified,

@@ -16,7 +16,9 @@ export interface Evidence {
   readonly valueInQuote: boolean;
 }
 
-export type LocateResult = { readonly found: true; readonly start: number; readonly end: number; readonly match: 'exact' | 'normalized' } | { readonly found: false };
+export type LocateResult =
+  | { readonly found: true; readonly start: number; readonly end: number; readonly match: 'exact' | 'normalized' }
+  | { readonly found: false };
 
 const TYPOGRAPHIC: Record<string, string> = { '\u2018': "'", '\u2019': "'", '\u201c': '"', '\u201d': '"', '\u2013': '-', '\u2014': '-', '\u00a0': ' ' };
 
@@ -80,7 +82,8 @@ export function locate(document: string, quote: string, from: number, to: number
     }
     return first;
   };
-  const exact = pick(occurrences(document, wanted, from, to), () => wanted.length) ?? pick(occurrences(document, wanted, 0, document.length), () => wanted.length);
+  const exact =
+    pick(occurrences(document, wanted, from, to), () => wanted.length) ?? pick(occurrences(document, wanted, 0, document.length), () => wanted.length);
   if (exact !== undefined) return { found: true, start: exact, end: exact + wanted.length, match: 'exact' };
   const needle = normalize(wanted).text;
   if (needle.length === 0) return { found: false };

@@ -1,14 +1,13 @@
 import { AbortError, defineAgent, ExecutorClosedError, ShoalConfigError, type ShoalError } from '@shoal/core';
 import { toShoalError } from '@shoal/core/internal';
-import { CallScope } from '../util/call-scope.js';
 import { z } from 'zod';
-import { agentRunOptions, callOptionsShape, parseOptions, type AgentCallOptions, type Spending, textsSchema, withIds } from '../util/options.js';
+import { AgentCache, keyOf } from '../util/agent-cache.js';
+import { CallScope } from '../util/call-scope.js';
+import { type AgentCallOptions, agentRunOptions, callOptionsShape, parseOptions, type Spending, textsSchema, withIds } from '../util/options.js';
 import { type Chunk, chunkText } from './chunk.js';
 import { type Evidence, locate, normalize, valueAppearsIn } from './evidence.js';
-import { AgentCache, keyOf } from '../util/agent-cache.js';
 
 export type { Evidence } from './evidence.js';
-export type { Chunk } from './chunk.js';
 
 export interface ExtractDocument {
   readonly id: string;
@@ -163,7 +162,8 @@ function lenient(value: z.ZodType): z.ZodType {
 
 /** The answer asked of the model for one chunk: every field with a verbatim quote, null / [] when the chunk does not state it. */
 function chunkAnswerSchema(fields: readonly FieldPlan[]) {
-  const quoted = (value: z.ZodType) => z.object({ value: lenient(value), quote: z.string().describe('The exact words of the text that state the value, copied character for character.') });
+  const quoted = (value: z.ZodType) =>
+    z.object({ value: lenient(value), quote: z.string().describe('The exact words of the text that state the value, copied character for character.') });
   return z.object(Object.fromEntries(fields.map((f) => [f.name, f.array ? z.array(quoted(f.value)) : quoted(f.value).nullable()])));
 }
 
@@ -240,17 +240,27 @@ export async function extract<S extends z.ZodObject>(options: ExtractOptions<S>)
   const started = performance.now();
   const parsed = parseOptions('extract()', optionsSchema, options);
   if (parsed.overlapTokens >= parsed.chunkTokens / 2) {
-    throw new ShoalConfigError(`extract(): \`overlapTokens\` (${parsed.overlapTokens}) must be under half of \`chunkTokens\` (${parsed.chunkTokens}), or chunks would mostly repeat each other.`);
+    throw new ShoalConfigError(
+      `extract(): \`overlapTokens\` (${parsed.overlapTokens}) must be under half of \`chunkTokens\` (${parsed.chunkTokens}), or chunks would mostly repeat each other.`,
+    );
   }
   const { agent, fields } = agentFor(options.schema, parsed.name ?? 'shoal.extract', parsed.instructions);
   const documents = withIds(options.documents);
-  const plans = await Promise.all(documents.map(async (doc) => ({ doc, chunks: await chunkText(doc.text, { chunkTokens: parsed.chunkTokens, overlapTokens: parsed.overlapTokens }) })));
+  const plans = await Promise.all(
+    documents.map(async (doc) => ({ doc, chunks: await chunkText(doc.text, { chunkTokens: parsed.chunkTokens, overlapTokens: parsed.overlapTokens }) })),
+  );
   const totalChunks = plans.reduce((n, p) => n + p.chunks.length, 0);
   const scope = new CallScope(parsed.budgetUsd, parsed.signal);
   let chunksDone = 0;
 
   /** One chunk's answer, checked value by value against the document. */
-  const check = (doc: { text: string }, chunk: Chunk, answer: Record<string, unknown>, candidates: Map<string, Candidate[]>, flag: (value: UnverifiedValue) => void) => {
+  const check = (
+    doc: { text: string },
+    chunk: Chunk,
+    answer: Record<string, unknown>,
+    candidates: Map<string, Candidate[]>,
+    flag: (value: UnverifiedValue) => void,
+  ) => {
     for (const field of fields) {
       const raw = answer[field.name];
       const entries = (field.array ? (Array.isArray(raw) ? raw : []) : raw === null || raw === undefined ? [] : [raw]) as { value: unknown; quote: unknown }[];
@@ -296,7 +306,9 @@ export async function extract<S extends z.ZodObject>(options: ExtractOptions<S>)
         await Promise.all(
           chunks.map(async (chunk) => {
             try {
-              const result = await scope.run(() => agent.run({ document: doc.id, part: chunk.index + 1, parts: chunks.length, text: chunk.text }, agentRunOptions(parsed, 'extract', scope)));
+              const result = await scope.run(() =>
+                agent.run({ document: doc.id, part: chunk.index + 1, parts: chunks.length, text: chunk.text }, agentRunOptions(parsed, 'extract', scope)),
+              );
               check(doc, chunk, result.output as Record<string, unknown>, candidates, (value) => flagged.push(value));
             } catch (error) {
               // Cancellation and a closed executor end the extraction; a chunk's own failure (or the budget) is reported with the document.

@@ -1,12 +1,12 @@
 import { AgentInputError, ShoalConfigError, StructuredOutputError } from '@shoal/core';
 import { z } from 'zod';
-import { type AgentCallOptions, agentRunOptions, callOptionsShape, parseOptions, type Spending, type Tally } from '../util/options.js';
+import { AgentCache } from '../util/agent-cache.js';
 import { CallScope } from '../util/call-scope.js';
+import { type AgentCallOptions, agentRunOptions, callOptionsShape, parseOptions, type Spending, type Tally } from '../util/options.js';
 import { loadTokenizer, type Tokenizer } from '../util/tokenizer.js';
 import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent, type SetwiseAgent, setwiseAgent } from './rank-agents.js';
 import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
-import { type Judge, pointwise, setwise, slidingWindow, type StrategyRun, tournament } from './strategies.js';
-import { AgentCache } from '../util/agent-cache.js';
+import { type Judge, pointwise, type StrategyRun, setwise, slidingWindow, tournament } from './strategies.js';
 
 export interface RankItem {
   /** Unique within one call of rank(). */
@@ -18,10 +18,10 @@ export interface RankItem {
 export type RankStrategyName = 'tournament' | 'sliding-window' | 'setwise' | 'pointwise';
 
 export type RankStrategy =
-  | { readonly name: 'tournament'; /** Items per call. @default 20 */ readonly window?: number }
-  | { readonly name: 'sliding-window'; /** @default 20 */ readonly window?: number; /** @default 10 */ readonly step?: number }
-  | { readonly name: 'setwise'; /** Items per "which is best?" call. @default 4 */ readonly setSize?: number }
-  | { readonly name: 'pointwise'; /** Items scored per call. @default 10 */ readonly pack?: number };
+  | { readonly name: 'tournament' /** Items per call. @default 20 */; readonly window?: number }
+  | { readonly name: 'sliding-window' /** @default 20 */; readonly window?: number /** @default 10 */; readonly step?: number }
+  | { readonly name: 'setwise' /** Items per "which is best?" call. @default 4 */; readonly setSize?: number }
+  | { readonly name: 'pointwise' /** Items scored per call. @default 10 */; readonly pack?: number };
 
 export interface RankOptions<T extends RankItem> extends AgentCallOptions {
   readonly query: string;
@@ -77,23 +77,24 @@ const optionsSchema = z.strictObject({
   query: z.string().trim().min(1, 'Expected a non-empty query'),
   items: z.array(z.unknown()),
   topK: z.int().min(1).default(10),
-  strategy: z.union([z.enum(['tournament', 'sliding-window', 'setwise', 'pointwise']).transform((name) => ({ name })), z.object({ name: z.string() }).loose()]).default({ name: 'tournament' }),
+  strategy: z
+    .union([z.enum(['tournament', 'sliding-window', 'setwise', 'pointwise']).transform((name) => ({ name })), z.object({ name: z.string() }).loose()])
+    .default({ name: 'tournament' }),
   ...callOptionsShape,
   relevance: z.string().min(1).optional(),
   maxItemTokens: z.int().min(8).default(300),
   onProgress: z.custom<(progress: RankProgress) => void>((v) => typeof v === 'function').optional(),
 });
 
-const itemsSchema = z
-  .array(z.looseObject({ id: z.string().min(1, 'Expected a non-empty id'), text: z.string() }))
-  .superRefine((items, context) => {
-    const seen = new Map<string, number>();
-    items.forEach((item, i) => {
-      const first = seen.get(item.id);
-      if (first !== undefined) context.addIssue({ code: 'custom', path: [i, 'id'], message: `Duplicate id ${JSON.stringify(item.id)} (first at index ${first}): ids must be unique` });
-      else seen.set(item.id, i);
-    });
+const itemsSchema = z.array(z.looseObject({ id: z.string().min(1, 'Expected a non-empty id'), text: z.string() })).superRefine((items, context) => {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const first = seen.get(item.id);
+    if (first !== undefined)
+      context.addIssue({ code: 'custom', path: [i, 'id'], message: `Duplicate id ${JSON.stringify(item.id)} (first at index ${first}): ids must be unique` });
+    else seen.set(item.id, i);
   });
+});
 
 /** Checks everything rank() is given, before any call. */
 function parseRankOptions<T extends RankItem>(options: RankOptions<T>) {
@@ -101,7 +102,14 @@ function parseRankOptions<T extends RankItem>(options: RankOptions<T>) {
   const strategy: ParsedStrategy = parseOptions('rank() strategy', strategySchema, parsed.strategy);
   const items = itemsSchema.safeParse(options.items);
   if (!items.success) {
-    throw new AgentInputError('rank', items.error.issues.map((issue) => ({ path: ['items', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))], message: issue.message, code: issue.code })));
+    throw new AgentInputError(
+      'rank',
+      items.error.issues.map((issue) => ({
+        path: ['items', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
+        message: issue.message,
+        code: issue.code,
+      })),
+    );
   }
   const topK = checkShape('rank()', strategy, options.items.length, parsed.topK);
   return { ...parsed, strategy, topK };
@@ -110,7 +118,9 @@ function parseRankOptions<T extends RankItem>(options: RankOptions<T>) {
 /** The checks on a strategy's shape shared by rank() and rankingPlan(); returns topK clamped to the items. */
 function checkShape(where: string, strategy: ParsedStrategy, items: number, wantedTopK: number): number {
   if (strategy.name === 'sliding-window' && strategy.step >= strategy.window) {
-    throw new ShoalConfigError(`${where}: the sliding window's step (${strategy.step}) must be smaller than its window (${strategy.window}), so that each window carries items to the next.`);
+    throw new ShoalConfigError(
+      `${where}: the sliding window's step (${strategy.step}) must be smaller than its window (${strategy.window}), so that each window carries items to the next.`,
+    );
   }
   const topK = Math.min(wantedTopK, items);
   if (strategy.name === 'tournament' && items > strategy.window && strategy.window <= topK) {
@@ -132,7 +142,10 @@ const planSchema = z.strictObject({
  * come on top). Exact for the sliding window, the tournament and pointwise; for setwise
  * it assumes the worst case for byes and is an upper bound.
  */
-export function rankingPlan(options: { readonly items: number; readonly topK?: number; readonly strategy?: RankStrategy | RankStrategyName }): { calls: number; rounds: number } {
+export function rankingPlan(options: { readonly items: number; readonly topK?: number; readonly strategy?: RankStrategy | RankStrategyName }): {
+  calls: number;
+  rounds: number;
+} {
   const parsed = parseOptions('rankingPlan()', planSchema, options);
   const strategy = parseOptions('rankingPlan() strategy', strategySchema, parsed.strategy);
   return closedForm(strategy, parsed.items, checkShape('rankingPlan()', strategy, parsed.items, parsed.topK));
@@ -260,7 +273,12 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
       for (let i = 0; i < batch.length; i += strategy.pack) groups.push(batch.slice(i, i + strategy.pack));
       const scored = await Promise.all(
         groups.map(async (group) => {
-          const result = await attempt(() => agents.pointwise.runMany(group.map((i) => ({ query, passage: texts[i]! })), { ...runOptions(), pack: strategy.pack }));
+          const result = await attempt(() =>
+            agents.pointwise.runMany(
+              group.map((i) => ({ query, passage: texts[i]! })),
+              { ...runOptions(), pack: strategy.pack },
+            ),
+          );
           return result!.items.map((item) => {
             if (item.ok) return item.output.score;
             if (!StructuredOutputError.isInstance(item.error)) throw item.error;

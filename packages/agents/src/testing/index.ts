@@ -1,3 +1,4 @@
 // @shoal/agents/testing: stand-ins for a model, for tests and evaluations of the ready-made agents.
-export { rankingJudge } from './ranking-judge.js';
+
 export type { RankingJudge, RankingJudgeOptions } from './ranking-judge.js';
+export { rankingJudge } from './ranking-judge.js';

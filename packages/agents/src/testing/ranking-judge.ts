@@ -45,7 +45,9 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
   const readKind = (prompt: string) => {
     const found = findSchema(prompt);
     if (!found) return undefined;
-    const properties = (found.schema.properties ?? (found.schema.additionalProperties as { properties?: unknown } | undefined)?.properties) as Record<string, unknown> | undefined;
+    const properties = (found.schema.properties ?? (found.schema.additionalProperties as { properties?: unknown } | undefined)?.properties) as
+      | Record<string, unknown>
+      | undefined;
     if (!properties) return undefined;
     if ('order' in properties) return { kind: 'listwise' as const, input: found.input };
     if ('best' in properties) return { kind: 'setwise' as const, input: found.input };
@@ -83,7 +85,10 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
       const { query, passages } = numbered(found.input);
       const perceived = passages.map((p) => perceive(p, query));
       // Best first; ties keep the shown order (a noiseless judge is then deterministic).
-      const order = passages.map((_, i) => i).sort((a, b) => perceived[b]! - perceived[a]! || a - b).map((i) => i + 1);
+      const order = passages
+        .map((_, i) => i)
+        .sort((a, b) => perceived[b]! - perceived[a]! || a - b)
+        .map((i) => i + 1);
       if (found.kind === 'setwise') {
         answered.setwise++;
         return JSON.stringify({ best: fault ? passages.length + 1 : order[0] });
@@ -91,8 +96,10 @@ export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
       answered.listwise++;
       if (fault) {
         const turn = Math.floor(random() * 3);
-        if (turn === 0) order.splice(Math.floor(random() * order.length), 1); // one left out
-        else if (turn === 1) order.splice(Math.floor(random() * order.length), 0, order[Math.floor(random() * order.length)]!); // one repeated
+        if (turn === 0)
+          order.splice(Math.floor(random() * order.length), 1); // one left out
+        else if (turn === 1)
+          order.splice(Math.floor(random() * order.length), 0, order[Math.floor(random() * order.length)]!); // one repeated
         else order.splice(Math.floor(random() * order.length), 0, passages.length + 1 + Math.floor(random() * 5)); // one invented
       }
       return JSON.stringify({ order });

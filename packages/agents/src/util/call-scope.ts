@@ -1,5 +1,5 @@
 import { StructuredOutputError } from '@shoal/core';
-import { BudgetGate, Tally, abortError } from '@shoal/core/internal';
+import { abortError, BudgetGate, Tally } from '@shoal/core/internal';
 
 /**
  * The model calls of one operation (a ranking, an extraction, a classification):

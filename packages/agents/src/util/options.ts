@@ -1,14 +1,16 @@
 import type { AgentRunOptions, Executor, Usage } from '@shoal/core';
 import { z } from 'zod';
 
-export { parseOptions } from './parse-options.js';
-
 /** Totals over the agent calls of one operation: core's integer tally (calls, tokens, pico-dollars). */
 export { Tally } from '@shoal/core/internal';
+export { parseOptions } from './parse-options.js';
 
 /** The options every ready-made agent passes on to its calls, checked the same way everywhere. */
 export const callOptionsShape = {
-  executor: z.custom<Executor>((v) => typeof (v as Executor | undefined)?.complete === 'function', 'an executor: create one with createExecutor({ provider }) and pass it'),
+  executor: z.custom<Executor>(
+    (v) => typeof (v as Executor | undefined)?.complete === 'function',
+    'an executor: create one with createExecutor({ provider }) and pass it',
+  ),
   priority: z.number().optional(),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
   budgetUsd: z.number().min(0).optional(),
@@ -17,7 +19,11 @@ export const callOptionsShape = {
 };
 
 /** The run options of one agent call in `scope`: the caller's, with `tag` first, the scope's signal and what is left of the budget. */
-export function agentRunOptions(options: AgentCallOptions, tag: string, scope: { readonly signal: AbortSignal; remainingUsd(): number | undefined }): AgentRunOptions {
+export function agentRunOptions(
+  options: AgentCallOptions,
+  tag: string,
+  scope: { readonly signal: AbortSignal; remainingUsd(): number | undefined },
+): AgentRunOptions {
   const remaining = scope.remainingUsd();
   return {
     executor: options.executor,

@@ -75,12 +75,24 @@ function schemaAt(root: z.ZodType, value: unknown, path: readonly (string | numb
   for (let i = 0; ; i++) {
     if (schema?.def.type === 'union' && typeof schema.def.discriminator === 'string') {
       const tag = (current as Record<string, unknown> | undefined)?.[schema.def.discriminator];
-      schema = unwrap((schema.def.options as Schema[]).find((option) => (shapeOf(option)?.[schema!.def.discriminator as string]?.def.values as unknown[] | undefined)?.includes(tag)));
+      schema = unwrap(
+        (schema.def.options as Schema[]).find((option) =>
+          (shapeOf(option)?.[schema!.def.discriminator as string]?.def.values as unknown[] | undefined)?.includes(tag),
+        ),
+      );
     }
     if (i === path.length || !schema) return schema;
     const key = path[i]!;
     const type = schema.def.type;
-    schema = unwrap(type === 'object' ? shapeOf(schema)?.[key] : type === 'array' ? (schema.def.element as Schema) : type === 'record' ? (schema.def.valueType as Schema) : undefined);
+    schema = unwrap(
+      type === 'object'
+        ? shapeOf(schema)?.[key]
+        : type === 'array'
+          ? (schema.def.element as Schema)
+          : type === 'record'
+            ? (schema.def.valueType as Schema)
+            : undefined,
+    );
     current = (current as Record<string | number, unknown> | undefined)?.[key];
   }
 }
@@ -161,5 +173,8 @@ function didYouMean(close: string | undefined): string {
 
 /** The value among `options` a misspelt one meant, as core finds it. */
 function closeTo(word: string, options: readonly unknown[]): string | undefined {
-  return closestName(word, options.filter((o): o is string => typeof o === 'string'));
+  return closestName(
+    word,
+    options.filter((o): o is string => typeof o === 'string'),
+  );
 }

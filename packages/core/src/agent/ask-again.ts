@@ -1,4 +1,4 @@
-import { type RetriesExhaustedError, ShoalError, provesNoJob } from '../errors.js';
+import { provesNoJob, type RetriesExhaustedError, ShoalError } from '../errors.js';
 
 /**
  * When a failed model call may be made again without paying twice: only when the error

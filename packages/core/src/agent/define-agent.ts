@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { AgentInputError, ShoalConfigError, StructuredOutputError, formatIssues, toShoalError } from '../errors.js';
 import { Tally } from '../budget/tally.js';
+import { AgentInputError, formatIssues, ShoalConfigError, StructuredOutputError, toShoalError } from '../errors.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectNumber, option } from '../util/options.js';
 import { askAgainAlone } from './ask-again.js';
@@ -62,10 +62,13 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     if (typeof config !== 'object' || config === null) throw new ShoalConfigError('defineAgent() takes one options object.');
     checkOptions(`defineAgent(${typeof config.name === 'string' ? config.name : ''})`, config, CONFIG_OPTIONS);
     if (typeof config.name !== 'string' || !AGENT_NAME.test(config.name)) {
-      throw new ShoalConfigError(`Agent name ${JSON.stringify(config.name)} is not valid: use lower-case letters and digits, words joined by "-", "_" or "." (e.g. "invoice-fields").`);
+      throw new ShoalConfigError(
+        `Agent name ${JSON.stringify(config.name)} is not valid: use lower-case letters and digits, words joined by "-", "_" or "." (e.g. "invoice-fields").`,
+      );
     }
     const where = `agent \`${config.name}\``;
-    if (typeof config.description !== 'string' || config.description.trim() === '') throw new ShoalConfigError(`${where} needs a one-sentence \`description\`.`);
+    if (typeof config.description !== 'string' || config.description.trim() === '')
+      throw new ShoalConfigError(`${where} needs a one-sentence \`description\`.`);
     if (typeof config.instructions !== 'string' || config.instructions.trim() === '') throw new ShoalConfigError(`${where} needs \`instructions\`.`);
     for (const key of ['input', 'output'] as const) {
       if (!(config[key] instanceof z.ZodType)) throw new ShoalConfigError(`${where}: \`${key}\` must be a zod (v4) schema.`);
@@ -80,8 +83,10 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const examples = (config.examples ?? []).map((example, i) => {
       const input = config.input.safeParse(example.input);
       const output = config.output.safeParse(example.output);
-      if (!input.success) throw new ShoalConfigError(`${where}: example ${i + 1}'s input does not match the input schema: ${formatIssues(zodIssues(input.error))}`);
-      if (!output.success) throw new ShoalConfigError(`${where}: example ${i + 1}'s output does not match the output schema: ${formatIssues(zodIssues(output.error))}`);
+      if (!input.success)
+        throw new ShoalConfigError(`${where}: example ${i + 1}'s input does not match the input schema: ${formatIssues(zodIssues(input.error))}`);
+      if (!output.success)
+        throw new ShoalConfigError(`${where}: example ${i + 1}'s output does not match the output schema: ${formatIssues(zodIssues(output.error))}`);
       return { input: this.#render(input.data), output: example.output };
     });
     this.prefix = stablePrefix({ instructions: config.instructions, schemaText: this.#structured.jsonSchemaText, examples });

@@ -35,7 +35,7 @@ export function parseItemPath(text: string): (string | number)[] | undefined {
 }
 
 /** The value at `path`, or undefined where the path leaves the value. */
-export function getPath(value: unknown, path: readonly (string | number)[]): unknown {
+function getPath(value: unknown, path: readonly (string | number)[]): unknown {
   let node = value;
   for (const part of path) {
     if (node === null || node === undefined) return undefined;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { PlanIssue } from '../errors/issues.js';
 import type { Agent } from '../agent/define-agent.js';
+import type { PlanIssue } from '../errors/issues.js';
 import { type JsonSchema, resolveLocalRef } from '../util/json-schema.js';
 import { parseItemPath, parseReference } from './plan-paths.js';
 
@@ -45,7 +45,7 @@ const MAX_DEPTH = 64;
 type Json = JsonSchema;
 
 /** The JSON Schema at `path` inside `schema` (undefined when the path cannot exist; {} when the schema says nothing). */
-export function schemaAt(schema: Json, path: readonly (string | number)[], root: Json = schema): Json | undefined {
+function schemaAt(schema: Json, path: readonly (string | number)[], root: Json = schema): Json | undefined {
   const node = resolveLocalRef(schema, root);
   if (path.length === 0) return node;
   const options = (node.anyOf ?? node.oneOf) as Json[] | undefined;
@@ -84,7 +84,8 @@ export function collectReferences(value: unknown, out: { refs: { ref: string; at
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record);
     if (keys.length === 1 && typeof record.$ref === 'string') out.refs.push({ ref: record.$ref, at });
-    else if (keys.length === 1 && '$item' in record && (typeof record.$item === 'string' || record.$item === null)) out.items.push({ path: (record.$item as string | null) ?? '', at });
+    else if (keys.length === 1 && '$item' in record && (typeof record.$item === 'string' || record.$item === null))
+      out.items.push({ path: (record.$item as string | null) ?? '', at });
     else for (const key of keys) collectReferences(record[key], out, [...at, key]);
   }
   return out;
@@ -111,7 +112,17 @@ export function validatePlan(
 ): { readonly ok: true; readonly value: ValidatedPlan } | { readonly ok: false; readonly issues: PlanIssue[] } {
   const parsed = planSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((i) => planIssue(undefined, i.code, i.path.map((p) => (typeof p === 'number' ? p : String(p))), `${i.path.join('.') || '(plan)'}: ${i.message}`)) };
+    return {
+      ok: false,
+      issues: parsed.error.issues.map((i) =>
+        planIssue(
+          undefined,
+          i.code,
+          i.path.map((p) => (typeof p === 'number' ? p : String(p))),
+          `${i.path.join('.') || '(plan)'}: ${i.message}`,
+        ),
+      ),
+    };
   }
   const plan = parsed.data;
   const issues: PlanIssue[] = [];
@@ -126,7 +137,8 @@ export function validatePlan(
     dependencies.set(step.id, deps);
     const agent = agents(step.agent);
     if (!agent) issues.push(planIssue(step.id, 'unknown_agent', ['steps', step.id, 'agent'], `unknown agent \`${step.agent}\` (known: ${knownList(agents)})`));
-    for (const dep of step.dependsOn ?? []) if (!byId.has(dep)) issues.push(planIssue(step.id, 'missing_step', ['steps', step.id, 'dependsOn'], `depends on a missing step \`${dep}\``));
+    for (const dep of step.dependsOn ?? [])
+      if (!byId.has(dep)) issues.push(planIssue(step.id, 'missing_step', ['steps', step.id, 'dependsOn'], `depends on a missing step \`${dep}\``));
     // Depth first: every check below walks the input recursively.
     const tooDeep = tooDeepLiterals(step);
     if (tooDeep.length > 0) {
@@ -168,19 +180,25 @@ export function validatePlan(
       } else if (agent && at.length === 1 && at[0] !== 'forEach') {
         const expected = typeOf(schemaAt(agent.metadata().inputSchema as Json, [at[0]!]));
         const actual = typeOf(target);
-        if (expected && actual && expected !== actual) issues.push(planIssue(step.id, 'type_mismatch', path, `${where} expects ${expected} but ${ref} is ${actual}`));
+        if (expected && actual && expected !== actual)
+          issues.push(planIssue(step.id, 'type_mismatch', path, `${where} expects ${expected} but ${ref} is ${actual}`));
       }
     }
-    if (found.items.length > 0 && !step.forEach) issues.push(planIssue(step.id, 'item_outside_for_each', ['steps', step.id, 'input'], '"$item" is only meaningful in a step with forEach'));
+    if (found.items.length > 0 && !step.forEach)
+      issues.push(planIssue(step.id, 'item_outside_for_each', ['steps', step.id, 'input'], '"$item" is only meaningful in a step with forEach'));
     // Each $item path must parse and, when the elements' schema is known, exist in it.
     const element = forEachRef ? elementSchema(forEachRef, byId, agents) : undefined;
     for (const { path, at } of found.items) {
       const parsedPath = parseItemPath(path);
       const where = `input.${at.join('.')}`;
       const itemPath = ['steps', step.id, 'input', ...at];
-      if (!parsedPath) issues.push(planIssue(step.id, 'not_a_path', itemPath, `${where}: "$item" path ${quote(path)} is not a path (write "" for the element, or "field.sub[0]")`));
+      if (!parsedPath)
+        issues.push(
+          planIssue(step.id, 'not_a_path', itemPath, `${where}: "$item" path ${quote(path)} is not a path (write "" for the element, or "field.sub[0]")`),
+        );
       else if (parsedPath.length > MAX_DEPTH) issues.push(planIssue(step.id, 'path_too_long', itemPath, pathTooLong(where, path, parsedPath.length)));
-      else if (element && !schemaAt(element, parsedPath)) issues.push(planIssue(step.id, 'missing_path', itemPath, `${where}: the forEach elements have no path ${formatPath(parsedPath)}`));
+      else if (element && !schemaAt(element, parsedPath))
+        issues.push(planIssue(step.id, 'missing_path', itemPath, `${where}: the forEach elements have no path ${formatPath(parsedPath)}`));
     }
     if (agent) issues.push(...checkInput(step, agent));
   }
@@ -191,7 +209,9 @@ export function validatePlan(
   while (remaining.size > 0) {
     const ready = [...remaining].filter(([, deps]) => deps.size === 0).map(([id]) => id);
     if (ready.length === 0) {
-      issues.push(planIssue(undefined, 'cycle', ['steps'], `the steps ${[...remaining.keys()].map((id) => `\`${id}\``).join(', ')} depend on each other in a cycle`));
+      issues.push(
+        planIssue(undefined, 'cycle', ['steps'], `the steps ${[...remaining.keys()].map((id) => `\`${id}\``).join(', ')} depend on each other in a cycle`),
+      );
       break;
     }
     for (const id of ready) {
@@ -232,10 +252,17 @@ function checkInput(step: PlanStep, agent: Agent): PlanIssue[] {
   const properties = (schema.properties ?? {}) as Record<string, Json>;
   const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
   for (const key of required) {
-    if (!(key in step.input)) issues.push(planIssue(step.id, 'missing_field', ['steps', step.id, 'input', key], `input misses the required field \`${key}\` of agent \`${agent.name}\``));
+    if (!(key in step.input))
+      issues.push(
+        planIssue(step.id, 'missing_field', ['steps', step.id, 'input', key], `input misses the required field \`${key}\` of agent \`${agent.name}\``),
+      );
   }
   if (schema.additionalProperties === false) {
-    for (const key of Object.keys(step.input)) if (!(key in properties)) issues.push(planIssue(step.id, 'unknown_field', ['steps', step.id, 'input', key], `input has a field \`${key}\` that agent \`${agent.name}\` does not take`));
+    for (const key of Object.keys(step.input))
+      if (!(key in properties))
+        issues.push(
+          planIssue(step.id, 'unknown_field', ['steps', step.id, 'input', key], `input has a field \`${key}\` that agent \`${agent.name}\` does not take`),
+        );
   }
   const shape = (agent.input as unknown as { shape?: Record<string, z.ZodType> }).shape;
   if (shape) {
@@ -243,7 +270,10 @@ function checkInput(step: PlanStep, agent: Agent): PlanIssue[] {
       const field = shape[key];
       if (!field || containsReference(value)) continue;
       const result = field.safeParse(value);
-      if (!result.success) issues.push(planIssue(step.id, 'invalid_value', ['steps', step.id, 'input', key], `input.${key}: ${result.error.issues.map((i) => i.message).join('; ')}`));
+      if (!result.success)
+        issues.push(
+          planIssue(step.id, 'invalid_value', ['steps', step.id, 'input', key], `input.${key}: ${result.error.issues.map((i) => i.message).join('; ')}`),
+        );
     }
   }
   return issues;
@@ -256,7 +286,12 @@ function tooDeepLiterals(step: PlanStep): PlanIssue[] {
   return fields
     .filter(([, value]) => nestsDeeperThan(value, MAX_DEPTH))
     .map(([at]) =>
-      planIssue(step.id, 'too_deep', ['steps', step.id, ...at], `${at.join('.')}: the literal nests deeper than ${MAX_DEPTH} levels; flatten it, or pass it as a JSON string for the agent to parse`),
+      planIssue(
+        step.id,
+        'too_deep',
+        ['steps', step.id, ...at],
+        `${at.join('.')}: the literal nests deeper than ${MAX_DEPTH} levels; flatten it, or pass it as a JSON string for the agent to parse`,
+      ),
     );
 }
 

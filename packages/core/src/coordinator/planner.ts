@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { defineAgent, type Agent } from '../agent/define-agent.js';
-import { PlanError, ShoalConfigError, StructuredOutputError } from '../errors.js';
+import { type Agent, defineAgent } from '../agent/define-agent.js';
 import type { PlanIssue } from '../errors/issues.js';
+import { PlanError, ShoalConfigError, StructuredOutputError } from '../errors.js';
 import type { Registry } from '../plugins/plugin.js';
 import { toJsonSchema } from '../structured/structured-output.js';
 import { describeError } from '../telemetry/tracer.js';
 import { checkFinal } from './final-output.js';
-import { type ValidatedPlan, planIssue, planSchema, validatePlan } from './plan.js';
+import { planIssue, planSchema, type ValidatedPlan, validatePlan } from './plan.js';
 import type { RunContext } from './run-context.js';
 
 const catalogueEntry = z.object({ name: z.string(), description: z.string(), inputSchema: z.unknown(), outputSchema: z.unknown() });
@@ -59,7 +59,12 @@ export async function planTask(task: string, output: z.ZodType | undefined, cont
     try {
       proposed = await context.runAgent(
         plannerAgent,
-        { task, agents, ...(outputSchema ? { output: outputSchema } : {}), ...(issues.length ? { previousPlan: previous, problems: issues.map(formatPlanIssue) } : {}) },
+        {
+          task,
+          agents,
+          ...(outputSchema ? { output: outputSchema } : {}),
+          ...(issues.length ? { previousPlan: previous, problems: issues.map(formatPlanIssue) } : {}),
+        },
         span,
         context.priorityAt(1, 1),
       );

@@ -2,15 +2,15 @@ import type { EventEmitter } from 'eventemitter3';
 import type { z } from 'zod';
 import { BudgetGate } from '../agent/budget-gate.js';
 import type { Agent } from '../agent/define-agent.js';
+import { type SpentResult, Tally } from '../budget/tally.js';
 import { abortError } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
 import type { JobSpans } from '../telemetry/job-spans.js';
 import type { Span, Telemetry, TraceEvents } from '../telemetry/telemetry.js';
 import { Trace } from '../telemetry/trace.js';
-import { Tracer, describeError, spanEvents } from '../telemetry/tracer.js';
-import { type SpentResult, Tally } from '../budget/tally.js';
+import { describeError, spanEvents, Tracer } from '../telemetry/tracer.js';
 import { picoToUsd, usdToPico } from '../util/money.js';
-import { type RunMethod, checkRunOptions } from './options.js';
+import { checkRunOptions, type RunMethod } from './options.js';
 import type { RunOptions } from './types.js';
 
 /** What every run of one coordinator shares. */
@@ -60,8 +60,7 @@ export class RunContext {
     const signal = options.signal;
     if (signal) {
       // Whatever the caller aborted with, sub-calls and the caller see an AbortError (or the caller's own shoal error).
-      const onAbort = () =>
-        this.controller.abort(abortError(signal, { what: 'run' }));
+      const onAbort = () => this.controller.abort(abortError(signal, { what: 'run' }));
       if (signal.aborted) onAbort();
       else {
         signal.addEventListener('abort', onAbort, { once: true });

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { endsTheWork, mayRetryStep } from '../agent/ask-again.js';
 import type { Agent } from '../agent/define-agent.js';
-import { ShoalError, StepFailedError, StructuredOutputError, formatIssues } from '../errors.js';
+import { formatIssues, ShoalError, StepFailedError, StructuredOutputError } from '../errors.js';
 import { zodIssues } from '../structured/structured-output.js';
 import { describeError } from '../telemetry/tracer.js';
 import type { PlanStep, ValidatedPlan } from './plan.js';
@@ -55,7 +55,13 @@ export async function runPlan<O extends z.ZodType>(
   let output = outputs.get(plan.output);
   if (options.output) {
     const parsed = options.output.safeParse(output);
-    if (!parsed.success) throw new StepFailedError(plan.output, new Error(`its output does not fit the run's output schema: ${formatIssues(zodIssues(parsed.error))}`), snapshot(), context.costUsd);
+    if (!parsed.success)
+      throw new StepFailedError(
+        plan.output,
+        new Error(`its output does not fit the run's output schema: ${formatIssues(zodIssues(parsed.error))}`),
+        snapshot(),
+        context.costUsd,
+      );
     output = parsed.data;
   }
   context.finish('ok');
@@ -115,7 +121,12 @@ async function runStep(step: PlanStep, { lookup, outputs, context, priority, fal
       return null; // dependants see null
     }
     context.tracer.end(span, 'error', { error: describeError(error) });
-    if (context.aborted && context.controller.signal.reason !== undefined && ShoalError.isInstance(context.controller.signal.reason) && !ShoalError.isInstance(error)) {
+    if (
+      context.aborted &&
+      context.controller.signal.reason !== undefined &&
+      ShoalError.isInstance(context.controller.signal.reason) &&
+      !ShoalError.isInstance(error)
+    ) {
       throw context.controller.signal.reason;
     }
     if (ShoalError.isInstance(error) && (error.code === 'BUDGET_EXCEEDED' || error.code === 'ABORTED' || error.code === 'STEP_FAILED')) throw error;

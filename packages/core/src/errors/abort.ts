@@ -31,6 +31,7 @@ export function abortError(signal: AbortSignal, wording: AbortWording = {}): Sho
 
 function afterAbort(provider: AbortWording['provider']): string {
   if (provider?.cancelsWork === true) return ` The \`${provider.name}\` provider cancelled its request, so the work stopped there.`;
-  if (provider?.cancelsWork === false) return ` A job already created keeps running on the server (and is paid): the \`${provider.name}\` provider cannot cancel a job.`;
+  if (provider?.cancelsWork === false)
+    return ` A job already created keeps running on the server (and is paid): the \`${provider.name}\` provider cannot cancel a job.`;
   return '';
 }

@@ -60,9 +60,14 @@ export class PlanError extends ShoalError {
   readonly plan: unknown;
   readonly attempts: number;
   constructor(issues: readonly PlanIssue[], plan: unknown, attempts: number) {
-    super('PLAN_INVALID', `${attempts === 0 ? 'The plan is not valid' : `No valid plan after ${attempts} attempt${attempts === 1 ? '' : 's'}`}: ${formatPlanIssues(issues)}`, false, {
-      fault: attempts === 0 ? 'caller' : 'model',
-    });
+    super(
+      'PLAN_INVALID',
+      `${attempts === 0 ? 'The plan is not valid' : `No valid plan after ${attempts} attempt${attempts === 1 ? '' : 's'}`}: ${formatPlanIssues(issues)}`,
+      false,
+      {
+        fault: attempts === 0 ? 'caller' : 'model',
+      },
+    );
     this.issues = issues;
     this.plan = plan;
     this.attempts = attempts;

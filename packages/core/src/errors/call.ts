@@ -54,12 +54,11 @@ export class RetriesExhaustedError extends ShoalError {
   readonly errors: readonly ShoalError[];
   constructor(errors: readonly ShoalError[], options: ShoalErrorOptions = {}) {
     const last = errors[errors.length - 1];
-    super(
-      'RETRIES_EXHAUSTED',
-      `Gave up after ${errors.length} attempts; last error: ${last ? `${last.code}: ${last.message}` : 'none'}`,
-      false,
-      { ...options, cause: last, ...(last ? { fault: last.fault } : {}) },
-    );
+    super('RETRIES_EXHAUSTED', `Gave up after ${errors.length} attempts; last error: ${last ? `${last.code}: ${last.message}` : 'none'}`, false, {
+      ...options,
+      cause: last,
+      ...(last ? { fault: last.fault } : {}),
+    });
     this.errors = errors;
   }
   static override isInstance = codeGuard<RetriesExhaustedError>('RETRIES_EXHAUSTED');

@@ -24,12 +24,18 @@ export interface PlanIssue extends Issue {
 
 /** "label: Expected string; score: Too big; and 2 more", the first `max` of them. */
 export function formatIssues(issues: readonly Issue[], max = 5): string {
-  return formatList(issues.map((i) => `${formatPath(i.path)}: ${i.message}`), max);
+  return formatList(
+    issues.map((i) => `${formatPath(i.path)}: ${i.message}`),
+    max,
+  );
 }
 
 /** "step `a`: the id is used by two steps; output names a missing step `x`": plan issues by step. */
 export function formatPlanIssues(issues: readonly PlanIssue[], max = 5): string {
-  return formatList(issues.map((i) => (i.step === undefined ? i.message : `step \`${i.step}\`: ${i.message}`)), max);
+  return formatList(
+    issues.map((i) => (i.step === undefined ? i.message : `step \`${i.step}\`: ${i.message}`)),
+    max,
+  );
 }
 
 /** A path as the messages write it: `items.2.label`; `(root)` for the value itself. */

@@ -1,4 +1,4 @@
-import { type Fault, type ShoalErrorCode, faultOf } from './catalogue.js';
+import { type Fault, faultOf, type ShoalErrorCode } from './catalogue.js';
 
 /**
  * Every error shoal throws is a `ShoalError` with a stable `code` and a `fault` (whose fault
@@ -73,7 +73,16 @@ export function codeGuard<T extends ShoalError>(code: ShoalErrorCode) {
 }
 
 /** Codes of errors that prove the server made no job (as far as the protocol notes tell), when they name no job. */
-const NO_JOB_MADE = new Set<string>(['RATE_LIMITED', 'SERVER_ERROR', 'NETWORK_ERROR', 'AUTH_FAILED', 'API_ERROR', 'CONFIG_INVALID', 'STORE_FAILED', 'BUDGET_EXCEEDED']);
+const NO_JOB_MADE = new Set<string>([
+  'RATE_LIMITED',
+  'SERVER_ERROR',
+  'NETWORK_ERROR',
+  'AUTH_FAILED',
+  'API_ERROR',
+  'CONFIG_INVALID',
+  'STORE_FAILED',
+  'BUDGET_EXCEEDED',
+]);
 
 /** Whether `error` proves that no job was made for the request that failed with it (a refused or unsent create). */
 export function provesNoJob(error: ShoalError): boolean {

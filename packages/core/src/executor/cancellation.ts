@@ -1,4 +1,4 @@
-import { TimeoutError, abortError } from '../errors.js';
+import { abortError, TimeoutError } from '../errors.js';
 import type { ModelProvider } from '../providers/types.js';
 import type { AdaptiveConcurrency } from './adaptive-concurrency.js';
 import { type Call, QUEUED } from './call.js';

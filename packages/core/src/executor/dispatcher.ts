@@ -186,7 +186,13 @@ export class Dispatcher {
       rejected++;
       settler.error(call, budget!.error());
     }
-    if (first) emitter.emit('budget-exceeded', { at: this.#parts.clock.now(), budgetUsd: budget!.usd, spentUsd: picoToUsd(this.#parts.ledger.total.costPico), rejected });
+    if (first)
+      emitter.emit('budget-exceeded', {
+        at: this.#parts.clock.now(),
+        budgetUsd: budget!.usd,
+        spentUsd: picoToUsd(this.#parts.ledger.total.costPico),
+        rejected,
+      });
     state.checkIdle();
   }
 }

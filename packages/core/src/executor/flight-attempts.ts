@@ -1,8 +1,8 @@
-import { RetriesExhaustedError, type RateLimitError, ShoalError, toShoalError } from '../errors.js';
-import { requestKey } from './cache.js';
+import { type RateLimitError, RetriesExhaustedError, ShoalError, toShoalError } from '../errors.js';
 import type { ProviderCallContext, ProviderResult } from '../providers/types.js';
 import { parseUsdToPico } from '../util/money.js';
 import { sleep } from '../util/sleep.js';
+import { requestKey } from './cache.js';
 import type { Call, Flight, Settle } from './call.js';
 import type { JournalSession } from './journal.js';
 import { decideRetry } from './retry-policy.js';
@@ -109,7 +109,8 @@ export class FlightAttempts {
   /** Every caller left (or the executor stopped): a job left running is remembered, so the same request re-attaches to it. */
   detach(): undefined {
     const { provider, left } = this.#parts;
-    if (this.#flight.jobId !== undefined && provider.doResume) left.remember(leftKey(this.#parts.provider.model, this.#flight), { kind: 'job', jobId: this.#flight.jobId, bookedPico: this.#jobBooked });
+    if (this.#flight.jobId !== undefined && provider.doResume)
+      left.remember(leftKey(this.#parts.provider.model, this.#flight), { kind: 'job', jobId: this.#flight.jobId, bookedPico: this.#jobBooked });
     return undefined;
   }
 
@@ -132,7 +133,8 @@ export class FlightAttempts {
     const polled = (status: number | undefined) => {
       if (pollSentAt === undefined) return;
       const jobId = this.#flight.jobId;
-      if (jobId !== undefined) parts.emitter.call('job-poll', this.#owner, { jobId, attempt, poll, sentAt: pollSentAt, durationMs: clock.now() - pollSentAt, status });
+      if (jobId !== undefined)
+        parts.emitter.call('job-poll', this.#owner, { jobId, attempt, poll, sentAt: pollSentAt, durationMs: clock.now() - pollSentAt, status });
       pollSentAt = undefined;
     };
     const context = {

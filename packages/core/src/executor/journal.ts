@@ -1,4 +1,4 @@
-import { type ShoalError, ShoalConfigError, StoreError, provesNoJob } from '../errors.js';
+import { provesNoJob, ShoalConfigError, type ShoalError, StoreError } from '../errors.js';
 import { describeValue } from '../util/describe.js';
 import type { CacheStore } from './cache.js';
 

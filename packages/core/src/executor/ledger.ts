@@ -71,9 +71,7 @@ export class CostLedger {
   /** The price of `usage` at this ledger's rates, in pico-USD. */
   priceOf(usage: Usage): bigint {
     const cached = BigInt(usage.cachedInputTokens);
-    return (
-      (BigInt(usage.inputTokens) - cached) * this.#prices.input + cached * this.#prices.cached + BigInt(usage.outputTokens) * this.#prices.output
-    );
+    return (BigInt(usage.inputTokens) - cached) * this.#prices.input + cached * this.#prices.cached + BigInt(usage.outputTokens) * this.#prices.output;
   }
 
   /** The cost of a finished job: the server's amount when it gave one, else usage at our prices. */

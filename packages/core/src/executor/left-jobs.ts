@@ -17,7 +17,7 @@ import type { ShoalError } from '../errors.js';
  * job; with one, it is re-attached to from the journal but booked again).
  */
 export type LeftJob =
-  | { readonly kind: 'job'; readonly jobId: string; /** What the ledger has booked for the job so far, in pico-USD. */ readonly bookedPico: bigint }
+  | { readonly kind: 'job'; readonly jobId: string /** What the ledger has booked for the job so far, in pico-USD. */; readonly bookedPico: bigint }
   | { readonly kind: 'ambiguous'; readonly error: ShoalError };
 
 export class LeftJobs {

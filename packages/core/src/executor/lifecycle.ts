@@ -71,7 +71,8 @@ export class Lifecycle {
   }
 
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
-    if (typeof options !== 'object' || options === null) return Promise.reject(new ShoalConfigError(`shutdown() takes { deadlineMs? }, got ${describeValue(options)}.`));
+    if (typeof options !== 'object' || options === null)
+      return Promise.reject(new ShoalConfigError(`shutdown() takes { deadlineMs? }, got ${describeValue(options)}.`));
     let deadlineMs: number;
     try {
       rejectUnknownKeys('shutdown()', options, ['deadlineMs']);
@@ -103,7 +104,10 @@ export class Lifecycle {
           : 'A job already created keeps running on the server.';
         for (const call of [...state.active]) {
           abandoned++;
-          settler.error(call, new ExecutorClosedError(`The executor shut down and its deadline of ${deadlineMs} ms passed with this call still running. ${left}`));
+          settler.error(
+            call,
+            new ExecutorClosedError(`The executor shut down and its deadline of ${deadlineMs} ms passed with this call still running. ${left}`),
+          );
         }
         // Flights nobody could leave stop on the executor's stop signal. A create already sent
         // gets a short grace to answer (its job is then booked and journaled), and is cut off

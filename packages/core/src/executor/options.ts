@@ -1,15 +1,25 @@
 import { ShoalConfigError } from '../errors.js';
 import type { CompletionRequest, ModelProvider } from '../providers/types.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { describeValue } from '../util/describe.js';
-import { type Check, type NumberRule, checkOptions, expectNumber, isAbortSignal, isPlainObject, option, optionError, unknownOptionError } from '../util/options.js';
+import {
+  type Check,
+  checkOptions,
+  expectNumber,
+  isAbortSignal,
+  isPlainObject,
+  type NumberRule,
+  option,
+  optionError,
+  unknownOptionError,
+} from '../util/options.js';
 import { type CacheStore, MemoryCacheStore } from './cache.js';
 import type { CallOptions, ExecutorOptions } from './executor.js';
-import { type DurableStore, checkDurableStore } from './journal.js';
+import { checkDurableStore, type DurableStore } from './journal.js';
 import type { Pricing } from './ledger.js';
-import { type RateLimitOptions, RateLimiter } from './rate-limiter.js';
 import type { Limiter } from './limiter.js';
 import { type CallQueueFactory, heapQueue } from './queue.js';
-import { type Clock, systemClock } from '../util/clock.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 
 /** createExecutor()'s options as the executor uses them: checked, with the defaults filled in. */
@@ -109,7 +119,14 @@ const EXECUTOR_OPTIONS = {
   random: option.function('a function returning a uniform number in [0, 1), such as Math.random'),
   clock: methods('a clock { now(), setTimeout(), clearTimeout() }, such as manualClock() from @shoal/core/testing', ['now', 'setTimeout', 'clearTimeout']),
   queue: option.function('a function returning a queue { size, enqueue(), peek(), take(), cancel(), drain() }'),
-  limiter: methods('a limiter { waitMs(), take(), refund(), settle(), onRateLimited(), onAccepted() }', ['waitMs', 'take', 'refund', 'settle', 'onRateLimited', 'onAccepted']),
+  limiter: methods('a limiter { waitMs(), take(), refund(), settle(), onRateLimited(), onAccepted() }', [
+    'waitMs',
+    'take',
+    'refund',
+    'settle',
+    'onRateLimited',
+    'onAccepted',
+  ]),
 } satisfies Record<keyof ExecutorOptions, Check>;
 
 /** Checks every option of createExecutor() (unknown keys, types, ranges) and fills in the defaults. */
@@ -124,7 +141,9 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
   }
   const rateLimit = options.rateLimit;
   if (rateLimit?.requestBurst !== undefined && rateLimit.requestsPerMinute === undefined) {
-    throw new ShoalConfigError('`rateLimit.requestBurst` sizes the bucket of `rateLimit.requestsPerMinute`, which is not set: set both, or leave the burst out.');
+    throw new ShoalConfigError(
+      '`rateLimit.requestBurst` sizes the bucket of `rateLimit.requestsPerMinute`, which is not set: set both, or leave the burst out.',
+    );
   }
   if (rateLimit?.tokenBurst !== undefined && rateLimit.tokensPerMinute === undefined) {
     throw new ShoalConfigError('`rateLimit.tokenBurst` sizes the bucket of `rateLimit.tokensPerMinute`, which is not set: set both, or leave the burst out.');
@@ -135,7 +154,10 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
   const clock = options.clock ?? systemClock;
   // Every request passes the limiter: configured buckets, and the rate learnt from 429s (unless `adaptive: false`).
   const limiter =
-    options.limiter ?? (rateLimit?.requestsPerMinute || rateLimit?.tokensPerMinute || rateLimit?.adaptive !== false ? new RateLimiter(rateLimit ?? {}, () => clock.now()) : undefined);
+    options.limiter ??
+    (rateLimit?.requestsPerMinute || rateLimit?.tokensPerMinute || rateLimit?.adaptive !== false
+      ? new RateLimiter(rateLimit ?? {}, () => clock.now())
+      : undefined);
   const retry: Required<RetryOptions> = { ...DEFAULT_RETRY };
   for (const [key, value] of Object.entries(options.retry ?? {})) {
     if (value !== undefined) (retry as Record<string, unknown>)[key] = value;
@@ -149,7 +171,15 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     rateLimit,
     reservedOutputTokens: rateLimit?.reservedOutputTokens ?? 256,
     retry,
-    cache: store ? store.cache : cache === false ? undefined : cache === true ? new MemoryCacheStore() : 'get' in cache ? cache : new MemoryCacheStore(cache.maxEntries),
+    cache: store
+      ? store.cache
+      : cache === false
+        ? undefined
+        : cache === true
+          ? new MemoryCacheStore()
+          : 'get' in cache
+            ? cache
+            : new MemoryCacheStore(cache.maxEntries),
     store,
     dedupe: options.dedupe ?? true,
     budgetUsd: options.budgetUsd,
@@ -173,7 +203,9 @@ const NOT_BLANK = /\S/;
 export function checkCallOptions(options: unknown): ShoalConfigError | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    return new ShoalConfigError(`complete() takes its call options as an object ({ priority, signal, timeoutMs, tags, cache, spanId }), got ${describeValue(options)}.`);
+    return new ShoalConfigError(
+      `complete() takes its call options as an object ({ priority, signal, timeoutMs, tags, cache, spanId }), got ${describeValue(options)}.`,
+    );
   }
   const o = options as Record<string, unknown>;
   for (const key in o) {
@@ -223,7 +255,9 @@ export function checkRequest(request: unknown): ShoalConfigError | undefined {
     switch (key) {
       case 'prompt':
         if (!NOT_BLANK.test(value as string)) {
-          return new ShoalConfigError('complete() got an empty prompt: there is nothing to ask, and the job would still be paid for. Pass the text to send as `prompt`.');
+          return new ShoalConfigError(
+            'complete() got an empty prompt: there is nothing to ask, and the job would still be paid for. Pass the text to send as `prompt`.',
+          );
         }
         break;
       case 'args':

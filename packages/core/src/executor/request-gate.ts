@@ -97,10 +97,13 @@ export class RequestGate {
 
   #arm(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#release();
-    }, this.#limiter.waitMs(this.#waiters[0]?.tokens ?? 0));
+    this.#timer = this.#clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#release();
+      },
+      this.#limiter.waitMs(this.#waiters[0]?.tokens ?? 0),
+    );
   }
 
   #release(): void {

@@ -68,7 +68,18 @@ export class Settler {
     this.ledger.record('cached', undefined, 0n, call.options?.tags);
     const durationMs = this.clock.now() - call.enqueuedAt;
     this.emitter.call('call-cached', call, { durationMs });
-    this.ok(call, { text: hit.text, jobId: hit.jobId, usage: hit.usage, costUsd: 0, attempts: 0, cached: true, deduplicated: false, durationMs, requests: 0, model: hit.model });
+    this.ok(call, {
+      text: hit.text,
+      jobId: hit.jobId,
+      usage: hit.usage,
+      costUsd: 0,
+      attempts: 0,
+      cached: true,
+      deduplicated: false,
+      durationMs,
+      requests: 0,
+      model: hit.model,
+    });
   }
 
   error(call: Call, error: ShoalError, attempts = 0): void {

@@ -35,7 +35,8 @@ export function handleShutdown(executor: Executor, options: HandleShutdownOption
     throw new ShoalConfigError(`Expected \`signals\` to be a non-empty list of signal names such as ['SIGINT', 'SIGTERM'], got ${describeValue(signals)}.`);
   }
   const uncatchable = signals.filter((s) => s === 'SIGKILL' || s === 'SIGSTOP');
-  if (uncatchable.length > 0) throw new ShoalConfigError(`\`signals\` names ${uncatchable.join(' and ')}, which no process can catch: use SIGINT, SIGTERM, SIGHUP or similar.`);
+  if (uncatchable.length > 0)
+    throw new ShoalConfigError(`\`signals\` names ${uncatchable.join(' and ')}, which no process can catch: use SIGINT, SIGTERM, SIGHUP or similar.`);
   if (options.onShutdown !== undefined && typeof options.onShutdown !== 'function') {
     throw new ShoalConfigError(`Expected \`onShutdown\` to be a function, got ${describeValue(options.onShutdown)}.`);
   }

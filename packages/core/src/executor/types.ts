@@ -1,14 +1,14 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { CompletionRequest, ModelProvider, Usage } from '../providers/types.js';
+import type { Clock } from '../util/clock.js';
 import type { CacheStore } from './cache.js';
 import type { ExecutorEvents } from './events.js';
 import type { DurableStore } from './journal.js';
 import type { Pricing, TotalsSnapshot } from './ledger.js';
-import type { RateLimitOptions } from './rate-limiter.js';
-import type { RetryOptions } from './retry-policy.js';
-import type { Clock } from '../util/clock.js';
 import type { Limiter } from './limiter.js';
 import type { CallQueueFactory } from './queue.js';
+import type { RateLimitOptions } from './rate-limiter.js';
+import type { RetryOptions } from './retry-policy.js';
 
 /** The executor's public shapes: its options, a call's options and result, metrics, shutdown. */
 

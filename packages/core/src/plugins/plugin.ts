@@ -1,6 +1,6 @@
+import { AGENT_NAME, type Agent, type AgentMetadata } from '../agent/define-agent.js';
 import { ShoalConfigError } from '../errors.js';
 import { rejectUnknownKeys } from '../util/options.js';
-import { AGENT_NAME, type Agent, type AgentMetadata } from '../agent/define-agent.js';
 
 /** A package of agents. `setup` runs once when a registry takes the plugin (open clients, load data). */
 export interface Plugin {
@@ -30,11 +30,14 @@ export function definePlugin(config: PluginConfig): Plugin {
   if (typeof config !== 'object' || config === null) throw new ShoalConfigError('definePlugin() takes one options object.');
   rejectUnknownKeys('definePlugin()', config, ['name', 'version', 'agents', 'setup'] satisfies (keyof PluginConfig)[]);
   const { name, version, agents, setup } = config;
-  if (typeof name !== 'string' || !PLUGIN_NAME.test(name)) throw new ShoalConfigError(`Plugin name ${JSON.stringify(name)} is not valid: use an npm-style name such as "acme-agents" or "@acme/agents".`);
-  if (typeof version !== 'string' || !SEMVER.test(version)) throw new ShoalConfigError(`Plugin \`${name}\`: version ${JSON.stringify(version)} is not semver (e.g. "1.2.0").`);
+  if (typeof name !== 'string' || !PLUGIN_NAME.test(name))
+    throw new ShoalConfigError(`Plugin name ${JSON.stringify(name)} is not valid: use an npm-style name such as "acme-agents" or "@acme/agents".`);
+  if (typeof version !== 'string' || !SEMVER.test(version))
+    throw new ShoalConfigError(`Plugin \`${name}\`: version ${JSON.stringify(version)} is not semver (e.g. "1.2.0").`);
   if (!Array.isArray(agents) || agents.length === 0) throw new ShoalConfigError(`Plugin \`${name}\` has no agents: pass \`agents: [defineAgent({...})]\`.`);
   for (const agent of agents) {
-    if ((agent as Agent | undefined)?.kind !== 'shoal.agent') throw new ShoalConfigError(`Plugin \`${name}\`: every entry of \`agents\` must come from defineAgent().`);
+    if ((agent as Agent | undefined)?.kind !== 'shoal.agent')
+      throw new ShoalConfigError(`Plugin \`${name}\`: every entry of \`agents\` must come from defineAgent().`);
   }
   if (setup !== undefined && typeof setup !== 'function') throw new ShoalConfigError(`Plugin \`${name}\`: \`setup\` must be a function.`);
   return Object.freeze({ kind: 'shoal.plugin' as const, name, version, agents: Object.freeze([...agents]), ...(setup ? { setup } : {}) });
@@ -97,9 +100,7 @@ export function createRegistry(options: { readonly agents?: readonly Agent[] } =
     get: (name) => agents.get(name)?.agent,
     has: (name) => agents.has(name),
     list: () =>
-      [...agents.values()]
-        .map(({ agent, owner }) => ({ ...agent.metadata(), plugin: owner }))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      [...agents.values()].map(({ agent, owner }) => ({ ...agent.metadata(), plugin: owner })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     get plugins() {
       return [...plugins];
     },

@@ -29,9 +29,11 @@ export function failureError(error: unknown, context: RequestContext): unknown {
   const jobId = context.jobId ? { jobId: context.jobId } : {};
   const what = `${context.service} ${context.where}`;
   if (error.kind === 'aborted') return context.abortError();
-  if (error.kind === 'not-sent') return new NetworkError(`${what} could not be sent (${error.message}); nothing reached the server.`, { cause: error, ...jobId });
+  if (error.kind === 'not-sent')
+    return new NetworkError(`${what} could not be sent (${error.message}); nothing reached the server.`, { cause: error, ...jobId });
   // Never retried: the same answer would be as large again (and a create may have made its job).
-  if (error.kind === 'too-large') return new ProtocolError(`${what}: ${error.message}`, '', [{ code: 'too_large', path: [], message: error.message }], false, jobId);
+  if (error.kind === 'too-large')
+    return new ProtocolError(`${what}: ${error.message}`, '', [{ code: 'too_large', path: [], message: error.message }], false, jobId);
   if (context.paid) {
     return new AmbiguousCreateError(
       `The ${context.where} was sent but its answer was lost (${error.message}): ${context.service} may have done, and charged for, work shoal cannot see. Not retried, so that nothing is paid twice; set \`retry: { ambiguousCreates: true }\` to retry anyway.`,
@@ -48,12 +50,20 @@ export function throwForStatus(response: HttpResponse, context: RequestContext):
   const options = { status, ...(context.jobId ? { jobId: context.jobId } : {}) };
   const what = `${context.service} ${context.where}`;
   if (status === 401 || status === 403) {
-    throw new AuthError(`${context.service} refused the key (HTTP ${status}) on ${context.where}: ${context.keyHint} (the key itself is never logged).`, options);
+    throw new AuthError(
+      `${context.service} refused the key (HTTP ${status}) on ${context.where}: ${context.keyHint} (the key itself is never logged).`,
+      options,
+    );
   }
   if (status === 429) {
     const retryAfterMs = parseRetryAfterMs(response.headers);
-    throw new RateLimitError(`${context.service} rate limit (HTTP 429) on ${context.where}${retryAfterMs === undefined ? '' : `; Retry-After ${Math.round(retryAfterMs)} ms`}.`, retryAfterMs, options);
+    throw new RateLimitError(
+      `${context.service} rate limit (HTTP 429) on ${context.where}${retryAfterMs === undefined ? '' : `; Retry-After ${Math.round(retryAfterMs)} ms`}.`,
+      retryAfterMs,
+      options,
+    );
   }
-  if (status >= 500) throw new ServerError(`${context.service} server error (HTTP ${status}) on ${context.where}.`, rawForError(body, context.secrets, 1024), options);
+  if (status >= 500)
+    throw new ServerError(`${context.service} server error (HTTP ${status}) on ${context.where}.`, rawForError(body, context.secrets, 1024), options);
   throw new ApiError(`${what} answered HTTP ${status}: ${rawForError(body, context.secrets, 300)}`, undefined, rawForError(body, context.secrets), options);
 }

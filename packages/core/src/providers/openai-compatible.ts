@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { type Issue, ProtocolError, ShoalConfigError } from '../errors.js';
 import { HttpClient, type HttpResponse } from '../http/http-client.js';
+import { zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectHttpUrl, expectNumber, option } from '../util/options.js';
 import { rawForError, withoutSecrets } from '../util/redact.js';
-import { type RequestContext, failureError, throwForStatus } from './http-errors.js';
-import { zodIssues } from '../structured/structured-output.js';
+import { failureError, type RequestContext, throwForStatus } from './http-errors.js';
 import { extractUsage } from './shortapi/protocol.js';
-import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, abortErrorOf } from './types.js';
+import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult } from './types.js';
 
 /**
  * A provider for OpenAI's chat completions endpoint and everything that speaks it (vLLM,
@@ -78,7 +78,8 @@ export class OpenAICompatibleProvider implements ModelProvider {
   readonly #formats = new WeakMap<object, { name: string; json: string }>();
 
   constructor(options: OpenAICompatibleOptions) {
-    if (typeof options !== 'object' || options === null) throw new ShoalConfigError('openAICompatible() takes one options object: { baseURL, model, apiKey? }.');
+    if (typeof options !== 'object' || options === null)
+      throw new ShoalConfigError('openAICompatible() takes one options object: { baseURL, model, apiKey? }.');
     const apiKey = typeof options.apiKey === 'string' ? options.apiKey : undefined;
     try {
       checkOptions('openAICompatible()', options, OPTIONS);
@@ -89,7 +90,8 @@ export class OpenAICompatibleProvider implements ModelProvider {
     this.baseURL = expectHttpUrl('baseURL', options.baseURL, [apiKey], 'Pass the key as `apiKey` to openAICompatible(): it is sent as a bearer token.');
     if (options.model === undefined) throw new ShoalConfigError('openAICompatible() needs `model`, e.g. "gpt-4.1-nano" or the name your server serves.');
     this.model = options.model;
-    if (apiKey !== undefined && /\s/.test(apiKey)) throw new ShoalConfigError('Expected `apiKey` to be a string without white space: check how the key was set.');
+    if (apiKey !== undefined && /\s/.test(apiKey))
+      throw new ShoalConfigError('Expected `apiKey` to be a string without white space: check how the key was set.');
     this.#apiKey = apiKey || undefined;
     this.#mode = options.structuredOutputs ?? 'auto';
     this.#http = new HttpClient({
@@ -125,7 +127,9 @@ export class OpenAICompatibleProvider implements ModelProvider {
     const message = parsed.data.choices[0]!.message;
     if (typeof message.content !== 'string') {
       const why = message.refusal ? `the model refused: ${rawForError(message.refusal, [this.#apiKey], 300)}` : 'the answer has no text content';
-      throw this.#protocolError(why, response.body, [{ code: message.refusal ? 'refused' : 'no_text', path: ['choices', 0, 'message', 'content'], message: why }]);
+      throw this.#protocolError(why, response.body, [
+        { code: message.refusal ? 'refused' : 'no_text', path: ['choices', 0, 'message', 'content'], message: why },
+      ]);
     }
     const usage = extractUsage(parsed.data.usage);
     return {
@@ -141,7 +145,14 @@ export class OpenAICompatibleProvider implements ModelProvider {
   }
 
   #context(abortError: () => unknown): RequestContext {
-    return { service: 'the OpenAI-compatible server', where: 'chat completion', paid: true, keyHint: 'check the apiKey given to openAICompatible()', secrets: [this.#apiKey], abortError };
+    return {
+      service: 'the OpenAI-compatible server',
+      where: 'chat completion',
+      paid: true,
+      keyHint: 'check the apiKey given to openAICompatible()',
+      secrets: [this.#apiKey],
+      abortError,
+    };
   }
 
   /** The `response_format` member as JSON text, or '' to send none. Built once per schema: agents reuse theirs on every call. */
@@ -151,7 +162,8 @@ export class OpenAICompatibleProvider implements ModelProvider {
     let cached = this.#formats.get(output.schema);
     if (cached === undefined || cached.name !== output.name) {
       const strict = isStrictCompatible(output.schema);
-      const json = !strict && this.#mode === 'auto' ? '' : JSON.stringify({ type: 'json_schema', json_schema: { name: output.name, schema: output.schema, strict } });
+      const json =
+        !strict && this.#mode === 'auto' ? '' : JSON.stringify({ type: 'json_schema', json_schema: { name: output.name, schema: output.schema, strict } });
       cached = { name: output.name, json };
       this.#formats.set(output.schema, cached);
     }
@@ -177,7 +189,22 @@ export class OpenAICompatibleProvider implements ModelProvider {
   }
 }
 
-const UNSUPPORTED_IN_STRICT = ['allOf', 'oneOf', 'not', 'if', 'then', 'else', 'patternProperties', 'dependentRequired', 'dependentSchemas', 'unevaluatedProperties', 'propertyNames', 'minProperties', 'maxProperties', 'prefixItems'];
+const UNSUPPORTED_IN_STRICT = [
+  'allOf',
+  'oneOf',
+  'not',
+  'if',
+  'then',
+  'else',
+  'patternProperties',
+  'dependentRequired',
+  'dependentSchemas',
+  'unevaluatedProperties',
+  'propertyNames',
+  'minProperties',
+  'maxProperties',
+  'prefixItems',
+];
 
 /**
  * Whether OpenAI's strict mode accepts a JSON Schema: an object at the root, every object

@@ -1,5 +1,5 @@
-import type { Clock } from '../util/clock.js';
 import { abortError, type ShoalError } from '../errors.js';
+import type { Clock } from '../util/clock.js';
 
 /**
  * The small, versioned interface every model provider implements. The executor depends

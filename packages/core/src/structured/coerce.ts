@@ -1,4 +1,4 @@
-import { type JsonSchema as Schema, resolveLocalRef } from '../util/json-schema.js';
+import { resolveLocalRef, type JsonSchema as Schema } from '../util/json-schema.js';
 
 /**
  * Schema-guided repairs of a parsed value, before validation: what small models get
@@ -43,7 +43,8 @@ function fix(value: unknown, schema: Schema, root: Schema, depth: number, state:
     const match = (s.enum as unknown[]).find((e) => typeof e === 'string' && e.toLowerCase() === lower);
     if (match !== undefined) return changed(state, match);
   }
-  if ((type === 'number' || type === 'integer') && typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(value)) return changed(state, Number(value));
+  if ((type === 'number' || type === 'integer') && typeof value === 'string' && /^\s*-?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(value))
+    return changed(state, Number(value));
   if (type === 'boolean' && typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return changed(state, value.trim().toLowerCase() === 'true');
   if (type === 'object' && s.properties && typeof value === 'object') {
     if (Array.isArray(value)) return value.length === 1 ? changed(state, fix(value[0], s, root, depth + 1, state)) : value;
@@ -95,6 +96,7 @@ function allowsNull(schema: Schema): boolean {
 function typeMatches(value: unknown, schema: Schema): boolean {
   const types = Array.isArray(schema.type) ? (schema.type as string[]) : schema.type ? [schema.type as string] : [];
   if (types.length === 0) return false;
-  const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
+  const actual =
+    value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
   return types.includes(actual) || (actual === 'integer' && types.includes('number'));
 }

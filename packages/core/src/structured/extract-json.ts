@@ -24,7 +24,7 @@ export type JsonFound =
  */
 export const MAX_REPAIR_CHARS = 8192;
 /** Deeper JSON is refused before it is parsed: JSON.parse takes ~0.4 µs per level, and recursive consumers (zod, JSON.stringify) overflow the stack. */
-export const MAX_DEPTH = 256;
+const MAX_DEPTH = 256;
 /** Candidate spans looked at beyond the first find (prose may hold brackets before the JSON: "see [1]"). */
 const MAX_SPANS = 10;
 
@@ -99,7 +99,8 @@ export function findJsonCandidates(text: string, budget: ReadBudget = createRead
     looked++;
     const span = trimmed.slice(start, end);
     let value: unknown;
-    if (span === source && first.ok) value = first.value; // found already; what lies inside is new
+    if (span === source && first.ok)
+      value = first.value; // found already; what lies inside is new
     else if (seen.has(span)) {
       start = end - 1; // the same text again: nothing new inside either
       continue;
@@ -150,10 +151,14 @@ function find(text: string, budget: ReadBudget): Found {
 function repaired(candidate: string, partOfAnswer: boolean, budget: ReadBudget): JsonFound {
   const ask = 'answer with valid JSON only';
   if (candidate.length > MAX_REPAIR_CHARS) {
-    return { ok: false, reason: `the answer is not valid JSON and is too large to repair (${candidate.length} characters; repair is tried up to ${MAX_REPAIR_CHARS}): ${ask}` };
+    return {
+      ok: false,
+      reason: `the answer is not valid JSON and is too large to repair (${candidate.length} characters; repair is tried up to ${MAX_REPAIR_CHARS}): ${ask}`,
+    };
   }
   if (depthOf(candidate).depth > MAX_DEPTH) return { ok: false, reason: `the answer nests objects and arrays deeper than ${MAX_DEPTH} levels` };
-  if (budget.expired()) return { ok: false, reason: `the answer is not valid JSON and took too long to read (over ${budget.budgetMs} ms) to try a repair: ${ask}` };
+  if (budget.expired())
+    return { ok: false, reason: `the answer is not valid JSON and took too long to read (over ${budget.budgetMs} ms) to try a repair: ${ask}` };
   let text: string;
   try {
     text = jsonrepair(candidate);

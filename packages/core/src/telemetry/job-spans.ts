@@ -1,6 +1,6 @@
 import type { Executor } from '../executor/executor.js';
 import type { Span } from './telemetry.js';
-import { type Tracer, describeError } from './tracer.js';
+import { describeError, type Tracer } from './tracer.js';
 
 /** A watched agent call: the tracer its model-job spans go to, and what to count. */
 export interface WatchedCall {
@@ -40,7 +40,12 @@ export class JobSpans {
       if (!watched || !job) return;
       // A poll is over when it is reported: its span is opened and closed at once, with its own timings.
       const status = e.status === undefined ? 'error' : e.status >= 200 && e.status < 300 ? 'ok' : 'error';
-      const span = watched.call.tracer.start('poll', `poll ${e.poll}`, job.id, { jobId: e.jobId, poll: e.poll, httpStatus: e.status, durationMs: e.durationMs });
+      const span = watched.call.tracer.start('poll', `poll ${e.poll}`, job.id, {
+        jobId: e.jobId,
+        poll: e.poll,
+        httpStatus: e.status,
+        durationMs: e.durationMs,
+      });
       watched.call.tracer.end(span, status);
     });
     on('call-retry', (e) => {

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { Span, SpanKind, SpanStatus, Telemetry, TraceEvents } from './telemetry.js';
-import { Tracer, spanEvents } from './tracer.js';
+import { spanEvents, Tracer } from './tracer.js';
 
 /**
  * The in-memory telemetry backend, and the default one: every run keeps its spans in a

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { startShortApiEmulator, type LatencySpec } from './emulator.js';
+import { type LatencySpec, startShortApiEmulator } from './emulator.js';
 import { startOpenAICompatibleServer } from './openai-compatible-server.js';
 
 /** `shoal-emulator --port 8787 --latency 300-800 --seed 1 --rate-limit 0.05 ...`: prints its URL and key, runs until killed. */
@@ -55,28 +55,28 @@ if (values.openai) {
   process.on('SIGINT', stopServer);
   process.on('SIGTERM', stopServer);
 } else {
-const emulator = await startShortApiEmulator({
-  port: Number(values.port),
-  latencyMs: latency,
-  seed: Number(values.seed),
-  ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
-  ...(values.key ? { apiKey: values.key } : {}),
-  faults: {
-    rateLimit: num(values['rate-limit']),
-    retryAfterSeconds: num(values['retry-after']),
-    serverError: num(values['server-error']),
-    dropQuery: num(values['drop-query']),
-    invalidJson: num(values['invalid-json']),
-    failJob: num(values['fail-job']),
-  },
-});
-if (values.json) process.stdout.write(`${JSON.stringify({ url: emulator.url, apiKey: emulator.apiKey })}\n`);
-else process.stdout.write(`shoal-emulator listening on ${emulator.url} (accepts key ${values.key ? '(the one given)' : emulator.apiKey})\n`);
+  const emulator = await startShortApiEmulator({
+    port: Number(values.port),
+    latencyMs: latency,
+    seed: Number(values.seed),
+    ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+    ...(values.key ? { apiKey: values.key } : {}),
+    faults: {
+      rateLimit: num(values['rate-limit']),
+      retryAfterSeconds: num(values['retry-after']),
+      serverError: num(values['server-error']),
+      dropQuery: num(values['drop-query']),
+      invalidJson: num(values['invalid-json']),
+      failJob: num(values['fail-job']),
+    },
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify({ url: emulator.url, apiKey: emulator.apiKey })}\n`);
+  else process.stdout.write(`shoal-emulator listening on ${emulator.url} (accepts key ${values.key ? '(the one given)' : emulator.apiKey})\n`);
 
-const stop = async () => {
-  await emulator.close();
-  process.exit(0);
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+  const stop = async () => {
+    await emulator.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }

@@ -2,13 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { GPT_5_4_NANO_PRICING } from '../executor/ledger.js';
-import { picoToDecimalString, perMillionToPicoPerToken } from '../util/money.js';
+import { perMillionToPicoPerToken, picoToDecimalString } from '../util/money.js';
 import { seededRandom } from '../util/random.js';
 import { FaultPlan, SlidingWindowLimit } from './emulator-limits.js';
 import type { EmulatorFaults, EmulatorJob, EmulatorOptions, EmulatorReply, EmulatorStats, ShortApiEmulator } from './emulator-types.js';
+import { jobData, postCallback } from './emulator-wire.js';
 import { PrefixCache } from './prefix-cache.js';
 import { simulate } from './simulator.js';
-import { jobData, postCallback } from './emulator-wire.js';
 
 /**
  * A ShortAPI emulator: a real HTTP server on 127.0.0.1 that speaks the job protocol as
@@ -17,7 +17,16 @@ import { jobData, postCallback } from './emulator-wire.js';
  * request, so tests can assert what the client did on the wire.
  */
 
-export type { EmulatorFaults, EmulatorJob, EmulatorOptions, EmulatorReply, EmulatorRule, EmulatorStats, LatencySpec, ShortApiEmulator } from './emulator-types.js';
+export type {
+  EmulatorFaults,
+  EmulatorJob,
+  EmulatorOptions,
+  EmulatorReply,
+  EmulatorRule,
+  EmulatorStats,
+  LatencySpec,
+  ShortApiEmulator,
+} from './emulator-types.js';
 
 const PRICES = {
   input: perMillionToPicoPerToken(GPT_5_4_NANO_PRICING.inputPerMillionUsd),
@@ -241,7 +250,9 @@ class Emulator implements ShortApiEmulator {
     const args = { ...payload.args } as Record<string, unknown>;
     const reply = this.#reply(prompt, args);
     const amountPico =
-      BigInt(reply.inputTokens - reply.cachedInputTokens) * PRICES.input + BigInt(reply.cachedInputTokens) * PRICES.cached + BigInt(reply.outputTokens) * PRICES.output;
+      BigInt(reply.inputTokens - reply.cachedInputTokens) * PRICES.input +
+      BigInt(reply.cachedInputTokens) * PRICES.cached +
+      BigInt(reply.outputTokens) * PRICES.output;
     const job: EmulatorJob = {
       id: `job_${(this.#nextId++).toString(36).padStart(6, '0')}${Math.floor(this.#random() * 1e9).toString(36)}`,
       prompt,
@@ -289,10 +300,7 @@ class Emulator implements ShortApiEmulator {
       break;
     }
     if (!chosen) {
-      chosen =
-        this.#options.simulator === false
-          ? { fail: 'no emulator rule matched this prompt and the simulator is off' }
-          : { text: simulate(prompt) };
+      chosen = this.#options.simulator === false ? { fail: 'no emulator rule matched this prompt and the simulator is off' } : { text: simulate(prompt) };
     }
     const durationMs = chosen.latencyMs ?? this.#sampleLatency();
     const failJob = chosen.fail !== undefined || this.#fault('failJob');
@@ -325,7 +333,8 @@ class Emulator implements ShortApiEmulator {
       job.status = 1;
       job.startedAt = performance.now();
       if (job.reply.durationMs === Infinity) continue; // never finishes, holds its server slot
-      if (job.reply.durationMs <= 0) this.#finish(job); // 0 ms: done by the time the create is answered
+      if (job.reply.durationMs <= 0)
+        this.#finish(job); // 0 ms: done by the time the create is answered
       else this.#later(job.reply.durationMs, () => this.#finish(job));
     }
   }

@@ -35,7 +35,8 @@ export function manualClock(start = 0): ManualClock {
   const timers = new Map<number, Pending>();
   const due = (until: number): Pending | undefined => {
     let first: Pending | undefined;
-    for (const timer of timers.values()) if (timer.at <= until && (first === undefined || timer.at < first.at || (timer.at === first.at && timer.id < first.id))) first = timer;
+    for (const timer of timers.values())
+      if (timer.at <= until && (first === undefined || timer.at < first.at || (timer.at === first.at && timer.id < first.id))) first = timer;
     return first;
   };
   const fire = async (timer: Pending): Promise<void> => {

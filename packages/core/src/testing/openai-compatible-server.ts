@@ -95,10 +95,12 @@ export async function startOpenAICompatibleServer(options: OpenAIServerOptions =
       }
       if (format?.type === 'json_schema' && format.json_schema?.strict && options.rejectStrict) {
         record(400);
-        return send(res, 400, { error: { message: "Invalid schema for response_format: strict mode is not supported", param: 'response_format' } });
+        return send(res, 400, { error: { message: 'Invalid schema for response_format: strict mode is not supported', param: 'response_format' } });
       }
       record(200);
-      const rule = (options.rules ?? []).find((r) => (typeof r.match === 'string' ? prompt.includes(r.match) : r.match instanceof RegExp ? r.match.test(prompt) : r.match(prompt)));
+      const rule = (options.rules ?? []).find((r) =>
+        typeof r.match === 'string' ? prompt.includes(r.match) : r.match instanceof RegExp ? r.match.test(prompt) : r.match(prompt),
+      );
       const content = rule
         ? typeof rule.reply === 'function'
           ? rule.reply(prompt)

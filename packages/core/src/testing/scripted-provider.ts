@@ -1,5 +1,5 @@
 import { ShoalError } from '../errors.js';
-import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, type Usage, abortErrorOf } from '../providers/types.js';
+import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, type Usage } from '../providers/types.js';
 import { sleep } from '../util/sleep.js';
 
 /**
@@ -19,7 +19,10 @@ export interface ScriptedProvider extends ModelProvider {
   readonly calls: readonly CompletionRequest[];
 }
 
-export function scriptedProvider(rules: readonly ScriptedRule[] | ((request: CompletionRequest) => ScriptedReply), options: { model?: string } = {}): ScriptedProvider {
+export function scriptedProvider(
+  rules: readonly ScriptedRule[] | ((request: CompletionRequest) => ScriptedReply),
+  options: { model?: string } = {},
+): ScriptedProvider {
   const calls: CompletionRequest[] = [];
   const turns = new Map<ScriptedRule, number>();
   let jobs = 0;
@@ -62,7 +65,10 @@ export function scriptedProvider(rules: readonly ScriptedRule[] | ((request: Com
       return {
         text,
         jobId,
-        usage: typeof reply === 'string' || !reply.usage ? { inputTokens: Math.ceil(request.prompt.length / 4), cachedInputTokens: 0, outputTokens: Math.ceil(text.length / 4) } : reply.usage,
+        usage:
+          typeof reply === 'string' || !reply.usage
+            ? { inputTokens: Math.ceil(request.prompt.length / 4), cachedInputTokens: 0, outputTokens: Math.ceil(text.length / 4) }
+            : reply.usage,
         requests: 1,
         model: options.model ?? 'scripted',
       };

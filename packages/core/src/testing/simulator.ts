@@ -42,7 +42,10 @@ export function simulate(prompt: string): string {
   const found = findSchema(prompt);
   if (!found) {
     // No schema: say plainly what was asked, so nobody mistakes this for a model's answer.
-    const paragraphs = prompt.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+    const paragraphs = prompt
+      .split(/\n\s*\n/)
+      .map((p) => p.trim())
+      .filter(Boolean);
     const input = (paragraphs[paragraphs.length - 1] ?? '').replace(/\s+/g, ' ');
     const excerpt = input.length > 60 ? `${input.slice(0, 57)}...` : input;
     return `[simulated, not a model] ${wordsOf(prompt).length} words received; last part: "${excerpt}"`;
@@ -62,7 +65,8 @@ function packedIds(input: string): string[] {
   if (last) {
     try {
       const value: unknown = JSON.parse(last);
-      if (Array.isArray(value)) return value.flatMap((v) => (typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' ? [(v as { id: string }).id] : []));
+      if (Array.isArray(value))
+        return value.flatMap((v) => (typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string' ? [(v as { id: string }).id] : []));
       if (typeof value === 'object' && value !== null && Object.keys(value).length > 1) return Object.keys(value);
     } catch {
       // not JSON: no ids
@@ -170,8 +174,14 @@ class ValueGenerator {
   }
 
   #number(schema: Schema, integer: boolean): number {
-    const lo = typeof schema.minimum === 'number' ? schema.minimum : typeof schema.exclusiveMinimum === 'number' ? schema.exclusiveMinimum + (integer ? 1 : 1e-6) : 0;
-    const hi = typeof schema.maximum === 'number' ? schema.maximum : typeof schema.exclusiveMaximum === 'number' ? schema.exclusiveMaximum - (integer ? 1 : 1e-6) : lo + 100;
+    const lo =
+      typeof schema.minimum === 'number' ? schema.minimum : typeof schema.exclusiveMinimum === 'number' ? schema.exclusiveMinimum + (integer ? 1 : 1e-6) : 0;
+    const hi =
+      typeof schema.maximum === 'number'
+        ? schema.maximum
+        : typeof schema.exclusiveMaximum === 'number'
+          ? schema.exclusiveMaximum - (integer ? 1 : 1e-6)
+          : lo + 100;
     const fromInput = this.#numbers.find((n) => n >= lo && n <= hi);
     if (fromInput !== undefined && this.#random() < 0.5) return fromInput;
     const value = lo + (hi - lo) * this.#random();

@@ -7,10 +7,11 @@ import { REDACTED, withoutSecrets } from './redact.js';
  * dropped from every request (shoal sends only the URL's origin and path), and would be
  * printed wherever the URL is shown (`util.inspect`, logs, errors): refused instead.
  */
-const KEY_LIKE = /^(?:x[-_]?)?(?:api[-_]?key|key|token|access[-_]?token|auth|authorization|bearer|password|passwd|pwd|secret|client[-_]?secret|sig|signature|session)$/i;
+const KEY_LIKE =
+  /^(?:x[-_]?)?(?:api[-_]?key|key|token|access[-_]?token|auth|authorization|bearer|password|passwd|pwd|secret|client[-_]?secret|sig|signature|session)$/i;
 
 /** True when a query parameter's name says it holds a credential. */
-export function isKeyLikeParameter(name: string): boolean {
+function isKeyLikeParameter(name: string): boolean {
   return KEY_LIKE.test(name);
 }
 
@@ -53,7 +54,10 @@ export function expectHttpUrl(
   }
   if (url.search !== '' || url.hash !== '') {
     const names = [...new Set(url.searchParams.keys())].map(safeName);
-    const parts = [url.search !== '' ? `a query string (${names.map((n) => `\`${n}\``).join(', ') || '`?`'})` : '', url.hash !== '' ? 'a fragment (`#...`)' : ''].filter(Boolean);
+    const parts = [
+      url.search !== '' ? `a query string (${names.map((n) => `\`${n}\``).join(', ') || '`?`'})` : '',
+      url.hash !== '' ? 'a fragment (`#...`)' : '',
+    ].filter(Boolean);
     throw new ShoalConfigError(
       `\`${name}\` has ${parts.join(' and ')}, which would be dropped from every request: shoal appends its own paths to the URL's origin and path. Remove ${parts.length > 1 ? 'them' : 'it'}, e.g. "${where}".`,
     );

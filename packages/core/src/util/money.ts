@@ -2,7 +2,7 @@
  * Money is kept as integer pico-dollars (1e-12 USD) in bigints, so that summing many
  * small decimal `amount` strings never drifts the way a float sum does.
  */
-export const PICO_PER_USD = 1_000_000_000_000n;
+const PICO_PER_USD = 1_000_000_000_000n;
 /** Digits, an optional fraction, an optional exponent: what JSON and `Number.prototype.toString()` write ("5e-7", "1.25E-5", "1e+21"). */
 const AMOUNT = /^\s*(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?\s*$/;
 /** More pico digits than this (amounts of $1e28 and up) is not a bill; the limit also keeps a huge exponent from building a huge string. */

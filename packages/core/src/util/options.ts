@@ -119,10 +119,12 @@ function listNames(names: readonly string[]): string {
   return names.map((n) => `\`${n}\``).join(', ');
 }
 
-
 /** Reusable checks for option specs. */
 export const option = {
-  number: (rule: NumberRule = {}): Check<number> => (name, value) => expectNumber(name, value, rule),
+  number:
+    (rule: NumberRule = {}): Check<number> =>
+    (name, value) =>
+      expectNumber(name, value, rule),
 
   boolean: (): Check<boolean> => (name, value) => {
     if (typeof value !== 'boolean') {
@@ -133,22 +135,35 @@ export const option = {
   },
 
   /** `secret`: the value is never shown, only its type. */
-  string: ({ nonEmpty = false, example, secret = false }: { nonEmpty?: boolean; example?: string; secret?: boolean } = {}): Check<string> => (name, value) => {
-    if (typeof value !== 'string' || (nonEmpty && value.trim() === '')) {
-      const expected = `${nonEmpty ? 'a non-empty string' : 'a string'}${example ? ` such as ${JSON.stringify(example)}` : ''}`;
-      if (secret) throw new ShoalConfigError(`Expected \`${name}\` to be ${expected}, got ${typeof value === 'string' ? 'an empty string' : value === null ? 'null' : `a value of type ${typeof value}`}.`);
-      throw optionError(name, expected, value);
-    }
-    return value;
-  },
+  string:
+    ({ nonEmpty = false, example, secret = false }: { nonEmpty?: boolean; example?: string; secret?: boolean } = {}): Check<string> =>
+    (name, value) => {
+      if (typeof value !== 'string' || (nonEmpty && value.trim() === '')) {
+        const expected = `${nonEmpty ? 'a non-empty string' : 'a string'}${example ? ` such as ${JSON.stringify(example)}` : ''}`;
+        if (secret)
+          throw new ShoalConfigError(
+            `Expected \`${name}\` to be ${expected}, got ${typeof value === 'string' ? 'an empty string' : value === null ? 'null' : `a value of type ${typeof value}`}.`,
+          );
+        throw optionError(name, expected, value);
+      }
+      return value;
+    },
 
-  oneOf: <T>(values: readonly T[]): Check<T> => (name, value) => {
-    if (!values.includes(value as T)) {
-      const close = typeof value === 'string' ? closestName(value, values.filter((v): v is T & string => typeof v === 'string')) : undefined;
-      throw optionError(name, listValues(values), value, close === undefined ? '' : `Did you mean ${JSON.stringify(close)}?`);
-    }
-    return value as T;
-  },
+  oneOf:
+    <T>(values: readonly T[]): Check<T> =>
+    (name, value) => {
+      if (!values.includes(value as T)) {
+        const close =
+          typeof value === 'string'
+            ? closestName(
+                value,
+                values.filter((v): v is T & string => typeof v === 'string'),
+              )
+            : undefined;
+        throw optionError(name, listValues(values), value, close === undefined ? '' : `Did you mean ${JSON.stringify(close)}?`);
+      }
+      return value as T;
+    },
 
   stringArray: (): Check<readonly string[]> => (name, value) => {
     if (!Array.isArray(value)) throw optionError(name, 'an array of strings', value);
@@ -168,28 +183,37 @@ export const option = {
   },
 
   /** Any plain object (arrays, strings and null refused), e.g. model arguments. */
-  plainObject: (expected = 'an object'): Check<Readonly<Record<string, unknown>>> => (name, value) => {
-    if (!isPlainObject(value)) throw optionError(name, expected, value);
-    return value;
-  },
+  plainObject:
+    (expected = 'an object'): Check<Readonly<Record<string, unknown>>> =>
+    (name, value) => {
+      if (!isPlainObject(value)) throw optionError(name, expected, value);
+      return value;
+    },
 
   signal: (): Check<AbortSignal> => (name, value) => {
     if (!isAbortSignal(value)) throw optionError(name, 'an AbortSignal (from an AbortController)', value);
     return value;
   },
 
-  function: (expected = 'a function'): Check<(...args: never[]) => unknown> => (name, value) => {
-    if (typeof value !== 'function') throw optionError(name, expected, value);
-    return value as (...args: never[]) => unknown;
-  },
+  function:
+    (expected = 'a function'): Check<(...args: never[]) => unknown> =>
+    (name, value) => {
+      if (typeof value !== 'function') throw optionError(name, expected, value);
+      return value as (...args: never[]) => unknown;
+    },
 
-  array: (expected = 'an array'): Check<readonly unknown[]> => (name, value) => {
-    if (!Array.isArray(value)) throw optionError(name, expected, value);
-    return value;
-  },
+  array:
+    (expected = 'an array'): Check<readonly unknown[]> =>
+    (name, value) => {
+      if (!Array.isArray(value)) throw optionError(name, expected, value);
+      return value;
+    },
 
   /** An option that is itself an options object: unknown keys inside are refused, naming `where`. */
-  object: (where: string, spec: OptionSpec): Check<Record<string, unknown>> => (name, value) => checkOptions(where, value, spec, name),
+  object:
+    (where: string, spec: OptionSpec): Check<Record<string, unknown>> =>
+    (name, value) =>
+      checkOptions(where, value, spec, name),
 
   /** Anything: the key is known, its value is checked elsewhere. */
   any: (): Check => (_name, value) => value,

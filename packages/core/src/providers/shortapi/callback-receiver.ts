@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nanoid } from 'nanoid';
-import { PayloadMismatch, parseEnvelope, parseJobData, type JobState } from './protocol.js';
+import { type JobState, PayloadMismatch, parseEnvelope, parseJobData } from './protocol.js';
 
 /**
  * An embedded node:http server that takes ShortAPI's callbacks. Every job gets its own
@@ -15,7 +15,7 @@ import { PayloadMismatch, parseEnvelope, parseJobData, type JobState } from './p
  * amount (the provider's rule).
  */
 
-export type CallbackOutcome = { readonly kind: 'state'; readonly state: JobState } | { readonly kind: 'hint' };
+type CallbackOutcome = { readonly kind: 'state'; readonly state: JobState } | { readonly kind: 'hint' };
 
 export interface CallbackTicket {
   readonly token: string;

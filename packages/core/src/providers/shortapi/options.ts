@@ -80,7 +80,12 @@ export function resolveShortApiOptions(options: ShortApiOptions): ResolvedShortA
   try {
     checkOptions('shortApi()', options, SPEC);
     const fromEnv = options.baseUrl === undefined && process.env.SHORTAPI_BASE_URL !== undefined;
-    const baseUrl = expectHttpUrl(fromEnv ? 'SHORTAPI_BASE_URL' : 'baseUrl', options.baseUrl ?? process.env.SHORTAPI_BASE_URL ?? DEFAULT_BASE_URL, [apiKey], KEY_ADVICE);
+    const baseUrl = expectHttpUrl(
+      fromEnv ? 'SHORTAPI_BASE_URL' : 'baseUrl',
+      options.baseUrl ?? process.env.SHORTAPI_BASE_URL ?? DEFAULT_BASE_URL,
+      [apiKey],
+      KEY_ADVICE,
+    );
     return {
       apiKey,
       baseUrl,
@@ -114,6 +119,7 @@ function resolveKey(options: ShortApiOptions): string {
 function resolveCallback(callback: ShortApiOptions['callback'], apiKey: string): ShortApiCallbackOptions | undefined {
   if (callback === undefined || callback === false) return undefined;
   if (callback === true) return {};
-  if (!isPlainObject(callback)) throw optionError('callback', 'true, false or an object of callback options ({ host, port, publicUrl, maxBodyBytes, deadlineMs })', callback);
+  if (!isPlainObject(callback))
+    throw optionError('callback', 'true, false or an object of callback options ({ host, port, publicUrl, maxBodyBytes, deadlineMs })', callback);
   return checkOptions<ShortApiCallbackOptions>('shortApi({ callback })', callback, CALLBACK_SPEC(apiKey), 'callback');
 }

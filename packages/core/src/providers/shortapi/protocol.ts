@@ -16,7 +16,7 @@ export const CREATE_PATH = '/api/v1/job/create';
 export const queryPath = (jobId: string): string => `/api/v1/job/query?id=${encodeURIComponent(jobId)}`;
 
 /** A3: only 2 is documented; the rest is assumed. Negative = failed; anything else = pending. */
-export const JOB_STATUS = { queued: 0, running: 1, succeeded: 2, failed: 3 } as const;
+const JOB_STATUS = { queued: 0, running: 1, succeeded: 2, failed: 3 } as const;
 
 /** A8 (ours): every create carries the executor's call id, so a server (and our emulator) can spot a repeated create. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -72,7 +72,6 @@ export class PayloadMismatch extends Error {
   }
 }
 
-
 /** The issues of a schema checked against the envelope's `data`, with paths from the answer's root. */
 function inData(error: z.ZodError): Issue[] {
   return zodIssues(error).map((issue) => ({ ...issue, path: ['data', ...issue.path] }));
@@ -86,9 +85,7 @@ export function parseJson(body: string): unknown {
   }
 }
 
-export type Envelope =
-  | { readonly ok: true; readonly data: unknown }
-  | { readonly ok: false; readonly code: number | string; readonly message: string };
+export type Envelope = { readonly ok: true; readonly data: unknown } | { readonly ok: false; readonly code: number | string; readonly message: string };
 
 export function parseEnvelope(payload: unknown): Envelope {
   const parsed = envelopeSchema.safeParse(payload);
@@ -159,12 +156,7 @@ export function parseJobData(data: unknown): JobState {
   }
   if (job.status === JOB_STATUS.failed || job.status < 0) {
     const error = job.error;
-    const message =
-      typeof error === 'string'
-        ? error
-        : isRecord(error) && typeof error.message === 'string'
-          ? error.message
-          : (job.msg ?? job.message);
+    const message = typeof error === 'string' ? error : isRecord(error) && typeof error.message === 'string' ? error.message : (job.msg ?? job.message);
     return { state: 'failed', status: job.status, message, jobId };
   }
   return { state: 'pending', status: job.status };

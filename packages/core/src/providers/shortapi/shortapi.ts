@@ -1,11 +1,11 @@
 import { ApiError, formatIssues, JobFailedError, JobNotFoundError, ProtocolError, ShoalError, TimeoutError } from '../../errors.js';
 import { HttpClient, type HttpResponse } from '../../http/http-client.js';
-import { type RequestContext, failureError, throwForStatus } from '../http-errors.js';
-import { rawForError, withoutSecrets } from '../../util/redact.js';
-import { sleep } from '../../util/sleep.js';
 import { type Clock, type ClockTimer, systemClock } from '../../util/clock.js';
 import { NEVER_ABORTED } from '../../util/never-signal.js';
-import { type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, abortErrorOf } from '../types.js';
+import { rawForError, withoutSecrets } from '../../util/redact.js';
+import { sleep } from '../../util/sleep.js';
+import { failureError, type RequestContext, throwForStatus } from '../http-errors.js';
+import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult } from '../types.js';
 import { CallbackReceiver, type CallbackReceiverOptions, type CallbackTicket } from './callback-receiver.js';
 import { resolveShortApiOptions } from './options.js';
 import { PollSchedule, type PollScheduleOptions } from './poll-schedule.js';
@@ -131,7 +131,13 @@ export class ShortApiProvider implements ModelProvider {
       const created = await this.#send(
         'create',
         // Not the call's signal: only a hard stop (a shutdown past its grace) cuts a sent create off.
-        { method: 'POST', path: CREATE_PATH, body, headers: { [IDEMPOTENCY_HEADER]: context.idempotencyKey }, ...(context.hardStop ? { signal: context.hardStop } : {}) },
+        {
+          method: 'POST',
+          path: CREATE_PATH,
+          body,
+          headers: { [IDEMPOTENCY_HEADER]: context.idempotencyKey },
+          ...(context.hardStop ? { signal: context.hardStop } : {}),
+        },
         undefined,
         abortError,
         parseCreateData,
@@ -213,12 +219,11 @@ export class ShortApiProvider implements ModelProvider {
     if (state.state === 'failed') {
       // The server's words go into an error: redact them like any other server text.
       const serverMessage = state.message === undefined ? undefined : rawForError(state.message, [this.#apiKey], 1000);
-      throw new JobFailedError(
-        `Job ${jobId} failed on the server (status ${state.status}): ${serverMessage ?? 'no message'}`,
-        state.status,
-        serverMessage,
-        { jobId, attempt: context.attempt, callId: context.callId },
-      );
+      throw new JobFailedError(`Job ${jobId} failed on the server (status ${state.status}): ${serverMessage ?? 'no message'}`, state.status, serverMessage, {
+        jobId,
+        attempt: context.attempt,
+        callId: context.callId,
+      });
     }
     if (state.state !== 'succeeded') throw new Error('unreachable: pending state after waiting');
     const amountUsd = state.amountUsd ?? createdAmountUsd;
@@ -291,7 +296,14 @@ export class ShortApiProvider implements ModelProvider {
       context.onRequest?.('query');
       let state: JobState;
       try {
-        state = await this.#send('query', { method: 'GET', path: queryPath(jobId), headers: this.#queryHeaders, signal }, jobId, abortError, parseJobData, context.onAnswer);
+        state = await this.#send(
+          'query',
+          { method: 'GET', path: queryPath(jobId), headers: this.#queryHeaders, signal },
+          jobId,
+          abortError,
+          parseJobData,
+          context.onAnswer,
+        );
       } catch (error) {
         if (signal.aborted) throw abortError();
         if (ShoalError.isInstance(error) && isUnknownJobAnswer(error)) {
