@@ -1,12 +1,12 @@
 import { ApiError, formatIssues, JobFailedError, JobNotFoundError, ProtocolError, ShoalError, TimeoutError } from '../../errors.js';
 import { HttpClient, type HttpResponse } from '../../http/http-client.js';
-import { type Clock, type ClockTimer, systemClock } from '../../util/clock.js';
-import { NEVER_ABORTED } from '../../util/never-signal.js';
+import { systemClock } from '../../util/clock.js';
 import { rawForError, withoutSecrets } from '../../util/redact.js';
 import { sleep } from '../../util/sleep.js';
 import { failureError, type RequestContext, throwForStatus } from '../http-errors.js';
 import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult } from '../types.js';
 import { CallbackReceiver, type CallbackReceiverOptions, type CallbackTicket } from './callback-receiver.js';
+import { awaitCallback } from './callback-wait.js';
 import { resolveShortApiOptions } from './options.js';
 import { PollSchedule, type PollScheduleOptions } from './poll-schedule.js';
 import {
@@ -195,7 +195,8 @@ export class ShortApiProvider implements ModelProvider {
       // only when it reports success for this very job id, and even then its amount is not
       // (the charge comes from the create's answer or a query). Anything else (no job id, a
       // failure, which would make the executor pay for a new job) is confirmed by a query.
-      const outcome = await this.#awaitCallback(ticket, signal, abortError, clock);
+      const deadlineMs = this.#callbackDeadlineMs ?? Math.min(60_000, Math.max(2000, 4 * this.#callbackMeanMs));
+      const outcome = await awaitCallback(ticket, deadlineMs, signal, abortError, clock);
       if (outcome?.kind === 'state' && outcome.state.state === 'succeeded' && outcome.state.jobId === jobId) {
         state = { ...outcome.state, amountUsd: undefined };
         this.#learnCallback(clock.now() - startedAt);
@@ -246,32 +247,6 @@ export class ShortApiProvider implements ModelProvider {
   #learnCallback(ms: number): void {
     this.#callbackSeen++;
     this.#callbackMeanMs += (ms - this.#callbackMeanMs) / Math.min(this.#callbackSeen, 50);
-  }
-
-  async #awaitCallback(ticket: CallbackTicket, signal: AbortSignal, abortError: () => unknown, clock: Clock) {
-    const deadlineMs = this.#callbackDeadlineMs ?? Math.min(60_000, Math.max(2000, 4 * this.#callbackMeanMs));
-    let timer: ClockTimer | undefined;
-    let onAbort: (() => void) | undefined;
-    try {
-      return await Promise.race([
-        ticket.arrived,
-        new Promise<undefined>((resolve) => {
-          timer = clock.setTimeout(() => resolve(undefined), deadlineMs);
-        }),
-        new Promise<never>((_, reject) => {
-          if (signal === NEVER_ABORTED) return;
-          if (signal.aborted) {
-            reject(abortError());
-            return;
-          }
-          onAbort = () => reject(abortError());
-          signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      ]);
-    } finally {
-      clock.clearTimeout(timer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
   }
 
   async #poll(jobId: string, firstDelayMs: number, context: ProviderCallContext, abortError: () => unknown, startedAt: number) {
