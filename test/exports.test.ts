@@ -56,8 +56,8 @@ describe('public API', () => {
       'StoreError',
       'StructuredOutput',
       'StructuredOutputError',
-      'Tally',
       'TimeoutError',
+      'Trace',
       'createCoordinator',
       'createExecutor',
       'createRegistry',
@@ -73,8 +73,8 @@ describe('public API', () => {
   it('exports exactly this list from @shoal/core/internal (for sibling packages only, not covered by semver)', () => {
     expect(Object.keys(internal).sort()).toEqual([
       'BudgetGate',
+      'Tally',
       'abortError',
-      'abortReason',
       'closestName',
       'describeNumberRule',
       'describeValue',

@@ -124,7 +124,7 @@ export class Dispatcher {
     const { state, emitter, clock, dedupe } = this.#parts;
     state.active.add(call);
     const now = clock.now();
-    emitter.call('call-start', call, { at: now, priority: call.priority, queuedMs: now - call.enqueuedAt });
+    if (emitter.has('call-start')) emitter.call('call-start', call, { at: now, priority: call.priority, queuedMs: now - call.enqueuedAt });
     const cacheMode = call.options?.cache;
     const useCache = this.#parts.cacheOn && cacheMode !== false;
     // A hashed key when the cache needs one (stores persist keys); the plain text is enough to spot identical calls in flight.

@@ -173,7 +173,8 @@ class ShoalExecutor implements Executor {
     if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) call.timer = this.#clock.setTimeout(() => this.#cancellation.timeout(call, timeoutMs), timeoutMs);
     state.queued++;
     this.#queue.enqueue(call);
-    this.#emitter.call('call-queued', call, { at: call.enqueuedAt, priority });
+    // Once per call, a million of them at a time: no payload is built unless somebody listens.
+    if (this.#emitter.has('call-queued')) this.#emitter.call('call-queued', call, { at: call.enqueuedAt, priority });
     if (state.running < this.#concurrency.max) this.#dispatcher.pump();
     return promise;
   }

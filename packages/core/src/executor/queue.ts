@@ -40,17 +40,21 @@ export interface CallQueue<T extends QueueEntry = QueueEntry> {
 /** Makes one queue per executor. */
 export type CallQueueFactory = <T extends QueueEntry>() => CallQueue<T>;
 
-/** The default queue: a heap in this process. */
+/** The default queue: a heap in this process (the heap's own methods, no wrapper on the hot path). */
+class HeapQueue<T extends QueueEntry> extends PriorityHeap<T> implements CallQueue<T> {
+  enqueue(entry: T): void {
+    this.push(entry);
+  }
+
+  take(): T | undefined {
+    return this.pop();
+  }
+
+  cancel(signal: AbortSignal): T[] {
+    return this.items().filter((entry) => entry.signal === signal);
+  }
+}
+
 export function heapQueue<T extends QueueEntry>(): CallQueue<T> {
-  const heap = new PriorityHeap<T>();
-  return {
-    get size() {
-      return heap.size;
-    },
-    enqueue: (entry) => heap.push(entry),
-    peek: () => heap.peek(),
-    take: () => heap.pop(),
-    cancel: (signal) => heap.items().filter((entry) => entry.signal === signal),
-    drain: () => heap.drain(),
-  };
+  return new HeapQueue<T>();
 }
