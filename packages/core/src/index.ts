@@ -1,6 +1,7 @@
 // The public API of @shoal/core. Everything exported is listed here by name; a test pins this list.
 // Helpers only shoal's sibling packages use live in `@shoal/core/internal` (not covered by semver).
 
+export { defineAgent } from './agent/define-agent.js';
 export type {
   Agent,
   AgentConfig,
@@ -13,8 +14,7 @@ export type {
   RunManyItem,
   RunManyOptions,
   RunManyResult,
-} from './agent/define-agent.js';
-export { defineAgent } from './agent/define-agent.js';
+} from './agent/types.js';
 export { createCoordinator } from './coordinator/coordinator.js';
 export type { Plan, PlanStep, ValidatedPlan } from './coordinator/plan.js';
 export type { Reference } from './coordinator/plan-paths.js';

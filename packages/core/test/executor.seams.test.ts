@@ -40,6 +40,12 @@ describe('executor seams: the queue', () => {
     await executor.close();
   });
 
+  it('refuses a queue factory that returns no queue, before any call', () => {
+    const provider = scriptedProvider([{ reply: 'ok' }]);
+    expect(() => createExecutor({ provider, queue: (() => undefined) as never })).toThrow(/must return a queue/);
+    expect(() => createExecutor({ provider, queue: (() => ({ enqueue() {} })) as never })).toThrow(ShoalConfigError);
+  });
+
   it('the default heap orders by priority, then arrival', () => {
     const queue = heapQueue<QueueEntry>();
     const entries = [0, 5, 5, 9].map((priority, seq) => ({ priority, seq, signal: undefined }));

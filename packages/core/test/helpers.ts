@@ -28,10 +28,5 @@ export async function rig(
   return { emulator, provider, executor };
 }
 
-/** Resolves once `ready()` holds, checking after each turn of the event loop (no fixed sleep). */
-export function until(ready: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => (ready() ? resolve() : setImmediate(check));
-    check();
-  });
-}
+/** One `until()` for every test: see test/helpers/until.ts. */
+export { until } from '../../../test/helpers/until.js';

@@ -15,13 +15,21 @@ const echo = defineAgent({
 
 describe("telemetry: poll spans from the executor's job-poll events", () => {
   it('puts each poll of a job under its model-job span, with its HTTP status', async () => {
-    // A job that takes a while, so that the first poll finds it pending and a later one done.
-    const { executor, emulator } = await rig({ latencyMs: 60, rules: [{ match: 'ECHO', reply: '{"word":"hi"}' }] });
+    // The job runs until the test ends it, after its first poll found it pending: so at least two polls, whatever the machine's speed.
+    const { executor, emulator } = await rig({ latencyMs: 600_000, rules: [{ match: 'ECHO', reply: '{"word":"hi"}' }] });
     const polls: JobPollEvent[] = [];
-    executor.events.on('job-poll', (event) => polls.push(event));
+    const firstPoll = new Promise<void>((resolve) =>
+      executor.events.on('job-poll', (event) => {
+        polls.push(event);
+        resolve();
+      }),
+    );
     const coordinator = createCoordinator({ executor, agents: [echo] });
     const flow = coordinator.flow();
-    expect(await flow.run(echo, { word: 'hi' })).toEqual({ word: 'hi' });
+    const answer = flow.run(echo, { word: 'hi' });
+    await firstPoll;
+    expect(emulator.finish(emulator.jobs[0]!.id)).toBe(true);
+    expect(await answer).toEqual({ word: 'hi' });
     const { trace } = flow.result();
     flow.end();
     const job = trace.spans.find((span) => span.kind === 'model-job');

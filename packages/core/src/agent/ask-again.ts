@@ -31,7 +31,8 @@ export function askAgainAlone(error: ShoalError): boolean {
  * bypassed). Never after budget, cancellation or a closed executor.
  */
 export function mayRetryStep(error: unknown): boolean {
-  if (!ShoalError.isInstance(error)) return true;
+  // A bare throw is a bug in code, not a passing failure: running it again repeats it (and what it sent).
+  if (!ShoalError.isInstance(error)) return false;
   if (endsTheWork(error)) return false;
   return error.code === 'TIMEOUT' || error.code === 'STRUCTURED_OUTPUT_INVALID' || askAgainAlone(error);
 }

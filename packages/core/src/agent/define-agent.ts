@@ -10,20 +10,6 @@ import { checkRunOptions } from './run-options.js';
 import { RunSpend } from './run-spend.js';
 import type { Agent, AgentConfig, AgentMetadata, AgentRunOptions, AgentRunResult, RunManyItem, RunManyOptions, RunManyResult } from './types.js';
 
-export type {
-  Agent,
-  AgentConfig,
-  AgentExample,
-  AgentMetadata,
-  AgentRunOptions,
-  AgentRunResult,
-  InferAgentInput,
-  InferAgentOutput,
-  RunManyItem,
-  RunManyOptions,
-  RunManyResult,
-} from './types.js';
-
 /** Agent names: lower-case words joined by `-`, `_` or `.`; they key the registry and the cost ledger. */
 export const AGENT_NAME = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/;
 
@@ -122,7 +108,14 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const parsed = this.#parseInput(input);
     checkRunOptions(this.name, options, 'run');
     const spend = new RunSpend(options.budgetUsd);
-    const { output, stage } = await this.#runOne(parsed, options, spend);
+    let ran: { output: z.output<O>; stage: ParseStage | 'reasked' };
+    try {
+      ran = await this.#runOne(parsed, options, spend);
+    } catch (error) {
+      // A throw of the agent's own code (a prompt function, a bug) is INTERNAL, as in runMany: never a bare error.
+      throw toShoalError(error, `agent \`${this.name}\``);
+    }
+    const { output, stage } = ran;
     const { tally } = spend;
     const durationMs = performance.now() - started;
     return { output, usage: tally.usage(), costUsd: tally.costUsd, attempts: tally.calls, jobIds: spend.jobIds, durationMs, stage };

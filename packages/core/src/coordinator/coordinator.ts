@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { z } from 'zod';
-import type { Agent } from '../agent/define-agent.js';
+import type { Agent } from '../agent/types.js';
 import { PlanError, ShoalConfigError } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
 import { createRegistry, type Registry } from '../plugins/plugin.js';

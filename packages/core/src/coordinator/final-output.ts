@@ -1,4 +1,4 @@
-import type { Agent } from '../agent/define-agent.js';
+import type { Agent } from '../agent/types.js';
 import type { PlanIssue } from '../errors/issues.js';
 import { type Plan, planIssue, typeOf } from './plan.js';
 

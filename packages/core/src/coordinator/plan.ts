@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Agent } from '../agent/define-agent.js';
+import type { Agent } from '../agent/types.js';
 import type { PlanIssue } from '../errors/issues.js';
 import { type JsonSchema, resolveLocalRef } from '../util/json-schema.js';
 import { parseItemPath, parseReference } from './plan-paths.js';

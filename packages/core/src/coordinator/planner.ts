@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type Agent, defineAgent } from '../agent/define-agent.js';
+import { defineAgent } from '../agent/define-agent.js';
+import type { Agent } from '../agent/types.js';
 import type { PlanIssue } from '../errors/issues.js';
 import { PlanError, ShoalConfigError, StructuredOutputError } from '../errors.js';
 import type { Registry } from '../plugins/plugin.js';

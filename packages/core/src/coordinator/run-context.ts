@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { z } from 'zod';
 import { BudgetGate } from '../agent/budget-gate.js';
-import type { Agent } from '../agent/define-agent.js';
+import type { Agent } from '../agent/types.js';
 import { type SpentResult, Tally } from '../budget/tally.js';
 import { abortError } from '../errors.js';
 import type { Executor } from '../executor/executor.js';

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { endsTheWork, mayRetryStep } from '../agent/ask-again.js';
-import type { Agent } from '../agent/define-agent.js';
-import { formatIssues, ShoalError, StepFailedError, StructuredOutputError } from '../errors.js';
+import type { Agent } from '../agent/types.js';
+import { formatIssues, ShoalError, StepFailedError, StructuredOutputError, toShoalError } from '../errors.js';
 import { zodIssues } from '../structured/structured-output.js';
 import { describeError } from '../telemetry/tracer.js';
 import type { PlanStep, ValidatedPlan } from './plan.js';
@@ -130,6 +130,7 @@ async function runStep(step: PlanStep, { lookup, outputs, context, priority, fal
       throw context.controller.signal.reason;
     }
     if (ShoalError.isInstance(error) && (error.code === 'BUDGET_EXCEEDED' || error.code === 'ABORTED' || error.code === 'STEP_FAILED')) throw error;
-    throw new StepFailedError(step.id, error, snapshot(), context.costUsd);
+    // A bare throw (an agent's own code, a bug) is shoal's fault, not the model's: it goes on as INTERNAL.
+    throw new StepFailedError(step.id, toShoalError(error, `step \`${step.id}\``), snapshot(), context.costUsd);
   }
 }

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { z } from 'zod';
-import type { Agent } from '../agent/define-agent.js';
+import type { Agent } from '../agent/types.js';
 import type { Executor } from '../executor/executor.js';
 import type { Plugin, Registry } from '../plugins/plugin.js';
 import type { Telemetry, TraceEvents } from '../telemetry/telemetry.js';

@@ -1,7 +1,7 @@
 import type { ShoalError } from '../errors.js';
 import type { Usage } from '../providers/types.js';
 
-/** Every executor event carries the call's id and the time it happened (ms, performance.now() clock). */
+/** Every executor event carries the call's id and the time it happened (ms, on the executor's clock: `performance.now()` by default). */
 interface CallEventBase {
   readonly callId: string;
   readonly at: number;

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ExecutorClosedError } from '../errors.js';
+import { ExecutorClosedError, ShoalConfigError } from '../errors.js';
 import type { CompletionRequest, ModelProvider } from '../providers/types.js';
 import { loadTokenizer } from '../tokens.js';
 import type { Clock } from '../util/clock.js';
@@ -62,6 +62,16 @@ class ShoalExecutor implements Executor {
     this.provider = resolved.provider;
     this.#emitter = new ExecutorEmitter(clock);
     this.#queue = resolved.queue<Call>();
+    const queue = this.#queue as Partial<CallQueue<Call>> | undefined;
+    if (
+      typeof queue !== 'object' ||
+      queue === null ||
+      !['enqueue', 'peek', 'take', 'cancel', 'drain'].every((m) => typeof queue[m as keyof CallQueue] === 'function')
+    ) {
+      throw new ShoalConfigError(
+        'createExecutor({ queue }) must return a queue { size, enqueue(), peek(), take(), cancel(), drain() }: the function given returned something else.',
+      );
+    }
     this.#concurrency = new AdaptiveConcurrency(resolved.concurrency, () => clock.now());
     this.#adaptive = resolved.adaptiveConcurrency;
     const limiter = (this.#limiter = resolved.limiter);
@@ -91,6 +101,7 @@ class ShoalExecutor implements Executor {
       reservedOutputTokens: resolved.reservedOutputTokens,
     });
     this.#queue.onReady?.(wake);
+    limiter?.onReady?.(wake);
     const stop = new AbortController();
     const kill = new AbortController();
     // One listener per waiting poll or request of each flight: as many as calls in flight.

@@ -29,14 +29,15 @@ export class FlightRunner {
   /** How to tell the flight's callers (undefined when they all left). Never rejects. */
   async run(flight: Flight, owner: Call): Promise<Settle> {
     try {
-      return await this.#run(flight, owner);
+      return await this.#cacheOrJob(flight, owner);
     } catch (unexpected) {
       const error = toShoalError(unexpected, 'the executor');
       return () => this.#parts.settler.flightError(flight, error);
     }
   }
 
-  async #run(flight: Flight, owner: Call): Promise<Settle> {
+  /** Before any job: an earlier flight of the request unwound, the journal key held, the cache read. */
+  async #cacheOrJob(flight: Flight, owner: Call): Promise<Settle> {
     const { left, store, cache, settler, limiter } = this.#parts;
     const { key, useCache } = flight;
     if (!left.empty) {
@@ -76,11 +77,11 @@ export class FlightRunner {
         };
       }
     }
-    if (!journaled) return this.#jobs(flight, owner, undefined);
+    if (!journaled) return this.#job(flight, owner, undefined);
     // The journal is keyed by the cache key: one session per flight of a request.
     const session = new JournalSession(store.journal, key, this.#onStoreError);
     try {
-      return await this.#jobs(flight, owner, session);
+      return await this.#job(flight, owner, session);
     } finally {
       await session.end();
       release();
@@ -88,7 +89,7 @@ export class FlightRunner {
   }
 
   /** Picks up what was left for this request (by this process, or by an earlier run in the journal), then runs the attempts. */
-  async #jobs(flight: Flight, owner: Call, session: JournalSession | undefined): Promise<Settle> {
+  async #job(flight: Flight, owner: Call, session: JournalSession | undefined): Promise<Settle> {
     const parts = this.#parts;
     const { provider, left } = parts;
     // What a call of this process for the same request left when its callers stopped waiting

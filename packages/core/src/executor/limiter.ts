@@ -26,4 +26,6 @@ export interface Limiter {
   onRateLimited(retryAfterMs: number | undefined, maxPauseMs: number): boolean;
   /** The server answered anything but 429. */
   onAccepted(): void;
+  /** Called once by the executor: `wake` makes the dispatcher ask again before the wait it was told is over (room came early). */
+  onReady?(wake: () => void): void;
 }

@@ -1,4 +1,5 @@
-import { AGENT_NAME, type Agent, type AgentMetadata } from '../agent/define-agent.js';
+import { AGENT_NAME } from '../agent/define-agent.js';
+import type { Agent, AgentMetadata } from '../agent/types.js';
 import { ShoalConfigError } from '../errors.js';
 import { rejectUnknownKeys } from '../util/options.js';
 

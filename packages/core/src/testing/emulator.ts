@@ -17,16 +17,7 @@ import { simulate } from './simulator.js';
  * request, so tests can assert what the client did on the wire.
  */
 
-export type {
-  EmulatorFaults,
-  EmulatorJob,
-  EmulatorOptions,
-  EmulatorReply,
-  EmulatorRule,
-  EmulatorStats,
-  LatencySpec,
-  ShortApiEmulator,
-} from './emulator-types.js';
+export type * from './emulator-types.js';
 
 const PRICES = {
   input: perMillionToPicoPerToken(GPT_5_4_NANO_PRICING.inputPerMillionUsd),

@@ -1,4 +1,5 @@
 export { hashString, seededRandom } from '../util/random.js';
+export { startShortApiEmulator } from './emulator.js';
 export type {
   EmulatorFaults,
   EmulatorJob,
@@ -8,8 +9,7 @@ export type {
   EmulatorStats,
   LatencySpec,
   ShortApiEmulator,
-} from './emulator.js';
-export { startShortApiEmulator } from './emulator.js';
+} from './emulator-types.js';
 export type { ManualClock } from './manual-clock.js';
 export { manualClock } from './manual-clock.js';
 export type { OpenAICompatibleServer, OpenAIServerOptions, OpenAIServerRule, RecordedChatRequest } from './openai-compatible-server.js';

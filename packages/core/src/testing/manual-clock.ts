@@ -15,7 +15,7 @@ export interface ManualClock extends Clock {
    * (each at its own time), and lets the promise jobs they start run between them.
    */
   advance(ms: number): Promise<void>;
-  /** Moves time to the next timer and fires it (with any due at the same time). False when none is set. */
+  /** Moves time to the next timer and fires that one timer (the earliest set, when several are due together). False when none is set. */
   next(): Promise<boolean>;
 }
 

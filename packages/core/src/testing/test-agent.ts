@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Agent, AgentRunResult } from '../agent/define-agent.js';
+import type { Agent, AgentRunResult } from '../agent/types.js';
 import { createExecutor } from '../executor/executor.js';
 import { type ScriptedReply, scriptedProvider } from './scripted-provider.js';
 
