@@ -28,6 +28,7 @@ const integration = [
   'packages/core/test/step-retry.test.ts',
   'packages/core/test/telemetry.polls.test.ts',
   'packages/store-sqlite/test/**/*.test.ts',
+  'packages/bullmq/test/**/*.test.ts',
   'examples/**/*.test.ts',
   'test/**/*.test.ts',
 ];

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as agents from '@shoal/agents';
 import * as agentsTesting from '@shoal/agents/testing';
+import * as bullmq from '@shoal/bullmq';
 import * as core from '@shoal/core';
 import * as internal from '@shoal/core/internal';
 import * as testing from '@shoal/core/testing';
@@ -75,6 +76,8 @@ describe('public API', () => {
       'BudgetGate',
       'Tally',
       'abortError',
+      'checkCallOptions',
+      'checkRequest',
       'closestName',
       'describeNumberRule',
       'describeValue',
@@ -83,9 +86,14 @@ describe('public API', () => {
       'optionError',
       'picoToUsd',
       'rejectUnknownKeys',
+      'requestKey',
       'toShoalError',
       'usdToPico',
     ]);
+  });
+
+  it('exports exactly this list from @shoal/bullmq', () => {
+    expect(Object.keys(bullmq).sort()).toEqual(['PROTOCOL_VERSION', 'bullmqExecutor', 'queueStats', 'redisStore', 'startWorker']);
   });
 
   it('exports exactly this list from @shoal/core/testing', () => {

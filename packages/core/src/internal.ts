@@ -13,6 +13,10 @@ export { Tally } from './budget/tally.js';
 export type { AbortWording } from './errors.js';
 // Errors made from something else: an aborted signal, an unexpected throw.
 export { abortError, toShoalError } from './errors.js';
+export { requestKey } from './executor/cache.js';
+// A call's request checked as complete() checks it, and its key (a SHA-256 of model and request): for executors
+// that live elsewhere (`@shoal/bullmq`'s producer).
+export { checkCallOptions, checkRequest } from './executor/options.js';
 export { describeValue, joinOr, listValues } from './util/describe.js';
 export { closestName } from './util/did-you-mean.js';
 // Money in the ledger's unit: integer pico-dollars, float USD only at the edges.

@@ -1,0 +1,62 @@
+import { ShoalConfigError } from '@shoal/core';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** Where Redis is: a URL (`redis://127.0.0.1:6379`) or ioredis options. */
+export type RedisConnection = string | RedisOptions;
+
+/**
+ * An ioredis client for BullMQ (which needs `maxRetriesPerRequest: null` on blocking
+ * connections) that fails fast with a clear error when Redis cannot be reached.
+ */
+export function connect(connection: RedisConnection, name: string): Redis {
+  if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
+    throw new ShoalConfigError(`${name} takes \`connection\`: a redis:// URL or ioredis options, got ${typeof connection}.`);
+  }
+  const options: RedisOptions = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false };
+  const redis = typeof connection === 'string' ? new Redis(connection, options) : new Redis({ ...connection, ...options });
+  quiet(redis);
+  return redis;
+}
+
+/**
+ * ioredis reports every failed reconnect as an 'error' event, and prints it when nobody
+ * listens. The commands that fail meanwhile reject with their own errors (which callers
+ * see); these reports add nothing, so a listener takes them.
+ */
+export function quiet(redis: Redis): Redis {
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/** Resolves once Redis answers a PING, or rejects after `timeoutMs` saying where it looked. */
+export async function ready(redis: Redis, where: string, timeoutMs = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ShoalConfigError(`Redis at ${where} did not answer within ${timeoutMs} ms: start it (redis-server) or fix \`connection\`.`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The address of a connection for messages, without a password. */
+export function describeConnection(connection: RedisConnection): string {
+  if (typeof connection === 'string') {
+    try {
+      const url = new URL(connection);
+      url.password = '';
+      url.username = '';
+      return url.toString();
+    } catch {
+      return 'the given URL';
+    }
+  }
+  return `${connection.host ?? '127.0.0.1'}:${connection.port ?? 6379}`;
+}

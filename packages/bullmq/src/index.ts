@@ -1,0 +1,12 @@
+// The public API of @shoal/bullmq: producers and workers of one shoal queue on Redis.
+
+export type { RedisConnection } from './connection.js';
+export type { ProducerOptions } from './producer.js';
+export { bullmqExecutor } from './producer.js';
+export { PROTOCOL_VERSION } from './protocol.js';
+export type { QueueStats } from './queue-stats.js';
+export { queueStats } from './queue-stats.js';
+export type { RedisStoreOptions } from './redis-store.js';
+export { redisStore } from './redis-store.js';
+export type { ShoalWorker, WorkerOptions } from './worker.js';
+export { startWorker } from './worker.js';

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { shortApi } from '@shoal/core';
+import { startWorker } from './worker.js';
+
+const usage = `shoal-worker: runs the calls of a shoal queue (Redis) through ShortAPI.
+
+  shoal-worker --redis redis://127.0.0.1:6379 [--queue shoal] [--concurrency 16] [--base-url URL]
+
+The API key comes from SHORTAPI_KEY (never from the command line).`;
+
+const { values } = parseArgs({
+  options: {
+    redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+    queue: { type: 'string', default: 'shoal' },
+    concurrency: { type: 'string', default: '16' },
+    'base-url': { type: 'string' },
+    'lock-ms': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`--concurrency takes a whole number from 1 up, got ${values.concurrency}.\n\n${usage}`);
+  process.exit(2);
+}
+const worker = await startWorker({
+  connection: values.redis,
+  queue: values.queue,
+  concurrency,
+  ...(values['lock-ms'] ? { lockDurationMs: Number(values['lock-ms']) } : {}),
+  provider: shortApi(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+});
+console.log(`shoal-worker: taking calls from queue "${values.queue}" (concurrency ${concurrency})`);
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`shoal-worker: ${signal}: finishing the calls in hand`);
+    void worker.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,84 @@
+import { type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError, ShoalError } from '@shoal/core';
+import { type Job, Worker } from 'bullmq';
+import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
+import { type CallJobData, type CallJobResult, PROTOCOL_VERSION, statsKey } from './protocol.js';
+import { redisStore } from './redis-store.js';
+
+export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'concurrency' | 'queue'> {
+  readonly connection: RedisConnection;
+  /** The queue's name: producers and workers of one queue use the same. @default 'shoal' */
+  readonly queue?: string;
+  /** Calls this worker runs at once. @default 16 */
+  readonly concurrency?: number;
+  /**
+   * How long a call stays this worker's without a renewed lock: a worker that dies
+   * (SIGKILL) hands its calls to another one after about this long. @default 30000
+   */
+  readonly lockDurationMs?: number;
+}
+
+export interface ShoalWorker {
+  /** The worker's own executor (the one that talks to the provider): metrics, events. */
+  readonly executor: Executor;
+  /** Stops taking calls, lets the running ones finish, then closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * A worker: takes calls from the queue and runs them through a shoal executor of its own
+ * (the provider, retries, polling), with the result cache and the journal of jobs in
+ * Redis, shared by every worker of the queue. A call another worker died in is taken over
+ * (BullMQ's stalled-job check) and re-attaches to the job that worker created.
+ */
+export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> {
+  const { connection, queue = 'shoal', lockDurationMs = 30_000, concurrency = 16, ...executorOptions } = options;
+  const redis = connect(connection, 'startWorker()');
+  await ready(redis, describeConnection(connection)).catch(async (error: unknown) => {
+    redis.disconnect();
+    throw error;
+  });
+  const executor = createExecutor({ ...executorOptions, concurrency, store: redisStore(redis, { prefix: `shoal:${queue}` }) });
+  // What happened to jobs other workers left, for the whole queue to see (queueStats()).
+  const stats = statsKey(queue);
+  executor.events.on('job-resumed', () => void redis.hincrby(stats, 'resumed', 1));
+  executor.events.on('job-recreated', () => void redis.hincrby(stats, 'recreated', 1));
+  const workerConnection = quiet(redis.duplicate());
+  const worker = new Worker<CallJobData, CallJobResult>(queue, (job) => run(executor, job), {
+    connection: workerConnection,
+    concurrency,
+    lockDuration: lockDurationMs,
+    stalledInterval: Math.max(500, Math.floor(lockDurationMs / 2)),
+    // A call may be handed over more than once (several workers killed in a row) before it fails as stalled.
+    maxStalledCount: 10,
+    autorun: true,
+  });
+  await worker.waitUntilReady();
+  return {
+    executor,
+    async close() {
+      await worker.close();
+      await executor.close();
+      // BullMQ leaves connections it was given open.
+      workerConnection.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+async function run(executor: Executor, job: Job<CallJobData, CallJobResult>): Promise<CallJobResult> {
+  const data = job.data;
+  if (data.v !== PROTOCOL_VERSION) {
+    throw new ShoalConfigError(
+      `The call was queued by a producer speaking shoal queue protocol ${data.v}; this worker speaks ${PROTOCOL_VERSION}. Run producers and workers of the same @shoal/bullmq version.`,
+    );
+  }
+  let result: CompletionResult;
+  try {
+    result = await executor.complete(data.request, { priority: data.priority, ...(data.tags ? { tags: data.tags } : {}) });
+  } catch (error) {
+    // The producer rebuilds the error from this JSON (code, message, fault, retryable).
+    const shoal = ShoalError.isInstance(error) ? error : undefined;
+    throw new Error(JSON.stringify({ code: shoal?.code ?? 'INTERNAL', message: error instanceof Error ? error.message : String(error), jobId: shoal?.jobId }));
+  }
+  return { ...result, jobId: result.jobId ?? null, model: result.model ?? null };
+}

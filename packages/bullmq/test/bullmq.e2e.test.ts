@@ -1,0 +1,110 @@
+import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../../test/helpers/until.js';
+import { bullmqExecutor, queueStats } from '../src/index.js';
+import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
+import { spawnWorker, type WorkerProcess } from './workers.js';
+
+let queues = 0;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
+});
+
+async function setup(emulatorOptions: Parameters<typeof startShortApiEmulator>[0] = {}) {
+  const redis: RedisServer = await startRedis();
+  cleanups.push(() => redis.close());
+  const emulator: ShortApiEmulator = await startShortApiEmulator(emulatorOptions);
+  cleanups.push(() => emulator.close());
+  const queue = `test-${process.pid}-${++queues}`;
+  const workers: WorkerProcess[] = [];
+  const spawnOne = async (lockMs?: number) => {
+    const worker = await spawnWorker({
+      redis: redis.url,
+      queue,
+      baseUrl: emulator.url,
+      apiKey: emulator.apiKey,
+      concurrency: 8,
+      ...(lockMs ? { lockMs } : {}),
+    });
+    workers.push(worker);
+    cleanups.push(async () => {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    });
+    return worker;
+  };
+  const producer = async () => {
+    const executor = await bullmqExecutor({ connection: redis.url, queue });
+    cleanups.push(() => executor.close());
+    return executor;
+  };
+  return { redis, emulator, queue, workers, spawnOne, producer };
+}
+
+describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes on one Redis queue', () => {
+  it('runs every call of a producer on two worker processes, each job created once', async () => {
+    const { emulator, spawnOne, producer } = await setup({ latencyMs: { min: 5, max: 30 } });
+    await Promise.all([spawnOne(), spawnOne()]);
+    const executor = await producer();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => executor.complete({ prompt: `call ${i}` }, { priority: i % 3 })));
+    expect(results).toHaveLength(200);
+    expect(results.every((r) => typeof r.text === 'string' && r.text.length > 0 && r.jobId !== undefined)).toBe(true);
+    expect(emulator.stats().jobs).toBe(200);
+    expect(emulator.stats().duplicateCreates).toBe(0);
+    expect(executor.metrics().done).toBe(200);
+  });
+
+  it('gives two producers sending the same prompts at once one job per prompt', async () => {
+    const { emulator, spawnOne, producer } = await setup({ latencyMs: 50 });
+    await Promise.all([spawnOne(), spawnOne()]);
+    const [a, b] = await Promise.all([producer(), producer()]);
+    const prompts = Array.from({ length: 50 }, (_, i) => `same ${i}`);
+    const [fromA, fromB] = await Promise.all([
+      Promise.all(prompts.map((prompt) => a.complete({ prompt }))),
+      Promise.all(prompts.map((prompt) => b.complete({ prompt }))),
+    ]);
+    expect(fromA.map((r) => r.text)).toEqual(fromB.map((r) => r.text));
+    expect(emulator.stats().jobs).toBe(50);
+    expect(emulator.stats().creates).toBe(50);
+  });
+
+  it('hands the calls of a worker killed with SIGKILL to another, which re-attaches to their jobs: none created twice', async () => {
+    const { emulator, redis, queue, spawnOne, producer } = await setup({ latencyMs: 1500 });
+    const doomed = await spawnOne(1000);
+    await spawnOne(1000);
+    const executor = await producer();
+    const calls = Array.from({ length: 24 }, (_, i) => executor.complete({ prompt: `long ${i}` }));
+    // Kill one worker once both hold eight jobs whose ids are written in the journal (the other eight calls wait for a slot).
+    const journal = new Redis(redis.url);
+    cleanups.push(async () => journal.disconnect());
+    const written = async () => {
+      const keys = await journal.keys(`shoal:${queue}:journal:*`);
+      const ids = await Promise.all(keys.map((key) => journal.hget(key, 'jobId')));
+      return ids.filter(Boolean).length;
+    };
+    let jobIdsWritten = 0;
+    let asking = false;
+    await until(() => {
+      if (!asking) {
+        asking = true;
+        void written().then((n) => {
+          jobIdsWritten = n;
+          asking = false;
+        });
+      }
+      return jobIdsWritten >= 16;
+    }, 'sixteen job ids in the journal');
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    const results = await Promise.all(calls);
+    expect(results).toHaveLength(24);
+    // Every job the dead worker had created was re-attached to by the other, not created again.
+    const stats = await queueStats(redis.url, queue);
+    expect(stats.resumed).toBeGreaterThanOrEqual(1);
+    expect(stats.recreated).toBe(0);
+    expect(emulator.stats().duplicateCreates).toBe(0);
+    expect(emulator.stats().jobs).toBe(24);
+  });
+});

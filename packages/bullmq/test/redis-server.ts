@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Whether `redis-server` can be run here (CI installs it from Debian; see .ci/run). */
+export const redisAvailable = spawnSync('redis-server', ['--version']).status === 0;
+if (!redisAvailable) {
+  // Loud, never silent: these tests are skipped only when the server cannot be run at all.
+  console.warn('\n*** redis-server not found: the @shoal/bullmq tests are SKIPPED. Install it: apt-get install -y redis-server ***\n');
+}
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** Stops the server (SHUTDOWN, so that an append-only file is written) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  start(): Promise<void>;
+  /** Stops it and removes its data directory. */
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A throwaway redis-server on 127.0.0.1 and a free port, with its own data directory. */
+export async function startRedis(options: { readonly appendOnly?: boolean } = {}): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-redis-'));
+  let child: ChildProcess | undefined;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no'];
+      const spawned = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawned;
+      let output = '';
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          spawned.stdout!.off('data', onData);
+          spawned.stdout!.resume();
+          resolve();
+        }
+      };
+      spawned.stdout!.on('data', onData);
+      spawned.stderr!.resume();
+      spawned.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready: ${output.slice(-500)}`)));
+    });
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    running.kill('SIGTERM'); // redis-server shuts down cleanly on SIGTERM (writes the AOF)
+    await exited;
+  };
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start,
+    async close() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../dist/worker-bin.js', import.meta.url));
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  /** Resolves with its exit code (or signal). */
+  readonly exited: Promise<number | string>;
+}
+
+/** Starts `shoal-worker` (the built bin) in a child process, resolved once it takes calls. */
+export function spawnWorker(options: {
+  redis: string;
+  queue: string;
+  baseUrl: string;
+  apiKey: string;
+  concurrency?: number;
+  lockMs?: number;
+}): Promise<WorkerProcess> {
+  const args = [BIN, '--redis', options.redis, '--queue', options.queue, '--base-url', options.baseUrl, '--concurrency', String(options.concurrency ?? 8)];
+  if (options.lockMs) args.push('--lock-ms', String(options.lockMs));
+  const child = spawn(process.execPath, args, { env: { ...process.env, SHORTAPI_KEY: options.apiKey }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('taking calls')) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({ child, exited });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then((code) => reject(new Error(`shoal-worker exited (${code}) before it took calls:\n${output.slice(-2000)}`)));
+  });
+}
