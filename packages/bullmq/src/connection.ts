@@ -28,21 +28,23 @@ export function quiet(redis: Redis): Redis {
   return redis;
 }
 
-/** Resolves once Redis answers a PING, or rejects after `timeoutMs` saying where it looked. */
+/** Resolves once Redis answers a PING; rejects at its first connection error, or after `timeoutMs`, saying where it looked. */
 export async function ready(redis: Redis, where: string, timeoutMs = 5000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let onError: ((error: Error) => void) | undefined;
+  const unreachable = (why: string) => new ShoalConfigError(`Redis at ${where} cannot be reached (${why}): start it (redis-server) or fix \`connection\`.`);
   try {
     await Promise.race([
       redis.ping(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ShoalConfigError(`Redis at ${where} did not answer within ${timeoutMs} ms: start it (redis-server) or fix \`connection\`.`)),
-          timeoutMs,
-        );
+        onError = (error) => reject(unreachable(error.message));
+        redis.once('error', onError);
+        timer = setTimeout(() => reject(unreachable(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
   } finally {
     clearTimeout(timer);
+    if (onError) redis.off('error', onError);
   }
 }
 

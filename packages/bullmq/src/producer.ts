@@ -25,7 +25,7 @@ export interface ProducerOptions {
   readonly queue?: string;
   /** Default per-call deadline, queue wait included. @default none */
   readonly timeoutMs?: number;
-  /** How long a finished call's result is kept in the queue, for identical calls arriving late. @default 3600 */
+  /** How long a finished call's result is kept in the queue, for identical calls arriving late (failures are not kept). @default 3600 */
   readonly keepResultsSeconds?: number;
 }
 
@@ -105,7 +105,8 @@ class BullmqProducer implements Executor {
         priority: bullPriority(priority),
         attempts: 1,
         removeOnComplete: { age: this.keepResultsSeconds },
-        removeOnFail: { age: this.keepResultsSeconds },
+        // A failure is not kept: the same call made again is tried again, not answered with the old error.
+        removeOnFail: true,
       });
       const result = await this.#wait(job.waitUntilFinished(this.queueEvents), options);
       this.#done++;

@@ -1,3 +1,4 @@
+import { ShoalError } from '@shoal/core';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -68,6 +69,20 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
     expect(fromA.map((r) => r.text)).toEqual(fromB.map((r) => r.text));
     expect(emulator.stats().jobs).toBe(50);
     expect(emulator.stats().creates).toBe(50);
+  });
+
+  it("passes a worker's typed error back to the caller, and does not keep it: the same call made again is tried again", async () => {
+    const { emulator, spawnOne, producer } = await setup({ latencyMs: 5, rules: [{ match: 'broken', reply: { fail: 'the model backend failed' } }] });
+    await spawnOne();
+    const executor = await producer();
+    const first = await executor.complete({ prompt: 'broken call' }).catch((e: unknown) => e);
+    expect(first).toSatisfy(ShoalError.isInstance);
+    expect(first).toMatchObject({ code: 'RETRIES_EXHAUSTED', fault: 'service' });
+    expect((first as Error).message).toMatch(/failed on the server/);
+    const jobsAfterFirst = emulator.stats().jobs;
+    expect(jobsAfterFirst).toBeGreaterThan(0);
+    await executor.complete({ prompt: 'broken call' }).catch((e: unknown) => e);
+    expect(emulator.stats().jobs).toBeGreaterThan(jobsAfterFirst);
   });
 
   it('hands the calls of a worker killed with SIGKILL to another, which re-attaches to their jobs: none created twice', async () => {
