@@ -8,5 +8,6 @@ export type { QueueStats } from './queue-stats.js';
 export { queueStats } from './queue-stats.js';
 export type { RedisStoreOptions } from './redis-store.js';
 export { redisStore } from './redis-store.js';
+export type { SharedLimitOptions } from './shared-limit.js';
 export type { ShoalWorker, WorkerOptions } from './worker.js';
 export { startWorker } from './worker.js';

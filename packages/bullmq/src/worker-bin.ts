@@ -6,6 +6,7 @@ import { startWorker } from './worker.js';
 const usage = `shoal-worker: runs the calls of a shoal queue (Redis) through ShortAPI.
 
   shoal-worker --redis redis://127.0.0.1:6379 [--queue shoal] [--concurrency 16] [--base-url URL]
+               [--requests-per-minute N] [--tokens-per-minute N]   (one limit for every worker of the queue)
 
 The API key comes from SHORTAPI_KEY (never from the command line).`;
 
@@ -16,6 +17,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'base-url': { type: 'string' },
     'lock-ms': { type: 'string' },
+    'requests-per-minute': { type: 'string' },
+    'tokens-per-minute': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -28,7 +31,22 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error(`--concurrency takes a whole number from 1 up, got ${values.concurrency}.\n\n${usage}`);
   process.exit(2);
 }
+const perMinute = (name: 'requests-per-minute' | 'tokens-per-minute') => {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!(value > 0)) {
+    console.error(`--${name} takes a number above 0, got ${text}.\n\n${usage}`);
+    process.exit(2);
+  }
+  return value;
+};
+const requestsPerMinute = perMinute('requests-per-minute');
+const tokensPerMinute = perMinute('tokens-per-minute');
 const worker = await startWorker({
+  ...(requestsPerMinute || tokensPerMinute
+    ? { sharedLimit: { ...(requestsPerMinute ? { requestsPerMinute } : {}), ...(tokensPerMinute ? { tokensPerMinute } : {}) } }
+    : {}),
   connection: values.redis,
   queue: values.queue,
   concurrency,

@@ -3,6 +3,7 @@ import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { type CallJobData, type CallJobResult, PROTOCOL_VERSION, statsKey } from './protocol.js';
 import { redisStore } from './redis-store.js';
+import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
 
 export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'concurrency' | 'queue'> {
   readonly connection: RedisConnection;
@@ -15,6 +16,12 @@ export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' |
    * (SIGKILL) hands its calls to another one after about this long. @default 30000
    */
   readonly lockDurationMs?: number;
+  /**
+   * One rate limit for the account, shared by every worker of the queue (a bucket in Redis):
+   * requests (creates and polls) and tokens per minute. Each worker also learns the server's
+   * rate from its own 429s, and a Retry-After holds every worker. @default none
+   */
+  readonly sharedLimit?: SharedLimitOptions;
 }
 
 export interface ShoalWorker {
@@ -31,13 +38,22 @@ export interface ShoalWorker {
  * (BullMQ's stalled-job check) and re-attaches to the job that worker created.
  */
 export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> {
-  const { connection, queue = 'shoal', lockDurationMs = 30_000, concurrency = 16, ...executorOptions } = options;
+  const { connection, queue = 'shoal', lockDurationMs = 30_000, concurrency = 16, sharedLimit, ...executorOptions } = options;
+  if (sharedLimit && (executorOptions.rateLimit || executorOptions.limiter)) {
+    throw new ShoalConfigError('startWorker() takes `sharedLimit` (one limit for every worker) or `rateLimit` / `limiter` (this worker only), not both.');
+  }
   const redis = connect(connection, 'startWorker()');
   await ready(redis, describeConnection(connection)).catch(async (error: unknown) => {
     redis.disconnect();
     throw error;
   });
-  const executor = createExecutor({ ...executorOptions, concurrency, store: redisStore(redis, { prefix: `shoal:${queue}` }) });
+  const limiter = sharedLimit ? new SharedLimiter(redis, `shoal:${queue}:limit`, sharedLimit) : undefined;
+  const executor = createExecutor({
+    ...executorOptions,
+    ...(limiter ? { limiter } : {}),
+    concurrency,
+    store: redisStore(redis, { prefix: `shoal:${queue}` }),
+  });
   // What happened to jobs other workers left, for the whole queue to see (queueStats()).
   const stats = statsKey(queue);
   executor.events.on('job-resumed', () => void redis.hincrby(stats, 'resumed', 1));
@@ -58,6 +74,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     async close() {
       await worker.close();
       await executor.close();
+      limiter?.close();
       // BullMQ leaves connections it was given open.
       workerConnection.disconnect();
       redis.disconnect();

@@ -20,7 +20,7 @@ async function setup(emulatorOptions: Parameters<typeof startShortApiEmulator>[0
   cleanups.push(() => emulator.close());
   const queue = `test-${process.pid}-${++queues}`;
   const workers: WorkerProcess[] = [];
-  const spawnOne = async (lockMs?: number) => {
+  const spawnOne = async (lockMs?: number, requestsPerMinute?: number) => {
     const worker = await spawnWorker({
       redis: redis.url,
       queue,
@@ -28,6 +28,7 @@ async function setup(emulatorOptions: Parameters<typeof startShortApiEmulator>[0
       apiKey: emulator.apiKey,
       concurrency: 8,
       ...(lockMs ? { lockMs } : {}),
+      ...(requestsPerMinute ? { requestsPerMinute } : {}),
     });
     workers.push(worker);
     cleanups.push(async () => {
@@ -69,6 +70,18 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
     expect(fromA.map((r) => r.text)).toEqual(fromB.map((r) => r.text));
     expect(emulator.stats().jobs).toBe(50);
     expect(emulator.stats().creates).toBe(50);
+  });
+
+  it('keeps every worker of the queue under one shared requests-per-minute limit: no 429 from a server that takes twice that', async () => {
+    // The server takes 10 requests a second (a sliding window); the workers share 5 a second (300 a minute, a burst of
+    // one second's worth), so no second ever sees more than 10. Each worker alone could send 16 creates at once.
+    const { emulator, spawnOne, producer } = await setup({ latencyMs: 50, rpsLimit: 10 });
+    await Promise.all([spawnOne(undefined, 300), spawnOne(undefined, 300)]);
+    const executor = await producer();
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => executor.complete({ prompt: `paced ${i}` })));
+    expect(results).toHaveLength(12);
+    expect(emulator.stats().jobs).toBe(12);
+    expect(emulator.stats().rateLimited).toBe(0);
   });
 
   it("passes a worker's typed error back to the caller, and does not keep it: the same call made again is tried again", async () => {

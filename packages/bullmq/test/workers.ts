@@ -17,9 +17,11 @@ export function spawnWorker(options: {
   apiKey: string;
   concurrency?: number;
   lockMs?: number;
+  requestsPerMinute?: number;
 }): Promise<WorkerProcess> {
   const args = [BIN, '--redis', options.redis, '--queue', options.queue, '--base-url', options.baseUrl, '--concurrency', String(options.concurrency ?? 8)];
   if (options.lockMs) args.push('--lock-ms', String(options.lockMs));
+  if (options.requestsPerMinute) args.push('--requests-per-minute', String(options.requestsPerMinute));
   const child = spawn(process.execPath, args, { env: { ...process.env, SHORTAPI_KEY: options.apiKey }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   return new Promise((resolve, reject) => {

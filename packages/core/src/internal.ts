@@ -17,6 +17,8 @@ export { requestKey } from './executor/cache.js';
 // A call's request checked as complete() checks it, and its key (a SHA-256 of model and request): for executors
 // that live elsewhere (`@shoal/bullmq`'s producer).
 export { checkCallOptions, checkRequest } from './executor/options.js';
+// The executor's default limiter (buckets, Retry-After pause, the rate learnt from 429s), for limiters that add to it.
+export { RateLimiter } from './executor/rate-limiter.js';
 export { describeValue, joinOr, listValues } from './util/describe.js';
 export { closestName } from './util/did-you-mean.js';
 // Money in the ledger's unit: integer pico-dollars, float USD only at the edges.
