@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   AbortError,
   type CallOptions,
@@ -9,15 +10,16 @@ import {
   type ExecutorMetrics,
   type ModelProvider,
   ShoalError,
-  type ShoalErrorCode,
+  type ShutdownOptions,
   type ShutdownReport,
   TimeoutError,
 } from '@shoal/core';
 import { checkCallOptions, checkRequest, requestKey } from '@shoal/core/internal';
-import { Queue, QueueEvents } from 'bullmq';
+import { type Job, Queue, QueueEvents } from 'bullmq';
 import { EventEmitter } from 'eventemitter3';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { bullPriority, type CallJobData, type CallJobResult, PROTOCOL_VERSION } from './protocol.js';
+import { decodeError } from './wire-error.js';
 
 export interface ProducerOptions {
   readonly connection: RedisConnection;
@@ -62,14 +64,23 @@ export async function bullmqExecutor(options: ProducerOptions): Promise<Executor
 }
 
 class BullmqProducer implements Executor {
+  /** Emitted here, for this producer's calls: call-queued, call-end, call-error (what happens on the workers is theirs). */
   readonly events = new EventEmitter<ExecutorEvents>();
   readonly provider = REMOTE;
   #closed = false;
-  #running = 0;
+  #queued = 0;
   #done = 0;
   #failed = 0;
+  #cached = 0;
+  #deduplicated = 0;
+  #requests = 0;
+  #jobs = 0;
   #costUsd = 0;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  #inputTokens = 0;
+  #cachedInputTokens = 0;
+  #outputTokens = 0;
+  /** Calls waiting for their result, and how to end them at a shutdown's deadline. */
+  readonly #inFlight = new Map<Promise<unknown>, (error: ShoalError) => void>();
 
   constructor(
     private readonly queue: Queue<CallJobData, CallJobResult>,
@@ -83,8 +94,12 @@ class BullmqProducer implements Executor {
     const invalid = checkRequest(request) ?? checkCallOptions(options);
     if (invalid) return Promise.reject(invalid);
     if (this.#closed) return Promise.reject(new ExecutorClosedError());
-    const promise = this.#complete(request, options);
-    this.#inFlight.add(promise);
+    // Nothing is queued (and so nothing paid on a worker) for a caller who has left already.
+    if (options?.signal?.aborted) return Promise.reject(aborted(options.signal));
+    let end!: (error: ShoalError) => void;
+    const ended = new Promise<never>((_, reject) => (end = reject));
+    const promise = Promise.race([this.#complete(request, options), ended]);
+    this.#inFlight.set(promise, end);
     void promise.then(
       () => this.#inFlight.delete(promise),
       () => this.#inFlight.delete(promise),
@@ -95,40 +110,108 @@ class BullmqProducer implements Executor {
   async #complete(request: CompletionRequest, options: CallOptions | undefined): Promise<CompletionResult> {
     const started = performance.now();
     const priority = options?.priority ?? 0;
-    // One BullMQ job per request, for every producer: identical calls in flight share it.
-    const jobId = options?.cache === false ? undefined : requestKey('shoal.bullmq', request);
-    const data: CallJobData = { v: PROTOCOL_VERSION, request, priority, ...(options?.tags ? { tags: options.tags } : {}) };
-    this.#running++;
+    const callId = randomUUID();
+    // One BullMQ job per request, for every producer: identical calls in flight share it. A call
+    // that wants a new answer (`cache: 'refresh'`) or no cache gets a job of its own.
+    const key = requestKey('shoal.bullmq', request);
+    const jobId = options?.cache === false || options?.cache === 'refresh' ? `${key}.${callId}` : key;
+    const data: CallJobData = {
+      v: PROTOCOL_VERSION,
+      request,
+      priority,
+      callId,
+      ...(options?.cache === undefined ? {} : { cache: options.cache }),
+      ...(options?.tags ? { tags: options.tags } : {}),
+    };
+    this.#queued++;
+    let queued = true;
+    this.events.emit('call-queued', { callId, at: started, tags: options?.tags, spanId: options?.spanId, priority });
     try {
-      const job = await this.queue.add('call', data, {
-        ...(jobId ? { jobId } : {}),
-        priority: bullPriority(priority),
-        attempts: 1,
-        removeOnComplete: { age: this.keepResultsSeconds },
-        // A failure is not kept: the same call made again is tried again, not answered with the old error.
-        removeOnFail: true,
+      const add = () =>
+        this.queue.add('call', data, {
+          jobId,
+          priority: bullPriority(priority),
+          attempts: 1,
+          removeOnComplete: { age: this.keepResultsSeconds },
+          // A failure is not kept: the same call made again is tried again, not answered with the old error.
+          removeOnFail: true,
+        });
+      const job = await this.#wait(add(), options);
+      let result: CallJobResult;
+      try {
+        result = await this.#wait(job.waitUntilFinished(this.queueEvents), options);
+      } catch (error) {
+        // The job this call joined was finished and removed before it could be awaited: queue the call again.
+        if (!(error instanceof Error) || !error.message.startsWith('Missing key for job')) throw error;
+        const again: Job<CallJobData, CallJobResult> = await this.#wait(add(), options);
+        result = await this.#wait(again.waitUntilFinished(this.queueEvents), options);
+      }
+      this.#queued--;
+      queued = false;
+      // A call that joined an identical one (another caller's job) paid nothing: the other did.
+      const joined = result.callId !== callId;
+      const outcome: CompletionResult = {
+        ...result,
+        jobId: result.jobId ?? undefined,
+        model: result.model ?? undefined,
+        costUsd: joined ? 0 : result.costUsd,
+        attempts: joined ? 0 : result.attempts,
+        requests: joined ? 0 : result.requests,
+        deduplicated: joined || result.deduplicated,
+        durationMs: performance.now() - started,
+      };
+      this.#book(outcome);
+      this.events.emit('call-end', {
+        callId,
+        at: performance.now(),
+        tags: options?.tags,
+        spanId: options?.spanId,
+        jobId: outcome.jobId,
+        attempts: outcome.attempts,
+        durationMs: outcome.durationMs,
+        usage: outcome.usage,
+        costUsd: outcome.costUsd,
+        deduplicated: outcome.deduplicated,
+        requests: outcome.requests,
       });
-      const result = await this.#wait(job.waitUntilFinished(this.queueEvents), options);
-      this.#done++;
-      this.#costUsd += result.costUsd;
-      return { ...result, jobId: result.jobId ?? undefined, model: result.model ?? undefined, durationMs: performance.now() - started };
-    } catch (error) {
+      return outcome;
+    } catch (raw) {
+      if (queued) this.#queued--;
       this.#failed++;
-      throw toError(error);
-    } finally {
-      this.#running--;
+      const error = decodeError(raw);
+      this.events.emit('call-error', {
+        callId,
+        at: performance.now(),
+        tags: options?.tags,
+        spanId: options?.spanId,
+        error,
+        attempts: 0,
+        durationMs: performance.now() - started,
+      });
+      throw error;
     }
   }
 
-  /** The job's outcome, unless the caller's signal or deadline comes first (the call runs on, on the workers). */
-  #wait(finished: Promise<CallJobResult>, options: CallOptions | undefined): Promise<CallJobResult> {
+  #book(outcome: CompletionResult): void {
+    this.#done++;
+    if (outcome.cached) this.#cached++;
+    if (outcome.deduplicated) this.#deduplicated++;
+    else if (!outcome.cached) this.#jobs++;
+    this.#requests += outcome.requests;
+    this.#costUsd += outcome.costUsd;
+    this.#inputTokens += outcome.usage.inputTokens;
+    this.#cachedInputTokens += outcome.usage.cachedInputTokens;
+    this.#outputTokens += outcome.usage.outputTokens;
+  }
+
+  /** `work`, unless the caller's signal or deadline comes first (a call already queued runs on, on the workers). */
+  #wait<T>(work: Promise<T>, options: CallOptions | undefined): Promise<T> {
     const signal = options?.signal;
     const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
-    if (!signal && timeoutMs === undefined) return finished;
-    return new Promise<CallJobResult>((resolve, reject) => {
+    if (!signal && timeoutMs === undefined) return work;
+    return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const onAbort = () =>
-        reject(new AbortError('The call was aborted. It runs on in the queue: a worker may still create its job.', { cause: signal?.reason }));
+      const onAbort = () => reject(aborted(signal!));
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -136,8 +219,8 @@ class BullmqProducer implements Executor {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined)
-        timer = setTimeout(() => reject(new TimeoutError(`The call timed out after ${timeoutMs} ms; it runs on in the queue.`)), timeoutMs);
-      finished.then(
+        timer = setTimeout(() => reject(new TimeoutError(`The call timed out after ${timeoutMs} ms; if it was queued, it runs on in the queue.`)), timeoutMs);
+      work.then(
         (value) => {
           done();
           resolve(value);
@@ -150,23 +233,37 @@ class BullmqProducer implements Executor {
     });
   }
 
+  /**
+   * This producer's calls, from their results. What happens on the workers (concurrency,
+   * 429s, the learnt rate, latency percentiles) is in each worker's own `executor.metrics()`
+   * and in `queueStats()`; those fields read 0 or undefined here.
+   */
   metrics(): ExecutorMetrics {
+    const totals = {
+      calls: this.#done,
+      cachedCalls: this.#cached,
+      failedCalls: this.#failed,
+      inputTokens: this.#inputTokens,
+      cachedInputTokens: this.#cachedInputTokens,
+      outputTokens: this.#outputTokens,
+      costUsd: this.#costUsd,
+    };
     return {
-      queued: 0,
-      running: this.#running,
+      queued: this.#queued,
+      running: 0,
       done: this.#done,
       failed: this.#failed,
-      cached: 0,
-      deduplicated: 0,
+      cached: this.#cached,
+      deduplicated: this.#deduplicated,
       retries: 0,
-      jobs: 0,
-      requests: 0,
-      requestsPerJob: 0,
+      jobs: this.#jobs,
+      requests: this.#requests,
+      requestsPerJob: this.#jobs === 0 ? 0 : this.#requests / this.#jobs,
       rateLimited: 0,
       learnedRequestsPerMinute: undefined,
       latencyMs: { p50: 0, p95: 0, p99: 0, mean: 0 },
       concurrency: { limit: 0, effective: 0 },
-      totals: { calls: this.#done, cachedCalls: 0, failedCalls: this.#failed, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: this.#costUsd },
+      totals,
       costUsd: this.#costUsd,
       byTag: {},
       budgetUsd: undefined,
@@ -175,32 +272,49 @@ class BullmqProducer implements Executor {
     };
   }
 
-  async close(): Promise<void> {
+  /** Stops taking calls; with `drain` (default) waits for the calls in flight, else ends them now. */
+  async close(options?: { readonly drain?: boolean }): Promise<void> {
+    if (options?.drain === false) {
+      await this.shutdown({ deadlineMs: 0 });
+      return;
+    }
     this.#closed = true;
-    await Promise.allSettled([...this.#inFlight]);
-    await this.queueEvents.close();
-    await this.queue.close();
-    this.redis.disconnect();
+    await Promise.allSettled([...this.#inFlight.keys()]);
+    await this.#release();
   }
 
-  async shutdown(): Promise<ShutdownReport> {
+  /**
+   * Stops taking calls and waits for those in flight until the deadline; then their callers
+   * get ExecutorClosedError. Their jobs stay in the queue: the workers run them on.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
     this.#closed = true;
-    const running = this.#running;
+    const deadlineMs = options.deadlineMs ?? 10_000;
+    const running = this.#inFlight.size;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.#inFlight.keys()]), new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+    clearTimeout(timer);
+    const abandoned = this.#inFlight.size;
+    for (const end of this.#inFlight.values()) {
+      end(
+        new ExecutorClosedError(
+          `The producer shut down and its deadline of ${deadlineMs} ms passed with this call still waiting. Its job stays in the queue: the workers run it on.`,
+        ),
+      );
+    }
+    await this.#release();
+    return { rejectedQueued: 0, finished: running - abandoned, abandoned, clean: abandoned === 0 };
+  }
+
+  async #release(): Promise<void> {
     await this.queueEvents.close();
     await this.queue.close();
     this.redis.disconnect();
-    return { rejectedQueued: 0, finished: 0, abandoned: running, clean: running === 0 };
   }
 }
 
-/** A worker's failure, as the typed error it was there. */
-function toError(error: unknown): Error {
-  if (ShoalError.isInstance(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  try {
-    const parsed = JSON.parse(message) as { code: ShoalErrorCode; message: string; jobId?: string };
-    return new ShoalError(parsed.code, parsed.message, false, parsed.jobId ? { jobId: parsed.jobId } : {});
-  } catch {
-    return new ShoalError('INTERNAL', `The queue failed the call: ${message}`, false, { cause: error });
-  }
+function aborted(signal: AbortSignal): ShoalError {
+  const reason: unknown = signal.reason;
+  if (ShoalError.isInstance(reason)) return reason;
+  return new AbortError('The call was aborted. If it was queued already, it runs on in the queue: a worker may still create its job.', { cause: reason });
 }

@@ -10,10 +10,18 @@ export interface CallJobData {
   readonly tags?: readonly string[];
   /** shoal's priority, kept for the worker's own queue (BullMQ's is mapped from it). */
   readonly priority: number;
+  /** The producer's id for the call that queued the job: a result with another id went to a call that joined it. */
+  readonly callId: string;
+  /** The call's cache option, honoured by the worker's executor. */
+  readonly cache?: boolean | 'refresh';
 }
 
 /** What a worker returns: a CompletionResult as JSON (`jobId` and `model` null when absent). */
-export type CallJobResult = Omit<CompletionResult, 'jobId' | 'model'> & { readonly jobId: string | null; readonly model: string | null };
+export type CallJobResult = Omit<CompletionResult, 'jobId' | 'model'> & {
+  readonly jobId: string | null;
+  readonly model: string | null;
+  readonly callId: string;
+};
 
 /** The highest BullMQ priority number (the lowest priority): BullMQ takes 1 (first) to 2^21 - 1. */
 const MAX_BULL_PRIORITY = 2 ** 21 - 1;

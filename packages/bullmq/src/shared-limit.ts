@@ -26,7 +26,9 @@ local paused = tonumber(s[4]) or 0
 if paused > now then return {0, 0, paused - now} end
 local at = tonumber(s[3]) or now
 local elapsed = math.max(0, now - at) / 1000
-local r = math.min(rps, (tonumber(s[1]) or rps) + elapsed * rps)
+-- The bucket holds one second's worth, and at least one request (a limit under 60 a minute still lets one go).
+local capR = math.max(1, rps)
+local r = math.min(capR, (tonumber(s[1]) or capR) + elapsed * rps)
 local tk = math.min(tps, (tonumber(s[2]) or tps) + elapsed * tps)
 -- A request and its tokens are granted together, or neither is (with the wait until both are there).
 local gotR, gotT, wait = wantR, wantT, 0
@@ -69,6 +71,11 @@ return 1
  * woken then). A 429 with a Retry-After holds every worker. On top, each worker keeps the
  * executor's own limiter, which learns the server's rate from its 429s.
  */
+/** How long the dispatcher waits to look again while Redis is asked for a lease. */
+const ASKING_MS = 20;
+/** After this long without an answer, Redis is taken to be away (asked again a second later). */
+const ASK_TIMEOUT_MS = 2000;
+
 export class SharedLimiter implements Limiter {
   readonly countsTokens: boolean;
   readonly #redis: Redis;
@@ -106,7 +113,8 @@ export class SharedLimiter implements Limiter {
     if (this.#requests >= 1 && (!this.countsTokens || tokens === 0 || this.#tokens >= tokens)) return 0;
     const now = performance.now();
     if (now >= this.#nextAskAt) this.#ask(tokens);
-    return Math.max(1, Math.ceil(this.#nextAskAt - now), 1);
+    // While Redis is asked, look again in a while: the answer wakes the dispatcher sooner when it brings a request.
+    return this.#asking ? ASKING_MS : Math.max(1, Math.ceil(this.#nextAskAt - now));
   }
 
   take(tokens: number): void {
@@ -117,7 +125,8 @@ export class SharedLimiter implements Limiter {
 
   refund(tokens: number): void {
     this.#local.refund(tokens);
-    this.#requests++;
+    // At most one request is kept: refunds piling up would become a burst against everyone's bucket.
+    this.#requests = Math.min(1, this.#requests + 1);
     if (tokens > 0) this.#tokens += tokens;
   }
 
@@ -153,8 +162,18 @@ export class SharedLimiter implements Limiter {
     if (this.#asking || this.#closed) return;
     this.#asking = true;
     const needTokens = this.countsTokens ? Math.max(0, tokens - this.#tokens) : 0;
-    void (this.#redis as Redis & { shoalLease(key: string, ...args: number[]): Promise<[number, number, number]> })
-      .shoalLease(this.#key, this.#rps, this.#tps, 1, needTokens)
+    const lease = (this.#redis as Redis & { shoalLease(key: string, ...args: number[]): Promise<[number, number, number]> }).shoalLease(
+      this.#key,
+      this.#rps,
+      this.#tps,
+      1,
+      needTokens,
+    );
+    // ioredis holds commands while it reconnects: an answer that does not come in time counts as Redis being away.
+    let timer: NodeJS.Timeout | undefined;
+    const away = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer from Redis')), ASK_TIMEOUT_MS)));
+    void Promise.race([lease, away])
+      .finally(() => clearTimeout(timer))
       .then(
         ([requests, granted, waitMs]) => {
           this.#requests += requests;

@@ -7,6 +7,7 @@ const usage = `shoal-worker: runs the calls of a shoal queue (Redis) through Sho
 
   shoal-worker --redis redis://127.0.0.1:6379 [--queue shoal] [--concurrency 16] [--base-url URL]
                [--requests-per-minute N] [--tokens-per-minute N]   (one limit for every worker of the queue)
+               [--lock-ms 30000]   (how soon another worker takes over the calls of one that died)
 
 The API key comes from SHORTAPI_KEY (never from the command line).`;
 
@@ -43,6 +44,11 @@ const perMinute = (name: 'requests-per-minute' | 'tokens-per-minute') => {
 };
 const requestsPerMinute = perMinute('requests-per-minute');
 const tokensPerMinute = perMinute('tokens-per-minute');
+const lockMs = values['lock-ms'] === undefined ? undefined : Number(values['lock-ms']);
+if (lockMs !== undefined && !(lockMs >= 100)) {
+  console.error(`--lock-ms takes a number of milliseconds from 100 up, got ${values['lock-ms']}.\n\n${usage}`);
+  process.exit(2);
+}
 const worker = await startWorker({
   ...(requestsPerMinute || tokensPerMinute
     ? { sharedLimit: { ...(requestsPerMinute ? { requestsPerMinute } : {}), ...(tokensPerMinute ? { tokensPerMinute } : {}) } }
@@ -50,8 +56,12 @@ const worker = await startWorker({
   connection: values.redis,
   queue: values.queue,
   concurrency,
-  ...(values['lock-ms'] ? { lockDurationMs: Number(values['lock-ms']) } : {}),
+  ...(lockMs === undefined ? {} : { lockDurationMs: lockMs }),
   provider: shortApi(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+}).catch((error: unknown) => {
+  // A missing key, Redis away: say what to do, no stack trace.
+  console.error(`shoal-worker: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+  process.exit(2);
 });
 console.log(`shoal-worker: taking calls from queue "${values.queue}" (concurrency ${concurrency})`);
 let stopping = false;

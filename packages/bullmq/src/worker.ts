@@ -1,11 +1,12 @@
-import { type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError, ShoalError } from '@shoal/core';
+import { type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
 import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { type CallJobData, type CallJobResult, PROTOCOL_VERSION, statsKey } from './protocol.js';
 import { redisStore } from './redis-store.js';
 import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
+import { encodeError } from './wire-error.js';
 
-export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'concurrency' | 'queue'> {
+export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'concurrency' | 'queue' | 'budgetUsd'> {
   readonly connection: RedisConnection;
   /** The queue's name: producers and workers of one queue use the same. @default 'shoal' */
   readonly queue?: string;
@@ -39,6 +40,19 @@ export interface ShoalWorker {
  */
 export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> {
   const { connection, queue = 'shoal', lockDurationMs = 30_000, concurrency = 16, sharedLimit, ...executorOptions } = options;
+  if ((executorOptions as { budgetUsd?: unknown }).budgetUsd !== undefined) {
+    // One worker's budget would fail every call it takes once spent, while others could run them: a budget belongs to the queue.
+    throw new ShoalConfigError("startWorker() takes no `budgetUsd`: a budget is the whole queue's, and one shared by the workers is not built yet (issue 12).");
+  }
+  if (typeof lockDurationMs !== 'number' || !(lockDurationMs >= 100)) {
+    throw new ShoalConfigError(`Expected \`lockDurationMs\` to be a number from 100 up, got \`${String(lockDurationMs)}\`.`);
+  }
+  for (const name of ['requestsPerMinute', 'tokensPerMinute'] as const) {
+    const value = sharedLimit?.[name];
+    if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+      throw new ShoalConfigError(`Expected \`sharedLimit.${name}\` to be a number above 0, got \`${String(value)}\`.`);
+    }
+  }
   if (sharedLimit && (executorOptions.rateLimit || executorOptions.limiter)) {
     throw new ShoalConfigError('startWorker() takes `sharedLimit` (one limit for every worker) or `rateLimit` / `limiter` (this worker only), not both.');
   }
@@ -85,17 +99,24 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
 async function run(executor: Executor, job: Job<CallJobData, CallJobResult>): Promise<CallJobResult> {
   const data = job.data;
   if (data.v !== PROTOCOL_VERSION) {
-    throw new ShoalConfigError(
-      `The call was queued by a producer speaking shoal queue protocol ${data.v}; this worker speaks ${PROTOCOL_VERSION}. Run producers and workers of the same @shoal/bullmq version.`,
+    throw new Error(
+      encodeError(
+        new ShoalConfigError(
+          `The call was queued by a producer speaking shoal queue protocol ${data.v}; this worker speaks ${PROTOCOL_VERSION}. Run producers and workers of the same @shoal/bullmq version.`,
+        ),
+      ),
     );
   }
   let result: CompletionResult;
   try {
-    result = await executor.complete(data.request, { priority: data.priority, ...(data.tags ? { tags: data.tags } : {}) });
+    result = await executor.complete(data.request, {
+      priority: data.priority,
+      ...(data.tags ? { tags: data.tags } : {}),
+      ...(data.cache === undefined ? {} : { cache: data.cache }),
+    });
   } catch (error) {
-    // The producer rebuilds the error from this JSON (code, message, fault, retryable).
-    const shoal = ShoalError.isInstance(error) ? error : undefined;
-    throw new Error(JSON.stringify({ code: shoal?.code ?? 'INTERNAL', message: error instanceof Error ? error.message : String(error), jobId: shoal?.jobId }));
+    // The producer rebuilds the error from this (code, fault, retryability, what it carried).
+    throw new Error(encodeError(error));
   }
-  return { ...result, jobId: result.jobId ?? null, model: result.model ?? null };
+  return { ...result, jobId: result.jobId ?? null, model: result.model ?? null, callId: data.callId };
 }

@@ -1,4 +1,4 @@
-import { ShoalError } from '@shoal/core';
+import { JobFailedError, RetriesExhaustedError, type ShoalError } from '@shoal/core';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,13 +33,16 @@ async function setup(emulatorOptions: Parameters<typeof startShortApiEmulator>[0
     workers.push(worker);
     cleanups.push(async () => {
       worker.child.kill('SIGTERM');
+      // A worker that does not finish its calls soon is killed: nothing is left running after a failed test.
+      const killer = setTimeout(() => worker.child.kill('SIGKILL'), 5000);
       await worker.exited;
+      clearTimeout(killer);
     });
     return worker;
   };
   const producer = async () => {
     const executor = await bullmqExecutor({ connection: redis.url, queue });
-    cleanups.push(() => executor.close());
+    cleanups.push(() => executor.shutdown({ deadlineMs: 2000 }));
     return executor;
   };
   return { redis, emulator, queue, workers, spawnOne, producer };
@@ -70,6 +73,23 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
     expect(fromA.map((r) => r.text)).toEqual(fromB.map((r) => r.text));
     expect(emulator.stats().jobs).toBe(50);
     expect(emulator.stats().creates).toBe(50);
+    // Each job paid once: of every pair of identical calls, one owned the job and the other joined it (cost 0).
+    expect(a.metrics().deduplicated + b.metrics().deduplicated).toBe(50);
+    const billed = emulator.jobs.reduce((sum, job) => sum + Number(job.amountUsd), 0);
+    expect(a.metrics().costUsd + b.metrics().costUsd).toBeCloseTo(billed, 12);
+  });
+
+  it("answers a call again from the finished job, and asks the model again for `cache: 'refresh'`", async () => {
+    const { emulator, spawnOne, producer } = await setup({ latencyMs: 5 });
+    await spawnOne();
+    const executor = await producer();
+    const first = await executor.complete({ prompt: 'asked twice' });
+    const again = await executor.complete({ prompt: 'asked twice' });
+    expect(again.text).toBe(first.text);
+    expect(again.costUsd).toBe(0); // the first call's job answered it: paid once
+    expect(emulator.stats().jobs).toBe(1);
+    await executor.complete({ prompt: 'asked twice' }, { cache: 'refresh' });
+    expect(emulator.stats().jobs).toBe(2);
   });
 
   it('keeps every worker of the queue under one shared requests-per-minute limit: no 429 from a server that takes twice that', async () => {
@@ -89,8 +109,12 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
     await spawnOne();
     const executor = await producer();
     const first = await executor.complete({ prompt: 'broken call' }).catch((e: unknown) => e);
-    expect(first).toSatisfy(ShoalError.isInstance);
-    expect(first).toMatchObject({ code: 'RETRIES_EXHAUSTED', fault: 'service' });
+    expect(first).toSatisfy(RetriesExhaustedError.isInstance);
+    const { errors } = first as RetriesExhaustedError;
+    // Every attempt's error came across, each with its own code and fault; the whole takes the last one's fault.
+    expect(errors.length).toBeGreaterThan(1);
+    expect(errors.every((e) => JobFailedError.isInstance(e) && e.jobId !== undefined)).toBe(true);
+    expect((first as ShoalError).fault).toBe(errors.at(-1)!.fault);
     expect((first as Error).message).toMatch(/failed on the server/);
     const jobsAfterFirst = emulator.stats().jobs;
     expect(jobsAfterFirst).toBeGreaterThan(0);
@@ -100,8 +124,8 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
 
   it('hands the calls of a worker killed with SIGKILL to another, which re-attaches to their jobs: none created twice', async () => {
     const { emulator, redis, queue, spawnOne, producer } = await setup({ latencyMs: 1500 });
-    const doomed = await spawnOne(1000);
-    await spawnOne(1000);
+    const doomed = await spawnOne(3000);
+    await spawnOne(3000);
     const executor = await producer();
     const calls = Array.from({ length: 24 }, (_, i) => executor.complete({ prompt: `long ${i}` }));
     // Kill one worker once both hold eight jobs whose ids are written in the journal (the other eight calls wait for a slot).

@@ -1,0 +1,58 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SharedLimiter } from '../src/shared-limit.js';
+import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
+
+describe.skipIf(!redisAvailable)('SharedLimiter: one bucket in Redis for every worker', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await server.close();
+  });
+
+  /** Resolves once the limiter lets a request go (asking Redis, and woken when the lease came). */
+  function granted(limiter: SharedLimiter): Promise<void> {
+    return new Promise((resolve) => {
+      limiter.onReady(() => {
+        if (limiter.waitMs(0) === 0) resolve();
+      });
+      if (limiter.waitMs(0) === 0) resolve();
+    });
+  }
+
+  it('lets a request go under a limit below one a second (the bucket holds at least one)', async () => {
+    const limiter = new SharedLimiter(redis, 'test:slow', { requestsPerMinute: 30 });
+    await granted(limiter); // before the bucket held at least one request, this waited forever
+    limiter.take(0);
+    limiter.close();
+  });
+
+  it('shares one bucket between two limiters: what one took, the other cannot', async () => {
+    const a = new SharedLimiter(redis, 'test:shared', { requestsPerMinute: 120 }); // 2 a second, a burst of 2
+    const b = new SharedLimiter(redis, 'test:shared', { requestsPerMinute: 120 });
+    await granted(a);
+    a.take(0);
+    await granted(b);
+    b.take(0);
+    // Both requests of the burst are gone: a third must wait for the refill (about half a second).
+    expect(a.waitMs(0)).toBeGreaterThan(0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const answer = await new Promise<number>((resolve) => {
+      const check = () => {
+        const wait = a.waitMs(0);
+        if (wait > 20) resolve(wait);
+        else setImmediate(check);
+      };
+      check();
+    });
+    expect(answer).toBeGreaterThan(20);
+    expect(answer).toBeLessThanOrEqual(500);
+    a.close();
+    b.close();
+  });
+});
