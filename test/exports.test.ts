@@ -85,6 +85,7 @@ describe('public API', () => {
       'joinOr',
       'listValues',
       'optionError',
+      'parseUsdToPico',
       'picoToUsd',
       'rejectUnknownKeys',
       'requestKey',

@@ -1,4 +1,5 @@
 import { type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
+import { parseUsdToPico } from '@shoal/core/internal';
 import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { type CallJobData, type CallJobResult, PROTOCOL_VERSION, statsKey } from './protocol.js';
@@ -72,6 +73,15 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   const stats = statsKey(queue);
   executor.events.on('job-resumed', () => void redis.hincrby(stats, 'resumed', 1));
   executor.events.on('job-recreated', () => void redis.hincrby(stats, 'recreated', 1));
+  // The queue's ledger: every job created, and its charge as the server reported it at the create, in pico-dollars.
+  executor.events.on('job-created', (event) => {
+    const pico = event.amountUsd === undefined ? undefined : parseUsdToPico(event.amountUsd);
+    void redis
+      .multi()
+      .hincrby(stats, 'jobs', 1)
+      .hincrby(stats, 'costPico', (pico ?? 0n).toString())
+      .exec();
+  });
   const workerConnection = quiet(redis.duplicate());
   const worker = new Worker<CallJobData, CallJobResult>(queue, (job) => run(executor, job), {
     connection: workerConnection,

@@ -50,7 +50,7 @@ async function setup(emulatorOptions: Parameters<typeof startShortApiEmulator>[0
 
 describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes on one Redis queue', () => {
   it('runs every call of a producer on two worker processes, each job created once', async () => {
-    const { emulator, spawnOne, producer } = await setup({ latencyMs: { min: 5, max: 30 } });
+    const { emulator, redis, queue, spawnOne, producer } = await setup({ latencyMs: { min: 5, max: 30 } });
     await Promise.all([spawnOne(), spawnOne()]);
     const executor = await producer();
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => executor.complete({ prompt: `call ${i}` }, { priority: i % 3 })));
@@ -59,6 +59,12 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
     expect(emulator.stats().jobs).toBe(200);
     expect(emulator.stats().duplicateCreates).toBe(0);
     expect(executor.metrics().done).toBe(200);
+    // The queue's ledger in Redis: every job, booked at its create by whichever worker made it, to the pico-dollar.
+    const stats = await queueStats(redis.url, queue);
+    expect(stats.jobs).toBe(200);
+    const billed = emulator.jobs.reduce((sum, job) => sum + Number(job.amountUsd), 0);
+    expect(stats.costUsd).toBeCloseTo(billed, 12);
+    expect(executor.metrics().costUsd).toBeCloseTo(billed, 12);
   });
 
   it('gives two producers sending the same prompts at once one job per prompt', async () => {

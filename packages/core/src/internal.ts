@@ -22,6 +22,6 @@ export { RateLimiter } from './executor/rate-limiter.js';
 export { describeValue, joinOr, listValues } from './util/describe.js';
 export { closestName } from './util/did-you-mean.js';
 // Money in the ledger's unit: integer pico-dollars, float USD only at the edges.
-export { picoToUsd, usdToPico } from './util/money.js';
+export { parseUsdToPico, picoToUsd, usdToPico } from './util/money.js';
 // Option checks in core's wording (p-queue's), for the siblings' own options.
 export { describeNumberRule, optionError, rejectUnknownKeys } from './util/options.js';

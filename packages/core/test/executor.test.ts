@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AbortError, BudgetExceededError, ExecutorClosedError, ShoalConfigError, TimeoutError } from '../src/errors.js';
+import type { JobCreatedEvent } from '../src/executor/events.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
@@ -203,9 +204,10 @@ describe('executor: callers that leave, throwing listeners, timeout edge values,
   it('re-attaches an identical call made after every caller of a flight left to the job it left: one job, booked once', async () => {
     const { executor, emulator } = await rig({ latencyMs: 200, rules: [{ match: 'again', reply: 'fresh' }] });
     const controller = new AbortController();
-    const created = new Promise((resolve) => executor.events.once('job-created', resolve));
+    const created = new Promise<JobCreatedEvent>((resolve) => executor.events.once('job-created', resolve));
     const leaving = executor.complete({ prompt: 'again' }, { signal: controller.signal });
-    await created;
+    // The event carries the charge the create reported, as the server wrote it.
+    expect((await created).amountUsd).toBe(emulator.jobs[0]!.amountUsd);
     controller.abort();
     await expect(leaving).rejects.toSatisfy(AbortError.isInstance);
     const result = await executor.complete({ prompt: 'again' });

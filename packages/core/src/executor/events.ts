@@ -21,6 +21,8 @@ export interface CallStartEvent extends CallEventBase {
 export interface JobCreatedEvent extends CallEventBase {
   readonly jobId: string;
   readonly attempt: number;
+  /** What the server charged for the job at its create, as it wrote it (a decimal string), when it said. Booked in the ledger now. */
+  readonly amountUsd: string | undefined;
 }
 /** A job an earlier run created (found in the store's journal) is waited for by id: no create is sent. */
 export interface JobResumedEvent extends CallEventBase {

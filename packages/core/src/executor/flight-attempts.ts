@@ -185,7 +185,7 @@ export class FlightAttempts {
       this.#jobBooked = this.#jobBookedHere = pico;
       parts.unreserve(this.#flight); // the charge itself now counts against the budget
     }
-    parts.emitter.call('job-created', this.#owner, { jobId, attempt });
+    parts.emitter.call('job-created', this.#owner, { jobId, attempt, amountUsd });
   }
 
   /** An attempt failed: retry after a pause, or end with how to tell the callers. */
