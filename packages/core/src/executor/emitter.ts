@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Clock } from '../util/clock.js';
+import { reportListenerError } from '../util/listener-error.js';
 import type { Call } from './call.js';
 import type { ExecutorEvents } from './events.js';
 
@@ -9,9 +10,8 @@ type CallBase = 'callId' | 'at' | 'tags' | 'spanId';
 
 /**
  * The executor's events. A throwing listener never breaks the executor: the queue, the
- * slots and the other callers carry on, and the listener's error goes to `listener-error`
- * listeners or, when there are none, is thrown again on its own (an uncaught exception, as
- * any failing callback would be): never swallowed.
+ * slots and the other callers carry on, and the listener's error is reported
+ * (`reportListenerError`: to `listener-error` listeners, else thrown again on its own).
  */
 export class ExecutorEmitter {
   readonly events = new EventEmitter<ExecutorEvents>();
@@ -30,22 +30,19 @@ export class ExecutorEmitter {
   call<E extends CallEventName>(name: E, call: Call, extra: Omit<Payload<E>, CallBase> & { readonly at?: number }): void {
     if (this.events.listenerCount(name) === 0) return;
     const options = call.options;
-    this.emit(name, { callId: call.id, at: this.#clock.now(), tags: options?.tags, spanId: options?.spanId, ...extra } as Payload<E>);
+    this.#send(name, { callId: call.id, at: this.#clock.now(), tags: options?.tags, spanId: options?.spanId, ...extra } as Payload<E>);
   }
 
   /** Any event, when somebody listens. */
   emit<E extends keyof ExecutorEvents>(name: E, payload: Payload<E>): void {
-    if (this.events.listenerCount(name) === 0) return;
+    if (this.events.listenerCount(name) > 0) this.#send(name, payload);
+  }
+
+  #send<E extends keyof ExecutorEvents>(name: E, payload: Payload<E>): void {
     try {
       (this.events.emit as (name: E, payload: Payload<E>) => boolean)(name, payload);
     } catch (error) {
-      if (name !== 'listener-error' && this.events.listenerCount('listener-error') > 0) {
-        this.emit('listener-error', { event: name, error });
-      } else {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
+      reportListenerError(this.events, name, error);
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
 import { ShoalError } from '../errors.js';
+import { reportListenerError } from '../util/listener-error.js';
 import type { Span, SpanKind, SpanListenerErrorEvent, SpanStatus, Telemetry, TraceEvents } from './telemetry.js';
 
 const epoch = () => performance.timeOrigin + performance.now();
@@ -53,18 +54,7 @@ export class Tracer {
   }
 
   #failed(event: SpanListenerErrorEvent['event'], error: unknown): void {
-    const events = this.#events;
-    if (events && events.listenerCount('listener-error') > 0) {
-      try {
-        events.emit('listener-error', { event, error });
-        return;
-      } catch (failure) {
-        error = failure; // the listener-error listener threw: the first error reached it, this one goes on
-      }
-    }
-    queueMicrotask(() => {
-      throw error;
-    });
+    reportListenerError(this.#events, event, error);
   }
 }
 
