@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { untilPrinted } from './child-ready.js';
 
 /** Whether `redis-server` can be run here (CI installs it from Debian; see .ci/run). */
 export const redisAvailable = spawnSync('redis-server', ['--version']).status === 0;
@@ -38,24 +39,11 @@ export async function startRedis(options: { readonly appendOnly?: boolean } = {}
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'shoal-redis-'));
   let child: ChildProcess | undefined;
-  const start = () =>
-    new Promise<void>((resolve, reject) => {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no'];
-      const spawned = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      child = spawned;
-      let output = '';
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          spawned.stdout!.off('data', onData);
-          spawned.stdout!.resume();
-          resolve();
-        }
-      };
-      spawned.stdout!.on('data', onData);
-      spawned.stderr!.resume();
-      spawned.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready: ${output.slice(-500)}`)));
-    });
+  const start = () => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no'];
+    child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    return untilPrinted(child, 'Ready to accept connections', 'redis-server');
+  };
   const stop = async () => {
     const running = child;
     child = undefined;

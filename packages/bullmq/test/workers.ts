@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { untilPrinted } from './child-ready.js';
 
 const BIN = fileURLToPath(new URL('../dist/worker-bin.js', import.meta.url));
 
@@ -24,18 +25,5 @@ export function spawnWorker(options: {
   if (options.requestsPerMinute) args.push('--requests-per-minute', String(options.requestsPerMinute));
   const child = spawn(process.execPath, args, { env: { ...process.env, SHORTAPI_KEY: options.apiKey }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('taking calls')) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve({ child, exited });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then((code) => reject(new Error(`shoal-worker exited (${code}) before it took calls:\n${output.slice(-2000)}`)));
-  });
+  return untilPrinted(child, 'taking calls', 'shoal-worker').then(() => ({ child, exited }));
 }
