@@ -1,6 +1,8 @@
 import type { Limiter } from '@shoal/core';
 import { RateLimiter } from '@shoal/core/internal';
 import type { Redis } from 'ioredis';
+import { BurstDetector } from './burst.js';
+import { CUT, LEASE, PAUSE } from './shared-limit-scripts.js';
 
 export interface SharedLimitOptions {
   /** Requests per minute for the whole account, every worker of the queue together (creates and polls). */
@@ -9,82 +11,45 @@ export interface SharedLimitOptions {
   readonly tokensPerMinute?: number;
 }
 
-/**
- * Takes up to ARGV[3] requests and ARGV[4] tokens from one bucket per queue in Redis, refilled
- * at ARGV[1] requests and ARGV[2] tokens per second (0: no limit of that kind), holding one
- * second's worth at most. Time is Redis's own (TIME), so workers on machines whose clocks
- * differ share one bucket. A Retry-After any worker got (`pausedUntil`) holds every worker.
- * Returns: requests granted, tokens granted, ms to wait before asking again.
- */
-const LEASE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local rps, tps = tonumber(ARGV[1]), tonumber(ARGV[2])
-local wantR, wantT = tonumber(ARGV[3]), tonumber(ARGV[4])
-local s = redis.call('HMGET', KEYS[1], 'r', 't', 'at', 'pausedUntil')
-local paused = tonumber(s[4]) or 0
-if paused > now then return {0, 0, paused - now} end
-local at = tonumber(s[3]) or now
-local elapsed = math.max(0, now - at) / 1000
--- The bucket holds one second's worth, and at least one request (a limit under 60 a minute still lets one go).
-local capR = math.max(1, rps)
-local r = math.min(capR, (tonumber(s[1]) or capR) + elapsed * rps)
-local tk = math.min(tps, (tonumber(s[2]) or tps) + elapsed * tps)
--- A request and its tokens are granted together, or neither is (with the wait until both are there).
-local gotR, gotT, wait = wantR, wantT, 0
-if rps > 0 and r < wantR then
-  gotR, gotT = 0, 0
-  wait = math.ceil((wantR - r) / rps * 1000)
-end
-if tps > 0 then
-  local need = math.min(wantT, tps)
-  if tk < need then
-    wait = math.max(wait, math.ceil((need - tk) / tps * 1000))
-    gotR, gotT = 0, 0
-  elseif gotR > 0 then
-    gotT = need
-  end
-end
-if rps > 0 then r = r - gotR end
-if tps > 0 then tk = tk - gotT end
-redis.call('HSET', KEYS[1], 'r', r, 't', tk, 'at', now)
-redis.call('PEXPIRE', KEYS[1], 600000)
-return {gotR, gotT, wait}
-`;
-
-/** Holds every worker of the queue for a server's Retry-After (the pause lasts at least as long as the longest). */
-const PAUSE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local untilMs = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('HGET', KEYS[1], 'pausedUntil')) or 0
-if untilMs > current then redis.call('HSET', KEYS[1], 'pausedUntil', untilMs) end
-redis.call('PEXPIRE', KEYS[1], 600000)
-return 1
-`;
-
-/**
- * The limiter seam on Redis: one rate limit for the account, shared by every worker of a
- * queue. Each request takes a token from one bucket in Redis; the worker keeps what it took
- * as a small local lease, so the dispatcher's synchronous question ("may a request go now?")
- * is answered from memory, and the lease is refilled in the background (the dispatcher is
- * woken then). A 429 with a Retry-After holds every worker. On top, each worker keeps the
- * executor's own limiter, which learns the server's rate from its 429s.
- */
 /** How long the dispatcher waits to look again while Redis is asked for a lease. */
 const ASKING_MS = 20;
 /** After this long without an answer, Redis is taken to be away (asked again a second later). */
 const ASK_TIMEOUT_MS = 2000;
+/** A lease holds at most this share of a second's requests (and at most MAX_LEASE): fewer trips to Redis, no large bursts. */
+const LEASE_SHARE = 0.05;
+const MAX_LEASE = 8;
 
+type Scripts = Redis & {
+  shoalLease(key: string, ...args: number[]): Promise<[number, number, number, number]>;
+  shoalCut(key: string, ...args: number[]): Promise<number>;
+  shoalPause(key: string, ms: number): Promise<number>;
+};
+
+/**
+ * The limiter seam on Redis: one rate limit for the account, shared by every worker of a
+ * queue. Requests take their turn from one bucket in Redis; a worker keeps what it took as
+ * a small local lease (a twentieth of a second's requests, at most 8), so the dispatcher's
+ * synchronous question ("may a request go now?") is answered from memory, and the lease is
+ * refilled in the background (the dispatcher is woken then).
+ *
+ * The server's answers teach every worker at once: a 429 with a Retry-After holds every
+ * worker, and a burst of 429s seen by any worker cuts the bucket's request rate (first to
+ * just under what the server took in the last second, then by 20% a burst), which climbs
+ * back 2% a second. The worker's own limiter keeps only the pause: a rate learnt by each
+ * worker on its own would pace it twice.
+ */
 export class SharedLimiter implements Limiter {
   readonly countsTokens: boolean;
-  readonly #redis: Redis;
+  readonly #redis: Scripts;
   readonly #key: string;
   readonly #rps: number;
   readonly #tps: number;
   readonly #local: RateLimiter;
+  readonly #bursts: BurstDetector;
   #requests = 0;
   #tokens = 0;
+  /** The rate the bucket last said it learnt (requests a second), if any. */
+  #learned: number | undefined;
   /** Not before this (performance.now()): the bucket said when it would have room. */
   #nextAskAt = 0;
   #asking = false;
@@ -92,24 +57,27 @@ export class SharedLimiter implements Limiter {
   #closed = false;
 
   constructor(redis: Redis, key: string, options: SharedLimitOptions) {
-    this.#redis = redis;
+    this.#redis = redis as Scripts;
     this.#key = key;
     this.#rps = (options.requestsPerMinute ?? 0) / 60;
     this.#tps = (options.tokensPerMinute ?? 0) / 60;
     this.countsTokens = this.#tps > 0;
-    this.#local = new RateLimiter({}, () => performance.now());
+    this.#local = new RateLimiter({ adaptive: false }, () => performance.now());
+    this.#bursts = new BurstDetector(() => performance.now());
     redis.defineCommand('shoalLease', { numberOfKeys: 1, lua: LEASE });
+    redis.defineCommand('shoalCut', { numberOfKeys: 1, lua: CUT });
     redis.defineCommand('shoalPause', { numberOfKeys: 1, lua: PAUSE });
   }
 
+  /** The request rate the workers of the queue learnt from 429s, as this worker last heard it. */
   get learnedPerSecond(): number | undefined {
-    return this.#local.learnedPerSecond;
+    return this.#learned;
   }
 
   waitMs(tokens: number): number {
     const local = this.#local.waitMs(tokens);
     if (local > 0) return local;
-    if (this.#rps === 0 && this.#tps === 0) return 0;
+    if (this.#rps === 0 && this.#tps === 0 && this.#learned === undefined) return 0;
     if (this.#requests >= 1 && (!this.countsTokens || tokens === 0 || this.#tokens >= tokens)) return 0;
     const now = performance.now();
     if (now >= this.#nextAskAt) this.#ask(tokens);
@@ -125,8 +93,8 @@ export class SharedLimiter implements Limiter {
 
   refund(tokens: number): void {
     this.#local.refund(tokens);
-    // At most one request is kept: refunds piling up would become a burst against everyone's bucket.
-    this.#requests = Math.min(1, this.#requests + 1);
+    // No more than a lease is kept: refunds piling up would become a burst against everyone's bucket.
+    this.#requests = Math.min(this.#leaseSize(), this.#requests + 1);
     if (tokens > 0) this.#tokens += tokens;
   }
 
@@ -137,16 +105,26 @@ export class SharedLimiter implements Limiter {
   }
 
   onRateLimited(retryAfterMs: number | undefined, maxPauseMs: number): boolean {
-    if (retryAfterMs !== undefined && retryAfterMs > 0 && !this.#closed) {
-      void (this.#redis as Redis & { shoalPause(key: string, ms: number): Promise<number> })
-        .shoalPause(this.#key, Math.min(retryAfterMs, maxPauseMs))
-        .catch(() => undefined);
+    if (retryAfterMs === undefined || retryAfterMs <= 0 || this.#closed) return this.#local.onRateLimited(retryAfterMs, maxPauseMs);
+    void this.#redis.shoalPause(this.#key, Math.min(retryAfterMs, maxPauseMs)).catch(() => undefined);
+    const burst = this.#bursts.refused();
+    if (burst) {
+      // What is leased went out at the old rate: given back, so that the new rate holds from now.
+      this.#requests = Math.min(this.#requests, 0);
+      const share = Math.round(this.#bursts.acceptedShare() * 1000);
+      void this.#redis.shoalCut(this.#key, this.#rps, share).then(
+        (milli) => {
+          if (milli > 0) this.#learned = milli / 1000;
+        },
+        () => undefined,
+      );
     }
-    return this.#local.onRateLimited(retryAfterMs, maxPauseMs);
+    this.#local.onRateLimited(retryAfterMs, maxPauseMs);
+    return burst;
   }
 
   onAccepted(): void {
-    this.#local.onAccepted();
+    this.#bursts.accepted();
   }
 
   onReady(wake: () => void): void {
@@ -157,27 +135,29 @@ export class SharedLimiter implements Limiter {
     this.#closed = true;
   }
 
-  /** Refills the lease in the background: a request, and the tokens the waiting call lacks. The dispatcher is woken when it got them. */
+  /** Requests to ask for at once: a twentieth of a second's worth at the rate in force, from 1 to 8. */
+  #leaseSize(): number {
+    const rate = this.#learned === undefined ? this.#rps : this.#rps > 0 ? Math.min(this.#rps, this.#learned) : this.#learned;
+    return Math.max(1, Math.min(MAX_LEASE, Math.floor(rate * LEASE_SHARE)));
+  }
+
+  /** Refills the lease in the background: requests, and the tokens the waiting call lacks. The dispatcher is woken when it got them. */
   #ask(tokens: number): void {
     if (this.#asking || this.#closed) return;
     this.#asking = true;
     const needTokens = this.countsTokens ? Math.max(0, tokens - this.#tokens) : 0;
-    const lease = (this.#redis as Redis & { shoalLease(key: string, ...args: number[]): Promise<[number, number, number]> }).shoalLease(
-      this.#key,
-      this.#rps,
-      this.#tps,
-      1,
-      needTokens,
-    );
+    const wantRequests = Math.max(1, this.#leaseSize() - Math.max(0, this.#requests));
+    const lease = this.#redis.shoalLease(this.#key, this.#rps, this.#tps, wantRequests, needTokens);
     // ioredis holds commands while it reconnects: an answer that does not come in time counts as Redis being away.
     let timer: NodeJS.Timeout | undefined;
     const away = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer from Redis')), ASK_TIMEOUT_MS)));
     void Promise.race([lease, away])
       .finally(() => clearTimeout(timer))
       .then(
-        ([requests, granted, waitMs]) => {
+        ([requests, granted, waitMs, learnedMilli]) => {
           this.#requests += requests;
           this.#tokens += granted;
+          this.#learned = learnedMilli < 0 ? undefined : learnedMilli / 1000;
           this.#nextAskAt = performance.now() + waitMs;
           return requests > 0;
         },

@@ -1,52 +1,12 @@
 import { JobFailedError, RetriesExhaustedError, type ShoalError } from '@shoal/core';
-import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from '../../../test/helpers/until.js';
-import { bullmqExecutor, queueStats } from '../src/index.js';
-import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
-import { spawnWorker, type WorkerProcess } from './workers.js';
+import { queueStats } from '../src/index.js';
+import { redisAvailable } from './redis-server.js';
+import { cleanUpAfterEach, onCleanUp, setup } from './setup.js';
 
-let queues = 0;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
-
-async function setup(emulatorOptions: Parameters<typeof startShortApiEmulator>[0] = {}) {
-  const redis: RedisServer = await startRedis();
-  cleanups.push(() => redis.close());
-  const emulator: ShortApiEmulator = await startShortApiEmulator(emulatorOptions);
-  cleanups.push(() => emulator.close());
-  const queue = `test-${process.pid}-${++queues}`;
-  const workers: WorkerProcess[] = [];
-  const spawnOne = async (lockMs?: number, requestsPerMinute?: number) => {
-    const worker = await spawnWorker({
-      redis: redis.url,
-      queue,
-      baseUrl: emulator.url,
-      apiKey: emulator.apiKey,
-      concurrency: 8,
-      ...(lockMs ? { lockMs } : {}),
-      ...(requestsPerMinute ? { requestsPerMinute } : {}),
-    });
-    workers.push(worker);
-    cleanups.push(async () => {
-      worker.child.kill('SIGTERM');
-      // A worker that does not finish its calls soon is killed: nothing is left running after a failed test.
-      const killer = setTimeout(() => worker.child.kill('SIGKILL'), 5000);
-      await worker.exited;
-      clearTimeout(killer);
-    });
-    return worker;
-  };
-  const producer = async () => {
-    const executor = await bullmqExecutor({ connection: redis.url, queue });
-    cleanups.push(() => executor.shutdown({ deadlineMs: 2000 }));
-    return executor;
-  };
-  return { redis, emulator, queue, workers, spawnOne, producer };
-}
+cleanUpAfterEach();
 
 describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes on one Redis queue', () => {
   it('runs every call of a producer on two worker processes, each job created once', async () => {
@@ -71,16 +31,16 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
     const { emulator, spawnOne, producer } = await setup({ latencyMs: 50 });
     await Promise.all([spawnOne(), spawnOne()]);
     const [a, b] = await Promise.all([producer(), producer()]);
-    const prompts = Array.from({ length: 50 }, (_, i) => `same ${i}`);
+    const prompts = Array.from({ length: 500 }, (_, i) => `same ${i}`);
     const [fromA, fromB] = await Promise.all([
       Promise.all(prompts.map((prompt) => a.complete({ prompt }))),
       Promise.all(prompts.map((prompt) => b.complete({ prompt }))),
     ]);
     expect(fromA.map((r) => r.text)).toEqual(fromB.map((r) => r.text));
-    expect(emulator.stats().jobs).toBe(50);
-    expect(emulator.stats().creates).toBe(50);
+    expect(emulator.stats().jobs).toBe(500);
+    expect(emulator.stats().creates).toBe(500);
     // Each job paid once: of every pair of identical calls, one owned the job and the other joined it (cost 0).
-    expect(a.metrics().deduplicated + b.metrics().deduplicated).toBe(50);
+    expect(a.metrics().deduplicated + b.metrics().deduplicated).toBe(500);
     const billed = emulator.jobs.reduce((sum, job) => sum + Number(job.amountUsd), 0);
     expect(a.metrics().costUsd + b.metrics().costUsd).toBeCloseTo(billed, 12);
   });
@@ -102,7 +62,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
     // The server takes 10 requests a second (a sliding window); the workers share 5 a second (300 a minute, a burst of
     // one second's worth), so no second ever sees more than 10. Each worker alone could send 16 creates at once.
     const { emulator, spawnOne, producer } = await setup({ latencyMs: 50, rpsLimit: 10 });
-    await Promise.all([spawnOne(undefined, 300), spawnOne(undefined, 300)]);
+    await Promise.all([spawnOne({ requestsPerMinute: 300 }), spawnOne({ requestsPerMinute: 300 })]);
     const executor = await producer();
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => executor.complete({ prompt: `paced ${i}` })));
     expect(results).toHaveLength(12);
@@ -130,13 +90,13 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
 
   it('hands the calls of a worker killed with SIGKILL to another, which re-attaches to their jobs: none created twice', async () => {
     const { emulator, redis, queue, spawnOne, producer } = await setup({ latencyMs: 1500 });
-    const doomed = await spawnOne(3000);
-    await spawnOne(3000);
+    const doomed = await spawnOne({ lockMs: 3000 });
+    await spawnOne({ lockMs: 3000 });
     const executor = await producer();
     const calls = Array.from({ length: 24 }, (_, i) => executor.complete({ prompt: `long ${i}` }));
     // Kill one worker once both hold eight jobs whose ids are written in the journal (the other eight calls wait for a slot).
     const journal = new Redis(redis.url);
-    cleanups.push(async () => journal.disconnect());
+    onCleanUp(async () => journal.disconnect());
     const written = async () => {
       const keys = await journal.keys(`shoal:${queue}:journal:*`);
       const ids = await Promise.all(keys.map((key) => journal.hget(key, 'jobId')));

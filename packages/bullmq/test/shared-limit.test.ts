@@ -55,4 +55,32 @@ describe.skipIf(!redisAvailable)('SharedLimiter: one bucket in Redis for every w
     a.close();
     b.close();
   });
+
+  it("cuts every worker's rate when one of them sees a burst of 429s", async () => {
+    const a = new SharedLimiter(redis, 'test:learn', { requestsPerMinute: 600 }); // 10 a second
+    const b = new SharedLimiter(redis, 'test:learn', { requestsPerMinute: 600 });
+    await granted(a);
+    a.take(0);
+    await granted(b);
+    b.take(0);
+    expect(a.learnedPerSecond).toBeUndefined();
+    expect(b.learnedPerSecond).toBeUndefined();
+    // Ten answers taken, then 429s asking to wait a millisecond: the second makes a burst.
+    for (let i = 0; i < 10; i++) a.onAccepted();
+    expect(a.onRateLimited(1, 60_000)).toBe(false);
+    expect(a.onRateLimited(1, 60_000)).toBe(true);
+    // The other worker hears of the cut at its next lease: under what was configured.
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (b.waitMs(0) === 0) b.take(0);
+        if (b.learnedPerSecond !== undefined) resolve();
+        else setImmediate(check);
+      };
+      check();
+    });
+    expect(b.learnedPerSecond).toBeGreaterThan(0);
+    expect(b.learnedPerSecond).toBeLessThan(10);
+    a.close();
+    b.close();
+  });
 });
