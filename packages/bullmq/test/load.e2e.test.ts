@@ -11,6 +11,8 @@ cleanUpAfterEach();
 
 const WORKERS = 4;
 const CONCURRENCY = 8;
+/** Bounds each run (they take 10 to 30 s alone; more with another suite beside them on two cores). */
+const LOAD_TIMEOUT_MS = 240_000;
 
 /** Counts the calls that have ended, so a test can act at a point of the run (`reached(n)`: once n have ended). */
 function counted(calls: Promise<CompletionResult>[], onEnded?: (ended: number) => void) {
@@ -27,80 +29,88 @@ function counted(calls: Promise<CompletionResult>[], onEnded?: (ended: number) =
 }
 
 describe.skipIf(!redisAvailable)('@shoal/bullmq under load: four worker processes', () => {
-  it('creates 2,000 calls of mixed priority in priority order across four workers (one batch per worker at most out of order)', async () => {
-    const { emulator, redis, queue, spawnOne, producer } = await setup({ latencyMs: { min: 2, max: 20 }, seed: 12 });
-    const executor = await producer();
-    const random = seededRandom(2000);
-    const priorities = Array.from({ length: 2000 }, () => Math.floor(random() * 5));
-    const calls = priorities.map((priority, i) => executor.complete({ prompt: `p${priority} n${i}` }, { priority }));
-    // Every call waits in the queue before any worker starts: the order of creates is the queue's alone.
-    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const view = new Queue(queue, { connection });
-    onCleanUp(async () => {
-      await view.close();
-      connection.disconnect();
-    });
-    await untilAsync(async () => (await view.getJobCountByTypes('prioritized', 'wait')) === 2000, 'all 2,000 calls queued');
-    await Promise.all(Array.from({ length: WORKERS }, () => spawnOne({ concurrency: CONCURRENCY })));
-    const results = await Promise.all(calls);
-    expect(results.every((r) => r.text.length > 0)).toBe(true);
-    expect(emulator.stats().jobs).toBe(2000);
-    expect(emulator.stats().duplicateCreates).toBe(0);
-    // In the order the server saw the creates: for each call, how many of higher priority were created after it
-    // (were waiting while it was taken), and how many of its own priority queued before it were created after it.
-    const created = emulator.jobs.map((job) => {
-      const [, priority, index] = /^p(\d) n(\d+)$/.exec(job.prompt)!;
-      return { priority: Number(priority), index: Number(index) };
-    });
-    let worstHigher = 0;
-    let worstFifo = 0;
-    for (let i = 0; i < created.length; i++) {
-      const { priority, index } = created[i]!;
-      let higher = 0;
-      let earlier = 0;
-      for (let j = i + 1; j < created.length; j++) {
-        if (created[j]!.priority > priority) higher++;
-        else if (created[j]!.priority === priority && created[j]!.index < index) earlier++;
+  it(
+    'creates 2,000 calls of mixed priority in priority order across four workers (one batch per worker at most out of order)',
+    async () => {
+      const { emulator, redis, queue, spawnOne, producer } = await setup({ latencyMs: { min: 2, max: 20 }, seed: 12 });
+      const executor = await producer();
+      const random = seededRandom(2000);
+      const priorities = Array.from({ length: 2000 }, () => Math.floor(random() * 5));
+      const calls = priorities.map((priority, i) => executor.complete({ prompt: `p${priority} n${i}` }, { priority }));
+      // Every call waits in the queue before any worker starts: the order of creates is the queue's alone.
+      const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+      const view = new Queue(queue, { connection });
+      onCleanUp(async () => {
+        await view.close();
+        connection.disconnect();
+      });
+      await untilAsync(async () => (await view.getJobCountByTypes('prioritized', 'wait')) === 2000, 'all 2,000 calls queued');
+      await Promise.all(Array.from({ length: WORKERS }, () => spawnOne({ concurrency: CONCURRENCY })));
+      const results = await Promise.all(calls);
+      expect(results.every((r) => r.text.length > 0)).toBe(true);
+      expect(emulator.stats().jobs).toBe(2000);
+      expect(emulator.stats().duplicateCreates).toBe(0);
+      // In the order the server saw the creates: for each call, how many of higher priority were created after it
+      // (were waiting while it was taken), and how many of its own priority queued before it were created after it.
+      const created = emulator.jobs.map((job) => {
+        const [, priority, index] = /^p(\d) n(\d+)$/.exec(job.prompt)!;
+        return { priority: Number(priority), index: Number(index) };
+      });
+      let worstHigher = 0;
+      let worstFifo = 0;
+      for (let i = 0; i < created.length; i++) {
+        const { priority, index } = created[i]!;
+        let higher = 0;
+        let earlier = 0;
+        for (let j = i + 1; j < created.length; j++) {
+          if (created[j]!.priority > priority) higher++;
+          else if (created[j]!.priority === priority && created[j]!.index < index) earlier++;
+        }
+        worstHigher = Math.max(worstHigher, higher);
+        worstFifo = Math.max(worstFifo, earlier);
       }
-      worstHigher = Math.max(worstHigher, higher);
-      worstFifo = Math.max(worstFifo, earlier);
-    }
-    expect(worstHigher).toBeLessThanOrEqual(WORKERS * CONCURRENCY);
-    expect(worstFifo).toBeLessThanOrEqual(WORKERS * CONCURRENCY);
-  });
+      expect(worstHigher).toBeLessThanOrEqual(WORKERS * CONCURRENCY);
+      expect(worstFifo).toBeLessThanOrEqual(WORKERS * CONCURRENCY);
+    },
+    LOAD_TIMEOUT_MS,
+  );
 
-  it('finishes every call through three SIGKILLs of a worker at seeded random points: no job whose id was written is created again', async () => {
-    const { emulator, redis, queue, workers, spawnOne, producer } = await setup({ latencyMs: { min: 100, max: 600 }, seed: 3 });
-    const LOCK_MS = 2000;
-    await Promise.all(Array.from({ length: WORKERS }, () => spawnOne({ lockMs: LOCK_MS, concurrency: CONCURRENCY })));
-    const executor = await producer();
-    const CALLS = 400;
-    const run = counted(Array.from({ length: CALLS }, (_, i) => executor.complete({ prompt: `kill run ${i}` }, { priority: i % 4 })));
-    const random = seededRandom(33);
-    const killAt = [0, 1, 2].map(() => 40 + Math.floor(random() * 300)).sort((a, b) => a - b);
-    const alive = new Set(workers);
-    for (const point of killAt) {
-      await run.reached(point);
-      const victims = [...alive];
-      const victim = victims[Math.floor(random() * victims.length)]!;
-      alive.delete(victim);
-      victim.child.kill('SIGKILL');
-      await victim.exited;
-      alive.add(await spawnOne({ lockMs: LOCK_MS, concurrency: CONCURRENCY }));
-    }
-    const results = await run.all;
-    expect(results).toHaveLength(CALLS);
-    expect(results.every((r) => r.text.length > 0)).toBe(true);
-    const stats = await queueStats(redis.url, queue);
-    const server = emulator.stats();
-    // A killed worker's calls with a job id written were re-attached to; only a create caught between being
-    // sent and its id being written may be sent again, and each such is counted.
-    expect(stats.resumed).toBeGreaterThanOrEqual(1);
-    expect(server.jobs).toBeGreaterThanOrEqual(CALLS);
-    expect(server.jobs).toBeLessThanOrEqual(CALLS + stats.recreated);
-    expect(server.duplicateCreates).toBeLessThanOrEqual(stats.recreated);
-    expect(stats.jobs).toBe(server.jobs);
-  });
+  it(
+    'finishes every call through three SIGKILLs of a worker at seeded random points: no job whose id was written is created again',
+    async () => {
+      const { emulator, redis, queue, workers, spawnOne, producer } = await setup({ latencyMs: { min: 100, max: 600 }, seed: 3 });
+      const LOCK_MS = 2000;
+      await Promise.all(Array.from({ length: WORKERS }, () => spawnOne({ lockMs: LOCK_MS, concurrency: CONCURRENCY })));
+      const executor = await producer();
+      const CALLS = 400;
+      const run = counted(Array.from({ length: CALLS }, (_, i) => executor.complete({ prompt: `kill run ${i}` }, { priority: i % 4 })));
+      const random = seededRandom(33);
+      const killAt = [0, 1, 2].map(() => 40 + Math.floor(random() * 300)).sort((a, b) => a - b);
+      const alive = new Set(workers);
+      for (const point of killAt) {
+        await run.reached(point);
+        const victims = [...alive];
+        const victim = victims[Math.floor(random() * victims.length)]!;
+        alive.delete(victim);
+        victim.child.kill('SIGKILL');
+        await victim.exited;
+        alive.add(await spawnOne({ lockMs: LOCK_MS, concurrency: CONCURRENCY }));
+      }
+      const results = await run.all;
+      expect(results).toHaveLength(CALLS);
+      expect(results.every((r) => r.text.length > 0)).toBe(true);
+      const stats = await queueStats(redis.url, queue);
+      const server = emulator.stats();
+      // A killed worker's calls with a job id written were re-attached to; only a create caught between being
+      // sent and its id being written may be sent again, and each such is counted.
+      expect(stats.resumed).toBeGreaterThanOrEqual(1);
+      expect(server.jobs).toBeGreaterThanOrEqual(CALLS);
+      expect(server.jobs).toBeLessThanOrEqual(CALLS + stats.recreated);
+      expect(server.duplicateCreates).toBeLessThanOrEqual(stats.recreated);
+      expect(stats.jobs).toBe(server.jobs);
+    },
+    LOAD_TIMEOUT_MS,
+  );
 
   // Each worker learning on its own, and one limit shared by all (set above what the server takes): learnt down
   // for every worker at once from the first burst of 429s any of them sees.
@@ -142,5 +152,6 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq under load: four worker processe
         expect(learned).toBeLessThan(requestsPerMinute / 60);
       }
     },
+    LOAD_TIMEOUT_MS,
   );
 });
