@@ -40,3 +40,8 @@ export function bullPriority(priority: number): number {
 export function statsKey(queue: string): string {
   return `shoal:${queue}:stats`;
 }
+
+/** The Redis hash of the workers' shared limit (a bucket, a Retry-After pause, the learnt rate). */
+export function limitKey(queue: string): string {
+  return `shoal:${queue}:limit`;
+}

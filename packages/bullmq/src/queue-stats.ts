@@ -1,9 +1,15 @@
 import { picoToUsd } from '@shoal/core/internal';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { connect, describeConnection, type RedisConnection, ready } from './connection.js';
-import { statsKey } from './protocol.js';
+import { limitKey, statsKey } from './protocol.js';
 
-/** The queue's totals from every worker: jobs created and their charges, and what they did with jobs other workers left (killed mid-call). */
+/** The whole queue's totals, from every producer and worker: what waits, what runs, what was created and paid. */
 export interface QueueStats {
+  /** Calls waiting for a worker. */
+  readonly waiting: number;
+  /** Calls a worker holds. */
+  readonly active: number;
   /** Jobs re-attached to by id: created by a worker that died, finished by another. No second job. */
   readonly resumed: number;
   /**
@@ -15,21 +21,37 @@ export interface QueueStats {
   readonly jobs: number;
   /** What they were charged at their creates, summed in Redis in pico-dollars (the queue's ledger). */
   readonly costUsd: number;
+  /** The request rate the workers' shared limit learnt from 429s (requests a minute), if it learnt one. */
+  readonly learnedRequestsPerMinute: number | undefined;
 }
 
 /** The queue's totals, from Redis (every worker's counts). */
 export async function queueStats(connection: RedisConnection, queue = 'shoal'): Promise<QueueStats> {
   const redis = connect(connection, 'queueStats()');
+  const jobs = new Queue(queue, { connection: redis });
   try {
     await ready(redis, describeConnection(connection));
-    const counts = await redis.hgetall(statsKey(queue));
-    return {
-      resumed: Number(counts.resumed ?? 0),
-      recreated: Number(counts.recreated ?? 0),
-      jobs: Number(counts.jobs ?? 0),
-      costUsd: picoToUsd(BigInt(counts.costPico ?? '0')),
-    };
+    return await readQueueStats(redis, jobs, queue);
   } finally {
+    await jobs.close();
     redis.disconnect();
   }
+}
+
+/** The totals over a connection already open (a producer's). */
+export async function readQueueStats(redis: Redis, jobs: Queue, queue: string): Promise<QueueStats> {
+  const [counts, totals, learned] = await Promise.all([
+    jobs.getJobCounts('wait', 'prioritized', 'delayed', 'active'),
+    redis.hgetall(statsKey(queue)),
+    redis.hget(limitKey(queue), 'learned'),
+  ]);
+  return {
+    waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
+    active: counts.active ?? 0,
+    resumed: Number(totals.resumed ?? 0),
+    recreated: Number(totals.recreated ?? 0),
+    jobs: Number(totals.jobs ?? 0),
+    costUsd: picoToUsd(BigInt(totals.costPico ?? '0')),
+    learnedRequestsPerMinute: learned === null ? undefined : Number(learned) * 60,
+  };
 }

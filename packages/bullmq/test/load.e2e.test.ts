@@ -145,11 +145,10 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq under load: four worker processe
       expect(later.rateLimited / later.requests).toBeLessThan(0.1);
       if (requestsPerMinute) {
         // The workers' one bucket learnt a rate under the one configured.
-        const connection = new Redis(redis.url);
-        onCleanUp(async () => connection.disconnect());
-        const learned = Number(await connection.hget(`shoal:${queue}:limit`, 'learned'));
+        const { learnedRequestsPerMinute: learned, waiting, active } = await queueStats(redis.url, queue);
         expect(learned).toBeGreaterThan(0);
-        expect(learned).toBeLessThan(requestsPerMinute / 60);
+        expect(learned).toBeLessThan(requestsPerMinute);
+        expect(waiting + active).toBe(0);
       }
     },
     LOAD_TIMEOUT_MS,
