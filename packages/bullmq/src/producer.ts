@@ -18,6 +18,7 @@ import { checkCallOptions, checkRequest, requestKey } from '@shoal/core/internal
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { EventEmitter } from 'eventemitter3';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
+import { ProducerBudget } from './producer-budget.js';
 import { bullPriority, type CallJobData, type CallJobResult, PROTOCOL_VERSION } from './protocol.js';
 import { decodeError } from './wire-error.js';
 
@@ -29,6 +30,13 @@ export interface ProducerOptions {
   readonly timeoutMs?: number;
   /** How long a finished call's result is kept in the queue, for identical calls arriving late (failures are not kept). @default 3600 */
   readonly keepResultsSeconds?: number;
+  /**
+   * US dollars for all of this producer's calls, on every worker together (a record in
+   * Redis): once spent, the workers create no job for its calls and they fail with
+   * BudgetExceededError, and the producer refuses new ones before queueing them. Passed
+   * by at most about one call, as core's budget. @default none
+   */
+  readonly budgetUsd?: number;
 }
 
 /** The producer's stand-in for a provider: it holds no key and sends nothing; the workers do. */
@@ -48,19 +56,27 @@ const REMOTE: ModelProvider = {
  * request's key); priorities order the calls of every producer of the queue.
  */
 export async function bullmqExecutor(options: ProducerOptions): Promise<Executor> {
-  const { connection, queue: name = 'shoal', timeoutMs, keepResultsSeconds = 3600 } = options;
+  const { connection, queue: name = 'shoal', timeoutMs, keepResultsSeconds = 3600, budgetUsd } = options;
+  if (budgetUsd !== undefined) ProducerBudget.check(budgetUsd);
   const redis = connect(connection, 'bullmqExecutor()');
   await ready(redis, describeConnection(connection)).catch((error: unknown) => {
     redis.disconnect();
     throw error;
   });
+  const budget =
+    budgetUsd === undefined
+      ? undefined
+      : await ProducerBudget.create(redis, name, budgetUsd).catch((error: unknown) => {
+          redis.disconnect();
+          throw error;
+        });
   const queue = new Queue<CallJobData, CallJobResult>(name, { connection: redis });
   const events = quiet(redis.duplicate());
   const queueEvents = new QueueEvents(name, { connection: events });
   await queueEvents.waitUntilReady();
   // BullMQ leaves connections it was given open: both are closed with the producer.
   const connections = { disconnect: () => [redis, events].forEach((c) => c.disconnect()) };
-  return new BullmqProducer(queue, queueEvents, connections, timeoutMs, keepResultsSeconds);
+  return new BullmqProducer(queue, queueEvents, connections, timeoutMs, keepResultsSeconds, budget);
 }
 
 class BullmqProducer implements Executor {
@@ -88,12 +104,16 @@ class BullmqProducer implements Executor {
     private readonly redis: { disconnect(): void },
     private readonly timeoutMs: number | undefined,
     private readonly keepResultsSeconds: number,
+    private readonly budget: ProducerBudget | undefined,
   ) {}
 
   complete(request: CompletionRequest, options?: CallOptions): Promise<CompletionResult> {
     const invalid = checkRequest(request) ?? checkCallOptions(options);
     if (invalid) return Promise.reject(invalid);
     if (this.#closed) return Promise.reject(new ExecutorClosedError());
+    // Once Redis said the budget is spent, nothing more is queued.
+    const refused = this.budget?.refusal();
+    if (refused) return Promise.reject(refused);
     // Nothing is queued (and so nothing paid on a worker) for a caller who has left already.
     if (options?.signal?.aborted) return Promise.reject(aborted(options.signal));
     let end!: (error: ShoalError) => void;
@@ -122,6 +142,7 @@ class BullmqProducer implements Executor {
       callId,
       ...(options?.cache === undefined ? {} : { cache: options.cache }),
       ...(options?.tags ? { tags: options.tags } : {}),
+      ...(this.budget ? { budget: this.budget.id } : {}),
     };
     this.#queued++;
     let queued = true;
@@ -161,6 +182,7 @@ class BullmqProducer implements Executor {
         durationMs: performance.now() - started,
       };
       this.#book(outcome);
+      void this.budget?.refresh();
       this.events.emit('call-end', {
         callId,
         at: performance.now(),
@@ -179,6 +201,8 @@ class BullmqProducer implements Executor {
       if (queued) this.#queued--;
       this.#failed++;
       const error = decodeError(raw);
+      // Before its caller hears of it, the producer reads its budget: spent (the workers refused the call), or charged for a failed job.
+      await this.budget?.refresh();
       this.events.emit('call-error', {
         callId,
         at: performance.now(),
@@ -239,6 +263,8 @@ class BullmqProducer implements Executor {
    * and in `queueStats()`; those fields read 0 or undefined here.
    */
   metrics(): ExecutorMetrics {
+    // With a budget, Redis's figure when it is more: it counts the jobs of failed calls too.
+    const costUsd = Math.max(this.#costUsd, this.budget?.spentUsd ?? 0);
     const totals = {
       calls: this.#done,
       cachedCalls: this.#cached,
@@ -246,7 +272,7 @@ class BullmqProducer implements Executor {
       inputTokens: this.#inputTokens,
       cachedInputTokens: this.#cachedInputTokens,
       outputTokens: this.#outputTokens,
-      costUsd: this.#costUsd,
+      costUsd,
     };
     return {
       queued: this.#queued,
@@ -264,9 +290,9 @@ class BullmqProducer implements Executor {
       latencyMs: { p50: 0, p95: 0, p99: 0, mean: 0 },
       concurrency: { limit: 0, effective: 0 },
       totals,
-      costUsd: this.#costUsd,
+      costUsd,
       byTag: {},
-      budgetUsd: undefined,
+      budgetUsd: this.budget?.usd,
       refusedAfterClose: 0,
       recovery: { resumed: 0, recreated: 0, storeErrors: 0 },
     };

@@ -1,7 +1,7 @@
 import type { CompletionRequest, CompletionResult } from '@shoal/core';
 
-/** Bumped when producers and workers would misread each other's jobs. */
-export const PROTOCOL_VERSION = 1;
+/** Bumped when producers and workers would misread each other's jobs (2: a call may carry a budget, which a worker of 1 would not honour). */
+export const PROTOCOL_VERSION = 2;
 
 /** What a producer puts in a BullMQ job. */
 export interface CallJobData {
@@ -14,6 +14,8 @@ export interface CallJobData {
   readonly callId: string;
   /** The call's cache option, honoured by the worker's executor. */
   readonly cache?: boolean | 'refresh';
+  /** The id of the producer's budget in Redis (shared-budget.ts): the worker spends the call's charges from it. */
+  readonly budget?: string;
 }
 
 /** What a worker returns: a CompletionResult as JSON (`jobId` and `model` null when absent). */

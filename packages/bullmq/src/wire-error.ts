@@ -1,4 +1,4 @@
-import { ShoalError, type ShoalErrorCode } from '@shoal/core';
+import { BudgetExceededError, ShoalError, type ShoalErrorCode } from '@shoal/core';
 
 /** A shoal error as it crosses from a worker to a producer: every field a caller branches on, `errors` included. */
 interface WireError {
@@ -11,6 +11,8 @@ interface WireError {
   readonly attempt?: number;
   readonly retryAfterMs?: number;
   readonly errors?: readonly WireError[];
+  /** A BudgetExceededError's figures. */
+  readonly budget?: { readonly budgetUsd: number; readonly spentUsd: number };
 }
 
 const MARK = 'shoal-error:';
@@ -35,6 +37,7 @@ function toWire(error: unknown): WireError {
     ...(error.attempt === undefined ? {} : { attempt: error.attempt }),
     ...(typeof extra.retryAfterMs === 'number' ? { retryAfterMs: extra.retryAfterMs } : {}),
     ...(Array.isArray(extra.errors) ? { errors: extra.errors.map(toWire) } : {}),
+    ...(BudgetExceededError.isInstance(error) ? { budget: { budgetUsd: error.budgetUsd, spentUsd: error.spentUsd } } : {}),
   };
 }
 
@@ -57,6 +60,8 @@ export function decodeError(error: unknown): ShoalError {
 }
 
 function fromWire(wire: WireError): ShoalError {
+  // JSON has no Infinity: a budget without a limit comes back as null.
+  if (wire.budget) return new BudgetExceededError(wire.budget.budgetUsd ?? Number.POSITIVE_INFINITY, wire.budget.spentUsd);
   const error = new ShoalError(wire.code, wire.message, wire.retryable, {
     fault: wire.fault,
     ...(wire.status === undefined ? {} : { status: wire.status }),

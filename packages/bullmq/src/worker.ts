@@ -1,11 +1,12 @@
 import { type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
 import { parseUsdToPico } from '@shoal/core/internal';
-import { type Job, Worker } from 'bullmq';
+import { type Job, WaitingError, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { type CallJobData, type CallJobResult, PROTOCOL_VERSION, statsKey } from './protocol.js';
 import { redisStore } from './redis-store.js';
 import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
 import { encodeError } from './wire-error.js';
+import { HandBack, WorkerBudgets } from './worker-budget.js';
 
 export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'concurrency' | 'queue' | 'budgetUsd'> {
   readonly connection: RedisConnection;
@@ -42,8 +43,10 @@ export interface ShoalWorker {
 export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> {
   const { connection, queue = 'shoal', lockDurationMs = 30_000, concurrency = 16, sharedLimit, ...executorOptions } = options;
   if ((executorOptions as { budgetUsd?: unknown }).budgetUsd !== undefined) {
-    // One worker's budget would fail every call it takes once spent, while others could run them: a budget belongs to the queue.
-    throw new ShoalConfigError("startWorker() takes no `budgetUsd`: a budget is the whole queue's, and one shared by the workers is not built yet (issue 12).");
+    // One worker's budget would fail every call it takes once spent, while others could run them: a budget belongs to the calls.
+    throw new ShoalConfigError(
+      'startWorker() takes no `budgetUsd`: a budget belongs to the calls, not to a worker. Give it to the producer, `bullmqExecutor({ budgetUsd })`: every worker then stops running its calls once it is spent.',
+    );
   }
   if (typeof lockDurationMs !== 'number' || !(lockDurationMs >= 100)) {
     throw new ShoalConfigError(`Expected \`lockDurationMs\` to be a number from 100 up, got \`${String(lockDurationMs)}\`.`);
@@ -82,8 +85,9 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
       .hincrby(stats, 'costPico', (pico ?? 0n).toString())
       .exec();
   });
+  const budgets = new WorkerBudgets(redis, queue, executor);
   const workerConnection = quiet(redis.duplicate());
-  const worker = new Worker<CallJobData, CallJobResult>(queue, (job) => run(executor, job), {
+  const worker = new Worker<CallJobData, CallJobResult>(queue, (job, token) => run(executor, budgets, job, token), {
     connection: workerConnection,
     concurrency,
     lockDuration: lockDurationMs,
@@ -96,6 +100,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   return {
     executor,
     async close() {
+      budgets.close(); // calls waiting for room in their budget go back to the queue
       await worker.close();
       await executor.close();
       limiter?.close();
@@ -106,7 +111,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   };
 }
 
-async function run(executor: Executor, job: Job<CallJobData, CallJobResult>): Promise<CallJobResult> {
+async function run(executor: Executor, budgets: WorkerBudgets, job: Job<CallJobData, CallJobResult>, token?: string): Promise<CallJobResult> {
   const data = job.data;
   if (data.v !== PROTOCOL_VERSION) {
     throw new Error(
@@ -118,13 +123,20 @@ async function run(executor: Executor, job: Job<CallJobData, CallJobResult>): Pr
     );
   }
   let result: CompletionResult;
-  try {
-    result = await executor.complete(data.request, {
+  const start = () =>
+    executor.complete(data.request, {
       priority: data.priority,
       ...(data.tags ? { tags: data.tags } : {}),
       ...(data.cache === undefined ? {} : { cache: data.cache }),
     });
+  try {
+    // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
+    result = data.budget === undefined ? await start() : await budgets.run(data.budget, job.id!, job.stalledCounter > 0, start);
   } catch (error) {
+    if (error instanceof HandBack) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     // The producer rebuilds the error from this (code, fault, retryability, what it carried).
     throw new Error(encodeError(error));
   }
