@@ -19,6 +19,7 @@ import { type Job, Queue, QueueEvents } from 'bullmq';
 import { EventEmitter } from 'eventemitter3';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { bullPriority, type CallJobData, type CallJobResult, PROTOCOL_VERSION } from './protocol.js';
+import { joinQueue } from './registry.js';
 import { decodeError } from './wire-error.js';
 
 export interface ProducerOptions {
@@ -50,16 +51,24 @@ const REMOTE: ModelProvider = {
 export async function bullmqExecutor(options: ProducerOptions): Promise<Executor> {
   const { connection, queue: name = 'shoal', timeoutMs, keepResultsSeconds = 3600 } = options;
   const redis = connect(connection, 'bullmqExecutor()');
-  await ready(redis, describeConnection(connection)).catch((error: unknown) => {
-    redis.disconnect();
-    throw error;
-  });
+  // Refuses to start beside a live producer or worker that speaks another protocol version.
+  const registration = await ready(redis, describeConnection(connection))
+    .then(() => joinQueue(redis, name, 'producer'))
+    .catch((error: unknown) => {
+      redis.disconnect();
+      throw error;
+    });
   const queue = new Queue<CallJobData, CallJobResult>(name, { connection: redis });
   const events = quiet(redis.duplicate());
   const queueEvents = new QueueEvents(name, { connection: events });
   await queueEvents.waitUntilReady();
   // BullMQ leaves connections it was given open: both are closed with the producer.
-  const connections = { disconnect: () => [redis, events].forEach((c) => c.disconnect()) };
+  const connections = {
+    async disconnect() {
+      await registration.close();
+      for (const c of [redis, events]) c.disconnect();
+    },
+  };
   return new BullmqProducer(queue, queueEvents, connections, timeoutMs, keepResultsSeconds);
 }
 
@@ -85,7 +94,7 @@ class BullmqProducer implements Executor {
   constructor(
     private readonly queue: Queue<CallJobData, CallJobResult>,
     private readonly queueEvents: QueueEvents,
-    private readonly redis: { disconnect(): void },
+    private readonly redis: { disconnect(): Promise<void> },
     private readonly timeoutMs: number | undefined,
     private readonly keepResultsSeconds: number,
   ) {}
@@ -309,7 +318,7 @@ class BullmqProducer implements Executor {
   async #release(): Promise<void> {
     await this.queueEvents.close();
     await this.queue.close();
-    this.redis.disconnect();
+    await this.redis.disconnect();
   }
 }
 

@@ -4,6 +4,7 @@ import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { type CallJobData, type CallJobResult, PROTOCOL_VERSION, statsKey } from './protocol.js';
 import { redisStore } from './redis-store.js';
+import { joinQueue } from './registry.js';
 import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
 import { encodeError } from './wire-error.js';
 
@@ -58,10 +59,13 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     throw new ShoalConfigError('startWorker() takes `sharedLimit` (one limit for every worker) or `rateLimit` / `limiter` (this worker only), not both.');
   }
   const redis = connect(connection, 'startWorker()');
-  await ready(redis, describeConnection(connection)).catch(async (error: unknown) => {
-    redis.disconnect();
-    throw error;
-  });
+  // Refuses to start beside a live producer or worker that speaks another protocol version.
+  const registration = await ready(redis, describeConnection(connection))
+    .then(() => joinQueue(redis, queue, 'worker'))
+    .catch(async (error: unknown) => {
+      redis.disconnect();
+      throw error;
+    });
   const limiter = sharedLimit ? new SharedLimiter(redis, `shoal:${queue}:limit`, sharedLimit) : undefined;
   const executor = createExecutor({
     ...executorOptions,
@@ -98,6 +102,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     async close() {
       await worker.close();
       await executor.close();
+      await registration.close();
       limiter?.close();
       // BullMQ leaves connections it was given open.
       workerConnection.disconnect();
