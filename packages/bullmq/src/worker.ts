@@ -2,6 +2,7 @@ import { type CompletionResult, createExecutor, type Executor, type ExecutorOpti
 import { parseUsdToPico } from '@shoal/core/internal';
 import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
+import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
 import { type CallJobData, type CallJobResult, PROTOCOL_VERSION, statsKey } from './protocol.js';
 import { redisStore } from './redis-store.js';
 import { joinQueue } from './registry.js';
@@ -30,8 +31,12 @@ export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' |
 export interface ShoalWorker {
   /** The worker's own executor (the one that talks to the provider): metrics, events. */
   readonly executor: Executor;
-  /** Stops taking calls, lets the running ones finish, then closes. */
-  close(): Promise<void>;
+  /**
+   * Stops taking calls at once, lets the running ones finish until `deadlineMs` (30 s by
+   * default), then hands the rest back to the queue, where another worker re-attaches to
+   * their jobs; then closes. Says how many finished here and how many were handed back.
+   */
+  close(options?: WorkerCloseOptions): Promise<WorkerCloseReport>;
 }
 
 /**
@@ -87,7 +92,8 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
       .exec();
   });
   const workerConnection = quiet(redis.duplicate());
-  const worker = new Worker<CallJobData, CallJobResult>(queue, (job) => run(executor, job), {
+  const handBack = new HandBack();
+  const worker = new Worker<CallJobData, CallJobResult>(queue, (job, token) => handBack.run(job, token, () => run(executor, job)), {
     connection: workerConnection,
     concurrency,
     lockDuration: lockDurationMs,
@@ -99,15 +105,23 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   await worker.waitUntilReady();
   return {
     executor,
-    async close() {
-      await worker.close();
-      await executor.close();
-      await registration.close();
-      limiter?.close();
-      // BullMQ leaves connections it was given open.
-      workerConnection.disconnect();
-      redis.disconnect();
-    },
+    close: (closeOptions) =>
+      handBack.close(
+        {
+          worker,
+          shutdown: () => executor.shutdown({ deadlineMs: 0 }),
+          wake: () => redis.zadd(worker.keys.marker!, 0, '0'),
+          async release() {
+            await executor.close();
+            await registration.close();
+            limiter?.close();
+            // BullMQ leaves connections it was given open.
+            workerConnection.disconnect();
+            redis.disconnect();
+          },
+        },
+        closeOptions,
+      ),
   };
 }
 
@@ -131,7 +145,7 @@ async function run(executor: Executor, job: Job<CallJobData, CallJobResult>): Pr
     });
   } catch (error) {
     // The producer rebuilds the error from this (code, fault, retryability, what it carried).
-    throw new Error(encodeError(error));
+    throw new Error(encodeError(error), { cause: error });
   }
   return { ...result, jobId: result.jobId ?? null, model: result.model ?? null, callId: data.callId };
 }
