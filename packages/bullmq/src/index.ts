@@ -1,6 +1,7 @@
 // The public API of @shoal/bullmq: producers and workers of one shoal queue on Redis.
 
 export type { RedisConnection } from './connection.js';
+export type { WorkerCloseOptions, WorkerCloseReport } from './hand-back.js';
 export type { ProducerOptions } from './producer.js';
 export { bullmqExecutor } from './producer.js';
 export { PROTOCOL_VERSION } from './protocol.js';

@@ -18,8 +18,10 @@ import { checkCallOptions, checkRequest, requestKey } from '@shoal/core/internal
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { EventEmitter } from 'eventemitter3';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
+import { JobGoneError, JobResults } from './job-results.js';
 import { ProducerBudget } from './producer-budget.js';
 import { bullPriority, type CallJobData, type CallJobResult, PROTOCOL_VERSION } from './protocol.js';
+import { joinQueue } from './registry.js';
 import { decodeError } from './wire-error.js';
 
 export interface ProducerOptions {
@@ -59,24 +61,41 @@ export async function bullmqExecutor(options: ProducerOptions): Promise<Executor
   const { connection, queue: name = 'shoal', timeoutMs, keepResultsSeconds = 3600, budgetUsd } = options;
   if (budgetUsd !== undefined) ProducerBudget.check(budgetUsd);
   const redis = connect(connection, 'bullmqExecutor()');
-  await ready(redis, describeConnection(connection)).catch((error: unknown) => {
-    redis.disconnect();
-    throw error;
-  });
+  // Refuses to start beside a live producer or worker that speaks another protocol version.
+  const registration = await ready(redis, describeConnection(connection))
+    .then(() => joinQueue(redis, name, 'producer'))
+    .catch((error: unknown) => {
+      redis.disconnect();
+      throw error;
+    });
   const budget =
     budgetUsd === undefined
       ? undefined
-      : await ProducerBudget.create(redis, name, budgetUsd).catch((error: unknown) => {
+      : await ProducerBudget.create(redis, name, budgetUsd).catch(async (error: unknown) => {
+          await registration.close();
           redis.disconnect();
           throw error;
         });
   const queue = new Queue<CallJobData, CallJobResult>(name, { connection: redis });
   const events = quiet(redis.duplicate());
-  const queueEvents = new QueueEvents(name, { connection: events });
+  // The stream is read from its end as of now (not from '$' at the first read, which a drop before it would move on).
+  const [last] = await redis.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+  const queueEvents = new QueueEvents(name, { connection: events, lastEventId: last?.[0] ?? '0-0' });
   await queueEvents.waitUntilReady();
+  // A dropped connection is reported by BullMQ as an error event, printed when nobody listens; the commands
+  // meanwhile wait for the reconnection, and JobResults reads again what the stream may have missed.
+  queue.on('error', () => undefined);
+  queueEvents.on('error', () => undefined);
+  const results = new JobResults(redis, queue, queueEvents, [redis, events]);
   // BullMQ leaves connections it was given open: both are closed with the producer.
-  const connections = { disconnect: () => [redis, events].forEach((c) => c.disconnect()) };
-  return new BullmqProducer(queue, queueEvents, connections, timeoutMs, keepResultsSeconds, budget);
+  const connections = {
+    async disconnect() {
+      results.close();
+      await registration.close();
+      for (const c of [redis, events]) c.disconnect();
+    },
+  };
+  return new BullmqProducer(queue, queueEvents, results, connections, timeoutMs, keepResultsSeconds, budget);
 }
 
 class BullmqProducer implements Executor {
@@ -101,7 +120,8 @@ class BullmqProducer implements Executor {
   constructor(
     private readonly queue: Queue<CallJobData, CallJobResult>,
     private readonly queueEvents: QueueEvents,
-    private readonly redis: { disconnect(): void },
+    private readonly results: JobResults,
+    private readonly redis: { disconnect(): Promise<void> },
     private readonly timeoutMs: number | undefined,
     private readonly keepResultsSeconds: number,
     private readonly budget: ProducerBudget | undefined,
@@ -160,12 +180,12 @@ class BullmqProducer implements Executor {
       const job = await this.#wait(add(), options);
       let result: CallJobResult;
       try {
-        result = await this.#wait(job.waitUntilFinished(this.queueEvents), options);
+        result = await this.#wait(this.results.wait(job.id!), options);
       } catch (error) {
-        // The job this call joined was finished and removed before it could be awaited: queue the call again.
-        if (!(error instanceof Error) || !error.message.startsWith('Missing key for job')) throw error;
+        // The job this call joined was finished and removed before it could be awaited (or lost in a Redis restart): queue the call again.
+        if (!(error instanceof JobGoneError)) throw error;
         const again: Job<CallJobData, CallJobResult> = await this.#wait(add(), options);
-        result = await this.#wait(again.waitUntilFinished(this.queueEvents), options);
+        result = await this.#wait(this.results.wait(again.id!), options);
       }
       this.#queued--;
       queued = false;
@@ -335,7 +355,7 @@ class BullmqProducer implements Executor {
   async #release(): Promise<void> {
     await this.queueEvents.close();
     await this.queue.close();
-    this.redis.disconnect();
+    await this.redis.disconnect();
   }
 }
 

@@ -12,10 +12,10 @@ export interface RedisStoreOptions {
  * core's durable store on Redis: the result cache and the journal of jobs, shared by every
  * worker of a queue. A worker that takes over a call another one died in finds the
  * ShortAPI job id in the journal and re-attaches to it instead of creating a second job.
- * An intent is written (and acknowledged by Redis) before its create is sent; with
- * `appendonly yes` and `appendfsync everysec`, Redis keeps it through a restart, losing at
- * most the last second (a create sent in that second is re-created under the same
- * idempotency key, and counted).
+ * An intent is written (and acknowledged by Redis) before its create is sent. With
+ * `appendonly yes`, Redis keeps it through a clean restart; through a crash only with
+ * `appendfsync always` (`everysec` may lose the last second, and a create sent in it may
+ * then be sent again under a new idempotency key, uncounted).
  */
 export function redisStore(redis: Redis, options: RedisStoreOptions = {}): DurableStore {
   const prefix = options.prefix ?? 'shoal';

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { shortApi } from '@shoal/core';
 import { startWorker } from './worker.js';
@@ -8,6 +9,9 @@ const usage = `shoal-worker: runs the calls of a shoal queue (Redis) through Sho
   shoal-worker --redis redis://127.0.0.1:6379 [--queue shoal] [--concurrency 16] [--base-url URL]
                [--requests-per-minute N] [--tokens-per-minute N]   (one limit for every worker of the queue)
                [--lock-ms 30000]   (how soon another worker takes over the calls of one that died)
+               [--shutdown-ms 30000]   (on SIGTERM or SIGINT: how long the calls in hand may take to
+                                        finish here before they are handed back to the queue; a
+                                        second signal stops at once)
 
 The API key comes from SHORTAPI_KEY (never from the command line).`;
 
@@ -18,6 +22,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'base-url': { type: 'string' },
     'lock-ms': { type: 'string' },
+    'shutdown-ms': { type: 'string', default: '30000' },
     'requests-per-minute': { type: 'string' },
     'tokens-per-minute': { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -49,6 +54,11 @@ if (lockMs !== undefined && !(lockMs >= 100)) {
   console.error(`--lock-ms takes a number of milliseconds from 100 up, got ${values['lock-ms']}.\n\n${usage}`);
   process.exit(2);
 }
+const shutdownMs = Number(values['shutdown-ms']);
+if (!(shutdownMs >= 0)) {
+  console.error(`--shutdown-ms takes a number of milliseconds from 0 up, got ${values['shutdown-ms']}.\n\n${usage}`);
+  process.exit(2);
+}
 const worker = await startWorker({
   ...(requestsPerMinute || tokensPerMinute
     ? { sharedLimit: { ...(requestsPerMinute ? { requestsPerMinute } : {}), ...(tokensPerMinute ? { tokensPerMinute } : {}) } }
@@ -67,9 +77,22 @@ console.log(`shoal-worker: taking calls from queue "${values.queue}" (concurrenc
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      // Asked twice: stop now. BullMQ's stalled-job check hands the calls in hand to another worker once their locks expire.
+      console.log(`shoal-worker: ${signal} again: stopping now`);
+      process.exit(128 + constants.signals[signal]);
+    }
     stopping = true;
-    console.log(`shoal-worker: ${signal}: finishing the calls in hand`);
-    void worker.close().then(() => process.exit(0));
+    console.log(`shoal-worker: ${signal}: taking no more calls; the calls in hand may finish for ${shutdownMs} ms, then go back to the queue`);
+    worker.close({ deadlineMs: shutdownMs }).then(
+      ({ finished, handedBack }) => {
+        console.log(`shoal-worker: closed: ${finished} calls finished here, ${handedBack} handed back to the queue`);
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error(`shoal-worker: the close failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
   });
 }

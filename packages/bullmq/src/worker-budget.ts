@@ -2,6 +2,7 @@ import { type CompletionResult, type Executor, ShoalConfigError } from '@shoal/c
 import { parseUsdToPico, usdToPico } from '@shoal/core/internal';
 import type { Redis } from 'ioredis';
 import { quiet } from './connection.js';
+import { HandBackNow } from './hand-back.js';
 import { type Admission, BudgetRecords } from './shared-budget.js';
 
 /** Without a message (Redis away, a reservation that expired), a waiting call asks again after this long. */
@@ -20,9 +21,6 @@ interface Spending {
   /** The writes to Redis, awaited before the call's result goes back (so the producer reads them). */
   readonly writes: Promise<unknown>[];
 }
-
-/** A BullMQ job waiting for room in its budget can be handed back to the queue (the worker is closing). */
-export class HandBack extends Error {}
 
 /**
  * The worker's side of the producers' budgets: before a call of a budget runs, room is
@@ -94,7 +92,7 @@ export class WorkerBudgets {
     }
   }
 
-  /** Calls waiting for room are handed back to the queue (`HandBack`) instead of holding the worker open. */
+  /** Calls waiting for room are handed back to the queue (`HandBackNow`) instead of holding the worker open. */
   close(): void {
     this.#closing = true;
     for (const wakers of this.#waiting.values()) for (const wake of wakers) wake();
@@ -120,7 +118,7 @@ export class WorkerBudgets {
           `The call's budget (${budget}) is not in Redis: it expired (30 days without a charge) or Redis lost it. Nothing was sent; send the call again from a producer.`,
         );
       }
-      if (this.#closing) throw new HandBack();
+      if (this.#closing) throw new HandBackNow();
       if (changed) await changed.promise;
       else await this.#subscribe();
       changed = this.#changed(budget);

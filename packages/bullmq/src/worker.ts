@@ -1,12 +1,14 @@
 import { type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
 import { parseUsdToPico } from '@shoal/core/internal';
-import { type Job, WaitingError, Worker } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
-import { type CallJobData, type CallJobResult, PROTOCOL_VERSION, statsKey } from './protocol.js';
+import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
+import { type CallJobData, type CallJobResult, limitKey, PROTOCOL_VERSION, statsKey } from './protocol.js';
 import { redisStore } from './redis-store.js';
+import { joinQueue } from './registry.js';
 import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
 import { encodeError } from './wire-error.js';
-import { HandBack, WorkerBudgets } from './worker-budget.js';
+import { WorkerBudgets } from './worker-budget.js';
 
 export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'concurrency' | 'queue' | 'budgetUsd'> {
   readonly connection: RedisConnection;
@@ -30,8 +32,12 @@ export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' |
 export interface ShoalWorker {
   /** The worker's own executor (the one that talks to the provider): metrics, events. */
   readonly executor: Executor;
-  /** Stops taking calls, lets the running ones finish, then closes. */
-  close(): Promise<void>;
+  /**
+   * Stops taking calls at once, lets the running ones finish until `deadlineMs` (30 s by
+   * default), then hands the rest back to the queue, where another worker re-attaches to
+   * their jobs; then closes. Says how many finished here and how many were handed back.
+   */
+  close(options?: WorkerCloseOptions): Promise<WorkerCloseReport>;
 }
 
 /**
@@ -61,11 +67,14 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     throw new ShoalConfigError('startWorker() takes `sharedLimit` (one limit for every worker) or `rateLimit` / `limiter` (this worker only), not both.');
   }
   const redis = connect(connection, 'startWorker()');
-  await ready(redis, describeConnection(connection)).catch(async (error: unknown) => {
-    redis.disconnect();
-    throw error;
-  });
-  const limiter = sharedLimit ? new SharedLimiter(redis, `shoal:${queue}:limit`, sharedLimit) : undefined;
+  // Refuses to start beside a live producer or worker that speaks another protocol version.
+  const registration = await ready(redis, describeConnection(connection))
+    .then(() => joinQueue(redis, queue, 'worker'))
+    .catch(async (error: unknown) => {
+      redis.disconnect();
+      throw error;
+    });
+  const limiter = sharedLimit ? new SharedLimiter(redis, limitKey(queue), sharedLimit) : undefined;
   const executor = createExecutor({
     ...executorOptions,
     ...(limiter ? { limiter } : {}),
@@ -87,7 +96,8 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   });
   const budgets = new WorkerBudgets(redis, queue, executor);
   const workerConnection = quiet(redis.duplicate());
-  const worker = new Worker<CallJobData, CallJobResult>(queue, (job, token) => run(executor, budgets, job, token), {
+  const handBack = new HandBack();
+  const worker = new Worker<CallJobData, CallJobResult>(queue, (job, token) => handBack.run(job, token, () => run(executor, budgets, job)), {
     connection: workerConnection,
     concurrency,
     lockDuration: lockDurationMs,
@@ -99,19 +109,29 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   await worker.waitUntilReady();
   return {
     executor,
-    async close() {
-      budgets.close(); // calls waiting for room in their budget go back to the queue
-      await worker.close();
-      await executor.close();
-      limiter?.close();
-      // BullMQ leaves connections it was given open.
-      workerConnection.disconnect();
-      redis.disconnect();
+    close: (closeOptions) => {
+      budgets.close(); // calls waiting for room in their budget go back to the queue at once
+      return handBack.close(
+        {
+          worker,
+          shutdown: () => executor.shutdown({ deadlineMs: 0 }),
+          wake: () => redis.zadd(worker.keys.marker!, 0, '0'),
+          async release() {
+            await executor.close();
+            await registration.close();
+            limiter?.close();
+            // BullMQ leaves connections it was given open.
+            workerConnection.disconnect();
+            redis.disconnect();
+          },
+        },
+        closeOptions,
+      );
     },
   };
 }
 
-async function run(executor: Executor, budgets: WorkerBudgets, job: Job<CallJobData, CallJobResult>, token?: string): Promise<CallJobResult> {
+async function run(executor: Executor, budgets: WorkerBudgets, job: Job<CallJobData, CallJobResult>): Promise<CallJobResult> {
   const data = job.data;
   if (data.v !== PROTOCOL_VERSION) {
     throw new Error(
@@ -133,12 +153,8 @@ async function run(executor: Executor, budgets: WorkerBudgets, job: Job<CallJobD
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
     result = data.budget === undefined ? await start() : await budgets.run(data.budget, job.id!, job.stalledCounter > 0, start);
   } catch (error) {
-    if (error instanceof HandBack) {
-      await job.moveToWait(token);
-      throw new WaitingError();
-    }
     // The producer rebuilds the error from this (code, fault, retryability, what it carried).
-    throw new Error(encodeError(error));
+    throw new Error(encodeError(error), { cause: error });
   }
   return { ...result, jobId: result.jobId ?? null, model: result.model ?? null, callId: data.callId };
 }

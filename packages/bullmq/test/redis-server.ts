@@ -15,10 +15,15 @@ if (!redisAvailable) {
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
-  /** Stops the server (SHUTDOWN, so that an append-only file is written) and waits for it to exit. */
-  stop(): Promise<void>;
-  /** Starts it again on the same port and data directory. */
+  /**
+   * Stops the server and waits for it to exit: SIGTERM shuts it down cleanly (the
+   * append-only file is written out), SIGKILL is a crash (it keeps what it had synced).
+   */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts it again on the same port and data directory (with append-only on, it loads its file). */
   start(): Promise<void>;
+  /** Stops it (as `stop(signal)`) and starts it again. */
+  restart(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Stops it and removes its data directory. */
   close(): Promise<void>;
 }
@@ -34,22 +39,26 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A throwaway redis-server on 127.0.0.1 and a free port, with its own data directory. */
-export async function startRedis(options: { readonly appendOnly?: boolean } = {}): Promise<RedisServer> {
+/**
+ * A throwaway redis-server on 127.0.0.1 and a free port, with its own data directory.
+ * `appendOnly` turns on the append-only file, synced every second or at every write.
+ */
+export async function startRedis(options: { readonly appendOnly?: boolean; readonly appendfsync?: 'everysec' | 'always' } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'shoal-redis-'));
   let child: ChildProcess | undefined;
   const start = () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no'];
+    args.push('--appendfsync', options.appendfsync ?? 'everysec', '--maxmemory-policy', 'noeviction');
     child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     return untilPrinted(child, 'Ready to accept connections', 'redis-server');
   };
-  const stop = async () => {
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill('SIGTERM'); // redis-server shuts down cleanly on SIGTERM (writes the AOF)
+    running.kill(signal);
     await exited;
   };
   await start();
@@ -58,6 +67,10 @@ export async function startRedis(options: { readonly appendOnly?: boolean } = {}
     url: `redis://127.0.0.1:${port}`,
     stop,
     start,
+    async restart(signal) {
+      await stop(signal);
+      await start();
+    },
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,8 @@ export interface WorkerProcess {
   readonly child: ChildProcess;
   /** Resolves with its exit code (or signal). */
   readonly exited: Promise<number | string>;
+  /** What it has printed on its standard output so far. */
+  output(): string;
 }
 
 /** Starts `shoal-worker` (the built bin) in a child process, resolved once it takes calls. */
@@ -19,11 +21,15 @@ export function spawnWorker(options: {
   concurrency?: number;
   lockMs?: number;
   requestsPerMinute?: number;
+  shutdownMs?: number;
 }): Promise<WorkerProcess> {
   const args = [BIN, '--redis', options.redis, '--queue', options.queue, '--base-url', options.baseUrl, '--concurrency', String(options.concurrency ?? 8)];
   if (options.lockMs) args.push('--lock-ms', String(options.lockMs));
   if (options.requestsPerMinute) args.push('--requests-per-minute', String(options.requestsPerMinute));
+  if (options.shutdownMs !== undefined) args.push('--shutdown-ms', String(options.shutdownMs));
   const child = spawn(process.execPath, args, { env: { ...process.env, SHORTAPI_KEY: options.apiKey }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let printed = '';
+  child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return untilPrinted(child, 'taking calls', 'shoal-worker').then(() => ({ child, exited }));
+  return untilPrinted(child, 'taking calls', 'shoal-worker').then(() => ({ child, exited, output: () => printed }));
 }
