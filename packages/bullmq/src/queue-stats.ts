@@ -25,6 +25,24 @@ export interface QueueStats {
   readonly learnedRequestsPerMinute: number | undefined;
 }
 
+/**
+ * Books one job in the queue's ledger, once: a command whose answer a dropped connection
+ * lost is sent again by ioredis after the reconnection, so the booking is keyed by the job's
+ * id (a marker kept ten minutes, far longer than a reconnection takes).
+ */
+const BOOK = `
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', 600) then
+  redis.call('HINCRBY', KEYS[1], 'jobs', 1)
+  redis.call('HINCRBY', KEYS[1], 'costPico', ARGV[1])
+end
+return 1
+`;
+
+/** Books a job the worker created, with its charge at the create in pico-dollars, in the queue's ledger (see BOOK). */
+export function bookJob(redis: Redis, queue: string, jobId: string, pico: bigint): Promise<unknown> {
+  return redis.eval(BOOK, 2, statsKey(queue), `${statsKey(queue)}:booked:${jobId}`, pico.toString());
+}
+
 /** The queue's totals, from Redis (every worker's counts). */
 export async function queueStats(connection: RedisConnection, queue = 'shoal'): Promise<QueueStats> {
   const redis = connect(connection, 'queueStats()');

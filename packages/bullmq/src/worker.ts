@@ -4,6 +4,7 @@ import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
 import { type CallJobData, type CallJobResult, limitKey, PROTOCOL_VERSION, statsKey } from './protocol.js';
+import { bookJob } from './queue-stats.js';
 import { redisStore } from './redis-store.js';
 import { joinQueue } from './registry.js';
 import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
@@ -88,11 +89,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   // The queue's ledger: every job created, and its charge as the server reported it at the create, in pico-dollars.
   executor.events.on('job-created', (event) => {
     const pico = event.amountUsd === undefined ? undefined : parseUsdToPico(event.amountUsd);
-    void redis
-      .multi()
-      .hincrby(stats, 'jobs', 1)
-      .hincrby(stats, 'costPico', (pico ?? 0n).toString())
-      .exec();
+    void bookJob(redis, queue, event.jobId, pico ?? 0n).catch(() => undefined);
   });
   const budgets = new WorkerBudgets(redis, queue, executor);
   const workerConnection = quiet(redis.duplicate());
