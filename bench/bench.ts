@@ -3,12 +3,12 @@
  * talks only to emulators on 127.0.0.1. Quote medians and ratios from one run: the
  * machine is shared and noisy.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { createExecutor, defineAgent, type ModelProvider, openAICompatible, shortApi } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
 import { z } from 'zod';
+import { bullmqScaleRows, bullmqWorkerRows } from '../packages/bullmq/bench/rows.js';
+import { childEmulator } from './emulator-child.js';
 import { rateLimitScenario } from './rate-limit-scenario.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -21,19 +21,6 @@ const row = (metric: string, shoal: string, reference: string, target: string, o
 const log = (text: string) => process.stderr.write(`${text}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
-
-/** An emulator in a child process, so its CPU is not counted as ours. */
-async function childEmulator(latencyMs: number, openai = false): Promise<{ url: string; apiKey: string; child: ChildProcess }> {
-  const bin = fileURLToPath(new URL('../packages/core/dist/testing/emulator-bin.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, '--json', '--latency', String(latencyMs), ...(openai ? ['--openai'] : [])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-  });
-  return { ...(JSON.parse(line) as { url: string; apiKey: string }), child };
-}
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -517,6 +504,15 @@ if (wanted('detection')) {
   await detection('475-525 ms', { min: 475, max: 525 }, false, { delay: (_p50, rel) => rel <= 0.1, text: 'p50 <= 10% of job time' });
   log('bench: detection delay, callbacks...');
   await detection('300-800 ms', { min: 300, max: 800 }, true, { delay: (p50) => p50 <= 5, text: 'p50 <= 5 ms' });
+}
+
+if (wanted('bullmq')) {
+  log('bench: @shoal/bullmq, 1, 2 and 4 worker processes on Redis (about a minute)...');
+  await bullmqWorkerRows(row, log);
+}
+if (wanted('bullmq-scale')) {
+  log('bench: @shoal/bullmq, 1,000,000 calls waiting in Redis (about two minutes)...');
+  await bullmqScaleRows(row, log);
 }
 
 const widths = (['metric', 'shoal', 'reference', 'target', 'verdict'] as const).map((k) => Math.max(k.length, ...rows.map((r) => r[k].length)));
