@@ -23,6 +23,8 @@ import type { Redis } from 'ioredis';
 
 /** How long a reservation holds room without a charge or a release: its call is taken over, or it ends, well before. */
 export const RESERVATION_TTL_MS = 10 * 60_000;
+/** How long an admission is remembered for a call that does not end (its worker died, it was handed back): a day. */
+const ADMITTED_TTL_MS = 24 * 3_600_000;
 /** How long a budget's record lives without a charge (every booking and every producer read renews it). */
 const RECORD_TTL_MS = 30 * 24 * 3_600_000;
 /** More than any bill: a limit too large to be an amount ($1e28 and up, Infinity) stands for none, as in core. */
@@ -38,11 +40,13 @@ export function budgetChannel(queue: string): string {
 }
 
 /**
- * KEYS[1] the budget; ARGV: the call's token (its BullMQ job id), force ('1': a call taken over
- * from a dead worker, admitted before), the reservation's time to live in ms.
- * Returns {status, spent, limit}: 1 admitted (room reserved), 0 wait for room, -1 spent, -2 no such budget.
+ * KEYS[1] the budget; ARGV: the call's token (its BullMQ job id), unused, the reservation's
+ * time to live in ms. A call admitted before (`a:<token>`, kept until the call ends for good:
+ * its worker died or handed it back, and its job may be made and paid already) is let
+ * through whatever is spent. Returns {status, spent, limit}: 1 admitted (room reserved),
+ * 0 wait for room, -1 spent, -2 no such budget.
  */
-const ADMIT = `
+const ADMIT = /* lua */ `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local b = redis.call('HMGET', KEYS[1], 'limit', 'spent', 'largest', 'charges')
@@ -50,13 +54,16 @@ if not b[1] then return {-2, '0', '0'} end
 local spentText = b[2] or '0'
 local limit, spent = tonumber(b[1]), tonumber(spentText)
 local largest = b[3] or '0'
-local force = ARGV[2] == '1'
+local before = tonumber(redis.call('HGET', KEYS[1], 'a:' .. ARGV[1]) or '0')
+local force = before > now
 if spent >= limit and not force then return {-1, spentText, b[1]} end
 local fields = redis.call('HGETALL', KEYS[1])
 local calls, reserved = 0, 0
 for i = 1, #fields, 2 do
   local name = fields[i]
-  if string.sub(name, 1, 2) == 'r:' then
+  if string.sub(name, 1, 2) == 'a:' and tonumber(fields[i + 1]) <= now then
+    redis.call('HDEL', KEYS[1], name)
+  elseif string.sub(name, 1, 2) == 'r:' then
     local amount, expires = string.match(fields[i + 1], '^(%d+):(%d+)$')
     if tonumber(expires) <= now then
       redis.call('HDEL', KEYS[1], name)
@@ -71,6 +78,7 @@ if not force and calls > 0 then
   if not known or spent + reserved + tonumber(largest) > limit then return {0, spentText, b[1]} end
 end
 redis.call('HSET', KEYS[1], 'r:' .. ARGV[1], largest .. ':' .. string.format('%d', now + tonumber(ARGV[3])))
+redis.call('HSET', KEYS[1], 'a:' .. ARGV[1], string.format('%d', now + ${ADMITTED_TTL_MS}))
 return {1, spentText, b[1]}
 `;
 
@@ -89,8 +97,13 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 `;
 
-/** KEYS[1] the budget; ARGV: token, the channel, the budget's id. A call ended (or its job was another's) without a charge of its own. */
+/**
+ * KEYS[1] the budget; ARGV: token, the channel, the budget's id, ended ('1': the call ended for
+ * good, so its admission is forgotten too). A call ended (or its job was another's) without a
+ * charge of its own.
+ */
 const RELEASE = `
+if ARGV[4] == '1' then redis.call('HDEL', KEYS[1], 'a:' .. ARGV[1]) end
 if redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
 `;
@@ -100,7 +113,7 @@ export type Admission = { readonly status: 'admitted' | 'wait' | 'missing' } | {
 type Scripted = Redis & {
   shoalBudgetAdmit(key: string, token: string, force: string, ttlMs: number): Promise<[number, string, string]>;
   shoalBudgetBook(key: string, token: string, pico: string, release: string, channel: string, id: string, ttlMs: number): Promise<number>;
-  shoalBudgetRelease(key: string, token: string, channel: string, id: string): Promise<number>;
+  shoalBudgetRelease(key: string, token: string, channel: string, id: string, ended: string): Promise<number>;
 };
 
 /** The budgets of one queue in Redis: what producers write and workers spend from. */
@@ -142,9 +155,9 @@ export class BudgetRecords {
     return limit === null ? undefined : BigInt(spent ?? '0');
   }
 
-  /** Asks for room for one call (`token`: its BullMQ job id); `force` for a call admitted before, taken over from a worker that died. */
-  async admit(id: string, token: string, force: boolean, ttlMs = RESERVATION_TTL_MS): Promise<Admission> {
-    const [status, spent, limit] = await this.#redis.shoalBudgetAdmit(budgetKey(this.#queue, id), token, force ? '1' : '0', ttlMs);
+  /** Asks for room for one call (`token`: its BullMQ job id); a call admitted before (taken over, handed back) is let through. */
+  async admit(id: string, token: string, ttlMs = RESERVATION_TTL_MS): Promise<Admission> {
+    const [status, spent, limit] = await this.#redis.shoalBudgetAdmit(budgetKey(this.#queue, id), token, '0', ttlMs);
     if (status === 1) return { status: 'admitted' };
     if (status === 0) return { status: 'wait' };
     if (status === -2) return { status: 'missing' };
@@ -156,9 +169,9 @@ export class BudgetRecords {
     await this.#redis.shoalBudgetBook(budgetKey(this.#queue, id), token, pico.toString(), release ? '1' : '0', this.#channel, id, RECORD_TTL_MS);
   }
 
-  /** Hands a call's reservation back: it ended without a job of its own, or its job was charged elsewhere. */
-  async release(id: string, token: string): Promise<void> {
-    await this.#redis.shoalBudgetRelease(budgetKey(this.#queue, id), token, this.#channel, id);
+  /** Hands a call's reservation back: it ended without a job of its own, or its job was charged elsewhere; `ended`: for good. */
+  async release(id: string, token: string, ended: boolean): Promise<void> {
+    await this.#redis.shoalBudgetRelease(budgetKey(this.#queue, id), token, this.#channel, id, ended ? '1' : '0');
   }
 }
 

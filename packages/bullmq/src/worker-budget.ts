@@ -1,4 +1,4 @@
-import { type CompletionResult, type Executor, ShoalConfigError } from '@shoal/core';
+import { type CompletionResult, type Executor, ExecutorClosedError, ShoalConfigError } from '@shoal/core';
 import { parseUsdToPico, usdToPico } from '@shoal/core/internal';
 import type { Redis } from 'ioredis';
 import { quiet } from './connection.js';
@@ -64,11 +64,12 @@ export class WorkerBudgets {
 
   /**
    * Runs `start` (the call on the worker's executor) once the budget has room for it.
-   * `token` is the BullMQ job's id; `takenOver` when the job ran on a worker before (it was
-   * admitted then, and may have a job already): it is let through whatever is spent.
+   * `token` is the BullMQ job's id. A call admitted before (its worker died, or handed it
+   * back, and its job may be paid already) is let through whatever is spent: Redis keeps
+   * its admission until the call ends for good.
    */
-  async run(budget: string, token: string, takenOver: boolean, start: () => Promise<CompletionResult>): Promise<CompletionResult> {
-    await this.#admit(budget, token, takenOver);
+  async run(budget: string, token: string, start: () => Promise<CompletionResult>): Promise<CompletionResult> {
+    await this.#admit(budget, token);
     const spending: Spending = { budget, token, reserved: true, bookedPico: 0n, unknownCharge: false, writes: [] };
     let call: Promise<CompletionResult>;
     this.#starting = spending;
@@ -77,6 +78,8 @@ export class WorkerBudgets {
     } finally {
       this.#starting = undefined;
     }
+    // Stopped by the worker's close (the executor shut down): the call goes back to the queue, admitted.
+    let ended = true;
     try {
       const result = await call;
       if (spending.unknownCharge) {
@@ -85,9 +88,17 @@ export class WorkerBudgets {
         if (rest > 0n) this.#charged(spending, rest);
       }
       return result;
+    } catch (error) {
+      if (ExecutorClosedError.isInstance(error)) ended = false;
+      throw error;
     } finally {
       if (spending.callId !== undefined) this.#byCall.delete(spending.callId);
-      this.#release(spending);
+      if (ended) {
+        spending.reserved = false;
+        spending.writes.push(this.#records.release(spending.budget, spending.token, true));
+      } else {
+        this.#release(spending);
+      }
       await Promise.allSettled(spending.writes);
     }
   }
@@ -99,13 +110,13 @@ export class WorkerBudgets {
     this.#subscriber?.disconnect();
   }
 
-  async #admit(budget: string, token: string, force: boolean): Promise<void> {
+  async #admit(budget: string, token: string): Promise<void> {
     // Until the first wait nobody listens; from then on, a change published while Redis answers is not missed.
     let changed: { promise: Promise<void>; cancel(): void } | undefined;
     for (;;) {
       let admission: Admission;
       try {
-        admission = await this.#records.admit(budget, token, force);
+        admission = await this.#records.admit(budget, token);
       } catch (error) {
         changed?.cancel();
         throw error;
@@ -173,6 +184,6 @@ export class WorkerBudgets {
   #release(spending: Spending): void {
     if (!spending.reserved) return;
     spending.reserved = false;
-    spending.writes.push(this.#records.release(spending.budget, spending.token));
+    spending.writes.push(this.#records.release(spending.budget, spending.token, false));
   }
 }

@@ -148,7 +148,7 @@ async function run(executor: Executor, budgets: WorkerBudgets, job: Job<CallJobD
     });
   try {
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
-    result = data.budget === undefined ? await start() : await budgets.run(data.budget, job.id!, job.stalledCounter > 0, start);
+    result = data.budget === undefined ? await start() : await budgets.run(data.budget, job.id!, start);
   } catch (error) {
     // The producer rebuilds the error from this (code, fault, retryability, what it carried).
     throw new Error(encodeError(error), { cause: error });

@@ -47,54 +47,58 @@ describe.skipIf(!redisAvailable)('a budget in Redis: the admission rule (Lua, on
   it('admits the first call alone, then calls while the spend, the reservations and the largest charge fit the limit', async () => {
     const budgets = await records();
     await budgets.create('b', picoToUsd(1000n));
-    expect((await budgets.admit('b', 'a', false)).status).toBe('admitted');
+    expect((await budgets.admit('b', 'a')).status).toBe('admitted');
     // No charge known yet: the first call runs alone.
-    expect((await budgets.admit('b', 'b1', false)).status).toBe('wait');
+    expect((await budgets.admit('b', 'b1')).status).toBe('wait');
     // A call taken over (admitted before, same job id) replaces its own reservation: it does not wait for itself.
-    expect((await budgets.admit('b', 'a', false)).status).toBe('admitted');
+    expect((await budgets.admit('b', 'a')).status).toBe('admitted');
     await budgets.book('b', 'a', 100n, true);
     // Spent 100 of 1000, each call estimated at the largest charge (100): nine more fit (100 + 9 × 100 = 1000), not ten.
     const admitted: string[] = [];
-    for (let i = 0; i < 12; i++) if ((await budgets.admit('b', `c${i}`, false)).status === 'admitted') admitted.push(`c${i}`);
+    for (let i = 0; i < 12; i++) if ((await budgets.admit('b', `c${i}`)).status === 'admitted') admitted.push(`c${i}`);
     expect(admitted).toHaveLength(9);
-    expect((await budgets.admit('b', 'late', false)).status).toBe('wait');
+    expect((await budgets.admit('b', 'late')).status).toBe('wait');
     // A call that made no job of its own hands its room back.
-    await budgets.release('b', admitted.pop()!);
-    expect((await budgets.admit('b', 'late', false)).status).toBe('admitted');
+    await budgets.release('b', admitted.pop()!, true);
+    expect((await budgets.admit('b', 'late')).status).toBe('admitted');
     admitted.push('late');
     for (const token of admitted) await budgets.book('b', token, 100n, true);
-    const spent = await budgets.admit('b', 'after', false);
+    const spent = await budgets.admit('b', 'after');
     expect(spent.status).toBe('spent');
     const error = (spent as { error: BudgetExceededError }).error;
     expect(error).toBeInstanceOf(BudgetExceededError);
     expect(error.budgetUsd).toBe(picoToUsd(1000n));
     expect(error.spentUsd).toBe(picoToUsd(1000n));
-    // A call taken over from a worker that died was admitted before: it goes on (its job may be paid already).
-    expect((await budgets.admit('b', 'taken-over', true)).status).toBe('admitted');
+    // A call admitted before whose call has not ended (its worker died, or handed it back) goes on: its job may be
+    // paid already. One never admitted does not, taken over or not.
+    expect((await budgets.admit('b', 'c1')).status).toBe('admitted');
+    expect((await budgets.admit('b', 'never-admitted')).status).toBe('spent');
+    await budgets.release('b', 'c1', true); // its call ended: forgotten
+    expect((await budgets.admit('b', 'c1')).status).toBe('spent');
     expect(await budgets.spentPico('b')).toBe(1000n);
   });
 
   it('always admits a call when nothing else is in flight, so a limit below one call still lets one through', async () => {
     const budgets = await records();
     await budgets.create('small', picoToUsd(150n));
-    expect((await budgets.admit('small', 'a', false)).status).toBe('admitted');
+    expect((await budgets.admit('small', 'a')).status).toBe('admitted');
     await budgets.book('small', 'a', 100n, true);
     // 100 + 100 > 150 would not fit beside another call, but nothing is in flight.
-    expect((await budgets.admit('small', 'b', false)).status).toBe('admitted');
-    expect((await budgets.admit('small', 'c', false)).status).toBe('wait');
+    expect((await budgets.admit('small', 'b')).status).toBe('admitted');
+    expect((await budgets.admit('small', 'c')).status).toBe('wait');
     await budgets.book('small', 'b', 100n, true);
-    expect((await budgets.admit('small', 'c', false)).status).toBe('spent');
+    expect((await budgets.admit('small', 'c')).status).toBe('spent');
   });
 
   it("frees a dead worker's reservation once it expires, refuses everything under a budget of $0, and says when a budget is gone", async () => {
     const budgets = await records();
     await budgets.create('b', 1);
-    expect((await budgets.admit('b', 'dead', false, 0)).status).toBe('admitted'); // expires at once
-    expect((await budgets.admit('b', 'next', false)).status).toBe('admitted');
-    expect((await budgets.admit('b', 'third', false)).status).toBe('wait'); // 'next' is in flight, no charge known
+    expect((await budgets.admit('b', 'dead', 0)).status).toBe('admitted'); // expires at once
+    expect((await budgets.admit('b', 'next')).status).toBe('admitted');
+    expect((await budgets.admit('b', 'third')).status).toBe('wait'); // 'next' is in flight, no charge known
     await budgets.create('zero', 0);
-    expect((await budgets.admit('zero', 'a', false)).status).toBe('spent');
-    expect((await budgets.admit('nobody', 'a', false)).status).toBe('missing');
+    expect((await budgets.admit('zero', 'a')).status).toBe('spent');
+    expect((await budgets.admit('nobody', 'a')).status).toBe('missing');
   });
 });
 
@@ -223,7 +227,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     const [key] = await client.keys(`shoal:${queue}:budget:*`);
     const id = key!.split(':').at(-1)!;
     const records = new BudgetRecords(client, queue);
-    expect((await records.admit(id, 'elsewhere', false)).status).toBe('admitted');
+    expect((await records.admit(id, 'elsewhere')).status).toBe('admitted');
     const start = () => startWorker({ connection: redis.url, queue, concurrency: 2, provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }) });
     const first = await start();
     const call = executor.complete({ prompt: 'budget call that waits' });
@@ -236,7 +240,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     await first.close(); // would wait for room for ever if the call were not handed back
     expect(['waiting', 'prioritized']).toContain(await bull.getJobState(jobId));
     expect(emulator.stats().creates).toBe(0);
-    await records.release(id, 'elsewhere');
+    await records.release(id, 'elsewhere', true);
     const second = await start();
     cleanups.push(() => second.close());
     expect((await call).text).toBe('ok');
