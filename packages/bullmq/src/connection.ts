@@ -55,6 +55,8 @@ export function describeConnection(connection: RedisConnection): string {
       const url = new URL(connection);
       url.password = '';
       url.username = '';
+      // ioredis also reads a password from the query (`?password=`): none of the query is shown.
+      url.search = '';
       return url.toString();
     } catch {
       return 'the given URL';

@@ -95,13 +95,13 @@ export class SharedLimiter implements Limiter {
     this.#local.refund(tokens);
     // No more than a lease is kept: refunds piling up would become a burst against everyone's bucket.
     this.#requests = Math.min(this.#leaseSize(), this.#requests + 1);
-    if (tokens > 0) this.#tokens += tokens;
+    if (tokens > 0) this.#tokens = Math.min(this.#tokens + tokens, this.#tokenCap());
   }
 
   settle(reserved: number, used: number): void {
     this.#local.settle(reserved, used);
     // Used more than reserved: the lease owes it (the next requests wait for it); fewer: kept for the next one.
-    if (this.countsTokens) this.#tokens += reserved - used;
+    if (this.countsTokens) this.#tokens = Math.min(this.#tokens + reserved - used, this.#tokenCap());
   }
 
   onRateLimited(retryAfterMs: number | undefined, maxPauseMs: number): boolean {
@@ -133,6 +133,11 @@ export class SharedLimiter implements Limiter {
 
   close(): void {
     this.#closed = true;
+  }
+
+  /** At most a second's tokens are kept: what refunds and settlements give back must not pile up into a burst. */
+  #tokenCap(): number {
+    return Math.max(1, this.#tps);
   }
 
   /** Requests to ask for at once: a twentieth of a second's worth at the rate in force, from 1 to 8. */

@@ -59,6 +59,17 @@ if (!(shutdownMs >= 0)) {
   console.error(`--shutdown-ms takes a number of milliseconds from 0 up, got ${values['shutdown-ms']}.\n\n${usage}`);
   process.exit(2);
 }
+/** A missing key, bad options, Redis away: says what to do, no stack trace. */
+const refuse = (error: unknown): never => {
+  console.error(`shoal-worker: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+  process.exit(2);
+};
+let provider: ReturnType<typeof shortApi>;
+try {
+  provider = shortApi(values['base-url'] ? { baseUrl: values['base-url'] } : {});
+} catch (error) {
+  provider = refuse(error);
+}
 const worker = await startWorker({
   ...(requestsPerMinute || tokensPerMinute
     ? { sharedLimit: { ...(requestsPerMinute ? { requestsPerMinute } : {}), ...(tokensPerMinute ? { tokensPerMinute } : {}) } }
@@ -67,12 +78,8 @@ const worker = await startWorker({
   queue: values.queue,
   concurrency,
   ...(lockMs === undefined ? {} : { lockDurationMs: lockMs }),
-  provider: shortApi(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
-}).catch((error: unknown) => {
-  // A missing key, Redis away: say what to do, no stack trace.
-  console.error(`shoal-worker: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
-  process.exit(2);
-});
+  provider,
+}).catch(refuse);
 console.log(`shoal-worker: taking calls from queue "${values.queue}" (concurrency ${concurrency})`);
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -64,8 +64,16 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
       throw new ShoalConfigError(`Expected \`sharedLimit.${name}\` to be a number above 0, got \`${String(value)}\`.`);
     }
   }
+  if (sharedLimit && sharedLimit.requestsPerMinute === undefined && sharedLimit.tokensPerMinute === undefined) {
+    throw new ShoalConfigError(
+      "`sharedLimit` takes `requestsPerMinute`, `tokensPerMinute` or both: with neither there is nothing to share (without `sharedLimit`, each worker learns the server's rate from its own 429s).",
+    );
+  }
   if (sharedLimit && (executorOptions.rateLimit || executorOptions.limiter)) {
     throw new ShoalConfigError('startWorker() takes `sharedLimit` (one limit for every worker) or `rateLimit` / `limiter` (this worker only), not both.');
+  }
+  if (typeof queue !== 'string' || queue.length === 0 || queue.includes(':')) {
+    throw new ShoalConfigError(`Expected \`queue\` to be a name without ':' (BullMQ's separator), got ${JSON.stringify(queue)}.`);
   }
   const redis = connect(connection, 'startWorker()');
   // Refuses to start beside a live producer or worker that speaks another protocol version.
@@ -76,16 +84,25 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
       throw error;
     });
   const limiter = sharedLimit ? new SharedLimiter(redis, limitKey(queue), sharedLimit) : undefined;
-  const executor = createExecutor({
-    ...executorOptions,
-    ...(limiter ? { limiter } : {}),
-    concurrency,
-    store: redisStore(redis, { prefix: `shoal:${queue}` }),
-  });
+  let executor: Executor;
+  try {
+    executor = createExecutor({
+      ...executorOptions,
+      ...(limiter ? { limiter } : {}),
+      concurrency,
+      store: redisStore(redis, { prefix: `shoal:${queue}` }),
+    });
+  } catch (error) {
+    // A bad option: nothing is left open, nor announced in the queue's peers.
+    await registration.close().catch(() => undefined);
+    redis.disconnect();
+    throw error;
+  }
   // What happened to jobs other workers left, for the whole queue to see (queueStats()).
   const stats = statsKey(queue);
-  executor.events.on('job-resumed', () => void redis.hincrby(stats, 'resumed', 1));
-  executor.events.on('job-recreated', () => void redis.hincrby(stats, 'recreated', 1));
+  const uncounted = () => undefined; // Redis away: the count is lost, the call goes on
+  executor.events.on('job-resumed', () => void redis.hincrby(stats, 'resumed', 1).catch(uncounted));
+  executor.events.on('job-recreated', () => void redis.hincrby(stats, 'recreated', 1).catch(uncounted));
   // The queue's ledger: every job created, and its charge as the server reported it at the create, in pico-dollars.
   executor.events.on('job-created', (event) => {
     const pico = event.amountUsd === undefined ? undefined : parseUsdToPico(event.amountUsd);
@@ -102,6 +119,17 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     // A call may be handed over more than once (several workers killed in a row) before it fails as stalled.
     maxStalledCount: 10,
     autorun: true,
+  });
+  // BullMQ prints every connection error when nobody listens: once per outage here, said when Redis is back.
+  let away = false;
+  worker.on('error', (error) => {
+    if (away) return;
+    away = true;
+    console.warn(`shoal worker (queue "${queue}"): Redis connection lost (${error.message}); retrying.`);
+  });
+  workerConnection.on('ready', () => {
+    if (away) console.warn(`shoal worker (queue "${queue}"): Redis connection back.`);
+    away = false;
   });
   await worker.waitUntilReady();
   return {

@@ -10,6 +10,18 @@ describe('@shoal/bullmq: a clear error when Redis cannot be reached', () => {
     expect(error).toBeInstanceOf(ShoalConfigError);
     expect((error as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:1\/? cannot be reached \(.*ECONNREFUSED.*\): start it/);
     expect((error as Error).message).not.toContain('secret-pass');
+    // ioredis takes a password from the query too.
+    const fromQuery = await bullmqExecutor({ connection: 'redis://127.0.0.1:1/?password=query-secret' }).catch((e: unknown) => e);
+    expect((fromQuery as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:1\/? cannot be reached/);
+    expect((fromQuery as Error).message).not.toContain('query-secret');
+  });
+
+  it('a worker refuses a shared limit that names no rate, before it connects', async () => {
+    const error = await startWorker({ connection: { host: '127.0.0.1', port: 1 }, sharedLimit: {}, provider: scriptedProvider([{ reply: 'x' }]) }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ShoalConfigError);
+    expect((error as Error).message).toMatch(/sharedLimit.*requestsPerMinute.*tokensPerMinute/);
   });
 
   it('a worker too, before it takes anything', async () => {

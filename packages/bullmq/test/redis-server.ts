@@ -39,6 +39,12 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Every redis-server these tests started and that still runs: killed when the test process exits, however it ends. */
+const alive = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of alive) child.kill('SIGKILL');
+});
+
 /**
  * A throwaway redis-server on 127.0.0.1 and a free port, with its own data directory.
  * `appendOnly` turns on the append-only file, synced every second or at every write.
@@ -50,7 +56,10 @@ export async function startRedis(options: { readonly appendOnly?: boolean; reado
   const start = () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no'];
     args.push('--appendfsync', options.appendfsync ?? 'everysec', '--maxmemory-policy', 'noeviction');
-    child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started;
+    alive.add(started);
+    started.once('exit', () => alive.delete(started));
     return untilPrinted(child, 'Ready to accept connections', 'redis-server');
   };
   const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
