@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import {
-  AbortError,
   type CallOptions,
   type CompletionRequest,
   type CompletionResult,
@@ -12,15 +10,25 @@ import {
   ShoalError,
   type ShutdownOptions,
   type ShutdownReport,
-  TimeoutError,
 } from '@shoal/core';
 import { checkCallOptions, checkRequest, requestKey } from '@shoal/core/internal';
-import { type Job, Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { EventEmitter } from 'eventemitter3';
+import type { QueuedJob } from './add-batcher.js';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
-import { JobGoneError, JobResults } from './job-results.js';
+import { JobResults } from './job-results.js';
+import { aborted, type CallOwner, PendingCall } from './pending-call.js';
 import { ProducerBudget } from './producer-budget.js';
-import { bullPriority, type CallJobData, type CallJobResult, PROTOCOL_VERSION } from './protocol.js';
+import {
+  bullKeepsPriority,
+  bullPriority,
+  type CallJobData,
+  type CallJobResult,
+  jobIdFor,
+  KEEP_RESULTS_SECONDS,
+  PROTOCOL_VERSION,
+  randomId,
+} from './protocol.js';
 import { joinQueue } from './registry.js';
 import { decodeError } from './wire-error.js';
 
@@ -39,6 +47,8 @@ export interface ProducerOptions {
    * by at most about one call, as core's budget. @default none
    */
   readonly budgetUsd?: number;
+  /** Calls queued with one `addBulk` at most (the calls of one tick go together). @default 1000 */
+  readonly maxBatch?: number;
 }
 
 /** The producer's stand-in for a provider: it holds no key and sends nothing; the workers do. */
@@ -58,7 +68,7 @@ const REMOTE: ModelProvider = {
  * request's key); priorities order the calls of every producer of the queue.
  */
 export async function bullmqExecutor(options: ProducerOptions): Promise<Executor> {
-  const { connection, queue: name = 'shoal', timeoutMs, keepResultsSeconds = 3600, budgetUsd } = options;
+  const { connection, queue: name = 'shoal', timeoutMs, keepResultsSeconds = KEEP_RESULTS_SECONDS, budgetUsd, maxBatch } = options;
   if (budgetUsd !== undefined) ProducerBudget.check(budgetUsd);
   const redis = connect(connection, 'bullmqExecutor()');
   // Refuses to start beside a live producer or worker that speaks another protocol version.
@@ -86,7 +96,7 @@ export async function bullmqExecutor(options: ProducerOptions): Promise<Executor
   // meanwhile wait for the reconnection, and JobResults reads again what the stream may have missed.
   queue.on('error', () => undefined);
   queueEvents.on('error', () => undefined);
-  const results = new JobResults(redis, queue, queueEvents, [redis, events]);
+  const results = new JobResults(redis, queue, queueEvents, [redis, events], maxBatch === undefined ? {} : { maxBatch });
   // BullMQ leaves connections it was given open: both are closed with the producer.
   const connections = {
     async disconnect() {
@@ -114,8 +124,15 @@ class BullmqProducer implements Executor {
   #inputTokens = 0;
   #cachedInputTokens = 0;
   #outputTokens = 0;
-  /** Calls waiting for their result, and how to end them at a shutdown's deadline. */
-  readonly #inFlight = new Map<Promise<unknown>, (error: ShoalError) => void>();
+  /** Calls waiting for their result (ended at a shutdown's deadline), and who waits for none to be left. */
+  readonly #inFlight = new Set<PendingCall>();
+  #idle: (() => void)[] = [];
+  readonly #owner: CallOwner = {
+    finished: (call, result) => this.#callFinished(call, result),
+    failed: (call, error) => this.#callFailed(call, error),
+    // Its job left Redis unread (lost in a Redis restart): queued again, under the same id.
+    gone: (call) => this.results.run(this.#job(call), call),
+  };
 
   constructor(
     private readonly queue: Queue<CallJobData, CallJobResult>,
@@ -136,104 +153,116 @@ class BullmqProducer implements Executor {
     if (refused) return Promise.reject(refused);
     // Nothing is queued (and so nothing paid on a worker) for a caller who has left already.
     if (options?.signal?.aborted) return Promise.reject(aborted(options.signal));
-    let end!: (error: ShoalError) => void;
-    const ended = new Promise<never>((_, reject) => (end = reject));
-    const promise = Promise.race([this.#complete(request, options), ended]);
-    this.#inFlight.set(promise, end);
-    void promise.then(
-      () => this.#inFlight.delete(promise),
-      () => this.#inFlight.delete(promise),
-    );
-    return promise;
+    return new Promise<CompletionResult>((resolve, reject) => this.#start(request, options, resolve, reject));
   }
 
-  async #complete(request: CompletionRequest, options: CallOptions | undefined): Promise<CompletionResult> {
+  /** Queues the call: from here on, it is a record waiting for its job (a million may wait at once). */
+  #start(request: CompletionRequest, options: CallOptions | undefined, resolve: (result: CompletionResult) => void, reject: (error: unknown) => void): void {
     const started = performance.now();
     const priority = options?.priority ?? 0;
-    const callId = randomUUID();
+    // The call's id in events (128 random bits), and the shorter token its job carries (48: told apart from the few
+    // calls that join the same job).
+    const callId = randomId(16);
+    const token = randomId(6);
     // One BullMQ job per request, for every producer: identical calls in flight share it. A call
     // that wants a new answer (`cache: 'refresh'`) or no cache gets a job of its own.
-    const key = requestKey('shoal.bullmq', request);
-    const jobId = options?.cache === false || options?.cache === 'refresh' ? `${key}.${callId}` : key;
+    const key = jobIdFor(requestKey('shoal.bullmq', request));
+    const jobId = options?.cache === false || options?.cache === 'refresh' ? `${key}.${token}` : key;
+    const call = new PendingCall(this.#owner, request, jobId, callId, token, started, priority, options, resolve, reject);
+    this.#inFlight.add(call);
+    this.#queued++;
+    this.events.emit('call-queued', { callId, at: started, tags: options?.tags, spanId: options?.spanId, priority });
+    // Its deadline and signal end the call (a call already queued runs on, on the workers).
+    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
+    if (options?.signal || timeoutMs !== undefined) call.watch(timeoutMs);
+    // Waits from before the add: a job that joined one finished already answers from its result.
+    this.results.run(this.#job(call), call);
+  }
+
+  /** The call's job: defaults are left out (the worker reads them back), so that a waiting job stays small in Redis. */
+  #job(call: PendingCall): QueuedJob {
+    const { options, priority } = call;
     const data: CallJobData = {
       v: PROTOCOL_VERSION,
-      request,
-      priority,
-      callId,
+      request: call.request,
+      ...(bullKeepsPriority(priority) ? {} : { priority }),
+      callId: call.token,
       ...(options?.cache === undefined ? {} : { cache: options.cache }),
       ...(options?.tags ? { tags: options.tags } : {}),
       ...(this.budget ? { budget: this.budget.id } : {}),
     };
-    this.#queued++;
-    let queued = true;
-    this.events.emit('call-queued', { callId, at: started, tags: options?.tags, spanId: options?.spanId, priority });
-    try {
-      const add = () =>
-        this.queue.add('call', data, {
-          jobId,
-          priority: bullPriority(priority),
-          attempts: 1,
-          removeOnComplete: { age: this.keepResultsSeconds },
-          // A failure is not kept: the same call made again is tried again, not answered with the old error.
-          removeOnFail: true,
-        });
-      const job = await this.#wait(add(), options);
-      let result: CallJobResult;
-      try {
-        result = await this.#wait(this.results.wait(job.id!), options);
-      } catch (error) {
-        // The job this call joined was finished and removed before it could be awaited (or lost in a Redis restart): queue the call again.
-        if (!(error instanceof JobGoneError)) throw error;
-        const again: Job<CallJobData, CallJobResult> = await this.#wait(add(), options);
-        result = await this.#wait(this.results.wait(again.id!), options);
-      }
-      this.#queued--;
-      queued = false;
-      // A call that joined an identical one (another caller's job) paid nothing: the other did.
-      const joined = result.callId !== callId;
-      const outcome: CompletionResult = {
-        ...result,
-        jobId: result.jobId ?? undefined,
-        model: result.model ?? undefined,
-        costUsd: joined ? 0 : result.costUsd,
-        attempts: joined ? 0 : result.attempts,
-        requests: joined ? 0 : result.requests,
-        deduplicated: joined || result.deduplicated,
-        durationMs: performance.now() - started,
-      };
-      this.#book(outcome);
-      void this.budget?.refresh();
-      this.events.emit('call-end', {
-        callId,
-        at: performance.now(),
-        tags: options?.tags,
-        spanId: options?.spanId,
-        jobId: outcome.jobId,
-        attempts: outcome.attempts,
-        durationMs: outcome.durationMs,
-        usage: outcome.usage,
-        costUsd: outcome.costUsd,
-        deduplicated: outcome.deduplicated,
-        requests: outcome.requests,
-      });
-      return outcome;
-    } catch (raw) {
-      if (queued) this.#queued--;
-      this.#failed++;
-      const error = decodeError(raw);
-      // Before its caller hears of it, the producer reads its budget: spent (the workers refused the call), or charged for a failed job.
-      await this.budget?.refresh();
+    // Kept and removed by the workers' defaults (a finished job for an hour, a failure at once: the same call made
+    // again is tried again); only another keep time goes in the job.
+    const opts = {
+      jobId: call.jobId,
+      priority: bullPriority(priority),
+      ...(this.keepResultsSeconds === KEEP_RESULTS_SECONDS ? {} : { removeOnComplete: { age: this.keepResultsSeconds } }),
+    };
+    return { id: call.jobId, data, opts };
+  }
+
+  #callFinished(call: PendingCall, result: CallJobResult): void {
+    const { callId, options } = call;
+    this.#queued--;
+    // A call that joined an identical one (another caller's job) paid nothing: the other did.
+    const joined = result.callId !== call.token;
+    const outcome: CompletionResult = {
+      ...result,
+      jobId: result.jobId ?? undefined,
+      model: result.model ?? undefined,
+      costUsd: joined ? 0 : result.costUsd,
+      attempts: joined ? 0 : result.attempts,
+      requests: joined ? 0 : result.requests,
+      deduplicated: joined || result.deduplicated,
+      durationMs: performance.now() - call.started,
+    };
+    this.#book(outcome);
+    void this.budget?.refresh();
+    this.events.emit('call-end', {
+      callId,
+      at: performance.now(),
+      tags: options?.tags,
+      spanId: options?.spanId,
+      jobId: outcome.jobId,
+      attempts: outcome.attempts,
+      durationMs: outcome.durationMs,
+      usage: outcome.usage,
+      costUsd: outcome.costUsd,
+      deduplicated: outcome.deduplicated,
+      requests: outcome.requests,
+    });
+    this.#left(call);
+    call.resolve(outcome);
+  }
+
+  #callFailed(call: PendingCall, raw: unknown): void {
+    this.#queued--;
+    this.#failed++;
+    const error = decodeError(raw);
+    // Before its caller hears of it, the producer reads its budget: spent (the workers refused the call), or charged for a failed job.
+    void (this.budget?.refresh() ?? Promise.resolve()).then(() => {
       this.events.emit('call-error', {
-        callId,
+        callId: call.callId,
         at: performance.now(),
-        tags: options?.tags,
-        spanId: options?.spanId,
+        tags: call.options?.tags,
+        spanId: call.options?.spanId,
         error,
         attempts: 0,
-        durationMs: performance.now() - started,
+        durationMs: performance.now() - call.started,
       });
-      throw error;
-    }
+      this.#left(call);
+      call.reject(error);
+    });
+  }
+
+  #left(call: PendingCall): void {
+    this.#inFlight.delete(call);
+    if (this.#inFlight.size === 0) for (const wake of this.#idle.splice(0)) wake();
+  }
+
+  /** Resolves once no call is left in flight. */
+  #drained(): Promise<void> {
+    return this.#inFlight.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
   #book(outcome: CompletionResult): void {
@@ -246,35 +275,6 @@ class BullmqProducer implements Executor {
     this.#inputTokens += outcome.usage.inputTokens;
     this.#cachedInputTokens += outcome.usage.cachedInputTokens;
     this.#outputTokens += outcome.usage.outputTokens;
-  }
-
-  /** `work`, unless the caller's signal or deadline comes first (a call already queued runs on, on the workers). */
-  #wait<T>(work: Promise<T>, options: CallOptions | undefined): Promise<T> {
-    const signal = options?.signal;
-    const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
-    if (!signal && timeoutMs === undefined) return work;
-    return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => reject(aborted(signal!));
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined)
-        timer = setTimeout(() => reject(new TimeoutError(`The call timed out after ${timeoutMs} ms; if it was queued, it runs on in the queue.`)), timeoutMs);
-      work.then(
-        (value) => {
-          done();
-          resolve(value);
-        },
-        (error: unknown) => {
-          done();
-          reject(error);
-        },
-      );
-    });
   }
 
   /**
@@ -325,7 +325,7 @@ class BullmqProducer implements Executor {
       return;
     }
     this.#closed = true;
-    await Promise.allSettled([...this.#inFlight.keys()]);
+    await this.#drained();
     await this.#release();
   }
 
@@ -338,16 +338,17 @@ class BullmqProducer implements Executor {
     const deadlineMs = options.deadlineMs ?? 10_000;
     const running = this.#inFlight.size;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.#inFlight.keys()]), new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+    await Promise.race([this.#drained(), new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
     clearTimeout(timer);
     const abandoned = this.#inFlight.size;
-    for (const end of this.#inFlight.values()) {
-      end(
+    for (const call of this.#inFlight) {
+      call.abandon(
         new ExecutorClosedError(
           `The producer shut down and its deadline of ${deadlineMs} ms passed with this call still waiting. Its job stays in the queue: the workers run it on.`,
         ),
       );
     }
+    this.#inFlight.clear();
     await this.#release();
     return { rejectedQueued: 0, finished: running - abandoned, abandoned, clean: abandoned === 0 };
   }
@@ -357,10 +358,4 @@ class BullmqProducer implements Executor {
     await this.queue.close();
     await this.redis.disconnect();
   }
-}
-
-function aborted(signal: AbortSignal): ShoalError {
-  const reason: unknown = signal.reason;
-  if (ShoalError.isInstance(reason)) return reason;
-  return new AbortError('The call was aborted. If it was queued already, it runs on in the queue: a worker may still create its job.', { cause: reason });
 }

@@ -3,7 +3,7 @@ import { parseUsdToPico } from '@shoal/core/internal';
 import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
 import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
-import { type CallJobData, type CallJobResult, limitKey, PROTOCOL_VERSION, statsKey } from './protocol.js';
+import { type CallJobData, type CallJobResult, KEEP_RESULTS_SECONDS, limitKey, PROTOCOL_VERSION, shoalPriority, statsKey } from './protocol.js';
 import { bookJob } from './queue-stats.js';
 import { redisStore } from './redis-store.js';
 import { joinQueue } from './registry.js';
@@ -118,6 +118,10 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     stalledInterval: Math.max(500, Math.floor(lockDurationMs / 2)),
     // A call may be handed over more than once (several workers killed in a row) before it fails as stalled.
     maxStalledCount: 10,
+    // For every job (a producer's own keep time, when it has one, is in its jobs): a finished one is kept for identical
+    // calls arriving late; a failure is not (the same call made again is tried again).
+    removeOnComplete: { age: KEEP_RESULTS_SECONDS },
+    removeOnFail: { count: 0 },
     autorun: true,
   });
   // BullMQ prints every connection error when nobody listens: once per outage here, said when Redis is back.
@@ -170,7 +174,7 @@ async function run(executor: Executor, budgets: WorkerBudgets, job: Job<CallJobD
   let result: CompletionResult;
   const start = () =>
     executor.complete(data.request, {
-      priority: data.priority,
+      priority: data.priority ?? shoalPriority(job.opts.priority),
       ...(data.tags ? { tags: data.tags } : {}),
       ...(data.cache === undefined ? {} : { cache: data.cache }),
     });

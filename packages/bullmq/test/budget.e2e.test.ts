@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bullmqExecutor, queueStats, startWorker } from '../src/index.js';
+import { jobIdFor } from '../src/protocol.js';
 import { BudgetRecords } from '../src/shared-budget.js';
 import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
 import { spawnWorker, type WorkerProcess } from './workers.js';
@@ -207,7 +208,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     // The finished BullMQ job is removed, so the same call makes a new one, which the worker answers from its cache in Redis.
     const bull = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } });
     cleanups.push(() => bull.close());
-    await (await bull.getJob(requestKey('shoal.bullmq', { prompt: 'budget asked twice' })))!.remove();
+    await (await bull.getJob(jobIdFor(requestKey('shoal.bullmq', { prompt: 'budget asked twice' }))))!.remove();
     const again = await executor.complete({ prompt: 'budget asked twice' });
     expect(again.cached).toBe(true);
     expect(emulator.stats().jobs).toBe(3);
@@ -233,7 +234,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     const call = executor.complete({ prompt: 'budget call that waits' });
     const bull = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } });
     cleanups.push(() => bull.close());
-    const jobId = requestKey('shoal.bullmq', { prompt: 'budget call that waits' });
+    const jobId = jobIdFor(requestKey('shoal.bullmq', { prompt: 'budget call that waits' }));
     for (let asked = 0; (await bull.getJobState(jobId)) !== 'active'; asked++) {
       if (asked > 10_000) throw new Error('the call never reached the worker');
     }
