@@ -76,7 +76,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
     const counts = await bull.getJobCounts('prioritized', 'active', 'failed', 'completed');
     expect(counts).toEqual({ prioritized: 6, active: 0, failed: 0, completed: 0 });
     const jobs = await bull.getJobs(['prioritized']);
-    expect(jobs.map((job) => job.priority).sort()).toEqual(jobs.map((job) => bullPriority(job.data.priority)).sort());
+    expect(jobs.map((job) => job.priority).sort()).toEqual(jobs.map((job) => bullPriority(Number(job.data.request.prompt.slice('held '.length)))).sort());
     expect(jobs.every((job) => job.attemptsMade === 0)).toBe(true);
     // Workers waiting for a job are woken (BullMQ's marker), as when a job is added.
     expect(await client.zscore(bull.keys.marker!, '0')).toBe('0');
