@@ -15,7 +15,10 @@ export interface QueuedJob {
 export type Finished = { readonly result: CallJobResult } | { readonly failedReason: string } | undefined;
 
 export interface AddBatcherOptions {
-  /** Jobs per `addBulk` (one pipeline to Redis). @default 1000 */
+  /**
+   * Jobs per `addBulk` (one pipeline to Redis). Small enough that a batch's garbage dies
+   * young (a million calls queue faster in batches of 200 than of 1,000). @default 200
+   */
   readonly maxBatch?: number;
   /** Batches sent at once; more wait their turn, so a burst of calls does not hold the event loop. @default 2 */
   readonly maxInFlight?: number;
@@ -53,7 +56,7 @@ interface Entry {
 
 /**
  * Queues the jobs of the calls made in one tick with one `queue.addBulk` (up to `maxBatch`
- * each): a million calls made at once cost a thousand round trips to Redis, not a million.
+ * each): a million calls made at once cost thousands of round trips to Redis, not a million.
  * Identical calls share one job as before (an add with an existing id joins it, in a batch
  * or across batches). Alongside each batch one script reads which of its jobs had finished
  * already (a call that joins a finished job takes its result). An add that fails fails
@@ -74,7 +77,7 @@ export class AddBatcher {
     private readonly outcomes: AddOutcomes,
     options: AddBatcherOptions = {},
   ) {
-    this.#maxBatch = options.maxBatch ?? 1000;
+    this.#maxBatch = options.maxBatch ?? 200;
     this.#maxInFlight = options.maxInFlight ?? 2;
     redis.defineCommand('shoalFinished', { lua: FINISHED });
   }

@@ -47,7 +47,7 @@ export interface ProducerOptions {
    * by at most about one call, as core's budget. @default none
    */
   readonly budgetUsd?: number;
-  /** Calls queued with one `addBulk` at most (the calls of one tick go together). @default 1000 */
+  /** Calls queued with one `addBulk` at most (the calls of one tick go together). @default 200 */
   readonly maxBatch?: number;
 }
 
