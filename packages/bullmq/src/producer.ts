@@ -171,7 +171,7 @@ class BullmqProducer implements Executor {
     const call = new PendingCall(this.#owner, request, jobId, callId, token, started, priority, options, resolve, reject);
     this.#inFlight.add(call);
     this.#queued++;
-    this.events.emit('call-queued', { callId, at: started, tags: options?.tags, spanId: options?.spanId, priority });
+    this.#tell('call-queued', () => this.events.emit('call-queued', { callId, at: started, tags: options?.tags, spanId: options?.spanId, priority }));
     // Its deadline and signal end the call (a call already queued runs on, on the workers).
     const timeoutMs = options?.timeoutMs ?? this.timeoutMs;
     if (options?.signal || timeoutMs !== undefined) call.watch(timeoutMs);
@@ -218,19 +218,21 @@ class BullmqProducer implements Executor {
     };
     this.#book(outcome);
     void this.budget?.refresh();
-    this.events.emit('call-end', {
-      callId,
-      at: performance.now(),
-      tags: options?.tags,
-      spanId: options?.spanId,
-      jobId: outcome.jobId,
-      attempts: outcome.attempts,
-      durationMs: outcome.durationMs,
-      usage: outcome.usage,
-      costUsd: outcome.costUsd,
-      deduplicated: outcome.deduplicated,
-      requests: outcome.requests,
-    });
+    this.#tell('call-end', () =>
+      this.events.emit('call-end', {
+        callId,
+        at: performance.now(),
+        tags: options?.tags,
+        spanId: options?.spanId,
+        jobId: outcome.jobId,
+        attempts: outcome.attempts,
+        durationMs: outcome.durationMs,
+        usage: outcome.usage,
+        costUsd: outcome.costUsd,
+        deduplicated: outcome.deduplicated,
+        requests: outcome.requests,
+      }),
+    );
     this.#left(call);
     call.resolve(outcome);
   }
@@ -241,18 +243,44 @@ class BullmqProducer implements Executor {
     const error = decodeError(raw);
     // Before its caller hears of it, the producer reads its budget: spent (the workers refused the call), or charged for a failed job.
     void (this.budget?.refresh() ?? Promise.resolve()).then(() => {
-      this.events.emit('call-error', {
-        callId: call.callId,
-        at: performance.now(),
-        tags: call.options?.tags,
-        spanId: call.options?.spanId,
-        error,
-        attempts: 0,
-        durationMs: performance.now() - call.started,
-      });
+      this.#tell('call-error', () =>
+        this.events.emit('call-error', {
+          callId: call.callId,
+          at: performance.now(),
+          tags: call.options?.tags,
+          spanId: call.options?.spanId,
+          error,
+          attempts: 0,
+          durationMs: performance.now() - call.started,
+        }),
+      );
       this.#left(call);
       call.reject(error);
     });
+  }
+
+  /**
+   * Tells the listeners of `event`: one that throws breaks no call (each caller is answered
+   * all the same). Its error goes to `listener-error` listeners, or, when there are none, is
+   * thrown again on its own, as core's executor does.
+   */
+  #tell(event: string, emit: () => void): void {
+    try {
+      emit();
+    } catch (thrown) {
+      let error = thrown;
+      if (this.events.listenerCount('listener-error') > 0) {
+        try {
+          this.events.emit('listener-error', { event, error });
+          return;
+        } catch (failure) {
+          error = failure;
+        }
+      }
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   #left(call: PendingCall): void {

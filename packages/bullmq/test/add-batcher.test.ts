@@ -90,6 +90,22 @@ describe.skipIf(!redisAvailable)('the producer queues its calls in batches (addB
     expect(provider.calls.map((r) => r.prompt)).toEqual(expected);
   });
 
+  it("breaks no call when a listener of the producer's events throws: each caller is answered, the error goes to listener-error", async () => {
+    const { server, queue, executor } = await start(10);
+    const reported: { event: string; error: unknown }[] = [];
+    executor.events.on('call-end', () => {
+      throw new Error('a listener broke');
+    });
+    executor.events.on('listener-error', (event) => reported.push(event));
+    await worker(server.url, queue);
+    const results = await Promise.all([executor.complete({ prompt: 'heard' }), executor.complete({ prompt: 'heard' })]);
+    expect(results.map((r) => r.text)).toEqual(['answer heard', 'answer heard']);
+    expect(reported.map((r) => [r.event, (r.error as Error).message])).toEqual([
+      ['call-end', 'a listener broke'],
+      ['call-end', 'a listener broke'],
+    ]);
+  });
+
   it('fails every call of a batch whose add Redis refused, with its error; the next batch goes through', async () => {
     const { server, queue, redis, executor } = await start(100);
     await redis.config('SET', 'maxmemory', '1'); // every write refused: OOM
