@@ -8,11 +8,17 @@ export type RedisConnection = string | RedisOptions;
  * An ioredis client for BullMQ (which needs `maxRetriesPerRequest: null` on blocking
  * connections) that fails fast with a clear error when Redis cannot be reached.
  */
-export function connect(connection: RedisConnection, name: string): Redis {
+export function connect(connection: RedisConnection, name: string, tuning: { readonly autoPipelining?: boolean } = {}): Redis {
   if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
     throw new ShoalConfigError(`${name} takes \`connection\`: a redis:// URL or ioredis options, got ${typeof connection}.`);
   }
-  const options: RedisOptions = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false };
+  const options: RedisOptions = {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    lazyConnect: false,
+    // Commands issued in the same tick go out in one write (one round trip): for connections that never block.
+    enableAutoPipelining: tuning.autoPipelining ?? false,
+  };
   const redis = typeof connection === 'string' ? new Redis(connection, options) : new Redis({ ...connection, ...options });
   quiet(redis);
   return redis;

@@ -158,7 +158,7 @@ export class WorkerBudgets {
   #subscribe(): Promise<unknown> {
     if (this.#closing) return Promise.resolve();
     if (!this.#subscribed) {
-      const subscriber = quiet(this.#redis.duplicate());
+      const subscriber = quiet(this.#redis.duplicate({ enableAutoPipelining: false }));
       this.#subscriber = subscriber;
       subscriber.on('message', (_channel: string, budget: string) => {
         for (const wake of [...(this.#waiting.get(budget) ?? [])]) wake();

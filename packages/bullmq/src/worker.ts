@@ -75,7 +75,8 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   if (typeof queue !== 'string' || queue.length === 0 || queue.includes(':')) {
     throw new ShoalConfigError(`Expected \`queue\` to be a name without ':' (BullMQ's separator), got ${JSON.stringify(queue)}.`);
   }
-  const redis = connect(connection, 'startWorker()');
+  // The store, the ledger, the budgets and the limiter: writes made in one tick (a job's id and its booking) share a round trip.
+  const redis = connect(connection, 'startWorker()', { autoPipelining: true });
   // Refuses to start beside a live producer or worker that speaks another protocol version.
   const registration = await ready(redis, describeConnection(connection))
     .then(() => joinQueue(redis, queue, 'worker'))
@@ -109,7 +110,8 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     void bookJob(redis, queue, event.jobId, pico ?? 0n).catch(() => undefined);
   });
   const budgets = new WorkerBudgets(redis, queue, executor);
-  const workerConnection = quiet(redis.duplicate());
+  // BullMQ's worker blocks on its connection while it waits for a job: no pipelining there.
+  const workerConnection = quiet(redis.duplicate({ enableAutoPipelining: false }));
   const handBack = new HandBack();
   const worker = new Worker<CallJobData, CallJobResult>(queue, (job, token) => handBack.run(job, token, () => run(executor, budgets, job)), {
     connection: workerConnection,
