@@ -107,7 +107,10 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq under load: four worker processe
       expect(server.jobs).toBeGreaterThanOrEqual(CALLS);
       expect(server.jobs).toBeLessThanOrEqual(CALLS + stats.recreated);
       expect(server.duplicateCreates).toBeLessThanOrEqual(stats.recreated);
-      expect(stats.jobs).toBe(server.jobs);
+      // The ledger books a job when its create answers: a worker killed between the answer and the booking leaves that
+      // job out (paid, and its call counted as re-created).
+      expect(stats.jobs).toBeLessThanOrEqual(server.jobs);
+      expect(stats.jobs).toBeGreaterThanOrEqual(server.jobs - stats.recreated);
     },
     LOAD_TIMEOUT_MS,
   );
