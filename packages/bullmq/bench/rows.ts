@@ -72,15 +72,17 @@ async function spawnWorker(redis: string, queue: string, server: Server, request
   };
 }
 
-/** What a round trip was for, by the command, script or pipeline that made it. */
+/** What a round trip was for, by the command, script or pipeline that made it (a pipeline: what its commands were for). */
 function purpose(name: string): string {
+  const held = /^(?:pipeline|multi)\((.*)\)$/.exec(name);
+  if (held) return [...new Set(held[1]!.split('+').map(purpose))].sort().join('+');
   if (/addPrioritizedJob|addStandardJob|shoalFinished/.test(name)) return 'adds';
   if (name === 'xread' || name === 'xrevrange') return 'producer events';
   if (/moveToActive|moveToFinished|bzpopmin|extendLock|moveStalled|getRateLimitTtl|isMaxed|releaseLock/.test(name)) return 'BullMQ take/finish';
   if (/shoalLease|shoalPause|shoalCut/.test(name)) return 'shared limit';
   if (name.startsWith('shoalBudget')) return 'budget';
   if (name === 'eval' || name.includes('hincrby')) return 'ledger';
-  if (/^(pipeline|multi)\(.*(get|set|del|hgetall|hset).*\)$|^(get|set|del|hgetall|hset)$/.test(name)) return 'store';
+  if (/^(get|set|del|hgetall|hset)$/.test(name)) return 'store';
   return 'other';
 }
 
