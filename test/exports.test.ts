@@ -88,6 +88,7 @@ describe('public API', () => {
       'parseUsdToPico',
       'picoToUsd',
       'rejectUnknownKeys',
+      'reportListenerError',
       'requestKey',
       'toShoalError',
       'usdToPico',

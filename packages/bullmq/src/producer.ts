@@ -11,7 +11,7 @@ import {
   type ShutdownOptions,
   type ShutdownReport,
 } from '@shoal/core';
-import { checkCallOptions, checkRequest, requestKey } from '@shoal/core/internal';
+import { checkCallOptions, checkRequest, reportListenerError, requestKey } from '@shoal/core/internal';
 import { Queue, QueueEvents } from 'bullmq';
 import { EventEmitter } from 'eventemitter3';
 import type { QueuedJob } from './add-batcher.js';
@@ -267,19 +267,8 @@ class BullmqProducer implements Executor {
   #tell(event: string, emit: () => void): void {
     try {
       emit();
-    } catch (thrown) {
-      let error = thrown;
-      if (this.events.listenerCount('listener-error') > 0) {
-        try {
-          this.events.emit('listener-error', { event, error });
-          return;
-        } catch (failure) {
-          error = failure;
-        }
-      }
-      queueMicrotask(() => {
-        throw error;
-      });
+    } catch (error) {
+      reportListenerError(this.events, event, error);
     }
   }
 

@@ -21,6 +21,8 @@ export { checkCallOptions, checkRequest } from './executor/options.js';
 export { RateLimiter } from './executor/rate-limiter.js';
 export { describeValue, joinOr, listValues } from './util/describe.js';
 export { closestName } from './util/did-you-mean.js';
+// One rule for a listener that throws (to `listener-error`, else thrown on its own), for emitters elsewhere (the bullmq producer's).
+export { reportListenerError } from './util/listener-error.js';
 // Money in the ledger's unit: integer pico-dollars, float USD only at the edges.
 export { parseUsdToPico, picoToUsd, usdToPico } from './util/money.js';
 // Option checks in core's wording (p-queue's), for the siblings' own options.
