@@ -1,5 +1,6 @@
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
-import { afterEach } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { bullmqExecutor } from '../src/index.js';
 import { type RedisServer, startRedis } from './redis-server.js';
 import { spawnWorker, type WorkerProcess } from './workers.js';
@@ -69,4 +70,19 @@ export async function untilAsync(check: () => Promise<boolean>, what: string, ma
     await new Promise((resolve) => setImmediate(resolve));
   }
   throw new Error(`untilAsync(): ${what} did not hold after ${maxTries} tries`);
+}
+
+/** One redis-server and a client to it for the tests of a file (started before them, stopped after). */
+export function redisForFile(): { readonly server: () => RedisServer; readonly client: () => Redis } {
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    client = new Redis(server.url);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await server?.close();
+  });
+  return { server: () => server!, client: () => client! };
 }

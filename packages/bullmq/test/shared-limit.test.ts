@@ -1,19 +1,10 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SharedLimiter } from '../src/shared-limit.js';
-import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
+import { redisAvailable } from './redis-server.js';
+import { redisForFile } from './setup.js';
 
 describe.skipIf(!redisAvailable)('SharedLimiter: one bucket in Redis for every worker', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await server.close();
-  });
+  const suite = redisForFile();
 
   /** Resolves once the limiter lets a request go (asking Redis, and woken when the lease came). */
   function granted(limiter: SharedLimiter): Promise<void> {
@@ -26,15 +17,15 @@ describe.skipIf(!redisAvailable)('SharedLimiter: one bucket in Redis for every w
   }
 
   it('lets a request go under a limit below one a second (the bucket holds at least one)', async () => {
-    const limiter = new SharedLimiter(redis, 'test:slow', { requestsPerMinute: 30 });
+    const limiter = new SharedLimiter(suite.client(), 'test:slow', { requestsPerMinute: 30 });
     await granted(limiter); // before the bucket held at least one request, this waited forever
     limiter.take(0);
     limiter.close();
   });
 
   it('shares one bucket between two limiters: what one took, the other cannot', async () => {
-    const a = new SharedLimiter(redis, 'test:shared', { requestsPerMinute: 120 }); // 2 a second, a burst of 2
-    const b = new SharedLimiter(redis, 'test:shared', { requestsPerMinute: 120 });
+    const a = new SharedLimiter(suite.client(), 'test:shared', { requestsPerMinute: 120 }); // 2 a second, a burst of 2
+    const b = new SharedLimiter(suite.client(), 'test:shared', { requestsPerMinute: 120 });
     await granted(a);
     a.take(0);
     await granted(b);
@@ -57,8 +48,8 @@ describe.skipIf(!redisAvailable)('SharedLimiter: one bucket in Redis for every w
   });
 
   it("cuts every worker's rate when one of them sees a burst of 429s", async () => {
-    const a = new SharedLimiter(redis, 'test:learn', { requestsPerMinute: 600 }); // 10 a second
-    const b = new SharedLimiter(redis, 'test:learn', { requestsPerMinute: 600 });
+    const a = new SharedLimiter(suite.client(), 'test:learn', { requestsPerMinute: 600 }); // 10 a second
+    const b = new SharedLimiter(suite.client(), 'test:learn', { requestsPerMinute: 600 });
     await granted(a);
     a.take(0);
     await granted(b);
