@@ -56,8 +56,8 @@ export async function queueStats(connection: RedisConnection, queue = 'shoal'): 
   }
 }
 
-/** The totals over a connection already open (a producer's). */
-export async function readQueueStats(redis: Redis, jobs: Queue, queue: string): Promise<QueueStats> {
+/** The totals over a connection already open. */
+async function readQueueStats(redis: Redis, jobs: Queue, queue: string): Promise<QueueStats> {
   const [counts, totals, learned] = await Promise.all([
     jobs.getJobCounts('wait', 'prioritized', 'delayed', 'active'),
     redis.hgetall(statsKey(queue)),

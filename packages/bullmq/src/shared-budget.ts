@@ -22,7 +22,7 @@ import type { Redis } from 'ioredis';
  */
 
 /** How long a reservation holds room without a charge or a release: its call is taken over, or it ends, well before. */
-export const RESERVATION_TTL_MS = 10 * 60_000;
+const RESERVATION_TTL_MS = 10 * 60_000;
 /** How long an admission is remembered for a call that does not end (its worker died, it was handed back): a day. */
 const ADMITTED_TTL_MS = 24 * 3_600_000;
 /** How long a budget's record lives without a charge (every booking and every producer read renews it). */
@@ -30,12 +30,12 @@ const RECORD_TTL_MS = 30 * 24 * 3_600_000;
 /** More than any bill: a limit too large to be an amount ($1e28 and up, Infinity) stands for none, as in core. */
 const NO_LIMIT_PICO = 10n ** 40n;
 
-export function budgetKey(queue: string, id: string): string {
+function budgetKey(queue: string, id: string): string {
   return `shoal:${queue}:budget:${id}`;
 }
 
 /** Where workers hear that a budget of the queue changed (a charge, a release): the message is the budget's id. */
-export function budgetChannel(queue: string): string {
+function budgetChannel(queue: string): string {
   return `shoal:${queue}:budget-changes`;
 }
 
