@@ -1,6 +1,7 @@
 import { BudgetExceededError } from '@shoal/core';
 import { picoToUsd, usdToPico } from '@shoal/core/internal';
 import type { Redis } from 'ioredis';
+import { LUA_NOW } from './lua-now.js';
 
 /**
  * A producer's budget, kept in Redis so that every worker of the queue spends from it: one
@@ -46,9 +47,7 @@ function budgetChannel(queue: string): string {
  * through whatever is spent. Returns {status, spent, limit}: 1 admitted (room reserved),
  * 0 wait for room, -1 spent, -2 no such budget.
  */
-const ADMIT = /* lua */ `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const ADMIT = /* lua */ `${LUA_NOW}
 local b = redis.call('HMGET', KEYS[1], 'limit', 'spent', 'largest', 'charges')
 if not b[1] then return {-2, '0', '0'} end
 local spentText = b[2] or '0'

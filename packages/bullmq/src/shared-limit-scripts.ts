@@ -1,3 +1,5 @@
+import { LUA_NOW } from './lua-now.js';
+
 /**
  * The Lua scripts of the shared limit: one bucket per queue in Redis (a hash), on Redis's
  * own clock (TIME), so workers on machines whose clocks differ share it.
@@ -17,9 +19,7 @@ local function rateAt(now, rps, learned, cutAt)
   if rps > 0 then return math.min(rps, climbed) end
   return climbed
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
+${LUA_NOW}`;
 
 /**
  * Takes up to ARGV[3] requests (at least one, or none) and ARGV[4] tokens, refilled at the
@@ -107,10 +107,7 @@ return math.floor(nextRate * 1000)
 `;
 
 /** Holds every worker of the queue for a server's Retry-After (the pause lasts at least as long as the longest). */
-export const PAUSE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local untilMs = now + tonumber(ARGV[1])
+export const PAUSE = `${LUA_NOW}local untilMs = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('HGET', KEYS[1], 'pausedUntil')) or 0
 if untilMs > current then redis.call('HSET', KEYS[1], 'pausedUntil', untilMs) end
 redis.call('PEXPIRE', KEYS[1], 600000)

@@ -3,18 +3,16 @@ import { parseUsdToPico, picoToUsd, requestKey } from '@shoal/core/internal';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bullmqExecutor, queueStats, startWorker } from '../src/index.js';
 import { jobIdFor } from '../src/protocol.js';
 import { BudgetRecords } from '../src/shared-budget.js';
 import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
+import { cleanUpAfterEach, onCleanUp } from './setup.js';
 import { spawnWorker, type WorkerProcess } from './workers.js';
 
 let queues = 0;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+cleanUpAfterEach();
 
 /** Every job of these prompts costs the same: 10 input and 20 output tokens, whatever the prompt says. */
 const FIXED_PRICE = { match: 'budget', reply: { text: 'ok', usage: { inputTokens: 10, outputTokens: 20, cachedInputTokens: 0 } } };
@@ -33,7 +31,7 @@ async function budgetRecords(url: string, queue: string) {
 
 async function redisServer(): Promise<RedisServer> {
   const server = await startRedis();
-  cleanups.push(() => server.close());
+  onCleanUp(() => server.close());
   return server;
 }
 
@@ -41,7 +39,7 @@ describe.skipIf(!redisAvailable)('a budget in Redis: the admission rule (Lua, on
   async function records() {
     const server = await redisServer();
     const redis = new Redis(server.url);
-    cleanups.push(async () => redis.disconnect());
+    onCleanUp(async () => redis.disconnect());
     return new BudgetRecords(redis, `rule-${++queues}`);
   }
 
@@ -117,13 +115,13 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
   it('stops 4 workers at a budget of the price of 100 jobs: at most one call per worker over it, the rest refused without a create', async () => {
     const redis = await redisServer();
     const emulator: ShortApiEmulator = await startShortApiEmulator({ latencyMs: { min: 5, max: 40 }, rules: [FIXED_PRICE] });
-    cleanups.push(() => emulator.close());
+    onCleanUp(() => emulator.close());
     const queue = `budget-${process.pid}-${++queues}`;
     const workers: WorkerProcess[] = await Promise.all(
       Array.from({ length: 4 }, () => spawnWorker({ redis: redis.url, queue, baseUrl: emulator.url, apiKey: emulator.apiKey, concurrency: 8 })),
     );
     for (const worker of workers) {
-      cleanups.push(async () => {
+      onCleanUp(async () => {
         worker.child.kill('SIGTERM');
         const killer = setTimeout(() => worker.child.kill('SIGKILL'), 5000);
         await worker.exited;
@@ -132,14 +130,14 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     }
     // The price of one job, learnt from one call without a budget.
     const free = await bullmqExecutor({ connection: redis.url, queue });
-    cleanups.push(() => free.shutdown({ deadlineMs: 2000 }));
+    onCleanUp(() => free.shutdown({ deadlineMs: 2000 }));
     await free.complete({ prompt: 'budget: the price' });
     const pricePico = parseUsdToPico(emulator.jobs[0]!.amountUsd)!;
     expect(pricePico).toBeGreaterThan(0n);
     const budgetUsd = picoToUsd(pricePico * 100n);
 
     const executor = await bullmqExecutor({ connection: redis.url, queue, budgetUsd });
-    cleanups.push(() => executor.shutdown({ deadlineMs: 2000 }));
+    onCleanUp(() => executor.shutdown({ deadlineMs: 2000 }));
     const outcomes = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => executor.complete({ prompt: `budget call ${i}` })));
     const answered = outcomes.filter((o) => o.status === 'fulfilled').length;
     const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
@@ -166,7 +164,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
 
     // Spent: the producer refuses a new call itself, and nothing reaches the queue.
     const bull = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } });
-    cleanups.push(() => bull.close());
+    onCleanUp(() => bull.close());
     const counts = async () => Object.values(await bull.getJobCounts()).reduce((a, b) => a + b, 0);
     const before = await counts();
     const late = await executor.complete({ prompt: 'budget call after the end' }).catch((e: unknown) => e);
@@ -182,7 +180,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     const redis = await redisServer();
     const broken = { match: 'broken', reply: { fail: 'the model backend failed', usage: { inputTokens: 10, outputTokens: 5, cachedInputTokens: 0 } } };
     const emulator = await startShortApiEmulator({ latencyMs: 5, rules: [broken, FIXED_PRICE] });
-    cleanups.push(() => emulator.close());
+    onCleanUp(() => emulator.close());
     const queue = `budget-${process.pid}-${++queues}`;
     const worker = await startWorker({
       connection: redis.url,
@@ -191,9 +189,9 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
       provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }),
       retry: { maxAttempts: 2, baseDelayMs: 1 },
     });
-    cleanups.push(() => worker.close());
+    onCleanUp(() => worker.close());
     const executor = await bullmqExecutor({ connection: redis.url, queue, budgetUsd: 1 });
-    cleanups.push(() => executor.shutdown({ deadlineMs: 2000 }));
+    onCleanUp(() => executor.shutdown({ deadlineMs: 2000 }));
 
     const failed = await executor.complete({ prompt: 'broken budget call' }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(Error);
@@ -207,7 +205,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     expect(first.cached).toBe(false);
     // The finished BullMQ job is removed, so the same call makes a new one, which the worker answers from its cache in Redis.
     const bull = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } });
-    cleanups.push(() => bull.close());
+    onCleanUp(() => bull.close());
     await (await bull.getJob(jobIdFor(requestKey('shoal.bullmq', { prompt: 'budget asked twice' }))))!.remove();
     const again = await executor.complete({ prompt: 'budget asked twice' });
     expect(again.cached).toBe(true);
@@ -218,13 +216,13 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
   it('hands a call waiting for room back to the queue when its worker closes; another worker runs it', async () => {
     const redis = await redisServer();
     const emulator = await startShortApiEmulator({ latencyMs: 5, rules: [FIXED_PRICE] });
-    cleanups.push(() => emulator.close());
+    onCleanUp(() => emulator.close());
     const queue = `budget-${process.pid}-${++queues}`;
     const executor = await bullmqExecutor({ connection: redis.url, queue, budgetUsd: 1 });
-    cleanups.push(() => executor.shutdown({ deadlineMs: 2000 }));
+    onCleanUp(() => executor.shutdown({ deadlineMs: 2000 }));
     // Another call holds the budget's slow start (no charge known yet): this worker's call must wait.
     const client = new Redis(redis.url);
-    cleanups.push(async () => client.disconnect());
+    onCleanUp(async () => client.disconnect());
     const [key] = await client.keys(`shoal:${queue}:budget:*`);
     const id = key!.split(':').at(-1)!;
     const records = new BudgetRecords(client, queue);
@@ -233,7 +231,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     const first = await start();
     const call = executor.complete({ prompt: 'budget call that waits' });
     const bull = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } });
-    cleanups.push(() => bull.close());
+    onCleanUp(() => bull.close());
     const jobId = jobIdFor(requestKey('shoal.bullmq', { prompt: 'budget call that waits' }));
     for (let asked = 0; (await bull.getJobState(jobId)) !== 'active'; asked++) {
       if (asked > 10_000) throw new Error('the call never reached the worker');
@@ -243,7 +241,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     expect(emulator.stats().creates).toBe(0);
     await records.release(id, 'elsewhere', true);
     const second = await start();
-    cleanups.push(() => second.close());
+    onCleanUp(() => second.close());
     expect((await call).text).toBe('ok');
     expect(emulator.stats().jobs).toBe(1);
   });

@@ -2,28 +2,26 @@ import { type CompletionResult, type Executor, shortApi } from '@shoal/core';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from '../../../test/helpers/until.js';
 import { bullmqExecutor, queueStats, type ShoalWorker, startWorker } from '../src/index.js';
 import { bullPriority } from '../src/protocol.js';
 import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
+import { cleanUpAfterEach, onCleanUp } from './setup.js';
 import { spawnWorker, type WorkerProcess } from './workers.js';
 
 let queues = 0;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+cleanUpAfterEach();
 
 /** Redis, an emulator whose jobs run until the test finishes them, a producer, and a way to start workers in this process. */
 async function setup() {
   const redis: RedisServer = await startRedis();
-  cleanups.push(() => redis.close());
+  onCleanUp(() => redis.close());
   const emulator: ShortApiEmulator = await startShortApiEmulator({ latencyMs: Number.POSITIVE_INFINITY });
-  cleanups.push(() => emulator.close());
+  onCleanUp(() => emulator.close());
   const queue = `close-${process.pid}-${++queues}`;
   const client = new Redis(redis.url);
-  cleanups.push(async () => client.disconnect());
+  onCleanUp(async () => client.disconnect());
   const bull = new Queue(queue, { connection: client });
   const worker = async (concurrency: number): Promise<ShoalWorker> => {
     const started = await startWorker({
@@ -33,11 +31,11 @@ async function setup() {
       lockDurationMs: 60_000, // nothing here is handed on by the stalled-job check: only by the close
       provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }),
     });
-    cleanups.push(() => started.close({ deadlineMs: 0 }));
+    onCleanUp(() => started.close({ deadlineMs: 0 }));
     return started;
   };
   const producer: Executor = await bullmqExecutor({ connection: redis.url, queue });
-  cleanups.push(() => producer.shutdown({ deadlineMs: 0 }));
+  onCleanUp(() => producer.shutdown({ deadlineMs: 0 }));
   /** Job ids written in the queue's journal (a worker's jobs, created and recorded). */
   const written = async () => {
     const keys = await client.keys(`shoal:${queue}:journal:*`);
@@ -114,7 +112,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
     const { emulator, redis, queue, producer, written, eventually, finishAll } = await setup();
     const spawn = (shutdownMs: number): Promise<WorkerProcess> =>
       spawnWorker({ redis: redis.url, queue, baseUrl: emulator.url, apiKey: emulator.apiKey, concurrency: 3, lockMs: 1000, shutdownMs }).then((worker) => {
-        cleanups.push(async () => {
+        onCleanUp(async () => {
           worker.child.kill('SIGKILL');
           await worker.exited;
         });

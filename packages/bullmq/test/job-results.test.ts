@@ -1,27 +1,25 @@
 import { scriptedProvider } from '@shoal/core/testing';
 import { type Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bullmqExecutor, startWorker } from '../src/index.js';
 import type { CallJobData, CallJobResult } from '../src/protocol.js';
 import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
+import { cleanUpAfterEach, onCleanUp } from './setup.js';
 
 let queues = 0;
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+cleanUpAfterEach();
 
 /** A producer with no worker yet, and a second connection to play what the producer could not see. */
 async function setup() {
   const server: RedisServer = await startRedis();
-  cleanups.push(() => server.close());
+  onCleanUp(() => server.close());
   const queue = `results-${process.pid}-${++queues}`;
   const client = new Redis(server.url);
-  cleanups.push(async () => client.disconnect());
+  onCleanUp(async () => client.disconnect());
   const bull = new Queue<CallJobData, CallJobResult>(queue, { connection: client });
   const producer = await bullmqExecutor({ connection: server.url, queue });
-  cleanups.push(() => producer.shutdown({ deadlineMs: 0 }));
+  onCleanUp(() => producer.shutdown({ deadlineMs: 0 }));
   /** The one job of the queue, once the producer has added it. */
   const queued = async (): Promise<Job<CallJobData, CallJobResult>> => {
     for (let i = 0; i < 20_000; i++) {
@@ -75,7 +73,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: after a dropped connection, a p
     const again = await queued();
     expect(again.id).toBe(lost.id);
     const worker = await startWorker({ connection: server.url, queue, provider: scriptedProvider([{ reply: 'run after all' }]) });
-    cleanups.push(() => worker.close());
+    onCleanUp(() => worker.close());
     expect((await call).text).toBe('run after all');
   });
 });

@@ -1,15 +1,13 @@
 import { type CompletionResult, ShoalError } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from '../../../test/helpers/until.js';
 import { bullmqExecutor, queueStats } from '../src/index.js';
 import { redisAvailable, startRedis } from './redis-server.js';
+import { cleanUpAfterEach, onCleanUp } from './setup.js';
 import { spawnWorker } from './workers.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+cleanUpAfterEach();
 
 const CALLS = 300;
 
@@ -21,21 +19,21 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a queue survives a Redis restar
     ['a crash', 'SIGKILL', 'always'],
   ] as const)('gives every call its result after %s mid-run (%s, appendfsync %s): nothing lost, nothing paid twice', async (_, signal, appendfsync) => {
     const redis = await startRedis({ appendOnly: true, appendfsync });
-    cleanups.push(() => redis.close());
+    onCleanUp(() => redis.close());
     const emulator = await startShortApiEmulator({ latencyMs: { min: 5, max: 40 }, seed: 12 });
-    cleanups.push(() => emulator.close());
+    onCleanUp(() => emulator.close());
     const queue = `restart-${process.pid}-${signal}`;
     // A job Redis made active just as it died, whose answer never reached its worker, is active with nobody running it:
     // BullMQ's stalled-job check hands it on once its lock expires. A short lock makes that seconds, not 45.
     for (let i = 0; i < 2; i++) {
       const worker = await spawnWorker({ redis: redis.url, queue, baseUrl: emulator.url, apiKey: emulator.apiKey, concurrency: 8, lockMs: 3000 });
-      cleanups.push(async () => {
+      onCleanUp(async () => {
         worker.child.kill('SIGKILL');
         await worker.exited;
       });
     }
     const producer = await bullmqExecutor({ connection: redis.url, queue });
-    cleanups.push(() => producer.shutdown({ deadlineMs: 0 }));
+    onCleanUp(() => producer.shutdown({ deadlineMs: 0 }));
 
     let settled = 0;
     const calls: Promise<CompletionResult>[] = Array.from({ length: CALLS }, (_, i) => {
