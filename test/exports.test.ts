@@ -74,6 +74,7 @@ describe('public API', () => {
   it('exports exactly this list from @shoal/core/internal (for sibling packages only, not covered by semver)', () => {
     expect(Object.keys(internal).sort()).toEqual([
       'BudgetGate',
+      'JOURNAL_KEY',
       'RateLimiter',
       'Tally',
       'abortError',

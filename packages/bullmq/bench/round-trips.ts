@@ -1,6 +1,7 @@
 // For the bullmq bench rows (rows.ts): Redis's own counters, and this process's round trips to Redis.
 import { createHash } from 'node:crypto';
 import { Pipeline, Redis } from 'ioredis';
+import { ONE_WRITE_PER_TICK } from '../src/connection.js';
 
 export { Redis };
 
@@ -43,7 +44,8 @@ export interface RoundTrips {
 
 /**
  * Counts this process's round trips to Redis from now on, on every ioredis connection: a
- * command sent alone is one, a pipeline or a MULTI/EXEC is one. Returns a reading.
+ * command sent alone is one, a pipeline or a MULTI/EXEC is one, and so are the commands a
+ * worker's connection sends in one tick (one write). Returns a reading.
  */
 export function countRoundTrips(): () => RoundTrips {
   const scripts = new Map<string, string>();
@@ -69,9 +71,26 @@ export function countRoundTrips(): () => RoundTrips {
     return define.call(this, name, definition);
   };
   const send = proto.sendCommand;
+  /** Connections whose commands of one tick leave in one write (connection.ts), with the names sent this tick. */
+  const ticks = new Map<object, string[]>();
   proto.sendCommand = function (command, stream) {
     // A pipeline's commands are written with its stream: the pipeline is counted once, by exec().
-    if (stream === undefined) count(nameOf(command));
+    if (stream === undefined) {
+      if ((this as unknown as Record<symbol, unknown>)[ONE_WRITE_PER_TICK]) {
+        // One write per tick: counted once, by the names of what it held.
+        let names = ticks.get(this);
+        if (!names) {
+          const held: string[] = [];
+          ticks.set(this, (names = held));
+          process.nextTick(() => {
+            ticks.delete(this);
+            const distinct = [...new Set(held)].sort();
+            count(distinct.length === 1 ? distinct[0]! : `pipeline(${distinct.join('+')})`);
+          });
+        }
+        names.push(nameOf(command));
+      } else count(nameOf(command));
+    }
     return send.call(this, command, stream);
   };
   const pipelines = new WeakSet<object>();

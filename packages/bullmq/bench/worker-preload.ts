@@ -1,6 +1,7 @@
 // Preloaded into the `shoal-worker` bin by the bullmq bench rows (rows.ts): `node --import tsx --import
-// this-file dist/worker-bin.js ...`. Counts the process's round trips to Redis; over IPC, `mark` starts a
-// reading and `report` answers with the CPU time and the round trips since (a WorkerReport).
+// this-file dist/worker-bin.js ...`. Over IPC, `mark` starts a reading and `report` answers with the CPU
+// time and, when SHOAL_BENCH_TRIPS=1, the process's round trips to Redis since (a WorkerReport). Counting
+// costs CPU of its own: the runs whose CPU is compared do not count.
 import { countRoundTrips, type RoundTrips } from './round-trips.js';
 
 export interface WorkerReport {
@@ -8,7 +9,7 @@ export interface WorkerReport {
   readonly roundTrips: RoundTrips;
 }
 
-const reading = countRoundTrips();
+const reading = process.env.SHOAL_BENCH_TRIPS === '1' ? countRoundTrips() : (): RoundTrips => ({ total: 0, byName: {} });
 let mark = { cpu: process.cpuUsage(), trips: reading() };
 process.on('message', (message: string) => {
   if (message === 'mark') {

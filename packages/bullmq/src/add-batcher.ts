@@ -2,6 +2,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobWaiter } from './job-results.js';
 import type { CallJobData, CallJobResult } from './protocol.js';
+import { cachedResult, resultCacheKey } from './result-cache.js';
 
 /** One call's job, as the producer queues it. */
 export interface QueuedJob {
@@ -25,23 +26,35 @@ export interface AddBatcherOptions {
 }
 
 /**
- * KEYS: job hashes. Returns, for each job that has finished, its index (from 1), its
- * returnvalue and its failedReason ('' when absent): one reply for a whole batch.
+ * KEYS: per job, its hash and its result-cache key (the hash again for a call that does not
+ * read the cache, ARGV '0'). Returns, for each job that is cached or has finished, its index
+ * (from 1), 'c' and the cached entry, or 'f', its returnvalue and its failedReason ('' when
+ * absent): one reply for a whole batch. The cache comes first (a refreshed answer replaces
+ * the one a finished job still holds).
  */
 const FINISHED = `
 local out = {}
-for i, key in ipairs(KEYS) do
-  local f = redis.call('HMGET', key, 'finishedOn', 'returnvalue', 'failedReason')
-  if f[1] then
+for i = 1, #ARGV do
+  local hit = ARGV[i] == '1' and redis.call('GET', KEYS[2 * i]) or false
+  if hit then
     out[#out + 1] = i
-    out[#out + 1] = f[2] or ''
-    out[#out + 1] = f[3] or ''
+    out[#out + 1] = 'c'
+    out[#out + 1] = hit
+    out[#out + 1] = ''
+  else
+    local f = redis.call('HMGET', KEYS[2 * i - 1], 'finishedOn', 'returnvalue', 'failedReason')
+    if f[1] then
+      out[#out + 1] = i
+      out[#out + 1] = 'f'
+      out[#out + 1] = f[2] or ''
+      out[#out + 1] = f[3] or ''
+    end
   end
 end
 return out
 `;
 
-type FinishedCommand = { shoalFinished(numberOfKeys: number, ...keys: string[]): Promise<(number | string)[]> };
+type FinishedCommand = { shoalFinished(numberOfKeys: number, ...keysThenArgs: string[]): Promise<(number | string)[]> };
 
 /** Told, for each call, when Redis holds its job (with what the job had become already), or that the add failed. */
 export interface AddOutcomes {
@@ -115,21 +128,36 @@ export class AddBatcher {
   }
 
   async #send(batch: Entry[]): Promise<void> {
-    const keys = batch.map(({ job }) => this.queue.toKey(job.id));
+    const keys: string[] = [];
+    const reads: string[] = [];
+    for (const { job } of batch) {
+      const hash = this.queue.toKey(job.id);
+      const cached = job.data.cache === undefined || job.data.cache === true;
+      keys.push(hash, cached ? resultCacheKey(this.queue.name, job.id) : hash);
+      reads.push(cached ? '1' : '0');
+    }
     try {
-      const [finished] = await Promise.all([
-        (this.redis as Redis & FinishedCommand).shoalFinished(keys.length, ...keys),
-        this.queue.addBulk(batch.map(({ job }) => ({ name: 'call', data: job.data, opts: job.opts }))),
-      ]);
-      const found = new Map<number, Finished>();
-      for (let i = 0; i < finished.length; i += 3) {
-        const returnvalue = finished[i + 1] as string;
-        const failedReason = finished[i + 2] as string;
+      // First what is cached or finished already; then only the other calls are queued (a cached call makes no job).
+      const answer = await (this.redis as Redis & FinishedCommand).shoalFinished(keys.length, ...keys, ...reads);
+      const found = new Map<number, NonNullable<Finished>>();
+      for (let i = 0; i < answer.length; i += 4) {
+        const kind = answer[i + 1] as string;
+        const value = answer[i + 2] as string;
+        const failedReason = answer[i + 3] as string;
         found.set(
-          Number(finished[i]) - 1,
-          returnvalue === '' ? { failedReason: failedReason || 'the job failed' } : { result: JSON.parse(returnvalue) as CallJobResult },
+          Number(answer[i]) - 1,
+          kind === 'c'
+            ? { result: cachedResult(value) }
+            : value === ''
+              ? { failedReason: failedReason || 'the job failed' }
+              : { result: JSON.parse(value) as CallJobResult },
         );
       }
+      const toAdd = batch.filter((_, i) => {
+        const known = found.get(i);
+        return !(known && 'result' in known && known.result.cached);
+      });
+      if (toAdd.length > 0) await this.queue.addBulk(toAdd.map(({ job }) => ({ name: 'call', data: job.data, opts: job.opts })));
       batch.forEach(({ job, waiter }, i) => this.outcomes.added(job, waiter, found.get(i)));
     } catch (error) {
       for (const { job, waiter } of batch) this.outcomes.refused(job, waiter, error);

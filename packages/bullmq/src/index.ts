@@ -7,8 +7,6 @@ export { bullmqExecutor } from './producer.js';
 export { PROTOCOL_VERSION } from './protocol.js';
 export type { QueueStats } from './queue-stats.js';
 export { queueStats } from './queue-stats.js';
-export type { RedisStoreOptions } from './redis-store.js';
-export { redisStore } from './redis-store.js';
 export type { SharedLimitOptions } from './shared-limit.js';
 export type { ShoalWorker, WorkerOptions } from './worker.js';
 export { startWorker } from './worker.js';

@@ -204,8 +204,8 @@ class BullmqProducer implements Executor {
   #callFinished(call: PendingCall, result: CallJobResult): void {
     const { callId, options } = call;
     this.#queued--;
-    // A call that joined an identical one (another caller's job) paid nothing: the other did.
-    const joined = result.callId !== call.token;
+    // A call that joined an identical one (another caller's job) paid nothing: the other did. A cached one paid nothing either.
+    const joined = !result.cached && result.callId !== call.token;
     const outcome: CompletionResult = {
       ...result,
       jobId: result.jobId ?? undefined,

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { CompletionRequest, CompletionResult } from '@shoal/core';
 
-/** Bumped when producers and workers would misread each other's jobs (2: a call may carry a budget, which a worker of 1 would not honour). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Bumped when producers and workers would misread each other's jobs (2: a call may carry a
+ * budget, which a worker of 1 would not honour; 3: producers read the result cache, workers
+ * no longer do, and a call's journal entry is in its job).
+ */
+export const PROTOCOL_VERSION = 3;
 
 /**
  * What a producer puts in a BullMQ job. Kept small: a waiting job's hash stays in Redis's
@@ -16,7 +20,7 @@ export interface CallJobData {
   readonly priority?: number;
   /** The producer's token for the call that queued the job (`randomId(6)`, 8 characters): a result with another went to a call that joined it. */
   readonly callId: string;
-  /** The call's cache option, honoured by the worker's executor. */
+  /** The call's cache option: `false` keeps the worker from caching its result (the producer read the cache, or did not). */
   readonly cache?: boolean | 'refresh';
   /** The id of the producer's budget in Redis (shared-budget.ts): the worker spends the call's charges from it. */
   readonly budget?: string;

@@ -40,7 +40,10 @@ return 1
 
 /** Books a job the worker created, with its charge at the create in pico-dollars, in the queue's ledger (see BOOK). */
 export function bookJob(redis: Redis, queue: string, jobId: string, pico: bigint): Promise<unknown> {
-  return redis.eval(BOOK, 2, statsKey(queue), `${statsKey(queue)}:booked:${jobId}`, pico.toString());
+  const booking = redis as Redis & { shoalBook?: (stats: string, marker: string, pico: string) => Promise<unknown> };
+  // Sent by its SHA (EVALSHA) once defined, not as the script's text every time.
+  if (!booking.shoalBook) redis.defineCommand('shoalBook', { numberOfKeys: 2, lua: BOOK });
+  return booking.shoalBook!(statsKey(queue), `${statsKey(queue)}:booked:${jobId}`, pico.toString());
 }
 
 /** The queue's totals, from Redis (every worker's counts). */

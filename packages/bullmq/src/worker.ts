@@ -1,17 +1,18 @@
-import { type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
-import { parseUsdToPico } from '@shoal/core/internal';
+import { type CallOptions, type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
+import { JOURNAL_KEY, type JournaledCallOptions, parseUsdToPico } from '@shoal/core/internal';
 import { type Job, Worker } from 'bullmq';
-import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
+import { connect, describeConnection, type RedisConnection, ready } from './connection.js';
 import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
+import { JobJournalStore } from './job-journal.js';
 import { type CallJobData, type CallJobResult, KEEP_RESULTS_SECONDS, limitKey, PROTOCOL_VERSION, shoalPriority, statsKey } from './protocol.js';
 import { bookJob } from './queue-stats.js';
-import { redisStore } from './redis-store.js';
 import { joinQueue } from './registry.js';
+import { cacheResult } from './result-cache.js';
 import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
 import { encodeError } from './wire-error.js';
 import { WorkerBudgets } from './worker-budget.js';
 
-export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'concurrency' | 'queue' | 'budgetUsd'> {
+export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'dedupe' | 'concurrency' | 'queue' | 'budgetUsd'> {
   readonly connection: RedisConnection;
   /** The queue's name: producers and workers of one queue use the same. @default 'shoal' */
   readonly queue?: string;
@@ -55,6 +56,13 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
       'startWorker() takes no `budgetUsd`: a budget belongs to the calls, not to a worker. Give it to the producer, `bullmqExecutor({ budgetUsd })`: every worker then stops running its calls once it is spent.',
     );
   }
+  for (const name of ['store', 'cache', 'dedupe'] as const) {
+    if ((executorOptions as Record<string, unknown>)[name] !== undefined) {
+      throw new ShoalConfigError(
+        `startWorker() takes no \`${name}\`: the queue keeps the result cache (read by producers), each call's journal entry is in its job, and identical cached calls share one job.`,
+      );
+    }
+  }
   if (typeof lockDurationMs !== 'number' || !(lockDurationMs >= 100)) {
     throw new ShoalConfigError(`Expected \`lockDurationMs\` to be a number from 100 up, got \`${String(lockDurationMs)}\`.`);
   }
@@ -75,8 +83,9 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   if (typeof queue !== 'string' || queue.length === 0 || queue.includes(':')) {
     throw new ShoalConfigError(`Expected \`queue\` to be a name without ':' (BullMQ's separator), got ${JSON.stringify(queue)}.`);
   }
-  // The store, the ledger, the budgets and the limiter: writes made in one tick (a job's id and its booking) share a round trip.
-  const redis = connect(connection, 'startWorker()', { autoPipelining: true });
+  // BullMQ's scripts, the journal, the ledger, the budgets, the limiter, the result cache: the commands of one tick leave in
+  // one write (a job's id with its booking; a result cached with the finish of its job).
+  const redis = connect(connection, 'startWorker()', { oneWritePerTick: true });
   // Refuses to start beside a live producer or worker that speaks another protocol version.
   const registration = await ready(redis, describeConnection(connection))
     .then(() => joinQueue(redis, queue, 'worker'))
@@ -85,13 +94,17 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
       throw error;
     });
   const limiter = sharedLimit ? new SharedLimiter(redis, limitKey(queue), sharedLimit) : undefined;
+  // Each call's journal entry lives in its BullMQ job (`bull:<queue>:<id>`, BullMQ's default prefix).
+  const store = new JobJournalStore(redis, (id) => `bull:${queue}:${id}`);
   let executor: Executor;
   try {
     executor = createExecutor({
       ...executorOptions,
       ...(limiter ? { limiter } : {}),
       concurrency,
-      store: redisStore(redis, { prefix: `shoal:${queue}` }),
+      store,
+      // One BullMQ job, one ShortAPI job, each journaled in its own job: identical cached calls share a BullMQ job already.
+      dedupe: false,
     });
   } catch (error) {
     // A bad option: nothing is left open, nor announced in the queue's peers.
@@ -110,11 +123,21 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     void bookJob(redis, queue, event.jobId, pico ?? 0n).catch(() => undefined);
   });
   const budgets = new WorkerBudgets(redis, queue, executor);
-  // BullMQ's worker blocks on its connection while it waits for a job: no pipelining there.
-  const workerConnection = quiet(redis.duplicate({ enableAutoPipelining: false }));
   const handBack = new HandBack();
-  const worker = new Worker<CallJobData, CallJobResult>(queue, (job, token) => handBack.run(job, token, () => run(executor, budgets, job)), {
-    connection: workerConnection,
+  let away = false;
+  const call: CallRunner = {
+    executor,
+    budgets,
+    store,
+    cache(jobId, result) {
+      cacheResult(redis, queue, jobId, result, (error) => {
+        if (!away) console.warn(`shoal worker (queue "${queue}"): a result could not be cached (${error.message}); an identical call will make a job again.`);
+      });
+    },
+  };
+  const worker = new Worker<CallJobData, CallJobResult>(queue, (job, token) => handBack.run(job, token, () => run(call, job, token)), {
+    // BullMQ blocks on a connection of its own (a duplicate of this one) while it waits for a job.
+    connection: redis,
     concurrency,
     lockDuration: lockDurationMs,
     stalledInterval: Math.max(500, Math.floor(lockDurationMs / 2)),
@@ -127,13 +150,12 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     autorun: true,
   });
   // BullMQ prints every connection error when nobody listens: once per outage here, said when Redis is back.
-  let away = false;
   worker.on('error', (error) => {
     if (away) return;
     away = true;
     console.warn(`shoal worker (queue "${queue}"): Redis connection lost (${error.message}); retrying.`);
   });
-  workerConnection.on('ready', () => {
+  redis.on('ready', () => {
     if (away) console.warn(`shoal worker (queue "${queue}"): Redis connection back.`);
     away = false;
   });
@@ -152,7 +174,6 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
             await registration.close();
             limiter?.close();
             // BullMQ leaves connections it was given open.
-            workerConnection.disconnect();
             redis.disconnect();
           },
         },
@@ -162,7 +183,15 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   };
 }
 
-async function run(executor: Executor, budgets: WorkerBudgets, job: Job<CallJobData, CallJobResult>): Promise<CallJobResult> {
+/** What runs a job's call: the worker's executor, its budgets, the journal of its jobs, the result cache. */
+interface CallRunner {
+  readonly executor: Executor;
+  readonly budgets: WorkerBudgets;
+  readonly store: JobJournalStore;
+  cache(jobId: string, result: CompletionResult): void;
+}
+
+async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, token: string | undefined): Promise<CallJobResult> {
   const data = job.data;
   if (data.v !== PROTOCOL_VERSION) {
     throw new Error(
@@ -173,19 +202,26 @@ async function run(executor: Executor, budgets: WorkerBudgets, job: Job<CallJobD
       ),
     );
   }
+  const jobId = job.id!;
+  // A worker before this one may have left the call's entry in the job's progress.
+  runner.store.took(jobId, token ?? '', job.progress);
   let result: CompletionResult;
-  const start = () =>
-    executor.complete(data.request, {
-      priority: data.priority ?? shoalPriority(job.opts.priority),
-      ...(data.tags ? { tags: data.tags } : {}),
-      ...(data.cache === undefined ? {} : { cache: data.cache }),
-    });
+  // The call's journal entry is its job's (so it is kept whether the call is cached or not); the producer read the cache.
+  const options: CallOptions & JournaledCallOptions = {
+    priority: data.priority ?? shoalPriority(job.opts.priority),
+    ...(data.tags ? { tags: data.tags } : {}),
+    [JOURNAL_KEY]: jobId,
+  };
+  const start = () => runner.executor.complete(data.request, options);
   try {
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
-    result = data.budget === undefined ? await start() : await budgets.run(data.budget, job.id!, start);
+    result = data.budget === undefined ? await start() : await runner.budgets.run(data.budget, jobId, start);
   } catch (error) {
     // The producer rebuilds the error from this (code, fault, retryability, what it carried).
     throw new Error(encodeError(error), { cause: error });
+  } finally {
+    runner.store.released(jobId);
   }
+  if (data.cache !== false) runner.cache(jobId, result);
   return { ...result, jobId: result.jobId ?? null, model: result.model ?? null, callId: data.callId };
 }

@@ -62,10 +62,10 @@ describe.skipIf(!redisAvailable)('the producer queues its calls in batches (addB
     expect(results.filter((r) => !r.deduplicated)).toHaveLength(1);
     expect(results.filter((r) => r.deduplicated && r.costUsd === 0)).toHaveLength(9);
 
-    // Made again once the job finished: answered from the finished job (still in the queue), no second job.
+    // Made again once the job finished: answered from the queue's result cache (read before the add), no second job.
     const late = await executor.complete({ prompt: 'the same' });
-    expect(late.text).toBe('answer the same');
-    expect(late.deduplicated).toBe(true);
+    expect(late).toMatchObject({ text: 'answer the same', cached: true, deduplicated: false, costUsd: 0, attempts: 0 });
+    expect(await bull.getJob(id)).toMatchObject({ returnvalue: { text: 'answer the same' } }); // the finished job, not added again
     expect(provider.calls.filter((r) => r.prompt === 'the same')).toHaveLength(1);
     expect(executor.metrics().done).toBe(13);
   });

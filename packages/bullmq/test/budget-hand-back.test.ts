@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { until } from '../../../test/helpers/until.js';
 import { bullmqExecutor, startWorker } from '../src/index.js';
 import { redisAvailable, startRedis } from './redis-server.js';
-import { cleanUpAfterEach, onCleanUp, untilAsync } from './setup.js';
+import { cleanUpAfterEach, onCleanUp, untilAsync, writtenJobIds } from './setup.js';
 
 cleanUpAfterEach();
 
@@ -39,9 +39,7 @@ describe.skipIf(!redisAvailable)('a budget and a call handed back', () => {
     onCleanUp(async () => client.disconnect());
     // Its job's id is in the journal: the close hands the call back, and the next worker re-attaches to the job.
     await untilAsync(async () => {
-      const keys = await client.keys(`shoal:${queue}:journal:*`);
-      const ids = await Promise.all(keys.map((key) => client.hget(key, 'jobId')));
-      return ids.some(Boolean) && emulator.jobs.length === 2;
+      return (await writtenJobIds(client, queue)).length > 0 && emulator.jobs.length === 2;
     }, 'the job id written');
     expect(await first.close({ deadlineMs: 0 })).toEqual({ finished: 0, handedBack: 1 });
     const second = await worker();

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { until } from '../../../test/helpers/until.js';
 import { queueStats } from '../src/index.js';
 import { redisAvailable } from './redis-server.js';
-import { cleanUpAfterEach, onCleanUp, setup } from './setup.js';
+import { cleanUpAfterEach, onCleanUp, setup, writtenJobIds } from './setup.js';
 
 cleanUpAfterEach();
 
@@ -97,11 +97,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: producers and worker processes 
     // Kill one worker once both hold eight jobs whose ids are written in the journal (the other eight calls wait for a slot).
     const journal = new Redis(redis.url);
     onCleanUp(async () => journal.disconnect());
-    const written = async () => {
-      const keys = await journal.keys(`shoal:${queue}:journal:*`);
-      const ids = await Promise.all(keys.map((key) => journal.hget(key, 'jobId')));
-      return ids.filter(Boolean).length;
-    };
+    const written = async () => (await writtenJobIds(journal, queue)).length;
     let jobIdsWritten = 0;
     let asking = false;
     await until(() => {

@@ -24,6 +24,16 @@ describe('@shoal/bullmq: a clear error when Redis cannot be reached', () => {
     expect((error as Error).message).toMatch(/sharedLimit.*requestsPerMinute.*tokensPerMinute/);
   });
 
+  it('a worker refuses a store, a cache or a dedupe option of its own, before it connects', async () => {
+    for (const option of [{ store: {} }, { cache: false }, { dedupe: true }]) {
+      const error = await startWorker({ connection: { host: '127.0.0.1', port: 1 }, provider: scriptedProvider([{ reply: 'x' }]), ...option } as never).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ShoalConfigError);
+      expect((error as Error).message).toMatch(new RegExp(`^startWorker\\(\\) takes no \`${Object.keys(option)[0]}\`: the queue keeps the result cache`));
+    }
+  });
+
   it('a worker too, before it takes anything', async () => {
     const error = await startWorker({ connection: { host: '127.0.0.1', port: 1 }, provider: scriptedProvider([{ reply: 'x' }]) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ShoalConfigError);

@@ -7,7 +7,7 @@ import { until } from '../../../test/helpers/until.js';
 import { bullmqExecutor, queueStats, type ShoalWorker, startWorker } from '../src/index.js';
 import { bullPriority } from '../src/protocol.js';
 import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
-import { cleanUpAfterEach, onCleanUp } from './setup.js';
+import { cleanUpAfterEach, onCleanUp, writtenJobIds } from './setup.js';
 import { spawnWorker, type WorkerProcess } from './workers.js';
 
 let queues = 0;
@@ -37,11 +37,7 @@ async function setup() {
   const producer: Executor = await bullmqExecutor({ connection: redis.url, queue });
   onCleanUp(() => producer.shutdown({ deadlineMs: 0 }));
   /** Job ids written in the queue's journal (a worker's jobs, created and recorded). */
-  const written = async () => {
-    const keys = await client.keys(`shoal:${queue}:journal:*`);
-    const ids = await Promise.all(keys.map((key) => client.hget(key, 'jobId')));
-    return ids.filter(Boolean).length;
-  };
+  const written = async () => (await writtenJobIds(client, queue)).length;
   /** Checks `ready` (a Redis read) until it holds, without sleeping; fails after `tries`. */
   const eventually = async (ready: () => Promise<boolean>, what: string, tries = 20_000) => {
     for (let i = 0; i < tries; i++) if (await ready()) return;
@@ -106,6 +102,30 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
     expect(results).toHaveLength(6);
     expect(emulator.stats().creates).toBe(6);
     expect(emulator.stats().duplicateCreates).toBe(0);
+  });
+
+  it('re-attaches every call handed back after its create, cached or not: one job per call, a refresh beside its request a job of its own', async () => {
+    const { emulator, redis, queue, worker, producer, written, eventually, finishAll } = await setup();
+    const first = await worker(4);
+    // The same request three ways: cached, without the cache, and asking for a new answer: three BullMQ jobs, three ShortAPI jobs.
+    const calls = [
+      producer.complete({ prompt: 'same' }),
+      producer.complete({ prompt: 'same' }, { cache: false }),
+      producer.complete({ prompt: 'same' }, { cache: 'refresh' }),
+    ];
+    await eventually(async () => (await written()) === 3, 'three job ids in the journal');
+    expect(await first.close({ deadlineMs: 0 })).toEqual({ finished: 0, handedBack: 3 });
+    await worker(4);
+    const results = await finishAll(calls);
+    expect(results.map((r) => r.cached)).toEqual([false, false, false]);
+    expect(new Set(results.map((r) => r.jobId)).size).toBe(3);
+    expect(emulator.stats()).toMatchObject({ creates: 3, duplicateCreates: 0 });
+    expect(await queueStats(redis.url, queue)).toMatchObject({ resumed: 3, recreated: 0, jobs: 3 });
+    // Made again, the request is answered from the queue's result cache; without the cache, it is a new job.
+    expect(await producer.complete({ prompt: 'same' })).toMatchObject({ cached: true, costUsd: 0 });
+    const uncached = producer.complete({ prompt: 'same' }, { cache: false });
+    expect((await finishAll([uncached]))[0]!.cached).toBe(false);
+    expect(emulator.stats().creates).toBe(4);
   });
 
   it('shoal-worker: SIGTERM hands back what the deadline leaves and exits 0; a second signal stops at once', async () => {

@@ -86,3 +86,17 @@ export function redisForFile(): { readonly server: () => RedisServer; readonly c
   });
   return { server: () => server!, client: () => client! };
 }
+
+/** The ShortAPI job ids written to the queue's unfinished BullMQ jobs (each call's journal entry is its job's progress, `{ k, j }`). */
+export async function writtenJobIds(client: Redis, queue: string): Promise<string[]> {
+  const keys = (await client.keys(`bull:${queue}:*`)).filter((key) => /^bull:[^:]+:[^:]+$/.test(key));
+  const pipeline = client.pipeline();
+  for (const key of keys) pipeline.hmget(key, 'progress', 'finishedOn');
+  const answers = (await pipeline.exec()) ?? [];
+  // Not every key is a job's hash (a list, a stream): those answer with an error and are skipped.
+  return answers.flatMap(([error, value]) => {
+    const [progress, finishedOn] = (error ? [] : value) as (string | null)[];
+    const jobId = progress ? (JSON.parse(progress) as { j?: string }).j : undefined;
+    return jobId !== undefined && finishedOn === null ? [jobId] : [];
+  });
+}

@@ -14,6 +14,8 @@ export type { AbortWording } from './errors.js';
 // Errors made from something else: an aborted signal, an unexpected throw.
 export { abortError, toShoalError } from './errors.js';
 export { requestKey } from './executor/cache.js';
+// A call's own journal entry (its queued job's id), for executors whose calls are jobs of a queue elsewhere (`@shoal/bullmq`'s workers).
+export { JOURNAL_KEY, type JournaledCallOptions } from './executor/journal.js';
 // A call's request checked as complete() checks it, and its key (a SHA-256 of model and request): for executors
 // that live elsewhere (`@shoal/bullmq`'s producer).
 export { checkCallOptions, checkRequest } from './executor/options.js';

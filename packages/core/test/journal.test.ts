@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ExecutorClosedError, ShoalConfigError } from '../src/errors.js';
 import { MemoryCacheStore, requestKey } from '../src/executor/cache.js';
 import { createExecutor, type Executor, type ExecutorOptions } from '../src/executor/executor.js';
-import type { DurableStore, JournalEntry } from '../src/executor/journal.js';
+import { type DurableStore, JOURNAL_KEY, type JournalEntry, type JournaledCallOptions } from '../src/executor/journal.js';
 import { handleShutdown } from '../src/executor/shutdown.js';
+import type { CallOptions } from '../src/executor/types.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
 import { type EmulatorOptions, type ShortApiEmulator, startShortApiEmulator } from '../src/testing/emulator.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
@@ -81,13 +82,13 @@ function run(emulator: ShortApiEmulator, store: DurableStore, options: Omit<Exec
 const keyOf = (prompt: string) => requestKey('openai/gpt-5.4-nano', { prompt });
 
 /** A call whose caller stops waiting as soon as its job exists (no timing involved). */
-function leaveOnceCreated(executor: Executor, prompt: string): Promise<unknown> {
+function leaveOnceCreated(executor: Executor, prompt: string, options: CallOptions & JournaledCallOptions = {}): Promise<unknown> {
   const controller = new AbortController();
   const tag = `leave:${prompt}`;
   executor.events.on('job-created', (event) => {
     if (event.tags?.includes(tag)) controller.abort();
   });
-  return executor.complete({ prompt }, { signal: controller.signal, tags: [tag] }).catch((error: unknown) => error);
+  return executor.complete({ prompt }, { ...options, signal: controller.signal, tags: [tag] }).catch((error: unknown) => error);
 }
 
 describe('journal: what a run leaves for the next', () => {
@@ -217,6 +218,28 @@ describe('journal: what a run leaves for the next', () => {
     await run(emulator, store).complete({ prompt: 'z' }, { cache: false });
     expect(store.entries.size).toBe(0);
     expect(store.cacheStore.size).toBe(0);
+  });
+
+  it('with a store without a cache, journals only the calls that carry their own journal key, cached or not', async () => {
+    const emulator = await emulatorFor({ latencyMs: 300, rules: [{ match: 'slow', reply: 'done at last' }] });
+    const { cache: _unused, ...journalOnly } = memoryStore();
+    const store = journalOnly as MemoryStore;
+    const first = run(emulator, store);
+    // Its own entry, under its own key (a queued job's id), though the call is not cached.
+    expect(await leaveOnceCreated(first, 'slow', { cache: false, [JOURNAL_KEY]: 'job-1' })).toMatchObject({ code: 'ABORTED' });
+    await first.complete({ prompt: 'quick' });
+    await first.close();
+    const jobId = emulator.jobs[0]!.id;
+    expect([...store.entries.keys()]).toEqual(['job-1']);
+    expect(store.entries.get('job-1')).toMatchObject({ jobId });
+
+    const second = run(emulator, store);
+    const result = await second.complete({ prompt: 'slow' }, { [JOURNAL_KEY]: 'job-1' } as CallOptions);
+    expect(result).toMatchObject({ text: 'done at last', jobId, cached: false });
+    expect(second.metrics()).toMatchObject({ jobs: 0, cached: 0, recovery: { resumed: 1, recreated: 0 } });
+    // No cache: the same prompt again (no journal key) is a new job.
+    await second.complete({ prompt: 'slow' });
+    expect(emulator.stats().creates).toBe(3);
   });
 
   it('refuses a store with a cache, and anything that is not a store', () => {

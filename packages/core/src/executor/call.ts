@@ -47,6 +47,8 @@ export interface Flight {
   readonly refresh: boolean;
   /** Whether the result cache is read and written for it. */
   readonly useCache: boolean;
+  /** Its entry in the store's journal: the request key when cached, the call's own `JOURNAL_KEY`, or none. */
+  readonly journalKey: string | undefined;
   /** The job being waited for, once created or re-attached to. */
   jobId: string | undefined;
   /** This flight's budget reservation, until its job's charge is booked. */

@@ -7,6 +7,7 @@ import { inFlightKey, requestKey } from './cache.js';
 import { type Call, type Flight, QUEUED, RUNNING } from './call.js';
 import type { ExecutorEmitter } from './emitter.js';
 import type { FlightRunner } from './flight-runner.js';
+import { JOURNAL_KEY, type JournaledCallOptions } from './journal.js';
 import type { CostLedger } from './ledger.js';
 import type { Limiter } from './limiter.js';
 import type { CallQueue } from './queue.js';
@@ -27,6 +28,8 @@ export interface DispatcherParts {
   readonly clock: Clock;
   readonly model: string;
   readonly cacheOn: boolean;
+  /** The executor has a store: flights are journaled (under their request key when cached, or their own `JOURNAL_KEY`). */
+  readonly journaling: boolean;
   readonly dedupe: boolean;
   readonly reservedOutputTokens: number;
 }
@@ -148,6 +151,7 @@ export class Dispatcher {
       done: false,
       refresh: cacheMode === 'refresh',
       useCache,
+      journalKey: this.#parts.journaling ? ((call.options as JournaledCallOptions | undefined)?.[JOURNAL_KEY] ?? (useCache ? key : undefined)) : undefined,
       jobId: undefined,
       reservedPico: estimatePico,
       request: call.request,

@@ -97,6 +97,7 @@ class ShoalExecutor implements Executor {
       clock,
       model: this.provider.model,
       cacheOn: resolved.cache !== undefined,
+      journaling: resolved.store !== undefined,
       dedupe: resolved.dedupe,
       reservedOutputTokens: resolved.reservedOutputTokens,
     });

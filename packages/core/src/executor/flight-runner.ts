@@ -46,18 +46,18 @@ export class FlightRunner {
       await left.settle(leftKey(this.#parts.provider.model, flight), () => flight.end !== undefined);
       if (flight.calls.size === 0) return undefined; // left meanwhile
     }
-    const journaled = store !== undefined && useCache && key !== undefined;
+    const { journalKey } = flight;
     let over: (() => void) | undefined;
-    if (journaled) {
-      // A flight for this request still unwinding (its callers left, or dedup is off): wait
+    if (journalKey !== undefined) {
+      // A flight for this entry still unwinding (its callers left, or dedup is off): wait
       // until its journal entry is final, so that this one sees its result or its job; then
       // hold the key (before any await) for this flight.
-      for (let previous = this.#journaling.get(key); previous; previous = this.#journaling.get(key)) await previous;
-      this.#journaling.set(key, new Promise<void>((resolve) => (over = resolve)));
+      for (let previous = this.#journaling.get(journalKey); previous; previous = this.#journaling.get(journalKey)) await previous;
+      this.#journaling.set(journalKey, new Promise<void>((resolve) => (over = resolve)));
     }
     const release = () => {
-      if (journaled) {
-        this.#journaling.delete(key);
+      if (journalKey !== undefined) {
+        this.#journaling.delete(journalKey);
         over!();
       }
     };
@@ -77,9 +77,9 @@ export class FlightRunner {
         };
       }
     }
-    if (!journaled) return this.#job(flight, owner, undefined);
-    // The journal is keyed by the cache key: one session per flight of a request.
-    const session = new JournalSession(store.journal, key, this.#onStoreError);
+    if (journalKey === undefined) return this.#job(flight, owner, undefined);
+    // One session per flight of an entry (the request's cache key, or the call's own journal key).
+    const session = new JournalSession(store!.journal, journalKey, this.#onStoreError);
     try {
       return await this.#job(flight, owner, session);
     } finally {

@@ -32,7 +32,7 @@ export interface JobJournal {
 }
 
 export interface JournalEntry {
-  /** The request key (`requestKey(model, request)`, a SHA-256). */
+  /** The request key (`requestKey(model, request)`, a SHA-256), or the call's own `JOURNAL_KEY`. */
   readonly key: string;
   /** The idempotency key the create was, or was about to be, sent with. */
   readonly idempotencyKey: string;
@@ -42,10 +42,13 @@ export interface JournalEntry {
 
 /**
  * A persistent store for an executor: a result cache and a journal of jobs, closed with
- * the executor. `sqliteStore()` from `@shoal/store-sqlite` is one.
+ * the executor. `sqliteStore()` from `@shoal/store-sqlite` is one. A store without a
+ * `cache` keeps no results: its journal then holds only the calls that name a journal key
+ * of their own (`JOURNAL_KEY`, in `@shoal/core/internal`: `@shoal/bullmq`'s workers, one
+ * entry per queued job).
  */
 export interface DurableStore {
-  readonly cache: CacheStore;
+  readonly cache?: CacheStore;
   readonly journal: JobJournal;
   /** Writes what is pending and releases the file. Called once, by `executor.close()` or `shutdown()`. */
   close(): void | Promise<void>;
@@ -57,8 +60,7 @@ export function checkDurableStore(store: unknown): DurableStore {
     typeof s === 'object' &&
     s !== null &&
     typeof s.close === 'function' &&
-    typeof s.cache?.get === 'function' &&
-    typeof s.cache?.set === 'function' &&
+    (s.cache === undefined || (typeof s.cache?.get === 'function' && typeof s.cache?.set === 'function')) &&
     ['lookup', 'intent', 'created', 'settle'].every((m) => typeof (s.journal as unknown as Record<string, unknown> | undefined)?.[m] === 'function');
   if (!ok) {
     throw new ShoalConfigError(
@@ -66,6 +68,19 @@ export function checkDurableStore(store: unknown): DurableStore {
     );
   }
   return s as DurableStore;
+}
+
+/**
+ * A call option (internal: `@shoal/core/internal`) naming the journal entry of the call, in
+ * place of its request key: for a call that is one job of a queue elsewhere (`@shoal/bullmq`
+ * passes the BullMQ job's id), so that the process taking the job over finds the ShortAPI
+ * job of that call, cached or not. Journaled whenever the executor has a store.
+ */
+export const JOURNAL_KEY: unique symbol = Symbol('shoal.journalKey');
+
+/** Call options with a journal key of their own (`JOURNAL_KEY`). */
+export interface JournaledCallOptions {
+  readonly [JOURNAL_KEY]?: string;
 }
 
 /** What a flight knows about its job, for the journal: nothing sent, maybe a job, or a job for sure. */
