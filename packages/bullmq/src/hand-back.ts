@@ -18,7 +18,16 @@ export interface WorkerCloseReport {
   readonly finished: number;
   /** Calls handed back to the queue at the deadline for another worker to finish: none created twice. */
   readonly handedBack: number;
+  /**
+   * Calls still held when Redis could not be reached to hand them back (within 5 s of the
+   * deadline): their jobs stay active in Redis, and once their locks run out (`lockDurationMs`),
+   * BullMQ's stalled-job check gives them to another worker, which re-attaches to their jobs.
+   */
+  readonly left: number;
 }
+
+/** How long, past the deadline, a close waits for Redis to take the calls back before it leaves them to the stalled-job check. */
+const HAND_BACK_WAIT_MS = 5000;
 
 /** Thrown by a call that should go back to the queue now, not fail (one waiting for room in its budget when the worker closes). */
 export class HandBackNow extends Error {
@@ -33,7 +42,7 @@ export interface HandBackParts {
   /** Stops the worker's executor at once (`shutdown({ deadlineMs: 0 })`): its running calls end with ExecutorClosedError. */
   readonly shutdown: () => Promise<ShutdownReport>;
   readonly wake: () => Promise<unknown>;
-  /** Closes the executor and the connections, once every job is finished or handed back. */
+  /** Closes the executor and the connections, once every job is finished or handed back (or left, Redis away). */
   readonly release: () => Promise<void>;
 }
 
@@ -51,11 +60,16 @@ export class HandBack {
   #stopped: Promise<unknown> | undefined;
   #finished = 0;
   #handedBack = 0;
+  /** Calls whose run has begun and not ended. */
+  #running = 0;
+  /** Calls that could not be handed back (the lock lost): the stalled-job check hands them on. */
+  #left = 0;
   #ended: Promise<WorkerCloseReport> | undefined;
   #wake: (() => Promise<unknown>) | undefined;
 
   /** Runs one job's call; one cut off by the deadline goes back to the queue instead of failing. */
   async run<R>(job: Job, token: string | undefined, call: () => Promise<R>): Promise<R> {
+    this.#running++;
     try {
       const result = await call();
       if (this.#closing) this.#finished++;
@@ -70,17 +84,20 @@ export class HandBack {
       }
       if (this.#closing) this.#finished++;
       throw error;
+    } finally {
+      this.#running--;
     }
   }
 
   async #giveBack(job: Job, token: string | undefined): Promise<void> {
-    this.#handedBack++;
     try {
       await job.moveToWait(token);
+      this.#handedBack++;
       // Wakes the workers waiting for a job, as adding one does (BullMQ's move back to the waiting list does not).
       await this.#wake?.();
     } catch {
       // The lock is lost already (Redis away too long): BullMQ's stalled-job check hands the job on when it expires.
+      this.#left++;
     }
   }
 
@@ -107,12 +124,16 @@ export class HandBack {
     this.#closing = true;
     this.#wake = wake;
     const drained = worker.close();
+    let stuck = 0;
     if (await lateBy(drained, deadlineMs)) {
       this.#stopped = shutdown();
-      await drained;
+      // Handing back needs Redis. While it is away, the calls still held are left as they are (active, their ShortAPI
+      // jobs in their progress): the connections close, and the stalled-job check gives them on once their locks run out.
+      if (await lateBy(drained, HAND_BACK_WAIT_MS)) stuck = this.#running;
     }
+    const report = { finished: this.#finished, handedBack: this.#handedBack, left: this.#left + stuck };
     await release();
-    return { finished: this.#finished, handedBack: this.#handedBack };
+    return report;
   }
 }
 

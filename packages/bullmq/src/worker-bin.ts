@@ -92,8 +92,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     console.log(`shoal-worker: ${signal}: taking no more calls; the calls in hand may finish for ${shutdownMs} ms, then go back to the queue`);
     worker.close({ deadlineMs: shutdownMs }).then(
-      ({ finished, handedBack }) => {
-        console.log(`shoal-worker: closed: ${finished} calls finished here, ${handedBack} handed back to the queue`);
+      ({ finished, handedBack, left }) => {
+        const stalled = left > 0 ? `, ${left} left to the stalled-job check (Redis could not be reached)` : '';
+        console.log(`shoal-worker: closed: ${finished} calls finished here, ${handedBack} handed back to the queue${stalled}`);
         process.exit(0);
       },
       (error: unknown) => {

@@ -41,7 +41,7 @@ describe.skipIf(!redisAvailable)('a budget and a call handed back', () => {
     await untilAsync(async () => {
       return (await writtenJobIds(client, queue)).length > 0 && emulator.jobs.length === 2;
     }, 'the job id written');
-    expect(await first.close({ deadlineMs: 0 })).toEqual({ finished: 0, handedBack: 1 });
+    expect(await first.close({ deadlineMs: 0 })).toEqual({ finished: 0, handedBack: 1, left: 0 });
     const second = await worker();
     onCleanUp(() => second.close({ deadlineMs: 0 }));
     const result = call.then(

@@ -7,7 +7,7 @@ import { until } from '../../../test/helpers/until.js';
 import { bullmqExecutor, queueStats, type ShoalWorker, startWorker } from '../src/index.js';
 import { bullPriority } from '../src/protocol.js';
 import { type RedisServer, redisAvailable, startRedis } from './redis-server.js';
-import { cleanUpAfterEach, onCleanUp, writtenJobIds } from './setup.js';
+import { cleanUpAfterEach, onCleanUp, untilAsync, writtenJobIds } from './setup.js';
 import { spawnWorker, type WorkerProcess } from './workers.js';
 
 let queues = 0;
@@ -65,7 +65,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
     await eventually(async () => (await written()) === 4, 'four job ids in the journal');
     await client.del(bull.keys.marker!); // gone as if a waiting worker had taken it: the close must set it again
     const report = await first.close({ deadlineMs: 20 });
-    expect(report).toEqual({ finished: 0, handedBack: 4 });
+    expect(report).toEqual({ finished: 0, handedBack: 4, left: 0 });
     // Back in the queue, not failed and not active, each with its BullMQ priority.
     const counts = await bull.getJobCounts('prioritized', 'active', 'failed', 'completed');
     expect(counts).toEqual({ prioritized: 6, active: 0, failed: 0, completed: 0 });
@@ -92,7 +92,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
     await eventually(async () => (await written()) === 4, 'four job ids in the journal');
     const closing = first.close({ deadlineMs: 600_000 });
     for (const job of emulator.jobs) emulator.finish(job.id);
-    expect(await closing).toEqual({ finished: 4, handedBack: 0 });
+    expect(await closing).toEqual({ finished: 4, handedBack: 0, left: 0 });
     // The two calls that were waiting are waiting still: the closing worker took neither.
     expect(await bull.getJobCounts('prioritized', 'active', 'completed')).toEqual({ prioritized: 2, active: 0, completed: 4 });
     expect(emulator.stats().creates).toBe(4);
@@ -114,7 +114,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
       producer.complete({ prompt: 'same' }, { cache: 'refresh' }),
     ];
     await eventually(async () => (await written()) === 3, 'three job ids in the journal');
-    expect(await first.close({ deadlineMs: 0 })).toEqual({ finished: 0, handedBack: 3 });
+    expect(await first.close({ deadlineMs: 0 })).toEqual({ finished: 0, handedBack: 3, left: 0 });
     await worker(4);
     const results = await finishAll(calls);
     expect(results.map((r) => r.cached)).toEqual([false, false, false]);
@@ -126,6 +126,40 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
     const uncached = producer.complete({ prompt: 'same' }, { cache: false });
     expect((await finishAll([uncached]))[0]!.cached).toBe(false);
     expect(emulator.stats().creates).toBe(4);
+  });
+
+  it('closes within its bound while Redis is away, leaving the calls it holds to the stalled-job check; another worker re-attaches to them', async () => {
+    const redis = await startRedis({ appendOnly: true });
+    onCleanUp(() => redis.close());
+    const emulator = await startShortApiEmulator({ latencyMs: Number.POSITIVE_INFINITY });
+    onCleanUp(() => emulator.close());
+    const queue = `close-away-${process.pid}`;
+    const client = new Redis(redis.url).on('error', () => undefined); // away for a while: its retries are expected
+    onCleanUp(async () => client.disconnect());
+    // A short lock: the stalled-job check hands the calls on about a second after Redis is back.
+    const worker = () =>
+      startWorker({
+        connection: redis.url,
+        queue,
+        concurrency: 2,
+        lockDurationMs: 1000,
+        provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }),
+      });
+    const first = await worker();
+    const producer = await bullmqExecutor({ connection: redis.url, queue });
+    onCleanUp(() => producer.shutdown({ deadlineMs: 0 }));
+    const calls = [producer.complete({ prompt: 'away 1' }), producer.complete({ prompt: 'away 2' })];
+    await untilAsync(async () => (await writtenJobIds(client, queue)).length === 2, 'two job ids in their jobs');
+    await redis.stop('SIGTERM'); // written out to its append-only file
+    expect(await first.close({ deadlineMs: 0 })).toEqual({ finished: 0, handedBack: 0, left: 2 });
+
+    await redis.start();
+    const second = await worker();
+    onCleanUp(() => second.close({ deadlineMs: 0 }));
+    await untilAsync(async () => (await queueStats(redis.url, queue)).resumed === 2, 'both jobs re-attached to');
+    for (const job of emulator.jobs) emulator.finish(job.id);
+    expect((await Promise.all(calls)).map((r) => r.text.length > 0)).toEqual([true, true]);
+    expect(emulator.stats()).toMatchObject({ creates: 2, duplicateCreates: 0 });
   });
 
   it('shoal-worker: SIGTERM hands back what the deadline leaves and exits 0; a second signal stops at once', async () => {
