@@ -97,7 +97,7 @@ describe('public API', () => {
   });
 
   it('exports exactly this list from @shoal/bullmq', () => {
-    expect(Object.keys(bullmq).sort()).toEqual(['PROTOCOL_VERSION', 'bullmqExecutor', 'queueStats', 'redisStore', 'startWorker']);
+    expect(Object.keys(bullmq).sort()).toEqual(['PROTOCOL_VERSION', 'bullmqExecutor', 'queueStats', 'startWorker']);
   });
 
   it('exports exactly this list from @shoal/core/testing', () => {

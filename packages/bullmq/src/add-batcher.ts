@@ -1,7 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobWaiter } from './job-results.js';
-import type { CallJobData, CallJobResult } from './protocol.js';
+import { type CallJobData, type CallJobResult, leftEntryKey } from './protocol.js';
 import { cachedResult, resultCacheKey } from './result-cache.js';
 
 /** One call's job, as the producer queues it. */
@@ -26,28 +26,42 @@ export interface AddBatcherOptions {
 }
 
 /**
- * KEYS: per job, its hash and its result-cache key (the hash again for a call that does not
- * read the cache, ARGV '0'). Returns, for each job that is cached or has finished, its index
- * (from 1), 'c' and the cached entry, or 'f', its returnvalue and its failedReason ('' when
- * absent): one reply for a whole batch. The cache comes first (a refreshed answer replaces
- * the one a finished job still holds).
+ * KEYS: per job, its hash, its result-cache key (the hash again for a call that does not read
+ * the cache, ARGV '0') and its request's left journal entry (job-journal.ts). Returns, for
+ * each job that is cached, has finished or has a left entry, its index (from 1) and: 'c' and
+ * the cached entry; 'f', its returnvalue and its failedReason ('' when absent); or 'l' and the
+ * entry: one reply for a whole batch. The cache comes first (a refreshed answer replaces the
+ * one a finished job still holds).
  */
 const FINISHED = `
 local out = {}
 for i = 1, #ARGV do
-  local hit = ARGV[i] == '1' and redis.call('GET', KEYS[2 * i]) or false
+  local hit = ARGV[i] == '1' and redis.call('GET', KEYS[3 * i - 1]) or false
+  if hit then
+    -- An entry that cannot be read is a miss.
+    local ok, entry = pcall(cjson.decode, hit)
+    if not ok or type(entry) ~= 'table' or type(entry.text) ~= 'string' or type(entry.usage) ~= 'table' then hit = false end
+  end
   if hit then
     out[#out + 1] = i
     out[#out + 1] = 'c'
     out[#out + 1] = hit
     out[#out + 1] = ''
   else
-    local f = redis.call('HMGET', KEYS[2 * i - 1], 'finishedOn', 'returnvalue', 'failedReason')
+    local f = redis.call('HMGET', KEYS[3 * i - 2], 'finishedOn', 'returnvalue', 'failedReason')
     if f[1] then
       out[#out + 1] = i
       out[#out + 1] = 'f'
       out[#out + 1] = f[2] or ''
       out[#out + 1] = f[3] or ''
+    else
+      local left = redis.call('GET', KEYS[3 * i])
+      if left then
+        out[#out + 1] = i
+        out[#out + 1] = 'l'
+        out[#out + 1] = left
+        out[#out + 1] = ''
+      end
     end
   end
 end
@@ -59,6 +73,8 @@ type FinishedCommand = { shoalFinished(numberOfKeys: number, ...keysThenArgs: st
 /** Told, for each call, when Redis holds its job (with what the job had become already), or that the add failed. */
 export interface AddOutcomes {
   added(job: QueuedJob, waiter: JobWaiter, finished: Finished): void;
+  /** The call's result was in the queue's result cache: no job was added for it. */
+  cached(job: QueuedJob, waiter: JobWaiter, result: CallJobResult): void;
   refused(job: QueuedJob, waiter: JobWaiter, error: unknown): void;
 }
 
@@ -133,34 +149,46 @@ export class AddBatcher {
     for (const { job } of batch) {
       const hash = this.queue.toKey(job.id);
       const cached = job.data.cache === undefined || job.data.cache === true;
-      keys.push(hash, cached ? resultCacheKey(this.queue.name, job.id) : hash);
+      keys.push(hash, cached ? resultCacheKey(this.queue.name, job.id) : hash, leftEntryKey(this.queue.name, job.id));
       reads.push(cached ? '1' : '0');
     }
+    let answer: (number | string)[];
     try {
       // First what is cached or finished already; then only the other calls are queued (a cached call makes no job).
-      const answer = await (this.redis as Redis & FinishedCommand).shoalFinished(keys.length, ...keys, ...reads);
-      const found = new Map<number, NonNullable<Finished>>();
-      for (let i = 0; i < answer.length; i += 4) {
-        const kind = answer[i + 1] as string;
-        const value = answer[i + 2] as string;
-        const failedReason = answer[i + 3] as string;
-        found.set(
-          Number(answer[i]) - 1,
-          kind === 'c'
-            ? { result: cachedResult(value) }
-            : value === ''
-              ? { failedReason: failedReason || 'the job failed' }
-              : { result: JSON.parse(value) as CallJobResult },
-        );
-      }
-      const toAdd = batch.filter((_, i) => {
-        const known = found.get(i);
-        return !(known && 'result' in known && known.result.cached);
-      });
-      if (toAdd.length > 0) await this.queue.addBulk(toAdd.map(({ job }) => ({ name: 'call', data: job.data, opts: job.opts })));
-      batch.forEach(({ job, waiter }, i) => this.outcomes.added(job, waiter, found.get(i)));
+      answer = await (this.redis as Redis & FinishedCommand).shoalFinished(keys.length, ...keys, ...reads);
     } catch (error) {
       for (const { job, waiter } of batch) this.outcomes.refused(job, waiter, error);
+      return;
     }
+    const finished = new Map<number, NonNullable<Finished>>();
+    const left = new Map<number, string>();
+    const hits = new Set<number>();
+    for (let i = 0; i < answer.length; i += 4) {
+      const at = Number(answer[i]) - 1;
+      const kind = answer[i + 1] as string;
+      const value = answer[i + 2] as string;
+      if (kind === 'c') {
+        // Answered at once, this call alone (others waiting on the same id may pay for a job of their own); it makes no job.
+        hits.add(at);
+        this.outcomes.cached(batch[at]!.job, batch[at]!.waiter, cachedResult(value));
+      } else if (kind === 'f') {
+        finished.set(at, value === '' ? { failedReason: (answer[i + 3] as string) || 'the job failed' } : { result: JSON.parse(value) as CallJobResult });
+      } else left.set(at, value);
+    }
+    const toAdd: Entry[] = [];
+    batch.forEach((entry, i) => {
+      if (hits.has(i)) return;
+      const leftEntry = left.get(i);
+      toAdd.push(leftEntry === undefined ? entry : { ...entry, job: { ...entry.job, data: { ...entry.job.data, left: leftEntry } } });
+    });
+    try {
+      if (toAdd.length > 0) await this.queue.addBulk(toAdd.map(({ job }) => ({ name: 'call', data: job.data, opts: job.opts })));
+    } catch (error) {
+      for (const { job, waiter } of toAdd) this.outcomes.refused(job, waiter, error);
+      return;
+    }
+    batch.forEach(({ job, waiter }, i) => {
+      if (!hits.has(i)) this.outcomes.added(job, waiter, finished.get(i));
+    });
   }
 }

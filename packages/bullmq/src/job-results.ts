@@ -20,8 +20,8 @@ const CHECK_BATCH = 1000;
  * A producer's calls waiting for their jobs: one map from job id to the calls that wait on
  * it. Results come from the queue's event stream (QueueEvents, one listener for all jobs).
  * A call waits from before its job is added, so no event of its job can come unseen; a job
- * that had finished already when the call joined it answers from what it left (read next to
- * the add, AddBatcher). Every job still awaited is read again whenever a connection comes
+ * that had finished already when the call joined it answers from what it left, and a cached
+ * call from the cache (both read just before the add, AddBatcher). Every job still awaited is read again whenever a connection comes
  * back after a drop: that keeps a call from waiting forever when the stream cannot tell (a
  * Redis restart, a completion trimmed from the stream, which keeps about 10,000 events,
  * while this process was away, a job lost with the last second of an `appendfsync everysec`
@@ -44,6 +44,10 @@ export class JobResults {
     const outcomes: AddOutcomes = {
       added: (job, _waiter, finished) => {
         if (finished) this.#settle(job.id, finished);
+      },
+      cached: (job, waiter, result) => {
+        this.#remove(job.id, waiter);
+        waiter.done(result);
       },
       refused: (job, waiter, error) => {
         this.#remove(job.id, waiter);

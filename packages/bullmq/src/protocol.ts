@@ -24,6 +24,12 @@ export interface CallJobData {
   readonly cache?: boolean | 'refresh';
   /** The id of the producer's budget in Redis (shared-budget.ts): the worker spends the call's charges from it. */
   readonly budget?: string;
+  /**
+   * A journal entry a failed job of the same request left open (`{ k, j }`: a create that may
+   * have made a job), read by the producer when it queued the call: the worker re-attaches to
+   * that job, or sends the create again under its idempotency key and counts it.
+   */
+  readonly left?: string;
 }
 
 /** What a worker returns: a CompletionResult as JSON (`jobId` and `model` null when absent). */
@@ -77,6 +83,17 @@ export function shoalPriority(bull: number | undefined): number {
 /** Whether `shoalPriority(bullPriority(priority))` gives `priority` back. */
 export function bullKeepsPriority(priority: number): boolean {
   return Number.isInteger(priority) && Math.abs(priority) < MIDDLE;
+}
+
+/** The request a job is for: its id without the suffix of a call with a job of its own (`cache: false`, `'refresh'`). */
+export function requestIdOf(jobId: string): string {
+  const dot = jobId.indexOf('.');
+  return dot === -1 ? jobId : jobId.slice(0, dot);
+}
+
+/** Where a failed job's open journal entry waits for the next job of its request (job-journal.ts). */
+export function leftEntryKey(queue: string, jobId: string): string {
+  return `shoal:${queue}:journal:${requestIdOf(jobId)}`;
 }
 
 /** The Redis hash where workers count, for the whole queue, the jobs they re-attached to and re-created. */

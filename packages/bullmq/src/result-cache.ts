@@ -1,6 +1,6 @@
 import type { CachedCompletion, CompletionResult } from '@shoal/core';
 import type { Redis } from 'ioredis';
-import type { CallJobResult } from './protocol.js';
+import { type CallJobResult, requestIdOf } from './protocol.js';
 
 /** How long a finished result stays in the queue's result cache. */
 const RESULT_CACHE_SECONDS = 86_400;
@@ -13,8 +13,7 @@ const RESULT_CACHE_SECONDS = 86_400;
  * so a worker never reads it.
  */
 export function resultCacheKey(queue: string, jobId: string): string {
-  const dot = jobId.indexOf('.');
-  return `shoal:${queue}:cache:${dot === -1 ? jobId : jobId.slice(0, dot)}`;
+  return `shoal:${queue}:cache:${requestIdOf(jobId)}`;
 }
 
 /**
@@ -27,7 +26,7 @@ export function cacheResult(redis: Redis, queue: string, jobId: string, result: 
   redis.set(resultCacheKey(queue, jobId), JSON.stringify(entry), 'EX', RESULT_CACHE_SECONDS).catch(onError);
 }
 
-/** A cached entry as a producer's call gets it: cached, nothing paid, nothing sent (no call's token: it went to no job). */
+/** A cached entry (checked readable by the reading script) as a producer's call gets it: cached, nothing paid, nothing sent. */
 export function cachedResult(text: string): CallJobResult {
   const entry = JSON.parse(text) as CachedCompletion;
   return {

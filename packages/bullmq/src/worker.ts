@@ -1,10 +1,18 @@
-import { type CallOptions, type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
+import {
+  type CallOptions,
+  type CompletionResult,
+  createExecutor,
+  type Executor,
+  ExecutorClosedError,
+  type ExecutorOptions,
+  ShoalConfigError,
+} from '@shoal/core';
 import { JOURNAL_KEY, type JournaledCallOptions, parseUsdToPico } from '@shoal/core/internal';
 import { type Job, Worker } from 'bullmq';
 import { connect, describeConnection, type RedisConnection, ready } from './connection.js';
-import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
+import { HandBack, HandBackNow, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
 import { JobJournalStore } from './job-journal.js';
-import { type CallJobData, type CallJobResult, KEEP_RESULTS_SECONDS, limitKey, PROTOCOL_VERSION, shoalPriority, statsKey } from './protocol.js';
+import { type CallJobData, type CallJobResult, KEEP_RESULTS_SECONDS, leftEntryKey, limitKey, PROTOCOL_VERSION, shoalPriority, statsKey } from './protocol.js';
 import { bookJob } from './queue-stats.js';
 import { joinQueue } from './registry.js';
 import { cacheResult } from './result-cache.js';
@@ -95,7 +103,11 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     });
   const limiter = sharedLimit ? new SharedLimiter(redis, limitKey(queue), sharedLimit) : undefined;
   // Each call's journal entry lives in its BullMQ job (`bull:<queue>:<id>`, BullMQ's default prefix).
-  const store = new JobJournalStore(redis, (id) => `bull:${queue}:${id}`);
+  const store = new JobJournalStore(
+    redis,
+    (id) => `bull:${queue}:${id}`,
+    (id) => leftEntryKey(queue, id),
+  );
   let executor: Executor;
   try {
     executor = createExecutor({
@@ -203,8 +215,9 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
     );
   }
   const jobId = job.id!;
-  // A worker before this one may have left the call's entry in the job's progress.
-  runner.store.took(jobId, token ?? '', job.progress);
+  const lock = token ?? '';
+  // A worker before this one may have left the call's entry in the job's progress (or a failed job of its request, in its data).
+  runner.store.took(jobId, lock, job.progress, data.left);
   let result: CompletionResult;
   // The call's journal entry is its job's (so it is kept whether the call is cached or not); the producer read the cache.
   const options: CallOptions & JournaledCallOptions = {
@@ -217,11 +230,12 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
     result = data.budget === undefined ? await start() : await runner.budgets.run(data.budget, jobId, start);
   } catch (error) {
+    const handedBack = error instanceof HandBackNow || ExecutorClosedError.isInstance(error);
+    await runner.store.ended(jobId, lock, handedBack ? 'handed back' : 'failed');
     // The producer rebuilds the error from this (code, fault, retryability, what it carried).
     throw new Error(encodeError(error), { cause: error });
-  } finally {
-    runner.store.released(jobId);
   }
+  void runner.store.ended(jobId, lock, 'succeeded');
   if (data.cache !== false) runner.cache(jobId, result);
   return { ...result, jobId: result.jobId ?? null, model: result.model ?? null, callId: data.callId };
 }

@@ -70,6 +70,24 @@ describe.skipIf(!redisAvailable)('the producer queues its calls in batches (addB
     expect(executor.metrics().done).toBe(13);
   });
 
+  it("hands a failed job's open journal entry to the request's next job, and a cached result to its own caller only", async () => {
+    const { server, redis, queue, bull, executor } = await start(4);
+    // A create that may have made a job, left by a failed job of this request: the next job carries it to its worker.
+    await redis.set(`shoal:${queue}:journal:${idOf('left')}`, '{"k":"idem-left"}');
+    const call = executor.complete({ prompt: 'left' });
+    await untilAsync(async () => (await bull.getJob(idOf('left'))) !== undefined, 'the job queued');
+    expect((await bull.getJob(idOf('left')))!.data.left).toBe('{"k":"idem-left"}');
+    // A cached result answers the call that read it, not the caller already waiting on the running job of that id.
+    await redis.set(
+      `shoal:${queue}:cache:${idOf('left')}`,
+      JSON.stringify({ text: 'refreshed', usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 } }),
+    );
+    expect(await executor.complete({ prompt: 'left' })).toMatchObject({ text: 'refreshed', cached: true });
+    const provider = await worker(server.url, queue);
+    expect(await call).toMatchObject({ text: 'answer left', cached: false });
+    expect(provider.calls).toHaveLength(1);
+  });
+
   it("keeps each call's priority: its job's, and the order the worker takes them in", async () => {
     const { server, queue, bull, executor } = await start(3);
     const priorities = [0, 5, -2, 5, 1, 0, 9, -2, 1];
