@@ -21,7 +21,7 @@ export interface AddBatcherOptions {
    * young (a million calls queue faster in batches of 200 than of 1,000). @default 200
    */
   readonly maxBatch?: number;
-  /** Batches sent at once; more wait their turn, so a burst of calls does not hold the event loop. @default 2 */
+  /** Batches sent at once (each reads the cache, then adds); more wait their turn, so a burst of calls does not hold the event loop. @default 4 */
   readonly maxInFlight?: number;
 }
 
@@ -107,7 +107,7 @@ export class AddBatcher {
     options: AddBatcherOptions = {},
   ) {
     this.#maxBatch = options.maxBatch ?? 200;
-    this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#maxInFlight = options.maxInFlight ?? 4;
     redis.defineCommand('shoalFinished', { lua: FINISHED });
   }
 

@@ -45,16 +45,18 @@ export interface ShoalWorker {
   /**
    * Stops taking calls at once, lets the running ones finish until `deadlineMs` (30 s by
    * default), then hands the rest back to the queue, where another worker re-attaches to
-   * their jobs; then closes. Says how many finished here and how many were handed back.
+   * their jobs; then closes. Says how many finished here, how many were handed back, and how
+   * many were left to the stalled-job check (Redis away).
    */
   close(options?: WorkerCloseOptions): Promise<WorkerCloseReport>;
 }
 
 /**
  * A worker: takes calls from the queue and runs them through a shoal executor of its own
- * (the provider, retries, polling), with the result cache and the journal of jobs in
- * Redis, shared by every worker of the queue. A call another worker died in is taken over
- * (BullMQ's stalled-job check) and re-attaches to the job that worker created.
+ * (the provider, retries, polling). Each call's journal entry lives in its BullMQ job
+ * (job-journal.ts), and its result goes to the queue's result cache, which producers read.
+ * A call another worker died in is taken over (BullMQ's stalled-job check) and re-attaches
+ * to the job that worker created.
  */
 export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> {
   const { connection, queue = 'shoal', lockDurationMs = 30_000, concurrency = 16, sharedLimit, ...executorOptions } = options;

@@ -6,7 +6,8 @@ import type { CacheStore } from './cache.js';
  * The journal of jobs: what a run started, so that the same run started again after a
  * crash re-attaches to jobs already created instead of paying for them twice.
  *
- * One entry per request key (the cache key). The executor writes, in this order:
+ * One entry per request key (the cache key), or per call for a call that names its own
+ * (`JOURNAL_KEY`). The executor writes, in this order:
  * `intent` before a create is sent, `created` as soon as the create has answered with a
  * job id, and `settle` once the entry is of no more use (the result is in the cache, the
  * job failed, or provably no job was made). An entry left open when a process dies tells
@@ -64,7 +65,7 @@ export function checkDurableStore(store: unknown): DurableStore {
     ['lookup', 'intent', 'created', 'settle'].every((m) => typeof (s.journal as unknown as Record<string, unknown> | undefined)?.[m] === 'function');
   if (!ok) {
     throw new ShoalConfigError(
-      `Expected \`store\` to be a durable store with \`cache\`, \`journal\` and \`close()\`, such as \`sqliteStore('./run.db')\` from @shoal/store-sqlite; got ${describeValue(store)}.`,
+      `Expected \`store\` to be a durable store with \`journal\`, \`close()\` and (usually) \`cache\`, such as \`sqliteStore('./run.db')\` from @shoal/store-sqlite; got ${describeValue(store)}.`,
     );
   }
   return s as DurableStore;
