@@ -35,6 +35,12 @@ export interface AddBatcherOptions {
  */
 const FINISHED = `
 local out = {}
+local function answer(i, kind, value, reason)
+  out[#out + 1] = i
+  out[#out + 1] = kind
+  out[#out + 1] = value
+  out[#out + 1] = reason
+end
 for i = 1, #ARGV do
   local hit = ARGV[i] == '1' and redis.call('GET', KEYS[3 * i - 1]) or false
   if hit then
@@ -43,25 +49,14 @@ for i = 1, #ARGV do
     if not ok or type(entry) ~= 'table' or type(entry.text) ~= 'string' or type(entry.usage) ~= 'table' then hit = false end
   end
   if hit then
-    out[#out + 1] = i
-    out[#out + 1] = 'c'
-    out[#out + 1] = hit
-    out[#out + 1] = ''
+    answer(i, 'c', hit, '')
   else
     local f = redis.call('HMGET', KEYS[3 * i - 2], 'finishedOn', 'returnvalue', 'failedReason')
     if f[1] then
-      out[#out + 1] = i
-      out[#out + 1] = 'f'
-      out[#out + 1] = f[2] or ''
-      out[#out + 1] = f[3] or ''
+      answer(i, 'f', f[2] or '', f[3] or '')
     else
       local left = redis.call('GET', KEYS[3 * i])
-      if left then
-        out[#out + 1] = i
-        out[#out + 1] = 'l'
-        out[#out + 1] = left
-        out[#out + 1] = ''
-      end
+      if left then answer(i, 'l', left, '') end
     end
   end
 end
