@@ -75,8 +75,7 @@ export class HandBack {
       if (this.#closing) this.#finished++;
       return result;
     } catch (error) {
-      const cause = (error as Error).cause ?? error;
-      if (cause instanceof HandBackNow || (this.#stopped && ExecutorClosedError.isInstance(cause))) {
+      if (this.takesBack((error as Error).cause ?? error)) {
         await this.#stopped;
         await this.#giveBack(job, token);
         // Tells BullMQ the job has left the active list: not failed, no attempt counted.
@@ -87,6 +86,11 @@ export class HandBack {
     } finally {
       this.#running--;
     }
+  }
+
+  /** Whether a call that ended with `error` goes back to the queue rather than failing: told to, or stopped by the close's deadline. */
+  takesBack(error: unknown): boolean {
+    return error instanceof HandBackNow || (this.#stopped !== undefined && ExecutorClosedError.isInstance(error));
   }
 
   async #giveBack(job: Job, token: string | undefined): Promise<void> {

@@ -15,7 +15,7 @@ import { checkCallOptions, checkRequest, reportListenerError, requestKey } from 
 import { Queue, QueueEvents } from 'bullmq';
 import { EventEmitter } from 'eventemitter3';
 import type { QueuedJob } from './add-batcher.js';
-import { connect, describeConnection, quiet, type RedisConnection, ready } from './connection.js';
+import { quiet, type RedisConnection } from './connection.js';
 import { JobResults } from './job-results.js';
 import { aborted, type CallOwner, PendingCall } from './pending-call.js';
 import { ProducerBudget } from './producer-budget.js';
@@ -29,7 +29,7 @@ import {
   PROTOCOL_VERSION,
   randomId,
 } from './protocol.js';
-import { joinQueue } from './registry.js';
+import { openQueue } from './registry.js';
 import { decodeError } from './wire-error.js';
 
 export interface ProducerOptions {
@@ -70,20 +70,14 @@ const REMOTE: ModelProvider = {
 export async function bullmqExecutor(options: ProducerOptions): Promise<Executor> {
   const { connection, queue: name = 'shoal', timeoutMs, keepResultsSeconds = KEEP_RESULTS_SECONDS, budgetUsd, maxBatch } = options;
   if (budgetUsd !== undefined) ProducerBudget.check(budgetUsd);
-  const redis = connect(connection, 'bullmqExecutor()');
   // Refuses to start beside a live producer or worker that speaks another protocol version.
-  const registration = await ready(redis, describeConnection(connection))
-    .then(() => joinQueue(redis, name, 'producer'))
-    .catch((error: unknown) => {
-      redis.disconnect();
-      throw error;
-    });
+  const membership = await openQueue(connection, 'bullmqExecutor()', name, 'producer');
+  const { redis } = membership;
   const budget =
     budgetUsd === undefined
       ? undefined
       : await ProducerBudget.create(redis, name, budgetUsd).catch(async (error: unknown) => {
-          await registration.close();
-          redis.disconnect();
+          await membership.leave();
           throw error;
         });
   const queue = new Queue<CallJobData, CallJobResult>(name, { connection: redis });
@@ -101,8 +95,8 @@ export async function bullmqExecutor(options: ProducerOptions): Promise<Executor
   const connections = {
     async disconnect() {
       results.close();
-      await registration.close();
-      for (const c of [redis, events]) c.disconnect();
+      await membership.leave();
+      events.disconnect();
     },
   };
   return new BullmqProducer(queue, queueEvents, results, connections, timeoutMs, keepResultsSeconds, budget);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ShoalConfigError } from '@shoal/core';
 import type { Redis } from 'ioredis';
+import { connect, describeConnection, type RedisConnection, ready } from './connection.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 
 /** One process of a queue, as it announces itself in Redis. Times are Redis's clock (TIME), in ms. */
@@ -30,7 +31,7 @@ export async function redisNow(redis: Redis): Promise<number> {
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
-export interface Registration {
+interface Registration {
   readonly id: string;
   /** Stops the heartbeat and removes the entry. */
   close(): Promise<void>;
@@ -43,7 +44,7 @@ export interface Registration {
  * looking second means two processes of different versions starting at once both refuse,
  * rather than both start. The entry is refreshed every HEARTBEAT_MS until `close()`.
  */
-export async function joinQueue(redis: Redis, queue: string, role: PeerEntry['role']): Promise<Registration> {
+async function joinQueue(redis: Redis, queue: string, role: PeerEntry['role']): Promise<Registration> {
   const key = peersKey(queue);
   const id = `${role}:${randomUUID()}`;
   const startedAt = await redisNow(redis);
@@ -110,4 +111,41 @@ function parse(text: string): PeerEntry | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A process's connection to its queue: Redis, and its entry in the queue's registry. */
+export interface QueueMembership {
+  readonly redis: Redis;
+  /** Leaves the registry and closes the connection. */
+  leave(): Promise<void>;
+}
+
+/**
+ * Connects `who` (`'bullmqExecutor()'`, `'startWorker()'`) to Redis, with a clear error when
+ * it does not answer, and joins the queue's registry as `role` (refused beside a peer of
+ * another protocol version); nothing is left open when either fails.
+ */
+export async function openQueue(
+  connection: RedisConnection,
+  who: string,
+  queue: string,
+  role: PeerEntry['role'],
+  tuning?: Parameters<typeof connect>[2],
+): Promise<QueueMembership> {
+  const redis = connect(connection, who, tuning);
+  let registration: Registration;
+  try {
+    await ready(redis, describeConnection(connection));
+    registration = await joinQueue(redis, queue, role);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  return {
+    redis,
+    async leave() {
+      await registration.close();
+      redis.disconnect();
+    },
+  };
 }

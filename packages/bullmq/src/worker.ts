@@ -1,20 +1,12 @@
-import {
-  type CallOptions,
-  type CompletionResult,
-  createExecutor,
-  type Executor,
-  ExecutorClosedError,
-  type ExecutorOptions,
-  ShoalConfigError,
-} from '@shoal/core';
+import { type CallOptions, type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
 import { JOURNAL_KEY, type JournaledCallOptions, parseUsdToPico } from '@shoal/core/internal';
 import { type Job, Worker } from 'bullmq';
-import { connect, describeConnection, type RedisConnection, ready } from './connection.js';
-import { HandBack, HandBackNow, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
+import type { RedisConnection } from './connection.js';
+import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
 import { JobJournalStore } from './job-journal.js';
 import { type CallJobData, type CallJobResult, KEEP_RESULTS_SECONDS, leftEntryKey, limitKey, PROTOCOL_VERSION, shoalPriority, statsKey } from './protocol.js';
 import { bookJob } from './queue-stats.js';
-import { joinQueue } from './registry.js';
+import { openQueue } from './registry.js';
 import { cacheResult } from './result-cache.js';
 import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
 import { encodeError } from './wire-error.js';
@@ -95,14 +87,9 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   }
   // BullMQ's scripts, the journal, the ledger, the budgets, the limiter, the result cache: the commands of one tick leave in
   // one write (a job's id with its booking; a result cached with the finish of its job).
-  const redis = connect(connection, 'startWorker()', { oneWritePerTick: true });
   // Refuses to start beside a live producer or worker that speaks another protocol version.
-  const registration = await ready(redis, describeConnection(connection))
-    .then(() => joinQueue(redis, queue, 'worker'))
-    .catch(async (error: unknown) => {
-      redis.disconnect();
-      throw error;
-    });
+  const membership = await openQueue(connection, 'startWorker()', queue, 'worker', { oneWritePerTick: true });
+  const { redis } = membership;
   const limiter = sharedLimit ? new SharedLimiter(redis, limitKey(queue), sharedLimit) : undefined;
   // Each call's journal entry lives in its BullMQ job (`bull:<queue>:<id>`, BullMQ's default prefix).
   const store = new JobJournalStore(
@@ -122,8 +109,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
     });
   } catch (error) {
     // A bad option: nothing is left open, nor announced in the queue's peers.
-    await registration.close().catch(() => undefined);
-    redis.disconnect();
+    await membership.leave().catch(() => undefined);
     throw error;
   }
   // What happened to jobs other workers left, for the whole queue to see (queueStats()).
@@ -142,6 +128,7 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   const call: CallRunner = {
     executor,
     budgets,
+    handBack,
     store,
     cache(jobId, result) {
       cacheResult(redis, queue, jobId, result, (error) => {
@@ -185,10 +172,9 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
           wake: () => redis.zadd(worker.keys.marker!, 0, '0'),
           async release() {
             await executor.close();
-            await registration.close();
             limiter?.close();
             // BullMQ leaves connections it was given open.
-            redis.disconnect();
+            await membership.leave();
           },
         },
         closeOptions,
@@ -197,10 +183,11 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   };
 }
 
-/** What runs a job's call: the worker's executor, its budgets, the journal of its jobs, the result cache. */
+/** What runs a job's call: the worker's executor, its budgets, its close, the journal of its jobs, the result cache. */
 interface CallRunner {
   readonly executor: Executor;
   readonly budgets: WorkerBudgets;
+  readonly handBack: HandBack;
   readonly store: JobJournalStore;
   cache(jobId: string, result: CompletionResult): void;
 }
@@ -232,8 +219,7 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
     result = data.budget === undefined ? await start() : await runner.budgets.run(data.budget, jobId, start);
   } catch (error) {
-    const handedBack = error instanceof HandBackNow || ExecutorClosedError.isInstance(error);
-    await runner.store.ended(jobId, lock, handedBack ? 'handed back' : 'failed');
+    await runner.store.ended(jobId, lock, runner.handBack.takesBack(error) ? 'handed back' : 'failed');
     // The producer rebuilds the error from this (code, fault, retryability, what it carried).
     throw new Error(encodeError(error), { cause: error });
   }
