@@ -50,10 +50,6 @@ export class ProducerBudget {
     return picoToUsd(this.#spentPico);
   }
 
-  get spentPico(): bigint {
-    return this.#spentPico;
-  }
-
   /** Refuses a call before it is queued once the budget is spent (as last read). */
   refusal(): BudgetExceededError | undefined {
     if (this.#limitPico === undefined || this.#spentPico < this.#limitPico) return undefined;

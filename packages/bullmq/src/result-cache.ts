@@ -17,8 +17,8 @@ export function resultCacheKey(queue: string, jobId: string): string {
 }
 
 /**
- * Caches a call's result, without waiting for Redis: the write goes with the worker's next
- * pipelined commands. A write that fails costs a later identical call a job, never this
+ * Caches a call's result, without waiting for Redis: the write leaves with the other commands
+ * of the tick (the worker's connection writes once a tick), BullMQ's finish of the job among them. A write that fails costs a later identical call a job, never this
  * result; `onError` hears of it.
  */
 export function cacheResult(redis: Redis, queue: string, jobId: string, result: CompletionResult, onError: (error: Error) => void): void {

@@ -41,8 +41,8 @@ function budgetChannel(queue: string): string {
 }
 
 /**
- * KEYS[1] the budget; ARGV: the call's token (its BullMQ job id), unused, the reservation's
- * time to live in ms. A call admitted before (`a:<token>`, kept until the call ends for good:
+ * KEYS[1] the budget; ARGV: the call's token (its BullMQ job id), the reservation's time to
+ * live in ms. A call admitted before (`a:<token>`, kept until the call ends for good:
  * its worker died or handed it back, and its job may be made and paid already) is let
  * through whatever is spent. Returns {status, spent, limit}: 1 admitted (room reserved),
  * 0 wait for room, -1 spent, -2 no such budget.
@@ -76,7 +76,7 @@ if not force and calls > 0 then
   local known = tonumber(b[4] or '0') > 0
   if not known or spent + reserved + tonumber(largest) > limit then return {0, spentText, b[1]} end
 end
-redis.call('HSET', KEYS[1], 'r:' .. ARGV[1], largest .. ':' .. string.format('%d', now + tonumber(ARGV[3])))
+redis.call('HSET', KEYS[1], 'r:' .. ARGV[1], largest .. ':' .. string.format('%d', now + tonumber(ARGV[2])))
 redis.call('HSET', KEYS[1], 'a:' .. ARGV[1], string.format('%d', now + ${ADMITTED_TTL_MS}))
 return {1, spentText, b[1]}
 `;
@@ -110,7 +110,7 @@ return 1
 export type Admission = { readonly status: 'admitted' | 'wait' | 'missing' } | { readonly status: 'spent'; readonly error: BudgetExceededError };
 
 type Scripted = Redis & {
-  shoalBudgetAdmit(key: string, token: string, force: string, ttlMs: number): Promise<[number, string, string]>;
+  shoalBudgetAdmit(key: string, token: string, ttlMs: number): Promise<[number, string, string]>;
   shoalBudgetBook(key: string, token: string, pico: string, release: string, channel: string, id: string, ttlMs: number): Promise<number>;
   shoalBudgetRelease(key: string, token: string, channel: string, id: string, ended: string): Promise<number>;
 };
@@ -156,7 +156,7 @@ export class BudgetRecords {
 
   /** Asks for room for one call (`token`: its BullMQ job id); a call admitted before (taken over, handed back) is let through. */
   async admit(id: string, token: string, ttlMs = RESERVATION_TTL_MS): Promise<Admission> {
-    const [status, spent, limit] = await this.#redis.shoalBudgetAdmit(budgetKey(this.#queue, id), token, '0', ttlMs);
+    const [status, spent, limit] = await this.#redis.shoalBudgetAdmit(budgetKey(this.#queue, id), token, ttlMs);
     if (status === 1) return { status: 'admitted' };
     if (status === 0) return { status: 'wait' };
     if (status === -2) return { status: 'missing' };
