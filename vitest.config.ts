@@ -29,6 +29,7 @@ const integration = [
   'packages/core/test/telemetry.polls.test.ts',
   'packages/store-sqlite/test/**/*.test.ts',
   'packages/bullmq/test/**/*.test.ts',
+  'packages/cli/test/**/*.test.ts',
   'examples/**/*.test.ts',
   'test/**/*.test.ts',
 ];

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createExecutor, type Executor, type ExecutorMetrics, shortApi } from '@shoal/core';
+import { createExecutor, type Executor, type ExecutorMetrics, formatSummary, shortApi } from '@shoal/core';
 import { type EmulatorRule, type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 
 export interface Backend {
@@ -65,32 +65,13 @@ export function progressLine(label: string) {
   };
 }
 
-/**
- * The closing cost summary, from the executor's own metrics and ledger. Cost is broken down
- * by the tags `costBy` picks: by default those that name an agent (a call also carries its
- * function's tag, e.g. "rank", which would count it twice).
- */
-export function printSummary(
-  metrics: ExecutorMetrics,
-  emulator: ShortApiEmulator | undefined,
-  wallMs: number,
-  costBy: (tag: string) => boolean = (tag) => tag.includes('.'),
-): void {
-  const t = metrics.totals;
-  console.log('\nSummary');
-  console.log(`  calls            ${metrics.done} done, ${metrics.failed} failed, in ${(wallMs / 1000).toFixed(2)} s`);
-  console.log(`  retries          ${metrics.retries}`);
-  console.log(`  requests per job ${metrics.requestsPerJob.toFixed(2)} (${metrics.requests} HTTP requests for ${metrics.jobs} jobs)`);
-  console.log(`  tokens           ${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out`);
-  const byTag = Object.entries(metrics.byTag).filter(([tag]) => costBy(tag));
-  console.log(
-    `  cost             $${metrics.costUsd.toFixed(6)}${byTag.length ? `  (${byTag.map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})` : ''}`,
-  );
-  console.log(`  latency          p50 ${metrics.latencyMs.p50.toFixed(0)} ms, p95 ${metrics.latencyMs.p95.toFixed(0)} ms (queue wait included)`);
-  if (emulator) {
-    const s = emulator.stats();
-    console.log(`  emulator         ${s.creates} creates (${s.refusedCreates} refused), ${s.queries} queries, ${s.duplicateCreates} duplicate jobs`);
-  }
+/** The closing summary (core's `formatSummary`), with the emulator's counts when it ran offline. */
+export function printSummary(metrics: ExecutorMetrics, emulator: ShortApiEmulator | undefined, wallMs: number, costBy?: (tag: string) => boolean): void {
+  const s = emulator?.stats();
+  const extra = s
+    ? ([['emulator', `${s.creates} creates (${s.refusedCreates} refused), ${s.queries} queries, ${s.duplicateCreates} duplicate jobs`]] as const)
+    : [];
+  console.log(`\n${formatSummary(metrics, { wallMs, extra, ...(costBy ? { costBy } : {}) }).join('\n')}`);
 }
 
 /** True when this module is the script node was started with (so an example runs alone or is imported by the demo). */

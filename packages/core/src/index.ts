@@ -67,6 +67,11 @@ export type { PollScheduleOptions } from './providers/shortapi/poll-schedule.js'
 export type { ShortApiCallbackOptions, ShortApiOptions } from './providers/shortapi/shortapi.js';
 export { ShortApiProvider, shortApi } from './providers/shortapi/shortapi.js';
 export type { CompletionRequest, ModelProvider, ProviderCallContext, ProviderResult, Usage } from './providers/types.js';
+export type * from './record/format.js';
+export type { RecordRunOptions, RunRecorder } from './record/record-run.js';
+export { recordRun } from './record/record-run.js';
+export type { SummaryOptions } from './record/summary.js';
+export { formatSummary } from './record/summary.js';
 export type { ParsedAnswer, ParseStage } from './structured/structured-output.js';
 export { StructuredOutput } from './structured/structured-output.js';
 export type { Span, SpanKind, SpanListenerErrorEvent, SpanStatus, Telemetry, TraceEvents } from './telemetry/telemetry.js';

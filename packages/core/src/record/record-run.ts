@@ -1,0 +1,177 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { ShoalConfigError } from '../errors.js';
+import type { ExecutorEvents } from '../executor/events.js';
+import type { Executor } from '../executor/types.js';
+import type { RunHeaderLine, TotalsLine } from './format.js';
+import { RUN_RECORD_VERSION } from './format.js';
+
+export interface RecordRunOptions {
+  /** A label for the run, written in the header (the report's title). */
+  readonly label?: string;
+  /** Start a new file rather than append to an existing one. @default false (append) */
+  readonly truncate?: boolean;
+}
+
+/** A recording in progress: `close()` writes the totals line and closes the file. */
+export interface RunRecorder {
+  readonly path: string;
+  /** Lines written or waiting to be written. */
+  readonly lines: number;
+  /** Writes what is buffered now (it is written every 200 ms and at 256 KB anyway). */
+  flush(): void;
+  /** Stops listening, writes the executor's totals as the last line, and closes the file. Rejects with the first write error, if any. */
+  close(): Promise<void>;
+}
+
+const FLUSH_MS = 200;
+const FLUSH_BYTES = 256 * 1024;
+const MESSAGE_CHARS = 300;
+
+/**
+ * Records every call event of `executor` as one compact JSON line in `file` (the format:
+ * `record/format.ts`), for `shoal report`. Lines are built only from the event's numbers,
+ * ids and tags (no prompt or answer text), buffered, and written in batches with a
+ * synchronous write (so the order holds and a process that exits still writes what it
+ * had). A write that fails stops the recording; `close()` rejects with its error.
+ */
+export function recordRun(executor: Executor, file: string, options: RecordRunOptions = {}): RunRecorder {
+  if (typeof file !== 'string' || file.length === 0) throw new ShoalConfigError('recordRun(executor, file): `file` must be a path, e.g. "run.jsonl".');
+  const fd = openSync(file, options.truncate ? 'w' : 'a');
+  const metrics = executor.metrics();
+  const startedAt = Date.now();
+  // Times are measured on the executor's clock (performance.now() by default) from the first event.
+  let origin: number | undefined;
+
+  let buffer = '';
+  let lines = 0;
+  let failure: unknown;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (buffer.length === 0 || failure !== undefined) return;
+    const chunk = buffer;
+    buffer = '';
+    try {
+      writeSync(fd, chunk);
+    } catch (error) {
+      failure = error;
+      detach();
+    }
+  };
+  const write = (line: string) => {
+    buffer += `${line}\n`;
+    lines++;
+    if (buffer.length >= FLUSH_BYTES) flush();
+    else if (!timer && !closed) timer = setTimeout(flush, FLUSH_MS).unref();
+  };
+  let last = 0;
+  const t = (at: number) => {
+    origin ??= at;
+    last = Math.round((at - origin) * 10) / 10;
+    return last;
+  };
+
+  const header: RunHeaderLine = {
+    ev: 'run',
+    v: RUN_RECORD_VERSION,
+    startedAt,
+    provider: executor.provider.name,
+    model: executor.provider.model,
+    concurrency: metrics.concurrency.limit,
+    budgetUsd: metrics.budgetUsd ?? null,
+    ...(options.label ? { label: options.label } : {}),
+  };
+  write(JSON.stringify(header));
+
+  const cachedCalls = new Set<string>();
+  const events = executor.events;
+  const listeners = {
+    'call-queued': (e) => {
+      const tags = e.tags && e.tags.length > 0 ? `,"agent":${JSON.stringify(e.tags[0])},"tags":${JSON.stringify(e.tags)}` : '';
+      write(`{"ev":"queued","id":"${e.callId}","t":${t(e.at)},"priority":${e.priority}${tags}}`);
+    },
+    'call-start': (e) => write(`{"ev":"started","id":"${e.callId}","t":${t(e.at)},"waitMs":${round(e.queuedMs)}}`),
+    'job-created': (e) =>
+      write(
+        `{"ev":"job","id":"${e.callId}","t":${t(e.at)},"job":${JSON.stringify(e.jobId)},"attempt":${e.attempt}${e.amountUsd === undefined ? '' : `,"usd":${Number(e.amountUsd)}`}}`,
+      ),
+    'job-resumed': (e) => write(`{"ev":"job","id":"${e.callId}","t":${t(e.at)},"job":${JSON.stringify(e.jobId)},"attempt":${e.attempt},"resumed":true}`),
+    'call-retry': (e) =>
+      write(
+        `{"ev":"retry","id":"${e.callId}","t":${t(e.at)},"attempt":${e.attempt},"delayMs":${round(e.delayMs)},"code":"${e.error.code}"${e.error.status === undefined ? '' : `,"status":${e.error.status}`}}`,
+      ),
+    'call-cached': (e) => {
+      cachedCalls.add(e.callId);
+    },
+    'call-end': (e) => {
+      const u = e.usage;
+      const cached = cachedCalls.delete(e.callId) ? ',"cached":true' : '';
+      write(
+        `{"ev":"end","id":"${e.callId}","t":${t(e.at)},"ms":${round(e.durationMs)},"attempts":${e.attempts},"requests":${e.requests},"in":${u.inputTokens},"cachedIn":${u.cachedInputTokens},"out":${u.outputTokens},"usd":${e.costUsd}${cached}${e.deduplicated ? ',"dedup":true' : ''}}`,
+      );
+    },
+    'call-error': (e) => {
+      const error = e.error;
+      const message = error.message.length > MESSAGE_CHARS ? `${error.message.slice(0, MESSAGE_CHARS - 1)}…` : error.message;
+      write(
+        `{"ev":"error","id":"${e.callId}","t":${t(e.at)},"ms":${round(e.durationMs)},"attempts":${e.attempts},"code":"${error.code}"${error.status === undefined ? '' : `,"status":${error.status}`},"message":${JSON.stringify(message)}}`,
+      );
+    },
+    'concurrency-change': (e) => write(`{"ev":"concurrency","t":${t(e.at)},"from":${e.from},"to":${e.to},"reason":"${e.reason}"}`),
+    'budget-exceeded': (e) => write(`{"ev":"budget","t":${t(e.at)},"budgetUsd":${e.budgetUsd},"spentUsd":${e.spentUsd},"rejected":${e.rejected}}`),
+  } satisfies { [E in keyof ExecutorEvents]?: ExecutorEvents[E] };
+  const names = Object.keys(listeners) as (keyof typeof listeners)[];
+  for (const name of names) events.on(name, listeners[name] as never);
+  let attached = true;
+  function detach() {
+    if (!attached) return;
+    attached = false;
+    for (const name of names) events.off(name, listeners[name] as never);
+  }
+  const onExit = () => flush();
+  process.on('exit', onExit);
+
+  return {
+    path: file,
+    get lines() {
+      return lines;
+    },
+    flush,
+    async close() {
+      if (closed) {
+        if (failure !== undefined) throw failure;
+        return;
+      }
+      closed = true;
+      detach();
+      const m = executor.metrics();
+      const totals: TotalsLine = {
+        ev: 'totals',
+        t: last,
+        done: m.done,
+        failed: m.failed,
+        cached: m.cached,
+        deduplicated: m.deduplicated,
+        retries: m.retries,
+        jobs: m.jobs,
+        rateLimited: m.rateLimited,
+        inputTokens: m.totals.inputTokens,
+        cachedInputTokens: m.totals.cachedInputTokens,
+        outputTokens: m.totals.outputTokens,
+        costUsd: m.costUsd,
+      };
+      write(JSON.stringify(totals));
+      flush();
+      process.off('exit', onExit);
+      closeSync(fd);
+      if (failure !== undefined) throw failure;
+    },
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
