@@ -12,6 +12,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * - soak: the 20,000-call soaks (about two minutes).
  */
 const integration = [
+  'packages/core/test/*.e2e.test.ts',
   'packages/core/test/amount-forms.test.ts',
   'packages/core/test/budget-burst.test.ts',
   'packages/core/test/callback-forgery.test.ts',
