@@ -1,1 +1,4 @@
-export {};
+// `@shoal/cli`: the `shoal` command (bin), and the pieces a program may use on its own.
+
+export { EXIT } from './exit-codes.js';
+export { buildProgram } from './program.js';

@@ -21,6 +21,8 @@ export { JOURNAL_KEY, type JournaledCallOptions } from './executor/journal.js';
 export { checkCallOptions, checkRequest } from './executor/options.js';
 // The executor's default limiter (buckets, Retry-After pause, the rate learnt from 429s), for limiters that add to it.
 export { RateLimiter } from './executor/rate-limiter.js';
+// The vendor's prefix-cache rule (1,024 tokens, then steps of 128), for the CLI's dry run as for the emulator.
+export { PrefixCache } from './testing/prefix-cache.js';
 export { describeValue, joinOr, listValues } from './util/describe.js';
 export { closestName } from './util/did-you-mean.js';
 // One rule for a listener that throws (to `listener-error`, else thrown on its own), for emitters elsewhere (the bullmq producer's).

@@ -1,5 +1,6 @@
 export { hashString, seededRandom } from '../util/random.js';
 export { startShortApiEmulator } from './emulator.js';
+export { emulatorMain } from './emulator-main.js';
 export type {
   EmulatorFaults,
   EmulatorJob,
