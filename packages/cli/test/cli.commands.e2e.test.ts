@@ -1,0 +1,168 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, readJsonLines, SENTIMENT_AGENT, shoal, tempDir, writeLines } from './cli-helpers.js';
+
+const NAMED_ONLY = fileURLToPath(new URL('./fixtures/named-export-agent.ts', import.meta.url));
+const CORE_EMULATOR_BIN = fileURLToPath(new URL('../../core/dist/testing/emulator-bin.js', import.meta.url));
+
+let emulator: ShortApiEmulator;
+let env: Record<string, string>;
+beforeAll(async () => {
+  emulator = await startShortApiEmulator({ latencyMs: { min: 0, max: 10 }, seed: 5 });
+  env = { SHORTAPI_KEY: emulator.apiKey, SHORTAPI_BASE_URL: emulator.url };
+});
+afterAll(() => emulator.close());
+
+const tickets = [
+  { id: 't1', text: 'I was charged twice for my subscription this month.' },
+  { id: 't2', text: 'The app crashes when I open the settings page.' },
+  { id: 't3', text: 'How do I change the email address on my account?' },
+  { id: 't4', subject: 'no text field here' },
+  { id: 't5', text: 'Refund please, the invoice total is wrong.' },
+];
+
+describe('the ready-made agents from the shell', () => {
+  it('shoal classify labels every line, packing items into calls; a line without text is a bad line', async () => {
+    const dir = tempDir();
+    writeLines(join(dir, 'tickets.jsonl'), tickets);
+    const run = await shoal(['classify', '-i', join(dir, 'tickets.jsonl'), '-o', join(dir, 'out.jsonl'), '--labels', 'billing,bug,account'], { env });
+    expect(run.code, run.stderr).toBe(1);
+    const out = readJsonLines<{ id: string; ok: boolean; output?: { label: string }; error?: { code: string; line: number } }>(join(dir, 'out.jsonl'));
+    expect(out.map((l) => l.id)).toEqual(['t1', 't2', 't3', 't4', 't5']);
+    for (const line of out.filter((l) => l.id !== 't4')) expect(['billing', 'bug', 'account']).toContain(line.output?.label);
+    expect(out[3]).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', line: 4 } });
+  });
+
+  it('shoal rank gives each line its rank for the query, or null outside the top K', async () => {
+    const dir = tempDir();
+    const docs = Array.from({ length: 12 }, (_, i) => ({ id: `d${i}`, text: `Passage ${i} about ${i % 2 ? 'solar panels on roofs' : 'the history of bread'}.` }));
+    writeLines(join(dir, 'docs.jsonl'), docs);
+    const run = await shoal(['rank', '-i', join(dir, 'docs.jsonl'), '-o', join(dir, 'out.jsonl'), '--query', 'rooftop solar', '--top-k', '5'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const out = readJsonLines<{ id: string; ok: boolean; output: { rank: number | null } }>(join(dir, 'out.jsonl'));
+    expect(out.map((l) => l.id)).toEqual(docs.map((d) => d.id));
+    const ranks = out.map((l) => l.output.rank).filter((r): r is number => r !== null);
+    expect(ranks.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('shoal extract reads the fields from a JSON Schema file', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'invoice.schema.json'),
+      JSON.stringify({ type: 'object', properties: { vendor: { type: 'string' }, total: { type: 'number' } }, required: ['vendor'] }),
+    );
+    writeLines(join(dir, 'docs.jsonl'), [
+      { id: 'inv-1', text: 'Invoice from Acme Corp. Total due: 120.50 USD.' },
+      { id: 'inv-2', text: 'Globex Ltd invoice, amount 99 EUR.' },
+    ]);
+    const run = await shoal(['extract', '-i', join(dir, 'docs.jsonl'), '-o', join(dir, 'out.jsonl'), '--schema', join(dir, 'invoice.schema.json')], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const out = readJsonLines<{ id: string; ok: boolean; output: { data: Record<string, unknown>; complete: boolean } }>(join(dir, 'out.jsonl'));
+    expect(out.map((l) => [l.id, l.ok])).toEqual([
+      ['inv-1', true],
+      ['inv-2', true],
+    ]);
+    for (const line of out) expect(typeof line.output.complete).toBe('boolean');
+  });
+
+  it('shoal extract refuses a schema file that is not an object schema, before anything is sent', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ type: 'string' }));
+    writeLines(join(dir, 'docs.jsonl'), [{ text: 'x' }]);
+    const before = emulator.stats().creates;
+    const run = await shoal(['extract', '-i', join(dir, 'docs.jsonl'), '--schema', join(dir, 'bad.json')], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/must be the JSON Schema of an object/);
+    expect(emulator.stats().creates).toBe(before);
+  });
+});
+
+describe('arguments', () => {
+  it('a mistyped option gets "did you mean" and exit code 2', async () => {
+    const run = await shoal(['run', SENTIMENT_AGENT, '-i', 'x.jsonl', '--concurency', '4'], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown option '--concurency'/);
+    expect(run.stderr).toMatch(/Did you mean --concurrency\?/);
+  });
+
+  it('a mistyped command gets "did you mean"', async () => {
+    const run = await shoal(['clasify'], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Did you mean classify\?/);
+  });
+
+  it('a bad number is refused with what was expected', async () => {
+    const run = await shoal(['run', SENTIMENT_AGENT, '-i', 'x.jsonl', '--concurrency', 'lots'], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--concurrency.*expected a whole number of 1 or more, got "lots"/);
+  });
+
+  it('a missing input file and a module without a default agent are one line each, no stack', async () => {
+    const missing = await shoal(['run', SENTIMENT_AGENT, '-i', '/nonexistent/items.jsonl'], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^shoal: Cannot read the input file \/nonexistent\/items\.jsonl/m);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const dir = tempDir();
+    writeLines(join(dir, 'i.jsonl'), [{ word: 'a' }]);
+    const named = await shoal(['run', NAMED_ONLY, '-i', join(dir, 'i.jsonl')], { env });
+    expect(named.code).toBe(2);
+    expect(named.stderr).toMatch(/has no agent as its default export.*It exports `echo`: add `export default echo;`/);
+  });
+
+  for (const [label, bin] of [
+    ['shoal emulator', [BIN, 'emulator']],
+    ['shoal-emulator', [CORE_EMULATOR_BIN]],
+  ] as const) {
+    it(`${label} refuses --bogus and --latency abc with one line, no stack`, async () => {
+      const bogus = await node([...bin, '--bogus']);
+      expect(bogus.code).toBe(2);
+      expect(bogus.stderr).toMatch(/unknown option --bogus/);
+      expect(bogus.stderr).not.toMatch(/\n\s+at /);
+      const typo = await node([...bin, '--latncy', '5']);
+      expect(typo.stderr).toMatch(/did you mean --latency\?/);
+      const latency = await node([...bin, '--latency', 'abc']);
+      expect(latency.code).toBe(2);
+      expect(latency.stderr).toMatch(/--latency expects milliseconds .* got "abc"/);
+    });
+  }
+
+  it('shoal emulator --json serves the job API and prints its url and key', async () => {
+    const child = spawn(process.execPath, [BIN, 'emulator', '--json', '--latency', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      child.once('close', (code) => reject(new Error(`the emulator exited (${code}) before printing its url`)));
+    });
+    const { url, apiKey } = JSON.parse(line) as { url: string; apiKey: string };
+    const dir = tempDir();
+    writeLines(join(dir, 'items.jsonl'), [{ review: 'Lovely.' }]);
+    const run = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'items.jsonl'), '-o', join(dir, 'out.jsonl')], {
+      env: { SHORTAPI_KEY: apiKey, SHORTAPI_BASE_URL: url },
+    });
+    child.kill('SIGTERM');
+    expect(run.code, run.stderr).toBe(0);
+    expect(readJsonLines(join(dir, 'out.jsonl'))).toHaveLength(1);
+  });
+});
+
+function node(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+  });
+  const limit = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(limit);
+      resolve({ code, stderr });
+    }),
+  );
+}
