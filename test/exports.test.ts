@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import * as agents from '@shoal/agents';
 import * as agentsTesting from '@shoal/agents/testing';
 import * as bullmq from '@shoal/bullmq';
+import * as cli from '@shoal/cli';
 import * as core from '@shoal/core';
 import * as internal from '@shoal/core/internal';
 import * as testing from '@shoal/core/testing';
@@ -64,9 +65,11 @@ describe('public API', () => {
       'createRegistry',
       'defineAgent',
       'definePlugin',
+      'formatSummary',
       'handleShutdown',
       'openAICompatible',
       'plannerAgent',
+      'recordRun',
       'shortApi',
     ]);
   });
@@ -75,6 +78,7 @@ describe('public API', () => {
     expect(Object.keys(internal).sort()).toEqual([
       'BudgetGate',
       'JOURNAL_KEY',
+      'PrefixCache',
       'RateLimiter',
       'Tally',
       'abortError',
@@ -96,6 +100,10 @@ describe('public API', () => {
     ]);
   });
 
+  it('exports exactly this list from @shoal/cli (its bin is the product; these are for programs that embed it)', () => {
+    expect(Object.keys(cli).sort()).toEqual(['EXIT', 'buildProgram']);
+  });
+
   it('exports exactly this list from @shoal/bullmq', () => {
     expect(Object.keys(bullmq).sort()).toEqual(['PROTOCOL_VERSION', 'bullmqExecutor', 'queueStats', 'startWorker']);
   });
@@ -103,6 +111,7 @@ describe('public API', () => {
   it('exports exactly this list from @shoal/core/testing', () => {
     expect(Object.keys(testing).sort()).toEqual([
       'SIMULATOR_MODEL',
+      'emulatorMain',
       'findSchema',
       'hashString',
       'manualClock',
@@ -119,10 +128,10 @@ describe('public API', () => {
   it('resolves through the exports map to built files with types', () => {
     const require = createRequire(import.meta.url);
     const pkg = require('@shoal/core/package.json') as { exports: Record<string, { types: string; default: string }> };
-    expect(Object.keys(pkg.exports)).toEqual(['.', './testing', './internal', './package.json']);
+    expect(Object.keys(pkg.exports)).toEqual(['.', './testing', './internal', './otel', './package.json']);
     expect(pkg.exports['.']!.types).toBe('./dist/index.d.ts');
     expect(pkg.exports['./internal']!.types).toBe('./dist/internal.d.ts');
-    for (const entry of ['.', './testing', './internal']) expect(Object.keys(pkg.exports[entry]!)[0]).toBe('types');
+    for (const entry of ['.', './testing', './internal', './otel']) expect(Object.keys(pkg.exports[entry]!)[0]).toBe('types');
   });
 
   it('recognises errors across copies by marker, not by class identity', () => {

@@ -77,7 +77,7 @@ export async function openSession(options: SessionOptions, say: (line: string) =
         ? [['emulator', `${s.creates} creates (${s.refusedCreates} refused), ${s.queries} queries, ${s.duplicateCreates} duplicate jobs`]]
         : [];
       if (options.record && recorder) extra.push(['record', `${recorder.path} (${recorder.lines} lines): shoal report ${recorder.path} -o report.html`]);
-      return formatSummary(executor.metrics(), { wallMs, extra, costBy: () => true });
+      return formatSummary(executor.metrics(), { wallMs, extra });
     },
   };
 }
