@@ -39,7 +39,10 @@ describe('the ready-made agents from the shell', () => {
 
   it('shoal rank gives each line its rank for the query, or null outside the top K', async () => {
     const dir = tempDir();
-    const docs = Array.from({ length: 12 }, (_, i) => ({ id: `d${i}`, text: `Passage ${i} about ${i % 2 ? 'solar panels on roofs' : 'the history of bread'}.` }));
+    const docs = Array.from({ length: 12 }, (_, i) => ({
+      id: `d${i}`,
+      text: `Passage ${i} about ${i % 2 ? 'solar panels on roofs' : 'the history of bread'}.`,
+    }));
     writeLines(join(dir, 'docs.jsonl'), docs);
     const run = await shoal(['rank', '-i', join(dir, 'docs.jsonl'), '-o', join(dir, 'out.jsonl'), '--query', 'rooftop solar', '--top-k', '5'], { env });
     expect(run.code, run.stderr).toBe(0);
@@ -78,6 +81,25 @@ describe('the ready-made agents from the shell', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/must be the JSON Schema of an object/);
     expect(emulator.stats().creates).toBe(before);
+  });
+});
+
+describe('shoal run --pack', () => {
+  it('packs K inputs a model call (runMany) and still writes one line per item, in order', async () => {
+    const dir = tempDir();
+    writeLines(
+      join(dir, 'items.jsonl'),
+      Array.from({ length: 20 }, (_, i) => ({ id: `p${i}`, review: `Packed review number ${i}: works as described.` })),
+    );
+    const before = emulator.stats().creates;
+    const run = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'items.jsonl'), '-o', join(dir, 'out.jsonl'), '--pack', '5'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const out = readJsonLines<{ id: string; ok: boolean }>(join(dir, 'out.jsonl'));
+    expect(out.map((l) => l.id)).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}`));
+    expect(out.every((l) => l.ok)).toBe(true);
+    // Four packed calls; an item a packed answer missed would be asked alone (more creates, never fewer).
+    expect(emulator.stats().creates - before).toBeGreaterThanOrEqual(4);
+    expect(emulator.stats().creates - before).toBeLessThan(20);
   });
 });
 
