@@ -36,7 +36,14 @@ const MESSAGE_CHARS = 300;
  */
 export function recordRun(executor: Executor, file: string, options: RecordRunOptions = {}): RunRecorder {
   if (typeof file !== 'string' || file.length === 0) throw new ShoalConfigError('recordRun(executor, file): `file` must be a path, e.g. "run.jsonl".');
-  const fd = openSync(file, options.truncate ? 'w' : 'a');
+  let fd: number;
+  try {
+    fd = openSync(file, options.truncate ? 'w' : 'a');
+  } catch (error) {
+    throw new ShoalConfigError(
+      `recordRun(): cannot open ${file} for writing (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): check that its folder exists and is writable.`,
+    );
+  }
   const metrics = executor.metrics();
   const startedAt = Date.now();
   // Times are measured on the executor's clock (performance.now() by default) from the first event.
