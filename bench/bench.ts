@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { bullmqScaleRows, bullmqWorkerRows } from '../packages/bullmq/bench/rows.js';
 import { childEmulator } from './emulator-child.js';
 import { rateLimitScenario } from './rate-limit-scenario.js';
+import { telemetryRows } from './telemetry.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (pnpm bench does)');
@@ -504,6 +505,10 @@ if (wanted('detection')) {
   await detection('475-525 ms', { min: 475, max: 525 }, false, { delay: (_p50, rel) => rel <= 0.1, text: 'p50 <= 10% of job time' });
   log('bench: detection delay, callbacks...');
   await detection('300-800 ms', { min: 300, max: 800 }, true, { delay: (p50) => p50 <= 5, text: 'p50 <= 5 ms' });
+}
+if (wanted('telemetry')) {
+  log('bench: telemetry, CPU per call with OpenTelemetry off and on, and with a run record (about a minute)...');
+  await telemetryRows(row, log);
 }
 
 if (wanted('bullmq')) {

@@ -119,8 +119,10 @@ export class RunContext {
   ): Promise<z.output<O>> {
     await this.#gate?.admit();
     let charged = false;
-    const span = this.tracer.start('agent-call', agent.name, parent.id, { input });
-    this.services.jobSpans.watch(span.id, { tracer: this.tracer, onJob: () => this.modelCalls++, onRetry: () => this.retries++ });
+    // Where its model jobs go, and at what priority: what a backend names and groups them by (OpenTelemetry's GenAI attributes).
+    const { provider } = this.services.executor;
+    const span = this.tracer.start('agent-call', agent.name, parent.id, { input, priority, provider: provider.name, model: provider.model });
+    this.services.jobSpans.watch(span.id, { span, tracer: this.tracer, onJob: () => this.modelCalls++, onRetry: () => this.retries++ });
     this.agentCalls++;
     try {
       if (this.controller.signal.aborted) throw this.controller.signal.reason;

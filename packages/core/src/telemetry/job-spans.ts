@@ -2,8 +2,10 @@ import type { Executor } from '../executor/executor.js';
 import type { Span } from './telemetry.js';
 import { describeError, type Tracer } from './tracer.js';
 
-/** A watched agent call: the tracer its model-job spans go to, and what to count. */
+/** A watched agent call: its span, the tracer its model-job spans go to, and what to count. */
 export interface WatchedCall {
+  /** The agent call's own span: marked `cached` when one of its model calls is answered from the result cache. */
+  readonly span: Span;
   readonly tracer: Tracer;
   /** A model job was created for the call. */
   readonly onJob: () => void;
@@ -11,28 +13,56 @@ export interface WatchedCall {
   readonly onRetry: () => void;
 }
 
+interface Watched {
+  readonly call: WatchedCall;
+  /** Each call's open model-job span. */
+  readonly jobs: Map<string, Span>;
+  /** Each call's wait in the executor's queue (from its `call-start`), on each of its jobs' spans. */
+  readonly queuedMs: Map<string, number>;
+}
+
 /**
  * The span bridge: executor events of a watched agent call become model-job spans under
- * its span (job id, attempts, polls, tokens, USD, timings). The executor knows the caller's
- * span only by the `spanId` it was given; calls of unwatched spans are ignored.
+ * its span (job id, attempts, queue wait, polls, tokens, USD, timings). The executor knows
+ * the caller's span only by the `spanId` it was given; calls of unwatched spans are ignored.
  */
 export class JobSpans {
-  readonly #watched = new Map<string, { call: WatchedCall; jobs: Map<string, Span> }>();
+  readonly #watched = new Map<string, Watched>();
   readonly #detach: (() => void)[] = [];
 
   constructor(executor: Executor) {
     const events = executor.events;
-    const on = <E extends 'job-created' | 'job-poll' | 'call-retry' | 'call-end' | 'call-error'>(name: E, listener: Parameters<typeof events.on<E>>[1]) => {
+    const on = <E extends 'call-start' | 'call-cached' | 'job-created' | 'job-poll' | 'call-retry' | 'call-end' | 'call-error'>(
+      name: E,
+      listener: Parameters<typeof events.on<E>>[1],
+    ) => {
       events.on(name, listener);
       this.#detach.push(() => events.off(name, listener));
     };
+    on('call-start', (e) => {
+      const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
+      watched?.queuedMs.set(e.callId, e.queuedMs);
+    });
+    on('call-cached', (e) => {
+      const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
+      if (watched) watched.call.tracer.set(watched.call.span, { cached: true });
+    });
     on('job-created', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
       if (!watched) return;
       const previous = watched.jobs.get(e.callId);
       if (previous) watched.call.tracer.end(previous, 'error', { error: 'replaced by a new job' });
       watched.call.onJob();
-      watched.jobs.set(e.callId, watched.call.tracer.start('model-job', e.jobId, e.spanId, { jobId: e.jobId, attempt: e.attempt, callId: e.callId }));
+      const queuedMs = watched.queuedMs.get(e.callId);
+      watched.jobs.set(
+        e.callId,
+        watched.call.tracer.start('model-job', e.jobId, e.spanId, {
+          jobId: e.jobId,
+          attempt: e.attempt,
+          callId: e.callId,
+          ...(queuedMs === undefined ? {} : { queuedMs }),
+        }),
+      );
     });
     on('job-poll', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
@@ -57,18 +87,21 @@ export class JobSpans {
     on('call-end', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
       if (!watched) return;
+      watched.queuedMs.delete(e.callId);
       const { attempts, requests, usage, costUsd, durationMs } = e;
       this.#end(watched, e.callId, 'ok', { attempts, requests, polls: Math.max(0, requests - 1), usage, costUsd, durationMs });
     });
     on('call-error', (e) => {
       const watched = e.spanId ? this.#watched.get(e.spanId) : undefined;
-      if (watched) this.#end(watched, e.callId, 'error', { error: describeError(e.error), attempts: e.attempts });
+      if (!watched) return;
+      watched.queuedMs.delete(e.callId);
+      this.#end(watched, e.callId, 'error', { error: describeError(e.error), attempts: e.attempts });
     });
   }
 
   /** From now until `unwatch`, the executor's calls made under `spanId` get model-job spans. */
   watch(spanId: string, call: WatchedCall): void {
-    this.#watched.set(spanId, { call, jobs: new Map() });
+    this.#watched.set(spanId, { call, jobs: new Map(), queuedMs: new Map() });
   }
 
   /** The agent call ended: a job span still open ends in error (its call was left). */
@@ -84,7 +117,7 @@ export class JobSpans {
     for (const detach of this.#detach.splice(0)) detach();
   }
 
-  #end(watched: { call: WatchedCall; jobs: Map<string, Span> }, callId: string, status: 'ok' | 'error', attributes: Record<string, unknown>): void {
+  #end(watched: Watched, callId: string, status: 'ok' | 'error', attributes: Record<string, unknown>): void {
     const job = watched.jobs.get(callId);
     if (!job) return;
     watched.call.tracer.end(job, status, attributes);

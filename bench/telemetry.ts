@@ -1,0 +1,119 @@
+/**
+ * `pnpm bench telemetry` (bench/bench.ts runs these rows): what seeing a run costs the
+ * executor, in CPU per call, measured as `cpuPerCall()` does (the emulator in a child process
+ * so that its CPU is not ours, `process.cpuUsage()`, 0 ms jobs, 64 in flight). Each round runs
+ * every variant once, in a rotated order, after a GC; a variant's ratio is its CPU over the
+ * plain executor's of the same round, and the row quotes the median of the rounds' ratios.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createExecutor, type Executor, type ModelProvider, recordRun, shortApi } from '@shoal/core';
+import { openTelemetry } from '@shoal/core/otel';
+import { memoryTracing } from '../packages/core/test/otel-sdk.js';
+import { childEmulator } from './emulator-child.js';
+
+type RowFn = (metric: string, shoal: string, reference: string, target: string, ok: boolean | undefined) => void;
+
+// Many short rounds rather than a few long ones: on a shared machine the load drifts, and a
+// variant measured next to the plain executor drifts with it.
+const CALLS = 2_000;
+const ROUNDS = 16;
+const IN_FLIGHT = 64;
+
+/** What a variant attaches to the executor before its calls, and how it lets go after them. */
+type Attach = (executor: Executor) => () => unknown;
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** CPU microseconds per call of `CALLS` calls on a fresh executor, with `attach` listening. */
+async function cpuPerCall(provider: ModelProvider, label: string, attach: Attach | undefined): Promise<number> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const start = cpuMs();
+  const executor = createExecutor({ provider, concurrency: IN_FLIGHT, cache: false });
+  const detach = attach?.(executor);
+  await Promise.all(Array.from({ length: CALLS }, (_, i) => executor.complete({ prompt: `${label} ${i}` })));
+  await detach?.();
+  await executor.close();
+  return ((cpuMs() - start) * 1000) / CALLS;
+}
+
+export async function telemetryRows(row: RowFn, log: (text: string) => void): Promise<void> {
+  const emulator = await childEmulator(0);
+  const folder = mkdtempSync(join(tmpdir(), 'shoal-bench-telemetry-'));
+  try {
+    const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+    // Made before any provider could be registered: nothing is, so this one is off for good.
+    const off = openTelemetry();
+    const tracing = memoryTracing();
+    const on = openTelemetry({ tracerProvider: tracing.provider });
+    let listeners = -1;
+    let file = 0;
+    const variants: Record<string, Attach | undefined> = {
+      plain: undefined,
+      off: (executor) => {
+        const detach = off.instrument(executor);
+        listeners = executor.events.eventNames().reduce((n, name) => n + executor.events.listenerCount(name), 0);
+        return detach;
+      },
+      on: (executor) => {
+        const detach = on.instrument(executor);
+        return () => {
+          detach();
+          tracing.reset(); // the finished spans of this round, kept in memory by the exporter
+        };
+      },
+      record: (executor) => {
+        const recorder = recordRun(executor, join(folder, `run-${file++}.jsonl`), { truncate: true });
+        return () => recorder.close();
+      },
+    };
+    const names = Object.keys(variants);
+    await cpuPerCall(provider, 'warm', undefined); // the poll schedule learns that jobs take ~0 ms
+    for (const name of names) await cpuPerCall(provider, `warm-${name}`, variants[name]);
+    const ratios: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+    const perCall: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = names.map((_, i) => names[(i + round) % names.length]!);
+      const measured: Record<string, number> = {};
+      for (const name of order) measured[name] = await cpuPerCall(provider, `r${round}-${name}`, variants[name]);
+      for (const name of names) {
+        perCall[name]!.push(measured[name]!);
+        ratios[name]!.push(measured[name]! / measured.plain!);
+      }
+      if (round % 4 === 3) log(`  telemetry round ${round + 1}/${ROUNDS}: ${names.map((name) => `${name} ${measured[name]!.toFixed(0)} us`).join(', ')}`);
+    }
+    await provider.close?.();
+    const us = (name: string) => `${median(perCall[name]!).toFixed(0)} us`;
+    const ratio = (name: string) => median(ratios[name]!);
+    const rounds = `median of ${ROUNDS} rounds x ${CALLS / 1000}k calls each, 0 ms jobs, ${IN_FLIGHT} in flight`;
+    row(
+      `CPU per call, openTelemetry().instrument(), no tracer provider registered (${rounds})`,
+      `${ratio('off').toFixed(3)}x (${us('off')})`,
+      `not instrumented: ${us('plain')}; ${listeners} executor listeners added`,
+      '<= 1.01x, i.e. nothing',
+      ratio('off') <= 1.01 && listeners === 0,
+    );
+    row(
+      '  with a BasicTracerProvider passed (SimpleSpanProcessor, in-memory exporter)',
+      `${ratio('on').toFixed(2)}x (${us('on')})`,
+      `not instrumented: ${us('plain')}`,
+      'informational',
+      undefined,
+    );
+    row(
+      'CPU per call, recordRun(executor, file)',
+      `${ratio('record').toFixed(3)}x (${us('record')})`,
+      `not recorded: ${us('plain')}`,
+      '<= 1.05x',
+      ratio('record') <= 1.05,
+    );
+  } finally {
+    emulator.child.kill();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
