@@ -101,7 +101,7 @@ describe('public API', () => {
   });
 
   it('exports exactly this list from @shoal/cli (its bin is the product; these are for programs that embed it)', () => {
-    expect(Object.keys(cli).sort()).toEqual(['EXIT', 'buildProgram']);
+    expect(Object.keys(cli).sort()).toEqual(['EXIT', 'buildProgram', 'readRunRecord', 'renderReport', 'writeReport']);
   });
 
   it('exports exactly this list from @shoal/bullmq', () => {

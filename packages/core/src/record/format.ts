@@ -25,7 +25,7 @@ export interface RunHeaderLine {
   readonly label?: string;
 }
 
-/** A call was queued. `agent` is its first tag: an agent's calls carry the agent's name first. */
+/** A call was queued. `id` names the call on its later lines (unique within the record). `agent` is its first tag: an agent's calls carry the agent's name first. */
 export interface QueuedLine {
   readonly ev: 'queued';
   readonly id: string;
@@ -62,7 +62,10 @@ export interface RetryLine {
   readonly code: string;
   readonly status?: number;
 }
-/** The call was answered. `cached`: from the result cache; `dedup`: by an identical call's job. */
+/**
+ * The call was answered. `cached`: from the result cache; `dedup`: by an identical call's job. The tokens of a cached
+ * or dedup call are its answer's, not charged again: the ledger counts no tokens for them, and `usd` is 0.
+ */
 export interface EndLine {
   readonly ev: 'end';
   readonly id: string;

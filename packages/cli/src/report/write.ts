@@ -1,0 +1,18 @@
+import { writeFile } from 'node:fs/promises';
+import { ShoalConfigError } from '@shoal/core';
+import { renderReport } from './html.js';
+import { readRunRecord } from './read.js';
+
+/** Reads the run record at `inputPath` and writes its HTML report to `outputPath`. */
+export async function writeReport(inputPath: string, outputPath: string): Promise<{ calls: number; bytes: number }> {
+  const data = await readRunRecord(inputPath);
+  const html = renderReport(data);
+  try {
+    await writeFile(outputPath, html, 'utf8');
+  } catch (error) {
+    throw new ShoalConfigError(
+      `Cannot write the report to "${outputPath}" (${(error as Error).message}): give a path in a folder that exists and can be written.`,
+    );
+  }
+  return { calls: data.calls, bytes: Buffer.byteLength(html, 'utf8') };
+}
