@@ -2,7 +2,7 @@
  * `pnpm bench telemetry` (bench/bench.ts runs these rows): what seeing a run costs the
  * executor, in CPU per call, measured as `cpuPerCall()` does (the emulator in a child process
  * so that its CPU is not ours, `process.cpuUsage()`, 0 ms jobs, 64 in flight). Each round runs
- * every variant once, in a rotated order, after a GC; a variant's ratio is its CPU over the
+ * every variant of its group once, in a rotated order, after a GC; a variant's ratio is its CPU over the
  * plain executor's of the same round, and the row quotes the median of the rounds' ratios.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -72,20 +72,27 @@ export async function telemetryRows(row: RowFn, log: (text: string) => void): Pr
         return () => recorder.close();
       },
     };
-    const names = Object.keys(variants);
     await cpuPerCall(provider, 'warm', undefined); // the poll schedule learns that jobs take ~0 ms
-    for (const name of names) await cpuPerCall(provider, `warm-${name}`, variants[name]);
-    const ratios: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
-    const perCall: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = names.map((_, i) => names[(i + round) % names.length]!);
-      const measured: Record<string, number> = {};
-      for (const name of order) measured[name] = await cpuPerCall(provider, `r${round}-${name}`, variants[name]);
-      for (const name of names) {
-        perCall[name]!.push(measured[name]!);
-        ratios[name]!.push(measured[name]! / measured.plain!);
+    // Two groups, each with the plain executor beside it: the tracing variant leaves a grown heap behind it
+    // (its spans are kept until the round ends), which the next variant of a shared rotation would pay for.
+    const groups = [
+      ['plain', 'off', 'on'],
+      ['plain', 'record'],
+    ];
+    const ratios: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+    const perCall: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+    for (const names of groups) {
+      for (const name of names) await cpuPerCall(provider, `warm-${name}`, variants[name]);
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = names.map((_, i) => names[(i + round) % names.length]!);
+        const measured: Record<string, number> = {};
+        for (const name of order) measured[name] = await cpuPerCall(provider, `r${round}-${name}`, variants[name]);
+        for (const name of names) {
+          perCall[name]!.push(measured[name]!);
+          ratios[name]!.push(measured[name]! / measured.plain!);
+        }
+        if (round % 4 === 3) log(`  telemetry round ${round + 1}/${ROUNDS}: ${names.map((name) => `${name} ${measured[name]!.toFixed(0)} us`).join(', ')}`);
       }
-      if (round % 4 === 3) log(`  telemetry round ${round + 1}/${ROUNDS}: ${names.map((name) => `${name} ${measured[name]!.toFixed(0)} us`).join(', ')}`);
     }
     await provider.close?.();
     const us = (name: string) => `${median(perCall[name]!).toFixed(0)} us`;
