@@ -22,9 +22,14 @@ export interface CliOptions {
 
 /** Runs `shoal ...args` as a user would: a child process of the built bin. Killed after 90 s whatever happens. */
 export function shoal(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return node([BIN, ...args], options);
+}
+
+/** Runs `node ...args` (a bin file and its arguments) in a child process. Killed after 90 s whatever happens. */
+export function node(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: options.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const limit = setTimeout(() => child.kill('SIGKILL'), 90_000);
   let stdout = '';
   let stderr = '';

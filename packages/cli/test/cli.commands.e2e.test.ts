@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, readJsonLines, SENTIMENT_AGENT, shoal, tempDir, writeLines } from './cli-helpers.js';
+import { BIN, node, readJsonLines, SENTIMENT_AGENT, shoal, tempDir, writeLines } from './cli-helpers.js';
 
 const NAMED_ONLY = fileURLToPath(new URL('./fixtures/named-export-agent.ts', import.meta.url));
 const CORE_EMULATOR_BIN = fileURLToPath(new URL('../../core/dist/testing/emulator-bin.js', import.meta.url));
@@ -173,18 +173,3 @@ describe('arguments', () => {
     expect(readJsonLines(join(dir, 'out.jsonl'))).toHaveLength(1);
   });
 });
-
-function node(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => {
-    stderr += c;
-  });
-  const limit = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(limit);
-      resolve({ code, stderr });
-    }),
-  );
-}
