@@ -20,9 +20,9 @@ try {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else if (ShoalError.isInstance(error)) {
     process.stderr.write(`shoal: ${error.message}\n`);
-    process.exitCode = error.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.partial;
+    process.exitCode = error.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.internal;
   } else {
     process.stderr.write(`shoal: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = EXIT.partial;
+    process.exitCode = EXIT.internal;
   }
 }

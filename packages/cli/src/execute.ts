@@ -4,6 +4,7 @@ import type { InputItem } from './items.js';
 import { OrderedOutput } from './ordered-output.js';
 import { BAD_INPUT, type ItemOutcome } from './outcome.js';
 import { Progress } from './progress.js';
+import { duration } from './report/format.js';
 import { runUnits, type WorkUnit } from './run-units.js';
 import { openSession, type Session, type SessionOptions } from './session.js';
 
@@ -28,59 +29,79 @@ const err = process.stderr;
 const say = (line: string) => err.write(`${line}\n`);
 
 /**
- * One command's run from start to exit code: the session (provider, executor, store,
- * record), the units through the executor with progress, Ctrl-C handled (the first stops
- * starting work and lets calls in flight finish for `--shutdown-seconds`; the second exits
- * at once; a rerun with the same `--store` resumes), the summary, and the exit code.
+ * One command's run from start to exit code: the output file (opened first: a bad path
+ * costs nothing), the session (provider, executor, store, record), the units through the
+ * executor with progress, Ctrl-C (the first starts no new work and lets calls in flight
+ * finish for `--shutdown-seconds`; the second writes what is in order and exits; a rerun
+ * with the same `--store` resumes), the summary, and the exit code.
  */
 export async function execute(items: readonly InputItem[], options: ExecuteOptions, plan: PlanUnits): Promise<number> {
-  const session = await openSession(options, say);
+  const output = new OrderedOutput(
+    options.dryRun ? undefined : options.output,
+    items.map((item) => item.id),
+  );
+  let session: Session;
+  try {
+    session = await openSession(options, say);
+  } catch (error) {
+    output.close();
+    throw error;
+  }
   const stop = new AbortController();
+  let progress: Progress | undefined;
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) {
-      say(`\n${signal} again: stopping now. What the store holds stays; run the same command again to finish.`);
+      progress?.end();
+      output.close();
+      say(
+        `\n${signal} again: stopped. The output holds every line that was in order; ${
+          session.hasStore
+            ? 'the store keeps the rest: run the same command again to finish.'
+            : 'results not yet written are lost (with --store, a rerun would keep them).'
+        }`,
+      );
       process.exit(EXIT.interrupted);
     }
     say(`\n${signal}: no new work starts; calls in flight get ${options.shutdownSeconds} s to finish (press Ctrl-C again to stop at once).`);
     stop.abort();
-    void session.executor.shutdown({ deadlineMs: options.shutdownSeconds * 1000 });
+    session.executor
+      .shutdown({ deadlineMs: options.shutdownSeconds * 1000 })
+      .catch((error: unknown) => say(`shoal: stopping the calls failed: ${(error as Error).message}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const started = performance.now();
   let failures = 0;
-  let budgetStopped = false;
+  let result: Awaited<ReturnType<typeof runUnits>> | undefined;
+  let known: ReadonlyMap<number, ItemOutcome> = new Map();
   try {
-    const { units, known } = plan(session.executor, items);
-    const output = new OrderedOutput(
-      session.dryRun ? undefined : options.output,
-      items.map((item) => item.id),
-    );
+    const planned = plan(session.executor, items);
+    known = planned.known;
     for (const [index, outcome] of known) output.set(index, outcome);
     failures = [...known.values()].filter((o) => !o.ok).length;
-    const progress = new Progress({
+    progress = new Progress({
       total: items.length,
       executor: session.executor,
       stream: err,
       ...(options.progressSeconds === undefined ? {} : { everySeconds: options.progressSeconds }),
     });
     progress.add(known.size, failures);
+    const shown = progress;
     try {
-      const result = await runUnits(units, {
+      result = await runUnits(planned.units, {
         window: Math.max(4, options.concurrency * 2),
         output,
         stop: stop.signal,
         onOutcomes: (outcomes) => {
           const bad = outcomes.filter((o) => !o.ok).length;
           failures += bad;
-          progress.add(outcomes.length, bad);
+          shown.add(outcomes.length, bad);
         },
       });
-      budgetStopped = result.budgetStopped;
     } finally {
-      progress.end();
+      shown.end();
       output.close();
     }
     const wallMs = performance.now() - started;
@@ -96,34 +117,42 @@ export async function execute(items: readonly InputItem[], options: ExecuteOptio
     process.off('SIGTERM', onSignal);
     await session.close();
   }
-  if (stop.signal.aborted) return EXIT.interrupted;
-  if (budgetStopped) return EXIT.budget;
-  return failures > 0 ? EXIT.partial : EXIT.ok;
+  if (output.failure) say(`shoal: ${output.failure.message}.`);
+  if (!result) return EXIT.internal;
+  if (result.refusal && !result.refusal.ok) {
+    say(`shoal: stopped at the first ${result.refusal.error.code}, which every call would meet: ${result.refusal.error.message}`);
+    return EXIT.usage;
+  }
+  if (result.stopped === 'interrupted') return EXIT.interrupted;
+  if (result.stopped === 'budget') return EXIT.budget;
+  return failures > 0 || output.failure ? EXIT.partial : EXIT.ok;
 }
 
 function printEstimate(session: Session, toRun: number, known: ReadonlyMap<number, ItemOutcome>, options: ExecuteOptions): void {
   const m = session.executor.metrics();
   const t = m.totals;
-  const waves = Math.ceil((m.done + m.failed - m.cached - m.deduplicated) / Math.max(1, options.concurrency));
-  const seconds = waves * options.jobSeconds;
+  const calls = m.done + m.failed - m.cached - m.deduplicated;
+  const seconds = Math.ceil(calls / Math.max(1, options.concurrency)) * options.jobSeconds;
   const bad = [...known.values()].filter((o) => !o.ok).length;
   say('');
   say('Dry run: nothing was sent, nothing was paid.');
   say(`  items            ${toRun} to run${bad ? `, ${bad} bad input lines (would cost nothing)` : ''}`);
-  say(`  model calls      ${m.done + m.failed - m.cached - m.deduplicated}`);
+  say(`  model calls      ${calls}`);
   say(`  input tokens     ${t.inputTokens} (counted with the tokenizer; ${t.cachedInputTokens} of them a cached prompt prefix)`);
   say(
     `  output tokens    ${t.outputTokens} expected (${options.outputTokens === undefined ? "from each call's output schema; set --output-tokens N per call if answers hold free text" : `${options.outputTokens} per call, as given`})`,
   );
+  say(`  cost             $${m.costUsd.toFixed(6)} at ${session.executor.provider.model}'s prices`);
+  if (options.budget !== undefined) {
+    const share = m.costUsd > 0 ? options.budget / m.costUsd : Number.POSITIVE_INFINITY;
+    say(
+      share >= 1
+        ? `  budget           $${options.budget} covers it`
+        : `  budget           $${options.budget} would stop the run after about ${Math.floor(share * 100)}% of its calls (exit code 3; a rerun with --store would go on)`,
+    );
+  }
   say(
-    `  cost             $${m.costUsd.toFixed(6)} at ${session.executor.provider.model}'s prices${options.budget === undefined ? '' : ` (budget $${options.budget})`}`,
+    `  time             about ${duration(seconds * 1000)} at concurrency ${options.concurrency}, if a job takes ~${options.jobSeconds} s (--job-seconds; rank's rounds wait on each other, and rate limits add to it)`,
   );
-  say(`  time             about ${formatDuration(seconds)} at concurrency ${options.concurrency}, if a job takes ~${options.jobSeconds} s (--job-seconds)`);
-  if (m.failed > 0) say(`  note             ${m.failed} calls would fail before any spend (see the output of a real run)`);
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds < 90) return `${Math.ceil(seconds)} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
+  if (m.failed > 0) say(`  note             ${m.failed} calls would fail before any spend`);
 }

@@ -8,6 +8,8 @@ export const EXIT = {
   usage: 2,
   /** The budget (--budget) was spent: the items after it were not started. */
   budget: 3,
+  /** shoal itself failed (a bug, or something it did not foresee): the message says what. */
+  internal: 70,
   /** Interrupted (Ctrl-C, SIGTERM): run the same command again with the same --store to finish. */
   interrupted: 130,
 } as const;

@@ -49,8 +49,10 @@ async function readJsonl(path: string): Promise<InputItem[]> {
   const items: InputItem[] = [];
   const lines = createInterface({ input: openInput(path), crlfDelay: Infinity });
   let line = 0;
-  for await (const text of lines) {
+  for await (const raw of lines) {
     line++;
+    // A byte-order mark (some editors write one) is not part of the first line's JSON.
+    const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
     if (text.trim() === '') continue;
     try {
       const value: unknown = JSON.parse(text);

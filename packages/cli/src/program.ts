@@ -1,3 +1,4 @@
+import { ShoalConfigError } from '@shoal/core';
 import { Command, Option } from 'commander';
 import { integer, labelList, nonNegativeNumber, positiveInteger, positiveNumber, usd } from './arguments.js';
 import { classifyUnits, extractUnits, rankUnits } from './commands/ready-made.js';
@@ -6,6 +7,8 @@ import { type ExecuteOptions, execute, type PlanUnits } from './execute.js';
 import { inputFormat, readItems } from './items.js';
 import { readObjectSchema } from './json-schema.js';
 import { loadAgent } from './load-agent.js';
+
+const DEFAULT_JOB_SECONDS = 2;
 
 /** The options of every command that runs model calls over an input file. */
 interface RunFlags {
@@ -36,13 +39,17 @@ function withRunOptions(command: Command): Command {
     .option('-r, --record <file>', 'write the run record (JSONL) for `shoal report`')
     .option('--dry-run', 'send nothing: print the calls, tokens, USD and time the run would take')
     .option('--output-tokens <n>', 'dry run: expected output tokens per call, instead of the estimate from the output schema', positiveInteger)
-    .option('--job-seconds <s>', 'dry run: seconds a model job takes, for the time estimate', positiveNumber, 2)
+    .option('--job-seconds <s>', 'dry run: seconds a model job takes, for the time estimate', positiveNumber, DEFAULT_JOB_SECONDS)
     .option('--shutdown-seconds <s>', 'after Ctrl-C, how long calls in flight may take to finish', nonNegativeNumber, 10)
     .option('--progress-seconds <s>', 'seconds between progress lines when not on a terminal', nonNegativeNumber, 5);
 }
 
 async function runOver(flags: RunFlags, plan: PlanUnits): Promise<number> {
+  if (!flags.dryRun && (flags.outputTokens !== undefined || flags.jobSeconds !== DEFAULT_JOB_SECONDS)) {
+    throw new ShoalConfigError('--output-tokens and --job-seconds shape the estimate of --dry-run: add --dry-run, or leave them out.');
+  }
   const items = await readItems(flags.input, inputFormat(flags.input, flags.format));
+  if (items.length === 0) throw new ShoalConfigError(`${flags.input} has no items: give one JSON value a line (JSONL), or a CSV header and rows.`);
   const options: ExecuteOptions = {
     output: flags.output,
     concurrency: flags.concurrency,

@@ -1,5 +1,6 @@
 import type { Executor } from '@shoal/core';
 import cliProgress from 'cli-progress';
+import { duration } from './report/format.js';
 
 export interface ProgressOptions {
   readonly total: number;
@@ -10,22 +11,33 @@ export interface ProgressOptions {
   readonly everySeconds?: number;
   /** Milliseconds since some origin (performance.now() by default): the rate and ETA are measured on it. */
   readonly now?: () => number;
+  /** Print the plain line on a timer too, not only when items are done (off in tests that move time by hand). @default true */
+  readonly timer?: boolean;
 }
+
+/** The executor's figures are read at most this often: `metrics()` sorts its latency window. */
+const METRICS_MS = 250;
 
 /**
  * Progress of a run: items done of the total, model calls, items per second, the time left
  * and the USD spent. A bar redrawn in place on a terminal (cli-progress); on a pipe or in CI,
- * a plain line every few seconds and at the end, so a log shows the run advancing.
+ * a plain line every few seconds (on a timer, so a long call does not silence it) and one at
+ * the end, so a log shows the run advancing.
  */
 export class Progress {
   readonly #options: ProgressOptions;
   readonly #now: () => number;
   readonly #started: number;
   readonly #bar: cliProgress.SingleBar | undefined;
+  readonly #timer: NodeJS.Timeout | undefined;
   #done = 0;
   #failed = 0;
-  #lastLine = 0;
+  #lastLine: number;
+  /** Items done when the last plain line was printed. */
+  #printedAt = -1;
   #ended = false;
+  #figures: { calls: number; usd: string } | undefined;
+  #figuresAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: ProgressOptions) {
     this.#options = options;
@@ -45,6 +57,8 @@ export class Progress {
         cliProgress.Presets.shades_classic,
       );
       this.#bar.start(options.total, 0, this.#payload());
+    } else if (options.timer !== false) {
+      this.#timer = setInterval(() => this.#tick(), (options.everySeconds ?? 5) * 1000).unref();
     }
   }
 
@@ -52,22 +66,33 @@ export class Progress {
     this.#done += done;
     this.#failed += failed;
     if (this.#bar) this.#bar.update(this.#done, this.#payload());
-    else if (this.#now() - this.#lastLine >= (this.#options.everySeconds ?? 5) * 1000) this.#line();
+    else this.#tick();
   }
 
-  /** The last update: the bar is completed (or left where it stopped), or a final plain line. */
+  /** The last update: the bar is completed (or left where it stopped) and the cursor shown again, or a final plain line. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#figuresAt = Number.NEGATIVE_INFINITY;
     if (this.#bar) {
       this.#bar.update(this.#done, this.#payload());
       this.#bar.stop();
-    } else this.#line();
+    } else if (this.#printedAt !== this.#done) this.#line();
+  }
+
+  #tick(): void {
+    if (!this.#ended && this.#now() - this.#lastLine >= (this.#options.everySeconds ?? 5) * 1000) this.#line();
   }
 
   #payload() {
-    const m = this.#options.executor.metrics();
-    return { calls: m.done + m.failed, rate: this.#rate().toFixed(1), usd: m.costUsd.toFixed(6) };
+    const now = this.#now();
+    if (!this.#figures || now - this.#figuresAt >= METRICS_MS) {
+      const m = this.#options.executor.metrics();
+      this.#figures = { calls: m.done + m.failed, usd: m.costUsd.toFixed(6) };
+      this.#figuresAt = now;
+    }
+    return { ...this.#figures, rate: this.#rate().toFixed(1) };
   }
 
   #rate(): number {
@@ -77,17 +102,12 @@ export class Progress {
 
   #line(): void {
     this.#lastLine = this.#now();
+    this.#printedAt = this.#done;
     const { calls, rate, usd } = this.#payload();
     const left = this.#options.total - this.#done;
     const perSecond = this.#rate();
-    const eta = left === 0 ? 'done' : perSecond > 0 ? `ETA ${formatSeconds(left / perSecond)}` : 'ETA unknown';
+    const eta = left === 0 ? 'done' : perSecond > 0 ? `ETA ${duration((left / perSecond) * 1000)}` : 'ETA unknown';
     const failed = this.#failed > 0 ? ` (${this.#failed} failed)` : '';
     this.#options.stream.write(`  progress: ${this.#done}/${this.#options.total} items${failed}, ${calls} calls, ${rate} items/s, ${eta}, $${usd}\n`);
   }
-}
-
-function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }

@@ -10,7 +10,7 @@ export interface WorkUnit {
 }
 
 export interface RunUnitsOptions {
-  /** Units in progress at once: enough to keep the executor's slots full, few enough to keep memory flat. */
+  /** Units in progress at once: enough to keep the executor's slots full, few enough to bound the calls waiting. */
   readonly window: number;
   readonly output: OrderedOutput;
   /** Aborted on Ctrl-C: no unit starts after it. */
@@ -19,32 +19,39 @@ export interface RunUnitsOptions {
   readonly onOutcomes: (outcomes: readonly ItemOutcome[]) => void;
 }
 
-export interface RunUnitsResult {
-  /** The budget ran out: units after it were not started. */
-  readonly budgetStopped: boolean;
-  /** Units not started because of Ctrl-C or the budget. */
-  readonly notStarted: number;
-}
+/** Why the run stopped starting units before the end, if it did. */
+export type Stopped = 'budget' | 'refused' | 'interrupted' | undefined;
+
+/** Errors that every later call would meet too: the run stops at the first rather than fail each item alike. */
+const EVERY_CALL_WOULD_FAIL = new Set(['AUTH_FAILED', 'CONFIG_INVALID']);
 
 /**
  * Runs the units with at most `window` in progress, writing each item's outcome to the
- * output as it comes (the output keeps input order). Once the budget is spent (an item
- * fails with BUDGET_EXCEEDED) or `stop` fires, no unit starts; the ones not started are
- * written as failed with BUDGET_EXCEEDED or INTERRUPTED, so the output has a line for every
- * item either way.
+ * output as it comes (the output keeps input order). No unit starts once the budget is spent
+ * (an item fails with BUDGET_EXCEEDED), the server refused the key (AUTH_FAILED), or `stop`
+ * fired; the units not started are written as failed with a line that says why, so the
+ * output has a line for every item either way.
  */
-export async function runUnits(units: readonly WorkUnit[], options: RunUnitsOptions): Promise<RunUnitsResult> {
+export async function runUnits(units: readonly WorkUnit[], options: RunUnitsOptions): Promise<{ readonly stopped: Stopped; readonly refusal?: ItemOutcome }> {
   let next = 0;
-  let budgetStopped = false;
+  let stopped: Stopped;
+  let refusal: ItemOutcome | undefined;
   const settle = (unit: WorkUnit, outcomes: readonly ItemOutcome[]) => {
     unit.indexes.forEach((index, i) => {
       options.output.set(index, outcomes[i] ?? failed(new Error('the unit gave no outcome for this item')));
     });
-    if (outcomes.some((o) => !o.ok && o.error.code === 'BUDGET_EXCEEDED')) budgetStopped = true;
+    for (const outcome of outcomes) {
+      if (outcome.ok || stopped) continue;
+      if (outcome.error.code === 'BUDGET_EXCEEDED') stopped = 'budget';
+      else if (EVERY_CALL_WOULD_FAIL.has(outcome.error.code)) {
+        stopped = 'refused';
+        refusal = outcome;
+      }
+    }
     options.onOutcomes(outcomes);
   };
   const worker = async () => {
-    while (next < units.length && !budgetStopped && !options.stop.aborted) {
+    while (next < units.length && !stopped && !options.stop.aborted) {
       const unit = units[next++]!;
       let outcomes: readonly ItemOutcome[];
       try {
@@ -59,17 +66,25 @@ export async function runUnits(units: readonly WorkUnit[], options: RunUnitsOpti
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.window, units.length) }, worker));
-  const notStarted = units.length - next;
-  for (const unit of units.slice(next)) {
-    const outcome: ItemOutcome = budgetStopped
+  if (!stopped && options.stop.aborted) stopped = 'interrupted';
+  const notStarted: ItemOutcome =
+    stopped === 'budget'
       ? { ok: false, error: { code: 'BUDGET_EXCEEDED', message: 'not started: the budget (--budget) was spent' } }
-      : interrupted();
+      : stopped === 'refused'
+        ? {
+            ok: false,
+            error: {
+              code: 'NOT_STARTED',
+              message: `not started: an earlier call failed with ${refusal && !refusal.ok ? refusal.error.code : 'an error'} that every call would meet`,
+            },
+          }
+        : interrupted();
+  for (const unit of units.slice(next))
     settle(
       unit,
-      unit.indexes.map(() => outcome),
+      unit.indexes.map(() => notStarted),
     );
-  }
-  return { budgetStopped, notStarted };
+  return refusal ? { stopped, refusal } : { stopped };
 }
 
 function interrupted(): ItemOutcome {

@@ -1,4 +1,4 @@
-import { createExecutor, type Executor, formatSummary, type ModelProvider, type RunRecorder, recordRun, shortApi } from '@shoal/core';
+import { createExecutor, type DurableStore, type Executor, formatSummary, type ModelProvider, type RunRecorder, recordRun, shortApi } from '@shoal/core';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { sqliteStore } from '@shoal/store-sqlite';
 import { dryRunProvider } from './dry-run-provider.js';
@@ -16,10 +16,9 @@ export interface SessionOptions {
 /** Where a command's calls go, and what is closed at the end. */
 export interface Session {
   readonly executor: Executor;
-  readonly emulator: ShortApiEmulator | undefined;
-  readonly recorder: RunRecorder | undefined;
   readonly dryRun: boolean;
-  /** Closes the recorder, the executor (after its calls) and the emulator. */
+  readonly hasStore: boolean;
+  /** Closes the recorder, the executor (after its calls) and the emulator. A record that could not be written is said, not thrown. */
   close(): Promise<void>;
   summary(wallMs: number): string[];
 }
@@ -27,57 +26,72 @@ export interface Session {
 /**
  * The real ShortAPI when SHORTAPI_KEY is set (SHORTAPI_BASE_URL for another endpoint); else
  * the emulator in this process, said on the first line, as the demo does. A dry run sends
- * nothing at all. `--store` keeps results and job ids in SQLite, so a rerun pays for nothing
- * twice; `--record` writes the run record for `shoal report`.
+ * nothing at all, and has no budget (the estimate is of the whole run; the caller compares
+ * it with the budget). `--store` keeps results and job ids in SQLite, so a rerun pays for
+ * nothing twice; `--record` appends the run record for `shoal report`. The store and the
+ * record are opened before anything is started, so a bad path is refused with nothing to
+ * clean up.
  */
 export async function openSession(options: SessionOptions, say: (line: string) => void): Promise<Session> {
+  const store: DurableStore | undefined = options.store && !options.dryRun ? sqliteStore(options.store) : undefined;
   let emulator: ShortApiEmulator | undefined;
-  let provider: ModelProvider;
-  if (options.dryRun) {
-    // The model and prices of the run it stands for: shortApi()'s default model (nothing is sent).
-    const probe = shortApi({ apiKey: 'dry-run', baseUrl: 'http://127.0.0.1:1' });
-    const model = probe.model;
-    await probe.close();
-    provider = dryRunProvider({ model, ...(options.outputTokens === undefined ? {} : { outputTokens: options.outputTokens }) });
-  } else if (process.env.SHORTAPI_KEY) {
-    const shortapi = shortApi();
-    provider = shortapi;
-    say(`Using ShortAPI at ${shortapi.baseUrl} (key from SHORTAPI_KEY), model ${shortapi.model}.`);
-  } else {
-    emulator = await startShortApiEmulator({ latencyMs: { min: 150, max: 600 }, seed: 42 });
-    provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
-    say(
-      `SHORTAPI_KEY is not set: running against the ShortAPI emulator in this process (${emulator.url}); its answers come from an offline simulator that fits the schema and judges nothing.`,
-    );
+  let executor: Executor | undefined;
+  try {
+    let provider: ModelProvider;
+    if (options.dryRun) {
+      // The model and prices of the run it stands for: shortApi()'s default model (nothing is sent).
+      const probe = shortApi({ apiKey: 'dry-run', baseUrl: 'http://127.0.0.1:1' });
+      provider = dryRunProvider({ model: probe.model, ...(options.outputTokens === undefined ? {} : { outputTokens: options.outputTokens }) });
+      await probe.close();
+    } else if (process.env.SHORTAPI_KEY) {
+      const shortapi = shortApi();
+      provider = shortapi;
+      say(`Using ShortAPI at ${shortapi.baseUrl} (key from SHORTAPI_KEY), model ${shortapi.model}.`);
+    } else {
+      emulator = await startShortApiEmulator({ latencyMs: { min: 150, max: 600 }, seed: 42 });
+      provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+      say(
+        `SHORTAPI_KEY is not set: running against the ShortAPI emulator in this process (${emulator.url}); its answers come from an offline simulator that fits the schema and judges nothing.`,
+      );
+    }
+    executor = createExecutor({
+      provider,
+      concurrency: options.concurrency,
+      ...(options.budget === undefined || options.dryRun ? {} : { budgetUsd: options.budget }),
+      ...(store ? { store } : {}),
+    });
+    const recorder: RunRecorder | undefined = options.record && !options.dryRun ? recordRun(executor, options.record) : undefined;
+    const running = executor;
+    return {
+      executor: running,
+      dryRun: options.dryRun === true,
+      hasStore: store !== undefined,
+      async close() {
+        try {
+          await recorder?.close();
+        } catch (error) {
+          say(
+            `  record           could not be written to ${options.record} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): the run itself is not affected`,
+          );
+        } finally {
+          await running.close();
+          await emulator?.close();
+        }
+      },
+      summary(wallMs) {
+        const s = emulator?.stats();
+        const extra: [string, string][] = s
+          ? [['emulator', `${s.creates} creates (${s.refusedCreates} refused), ${s.queries} queries, ${s.duplicateCreates} duplicate jobs`]]
+          : [];
+        if (recorder) extra.push(['record', `${recorder.path} (${recorder.lines} lines): shoal report ${recorder.path} -o report.html`]);
+        return formatSummary(running.metrics(), { wallMs, extra });
+      },
+    };
+  } catch (error) {
+    // Something would not open (the record's path, the emulator): close what did, so the process can exit.
+    if (executor) await executor.close();
+    else await store?.close();
+    await emulator?.close();
+    throw error;
   }
-  const store = options.store && !options.dryRun ? sqliteStore(options.store) : undefined;
-  const executor = createExecutor({
-    provider,
-    concurrency: options.concurrency,
-    ...(options.budget === undefined ? {} : { budgetUsd: options.budget }),
-    ...(store ? { store } : {}),
-  });
-  const recorder = options.record && !options.dryRun ? recordRun(executor, options.record, { truncate: true }) : undefined;
-  return {
-    executor,
-    emulator,
-    recorder,
-    dryRun: options.dryRun === true,
-    async close() {
-      try {
-        await recorder?.close();
-      } finally {
-        await executor.close();
-        await emulator?.close();
-      }
-    },
-    summary(wallMs) {
-      const s = emulator?.stats();
-      const extra: [string, string][] = s
-        ? [['emulator', `${s.creates} creates (${s.refusedCreates} refused), ${s.queries} queries, ${s.duplicateCreates} duplicate jobs`]]
-        : [];
-      if (options.record && recorder) extra.push(['record', `${recorder.path} (${recorder.lines} lines): shoal report ${recorder.path} -o report.html`]);
-      return formatSummary(executor.metrics(), { wallMs, extra });
-    },
-  };
 }

@@ -18,6 +18,8 @@ export interface CliOptions {
   readonly cwd?: string;
   /** Sees standard error as it grows: return true to send SIGINT (once). */
   readonly interruptWhen?: (stderr: string) => boolean;
+  /** Send a second SIGINT as soon as the first is acknowledged (the "stop at once" path). */
+  readonly interruptTwice?: boolean;
 }
 
 /** Runs `shoal ...args` as a user would: a child process of the built bin. Killed after 90 s whatever happens. */
@@ -34,6 +36,7 @@ export function node(args: readonly string[], options: CliOptions = {}): Promise
   let stdout = '';
   let stderr = '';
   let interrupted = false;
+  let again = false;
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
   });
@@ -41,6 +44,10 @@ export function node(args: readonly string[], options: CliOptions = {}): Promise
     stderr += chunk;
     if (!interrupted && options.interruptWhen?.(stderr)) {
       interrupted = true;
+      child.kill('SIGINT');
+    }
+    if (interrupted && options.interruptTwice && !again && stderr.includes('SIGINT: no new work starts')) {
+      again = true;
       child.kill('SIGINT');
     }
   });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
@@ -171,5 +171,95 @@ describe('arguments', () => {
     child.kill('SIGTERM');
     expect(run.code, run.stderr).toBe(0);
     expect(readJsonLines(join(dir, 'out.jsonl'))).toHaveLength(1);
+  });
+});
+
+describe('stopping and bad paths', () => {
+  it('a wrong key stops at the first refusal: exit code 2, one line, the other items NOT_STARTED, the key nowhere', async () => {
+    const dir = tempDir();
+    writeLines(
+      join(dir, 'items.jsonl'),
+      Array.from({ length: 40 }, (_, i) => ({ review: `Review ${i}` })),
+    );
+    const guarded = await startShortApiEmulator({ apiKey: 'sk-right-key-67890', seed: 5 });
+    const run = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'items.jsonl'), '-o', join(dir, 'out.jsonl'), '-c', '2'], {
+      env: { SHORTAPI_BASE_URL: guarded.url, SHORTAPI_KEY: 'sk-wrong-key-12345' },
+    });
+    const creates = guarded.stats().creates;
+    await guarded.close();
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^shoal: stopped at the first AUTH_FAILED/m);
+    expect(run.stderr).not.toContain('sk-wrong-key-12345');
+    const out = readJsonLines<{ ok: boolean; error: { code: string } }>(join(dir, 'out.jsonl'));
+    expect(out).toHaveLength(40);
+    expect(out.filter((l) => l.error.code === 'NOT_STARTED').length).toBeGreaterThan(30);
+    expect(readFileSync(join(dir, 'out.jsonl'), 'utf8')).not.toContain('sk-wrong-key-12345');
+    expect(creates).toBe(0);
+  });
+
+  it('an output or record path that cannot be written is refused before anything starts, and the process exits', async () => {
+    const dir = tempDir();
+    writeLines(join(dir, 'items.jsonl'), [{ review: 'Fine.' }]);
+    const output = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'items.jsonl'), '-o', join(dir, 'missing', 'out.jsonl')], { env });
+    expect(output.code).toBe(2);
+    expect(output.stderr).toMatch(/^shoal: Cannot write the output file .*missing\/out\.jsonl \(ENOENT\)/m);
+    // Offline (no key), so the emulator starts in-process: the bad record path must still let the process exit.
+    const record = await shoal(
+      ['run', SENTIMENT_AGENT, '-i', join(dir, 'items.jsonl'), '-o', join(dir, 'out.jsonl'), '-r', join(dir, 'missing', 'run.jsonl')],
+      {
+        env: { SHORTAPI_KEY: undefined, SHORTAPI_BASE_URL: undefined },
+      },
+    );
+    expect(record.code).toBe(2);
+    expect(record.stderr).toMatch(/^shoal: recordRun\(\): cannot open .*missing\/run\.jsonl/m);
+    expect(output.stderr + record.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('an empty input is refused with exit code 2', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'empty.jsonl'), '\n');
+    const run = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'empty.jsonl')], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/empty\.jsonl has no items/);
+  });
+
+  it('fixing a bad line of a packed run pays only for the batch that holds it on the rerun (--store)', async () => {
+    const dir = tempDir();
+    const lines: unknown[] = Array.from({ length: 20 }, (_, i) => ({ id: `t${i}`, text: `Ticket ${i}: the invoice total looks wrong.` }));
+    lines[1] = { id: 't1', note: 'no text yet' };
+    writeLines(join(dir, 'tickets.jsonl'), lines);
+    const args = [
+      'classify',
+      '-i',
+      join(dir, 'tickets.jsonl'),
+      '-o',
+      join(dir, 'out.jsonl'),
+      '--labels',
+      'billing,bug',
+      '--pack',
+      '5',
+      '-s',
+      join(dir, 'run.db'),
+    ];
+    const first = await shoal(args, { env });
+    expect(first.code, first.stderr).toBe(1);
+    const afterFirst = emulator.stats().creates;
+    lines[1] = { id: 't1', text: 'Ticket 1: charged twice.' };
+    writeLines(join(dir, 'tickets.jsonl'), lines);
+    const second = await shoal(args, { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(emulator.stats().creates - afterFirst).toBe(1); // lines 1-5 only; the other three batches come from the store
+  });
+
+  it('--dry-run with --budget estimates the whole run and says where the budget would stop it', async () => {
+    const dir = tempDir();
+    writeLines(
+      join(dir, 'items.jsonl'),
+      Array.from({ length: 100 }, (_, i) => ({ review: `Review ${i}: works.` })),
+    );
+    const run = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'items.jsonl'), '--dry-run', '--budget', '0.001'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^ {2}model calls +100$/m);
+    expect(run.stderr).toMatch(/^ {2}budget +\$0\.001 would stop the run after about \d+% of its calls/m);
   });
 });

@@ -80,6 +80,26 @@ describe('shoal run (a child process over a temp folder, the emulator over HTTP)
     expect(emulator!.stats().duplicateCreates).toBe(0);
   });
 
+  it('a second SIGINT stops at once and still writes every output line that was in order', async () => {
+    const env = await startEmulator({ min: 100, max: 300 });
+    const dir = tempDir();
+    writeLines(
+      join(dir, 'items.jsonl'),
+      Array.from({ length: 300 }, (_, i) => review(i)),
+    );
+    const run = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'items.jsonl'), '-o', join(dir, 'out.jsonl'), '-c', '16', '--progress-seconds', '0'], {
+      env,
+      interruptWhen: (stderr) => /progress: ([4-9]\d|\d{3})\//.test(stderr),
+      interruptTwice: true,
+    });
+    expect(run.code, run.stderr).toBe(130);
+    expect(run.stderr).toMatch(/SIGINT again: stopped\. The output holds every line that was in order; results not yet written are lost \(with --store/);
+    const out = readJsonLines<OutLine>(join(dir, 'out.jsonl'));
+    expect(out.length).toBeGreaterThan(0); // the first items were done long before: 40 had ended when the first SIGINT came
+    expect(out.length).toBeLessThan(300);
+    out.forEach((line, i) => expect(line.id).toBe(`r${i}`));
+  });
+
   it('--dry-run sends nothing and prints a cost within 15% of the real run', async () => {
     const env = await startEmulator({ min: 0, max: 10 });
     const dir = tempDir();

@@ -21,13 +21,13 @@ describe('progress (time injected)', () => {
     const executor = createExecutor({ provider: scriptedProvider([]) });
     let now = 0;
     const out = capture(false);
-    const progress = new Progress({ total: 100, executor, stream: out.stream, everySeconds: 5, now: () => now });
+    const progress = new Progress({ total: 100, executor, stream: out.stream, everySeconds: 5, now: () => now, timer: false });
     now = 1_000;
     progress.add(10, 0);
     expect(out.text()).toBe(''); // under 5 s since the start
     now = 5_000;
     progress.add(40, 2);
-    expect(out.text()).toBe('  progress: 50/100 items (2 failed), 0 calls, 10.0 items/s, ETA 5s, $0.000000\n');
+    expect(out.text()).toBe('  progress: 50/100 items (2 failed), 0 calls, 10.0 items/s, ETA 5.00 s, $0.000000\n');
     now = 7_000;
     progress.add(50, 0);
     progress.end();

@@ -18,10 +18,10 @@ afterAll(async () => {
 });
 
 /** Writes the lines as a record and reads it back. */
-async function read(lines: readonly unknown[]) {
+async function read(lines: readonly unknown[], options: { readonly run?: number } = {}) {
   const file = join(dir, `run-${files++}.jsonl`);
   await writeLines(file, lines);
-  return readRunRecord(file);
+  return readRunRecord(file, options);
 }
 
 const queued = (id: string, t = 0, extra: Record<string, unknown> = {}) => ({ ev: 'queued', id, t, priority: 0, agent: 'a.b', tags: ['a.b', 'x'], ...extra });
@@ -189,11 +189,19 @@ describe('reading a run record', () => {
     expect(fromTotals.mismatches).toEqual([]);
   });
 
-  it('reports the first run of a file that holds two (recordRun appends), and says where the second starts', async () => {
-    const data = await read([header(), queued('a'), started('a'), end('a', 5), totalsLine(), header({ label: 'next' }), queued('b')]);
-    expect(data.issues.laterRunLine).toBe(6);
-    expect(data.calls).toBe(1);
-    expect(renderReport(data)).toContain('A second run starts at line 6');
+  it('reports the last run of a file that holds two (recordRun appends; a resumed run adds its own), or the one asked for', async () => {
+    const lines = [header(), queued('a'), started('a'), end('a', 5), totalsLine(), header({ label: 'next' }), queued('b'), started('b'), queued('c')];
+    const last = await read(lines);
+    expect(last.header.label).toBe('next');
+    expect(last.issues.runs).toEqual({ inFile: 2, shown: 2 });
+    expect(last.issues.withoutQueued).toBe(0);
+    expect(renderReport(last)).toContain('This file holds 2 runs');
+    expect(renderReport(last)).toContain('this report shows run 2, the last');
+    const first = await read(lines, { run: 1 });
+    expect(first.calls).toBe(1);
+    expect(first.issues.laterRunLine).toBe(6);
+    expect(renderReport(first)).toContain('this report shows run 1.');
+    await expect(read(lines, { run: 3 })).rejects.toThrow(/holds 2 runs: there is no run 3/);
   });
 
   it('counts calls with no queued line and calls that never ended, and draws them', async () => {
@@ -268,7 +276,7 @@ describe('reading a run record', () => {
     await writeFile(input, `${[header(), queued('a'), started('a'), end('a', 5)].map((line) => JSON.stringify(line)).join('\n')}\n`);
     const output = join(dir, 'small.html');
     const result = await writeReport(input, output);
-    expect(result).toEqual({ calls: 1, bytes: Buffer.byteLength(await readFile(output, 'utf8')) });
+    expect(result).toEqual({ calls: 1, bytes: Buffer.byteLength(await readFile(output, 'utf8')), runs: 1 });
     await expect(writeReport(input, join(dir, 'no-such-folder', 'r.html'))).rejects.toThrow(
       /Cannot write the report to .*: give a path in a folder that exists/,
     );

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { InputItem } from '../items.js';
 import { failed, type ItemOutcome } from '../outcome.js';
 import type { WorkUnit } from '../run-units.js';
+import { batchesByIndex } from './batches.js';
 import { textItems } from './text-items.js';
 
 interface Common {
@@ -22,8 +23,7 @@ export function classifyUnits(
   const { texts, known } = textItems(items, options.field);
   const labels = z.enum(options.labels);
   const units: WorkUnit[] = [];
-  for (let start = 0; start < texts.length; start += options.pack) {
-    const batch = texts.slice(start, start + options.pack);
+  for (const batch of batchesByIndex(texts, options.pack)) {
     units.push({
       indexes: batch.map((t) => t.index),
       run: async () => {

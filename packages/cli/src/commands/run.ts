@@ -2,6 +2,7 @@ import type { Agent, Executor } from '@shoal/core';
 import type { InputItem } from '../items.js';
 import { BAD_INPUT, failed, type ItemOutcome } from '../outcome.js';
 import type { WorkUnit } from '../run-units.js';
+import { batchesByIndex } from './batches.js';
 
 export interface AgentUnitOptions {
   readonly priority?: number;
@@ -45,8 +46,7 @@ export function agentUnits(agent: Agent, items: readonly InputItem[], executor: 
       });
     }
   } else {
-    for (let start = 0; start < good.length; start += options.pack) {
-      const batch = good.slice(start, start + options.pack);
+    for (const batch of batchesByIndex(good, options.pack)) {
       units.push({
         indexes: batch.map((b) => b.index),
         run: async () => {

@@ -76,6 +76,7 @@ export class RunAggregator {
   };
   readonly #unknownNames = new Set<string>();
   #laterRunLine: number | undefined;
+  #runs = { inFile: 1, shown: 1 };
 
   constructor(header: RunHeaderLine, source: string) {
     this.#header = header;
@@ -95,9 +96,14 @@ export class RunAggregator {
     if (this.#unknownNames.size < UNKNOWN_NAMES_KEPT) this.#unknownNames.add(ev);
   }
 
-  /** A second header: the file holds another run from here on, which this report leaves out. */
+  /** A later header: the file holds another run from here on, which this report leaves out. */
   laterRun(lineNumber: number): void {
     this.#laterRunLine = lineNumber;
+  }
+
+  /** The file holds `runs` runs (at least, when a run was asked for and reading stopped after it); this is run `shown`. */
+  runsInFile(runs: number, shown: number): void {
+    this.#runs = { inFile: runs, shown };
   }
 
   /** Folds in one event line; a line that contradicts the ones before (a call settled twice) is counted as malformed. */
@@ -296,6 +302,7 @@ export class RunAggregator {
       ...this.#issues,
       unknownNames: [...this.#unknownNames],
       laterRunLine: this.#laterRunLine,
+      runs: this.#runs,
       withoutQueued: this.#withoutQueued,
       unfinished,
       budget: this.#budget,

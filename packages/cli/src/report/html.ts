@@ -64,7 +64,7 @@ function headerBlock(data: RunReportData, title: string): string {
     ['started', utcTime(h.startedAt)],
     ['wall time', duration(data.durationMs)],
     ['concurrency', String(h.concurrency)],
-    ['budget', h.budgetUsd === null ? 'none' : `$${usd(h.budgetUsd)}`],
+    ['budget', typeof h.budgetUsd === 'number' ? `$${usd(h.budgetUsd)}` : 'none'],
   ];
   const list = facts.map(([term, value]) => `<div><dt>${term}</dt><dd>${escapeHtml(value)}</dd></div>`).join('');
   return `<header><h1>${escapeHtml(title)}</h1><p>shoal run report</p><dl>${list}</dl></header>`;

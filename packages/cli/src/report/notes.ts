@@ -26,9 +26,9 @@ export function notesList(data: RunReportData): string {
     warn.push(
       `${count(issues.unknown)} line${s(issues.unknown)} of an unknown <code>ev</code> skipped (${issues.unknownNames.map(escapeHtml).join(', ')}; the first at line ${issues.firstUnknownLine}): written by a newer shoal?`,
     );
-  if (issues.laterRunLine !== undefined)
-    warn.push(
-      `A second run starts at line ${issues.laterRunLine} (recordRun appends to its file unless given <code>{ truncate: true }</code>): this report is of the first run only.`,
+  if (issues.runs.inFile > 1 || issues.laterRunLine !== undefined)
+    info.push(
+      `This file holds ${issues.laterRunLine !== undefined ? 'more than one run' : `${issues.runs.inFile} runs`} (recordRun appends; a resumed run adds its own): this report shows run ${issues.runs.shown}${issues.runs.shown === issues.runs.inFile && issues.laterRunLine === undefined ? ', the last' : ''}. <code>shoal report FILE --run N</code> shows another.`,
     );
   if (issues.unfinished > 0)
     warn.push(`${count(issues.unfinished)} call${s(issues.unfinished)} had not ended when the record closed: drawn to the end of the run, not in the totals.`);

@@ -38,6 +38,8 @@ export interface RecordIssues {
   readonly unknownNames: readonly string[];
   /** Where a second header starts (recordRun appends by default): that run and what follows are not in this report. */
   readonly laterRunLine: number | undefined;
+  /** How many runs the file holds (one per header; more may follow when a run was asked for), and which one this is (1-based). */
+  readonly runs: { readonly inFile: number; readonly shown: number };
   /** Calls with events but no `queued` line (queued before the recording started). */
   readonly withoutQueued: number;
   /** Calls with no `end` or `error` line (still running when the recorder was closed). */

@@ -90,10 +90,10 @@ export function recordRun(executor: Executor, file: string, options: RecordRunOp
     buffer[used++] = 0x0a;
     if (!timer && !closed) timer = setTimeout(flush, FLUSH_MS).unref();
   };
-  let last = 0;
+  let last = '0.0';
   const t = (at: number) => {
     origin ??= at;
-    last = Math.round((at - origin) * 10) / 10;
+    last = tenths(at - origin);
     return last;
   };
 
@@ -110,28 +110,21 @@ export function recordRun(executor: Executor, file: string, options: RecordRunOp
   write(JSON.stringify(header));
 
   const cachedCalls = new Set<string>();
-  // Short ids (a counter in base 36) rather than the executor's 21-character ones: a call is named on four lines or
-  // more, and the bytes written are most of a record's cost. A call queued before recording began keeps its own id.
-  const ids = new Map<string, string>();
-  let seq = 0;
-  const idOf = (callId: string) => ids.get(callId) ?? callId;
   const events = executor.events;
   const listeners = {
     'call-queued': (e) => {
       const tags = e.tags && e.tags.length > 0 ? `,"agent":${JSON.stringify(e.tags[0])},"tags":${JSON.stringify(e.tags)}` : '';
-      const id = (++seq).toString(36);
-      ids.set(e.callId, id);
-      write(`{"ev":"queued","id":"${id}","t":${t(e.at)},"priority":${e.priority}${tags}}`);
+      write(`{"ev":"queued","id":"${e.callId}","t":${t(e.at)},"priority":${e.priority}${tags}}`);
     },
-    'call-start': (e) => write(`{"ev":"started","id":"${idOf(e.callId)}","t":${t(e.at)},"waitMs":${round(e.queuedMs)}}`),
+    'call-start': (e) => write(`{"ev":"started","id":"${e.callId}","t":${t(e.at)},"waitMs":${tenths(e.queuedMs)}}`),
     'job-created': (e) =>
       write(
-        `{"ev":"job","id":"${idOf(e.callId)}","t":${t(e.at)},"job":${JSON.stringify(e.jobId)},"attempt":${e.attempt}${e.amountUsd === undefined ? '' : `,"usd":${Number(e.amountUsd)}`}}`,
+        `{"ev":"job","id":"${e.callId}","t":${t(e.at)},"job":${JSON.stringify(e.jobId)},"attempt":${e.attempt}${e.amountUsd === undefined ? '' : `,"usd":${Number(e.amountUsd)}`}}`,
       ),
-    'job-resumed': (e) => write(`{"ev":"job","id":"${idOf(e.callId)}","t":${t(e.at)},"job":${JSON.stringify(e.jobId)},"attempt":${e.attempt},"resumed":true}`),
+    'job-resumed': (e) => write(`{"ev":"job","id":"${e.callId}","t":${t(e.at)},"job":${JSON.stringify(e.jobId)},"attempt":${e.attempt},"resumed":true}`),
     'call-retry': (e) =>
       write(
-        `{"ev":"retry","id":"${idOf(e.callId)}","t":${t(e.at)},"attempt":${e.attempt},"delayMs":${round(e.delayMs)},"code":"${e.error.code}"${e.error.status === undefined ? '' : `,"status":${e.error.status}`}}`,
+        `{"ev":"retry","id":"${e.callId}","t":${t(e.at)},"attempt":${e.attempt},"delayMs":${tenths(e.delayMs)},"code":"${e.error.code}"${e.error.status === undefined ? '' : `,"status":${e.error.status}`}}`,
       ),
     'call-cached': (e) => {
       cachedCalls.add(e.callId);
@@ -139,19 +132,17 @@ export function recordRun(executor: Executor, file: string, options: RecordRunOp
     'call-end': (e) => {
       const u = e.usage;
       const cached = cachedCalls.delete(e.callId) ? ',"cached":true' : '';
-      const id = idOf(e.callId);
-      ids.delete(e.callId);
+      const id = e.callId;
       write(
-        `{"ev":"end","id":"${id}","t":${t(e.at)},"ms":${round(e.durationMs)},"attempts":${e.attempts},"requests":${e.requests},"in":${u.inputTokens},"cachedIn":${u.cachedInputTokens},"out":${u.outputTokens},"usd":${e.costUsd}${cached}${e.deduplicated ? ',"dedup":true' : ''}}`,
+        `{"ev":"end","id":"${id}","t":${t(e.at)},"ms":${tenths(e.durationMs)},"attempts":${e.attempts},"requests":${e.requests},"in":${u.inputTokens},"cachedIn":${u.cachedInputTokens},"out":${u.outputTokens},"usd":${e.costUsd}${cached}${e.deduplicated ? ',"dedup":true' : ''}}`,
       );
     },
     'call-error': (e) => {
       const error = e.error;
-      const id = idOf(e.callId);
-      ids.delete(e.callId);
+      const id = e.callId;
       const message = error.message.length > MESSAGE_CHARS ? `${error.message.slice(0, MESSAGE_CHARS - 1)}…` : error.message;
       write(
-        `{"ev":"error","id":"${id}","t":${t(e.at)},"ms":${round(e.durationMs)},"attempts":${e.attempts},"code":"${error.code}"${error.status === undefined ? '' : `,"status":${error.status}`},"message":${JSON.stringify(message)}}`,
+        `{"ev":"error","id":"${id}","t":${t(e.at)},"ms":${tenths(e.durationMs)},"attempts":${e.attempts},"code":"${error.code}"${error.status === undefined ? '' : `,"status":${error.status}`},"message":${JSON.stringify(message)}}`,
       );
     },
     'concurrency-change': (e) => write(`{"ev":"concurrency","t":${t(e.at)},"from":${e.from},"to":${e.to},"reason":"${e.reason}"}`),
@@ -184,7 +175,7 @@ export function recordRun(executor: Executor, file: string, options: RecordRunOp
       const m = executor.metrics();
       const totals: TotalsLine = {
         ev: 'totals',
-        t: last,
+        t: Number(last),
         done: m.done,
         failed: m.failed,
         cached: m.cached,
@@ -206,6 +197,9 @@ export function recordRun(executor: Executor, file: string, options: RecordRunOp
   };
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
+/** Milliseconds to 0.1, as JSON: two integers joined (formatting a fraction costs several times more). */
+function tenths(ms: number): string {
+  const n = Math.round(ms * 10);
+  const abs = n < 0 ? -n : n;
+  return `${n < 0 ? '-' : ''}${Math.floor(abs / 10)}.${abs % 10}`;
 }

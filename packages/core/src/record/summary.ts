@@ -24,10 +24,20 @@ export function formatSummary(metrics: ExecutorMetrics, options: SummaryOptions 
     'Summary',
     row('calls', `${metrics.done} done, ${metrics.failed} failed${options.wallMs === undefined ? '' : `, in ${(options.wallMs / 1000).toFixed(2)} s`}`),
     row('retries', `${metrics.retries}${metrics.rateLimited > 0 ? ` (${metrics.rateLimited} answers of 429)` : ''}`),
-    row('requests per job', `${metrics.requestsPerJob.toFixed(2)} (${metrics.requests} HTTP requests for ${metrics.jobs} jobs)`),
+    row(
+      'requests per job',
+      metrics.jobs > 0
+        ? `${metrics.requestsPerJob.toFixed(2)} (${metrics.requests} HTTP requests for ${metrics.jobs} jobs)`
+        : `no jobs (${metrics.requests} HTTP requests)`,
+    ),
     row('tokens', `${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out`),
     row('cost', `$${metrics.costUsd.toFixed(6)}${byTag.length ? `  (${byTag.map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})` : ''}`),
-    row('latency', `p50 ${metrics.latencyMs.p50.toFixed(0)} ms, p95 ${metrics.latencyMs.p95.toFixed(0)} ms (queue wait included)`),
+    row(
+      'latency',
+      Number.isFinite(metrics.latencyMs.p50)
+        ? `p50 ${metrics.latencyMs.p50.toFixed(0)} ms, p95 ${metrics.latencyMs.p95.toFixed(0)} ms (queue wait included)`
+        : 'no call answered',
+    ),
   ];
   if (metrics.cached > 0 || metrics.deduplicated > 0)
     lines.splice(2, 0, row('reused', `${metrics.cached} from the cache, ${metrics.deduplicated} shared with an identical call`));
