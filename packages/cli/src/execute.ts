@@ -137,7 +137,7 @@ function printEstimate(session: Session, toRun: number, known: ReadonlyMap<numbe
   say('');
   say('Dry run: nothing was sent, nothing was paid.');
   say(`  items            ${toRun} to run${bad ? `, ${bad} bad input lines (would cost nothing)` : ''}`);
-  say(`  model calls      ${calls}`);
+  say(`  model calls      ${calls}${m.cached > 0 ? ` (${m.cached} more answered from --store, free)` : ''}`);
   say(`  input tokens     ${t.inputTokens} (counted with the tokenizer; ${t.cachedInputTokens} of them a cached prompt prefix)`);
   say(
     `  output tokens    ${t.outputTokens} expected (${options.outputTokens === undefined ? "from each call's output schema; set --output-tokens N per call if answers hold free text" : `${options.outputTokens} per call, as given`})`,

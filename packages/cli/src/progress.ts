@@ -48,6 +48,7 @@ export class Progress {
       this.#bar = new cliProgress.SingleBar(
         {
           stream: options.stream,
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a dollar sign, then cli-progress's own {usd} placeholder
           format: '  {bar} {value}/{total} items | {calls} calls | {rate}/s | ETA {eta_formatted} | ${usd}',
           barsize: 24,
           hideCursor: true,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createExecutor, type DurableStore, type Executor, formatSummary, type ModelProvider, type RunRecorder, recordRun, shortApi } from '@shoal/core';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { sqliteStore } from '@shoal/store-sqlite';
@@ -33,7 +34,13 @@ export interface Session {
  * clean up.
  */
 export async function openSession(options: SessionOptions, say: (line: string) => void): Promise<Session> {
-  const store: DurableStore | undefined = options.store && !options.dryRun ? sqliteStore(options.store) : undefined;
+  const store: DurableStore | undefined = !options.store
+    ? undefined
+    : !options.dryRun
+      ? sqliteStore(options.store)
+      : existsSync(options.store)
+        ? readOnly(sqliteStore(options.store))
+        : undefined;
   let emulator: ShortApiEmulator | undefined;
   let executor: Executor | undefined;
   try {
@@ -94,4 +101,18 @@ export async function openSession(options: SessionOptions, say: (line: string) =
     await emulator?.close();
     throw error;
   }
+}
+
+/**
+ * A dry run's view of `--store`: results already stored are read (a resumed run pays nothing
+ * for them, so the estimate leaves them out); nothing is written, and the journal is not
+ * used (a job an earlier run left running is estimated as a call).
+ */
+function readOnly(store: DurableStore): DurableStore {
+  const cache = store.cache;
+  return {
+    ...(cache ? { cache: { get: (key) => cache.get(key), set: () => {} } } : {}),
+    journal: { lookup: () => undefined, intent: () => {}, created: () => {}, settle: () => {} },
+    close: () => store.close(),
+  };
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
@@ -261,5 +261,27 @@ describe('stopping and bad paths', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/^ {2}model calls +100$/m);
     expect(run.stderr).toMatch(/^ {2}budget +\$0\.001 would stop the run after about \d+% of its calls/m);
+  });
+});
+
+describe('--dry-run with --store', () => {
+  it('leaves out what the store already holds, and writes nothing to it', async () => {
+    const dir = tempDir();
+    const items = Array.from({ length: 30 }, (_, i) => ({ id: `s${i}`, review: `Stored review ${i}: fine.` }));
+    writeLines(join(dir, 'first.jsonl'), items.slice(0, 20));
+    writeLines(join(dir, 'all.jsonl'), items);
+    const store = join(dir, 'run.db');
+    const first = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'first.jsonl'), '-o', join(dir, 'out.jsonl'), '-s', store], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const dry = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'all.jsonl'), '-s', store, '--dry-run'], { env });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toMatch(/^ {2}model calls +10 \(20 more answered from --store, free\)$/m);
+    // The dry run wrote nothing: a second one sees the same.
+    const again = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'all.jsonl'), '-s', store, '--dry-run'], { env });
+    expect(again.stderr).toMatch(/^ {2}model calls +10 /m);
+    expect(existsSync(join(dir, 'missing.db'))).toBe(false);
+    const fresh = await shoal(['run', SENTIMENT_AGENT, '-i', join(dir, 'all.jsonl'), '-s', join(dir, 'missing.db'), '--dry-run'], { env });
+    expect(fresh.stderr).toMatch(/^ {2}model calls +30$/m);
+    expect(existsSync(join(dir, 'missing.db'))).toBe(false);
   });
 });
