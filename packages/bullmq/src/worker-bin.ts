@@ -9,6 +9,8 @@ const usage = `shoal-worker: runs the calls of a shoal queue (Redis) through Sho
   shoal-worker --redis redis://127.0.0.1:6379 [--queue shoal] [--concurrency 16] [--base-url URL]
                [--requests-per-minute N] [--tokens-per-minute N]   (one limit for every worker of the queue)
                [--lock-ms 30000]   (how soon another worker takes over the calls of one that died)
+               [--max-attempts 4]   (attempts of a call's create, the first included: a 429, a 5xx,
+                                     a failed job each take one)
                [--shutdown-ms 30000]   (on SIGTERM or SIGINT: how long the calls in hand may take to
                                         finish here before they are handed back to the queue; a
                                         second signal stops at once)
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'base-url': { type: 'string' },
     'lock-ms': { type: 'string' },
+    'max-attempts': { type: 'string' },
     'shutdown-ms': { type: 'string', default: '30000' },
     'requests-per-minute': { type: 'string' },
     'tokens-per-minute': { type: 'string' },
@@ -54,6 +57,11 @@ if (lockMs !== undefined && !(lockMs >= 100)) {
   console.error(`--lock-ms takes a number of milliseconds from 100 up, got ${values['lock-ms']}.\n\n${usage}`);
   process.exit(2);
 }
+const maxAttempts = values['max-attempts'] === undefined ? undefined : Number(values['max-attempts']);
+if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
+  console.error(`--max-attempts takes a whole number from 1 up, got ${values['max-attempts']}.\n\n${usage}`);
+  process.exit(2);
+}
 const shutdownMs = Number(values['shutdown-ms']);
 if (!(shutdownMs >= 0)) {
   console.error(`--shutdown-ms takes a number of milliseconds from 0 up, got ${values['shutdown-ms']}.\n\n${usage}`);
@@ -78,6 +86,7 @@ const worker = await startWorker({
   queue: values.queue,
   concurrency,
   ...(lockMs === undefined ? {} : { lockDurationMs: lockMs }),
+  ...(maxAttempts === undefined ? {} : { retry: { maxAttempts } }),
   provider,
 }).catch(refuse);
 console.log(`shoal-worker: taking calls from queue "${values.queue}" (concurrency ${concurrency})`);

@@ -23,6 +23,7 @@ export interface WorkerSpawnOptions {
   readonly lockMs?: number;
   readonly requestsPerMinute?: number;
   readonly concurrency?: number;
+  readonly maxAttempts?: number;
 }
 
 let queues = 0;
@@ -44,6 +45,7 @@ export async function setup(emulatorOptions: Parameters<typeof startShortApiEmul
       concurrency: options.concurrency ?? 8,
       ...(options.lockMs ? { lockMs: options.lockMs } : {}),
       ...(options.requestsPerMinute ? { requestsPerMinute: options.requestsPerMinute } : {}),
+      ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     });
     workers.push(worker);
     cleanups.push(async () => {

@@ -21,11 +21,13 @@ export function spawnWorker(options: {
   concurrency?: number;
   lockMs?: number;
   requestsPerMinute?: number;
+  maxAttempts?: number;
   shutdownMs?: number;
 }): Promise<WorkerProcess> {
   const args = [BIN, '--redis', options.redis, '--queue', options.queue, '--base-url', options.baseUrl, '--concurrency', String(options.concurrency ?? 8)];
   if (options.lockMs) args.push('--lock-ms', String(options.lockMs));
   if (options.requestsPerMinute) args.push('--requests-per-minute', String(options.requestsPerMinute));
+  if (options.maxAttempts) args.push('--max-attempts', String(options.maxAttempts));
   if (options.shutdownMs !== undefined) args.push('--shutdown-ms', String(options.shutdownMs));
   const child = spawn(process.execPath, args, { env: { ...process.env, SHORTAPI_KEY: options.apiKey }, stdio: ['ignore', 'pipe', 'pipe'] });
   let printed = '';
