@@ -13,6 +13,7 @@ export type {
   InferAgentOutput,
   RunManyItem,
   RunManyOptions,
+  RunManyProgress,
   RunManyResult,
 } from './agent/types.js';
 export { createCoordinator } from './coordinator/coordinator.js';

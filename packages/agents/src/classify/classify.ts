@@ -1,4 +1,4 @@
-import { BudgetExceededError, defineAgent, type RunManyItem, ShoalConfigError, type ShoalError } from '@shoal/core';
+import { BudgetExceededError, defineAgent, type RunManyItem, type RunManyProgress, ShoalConfigError, type ShoalError } from '@shoal/core';
 import { closestName, listValues } from '@shoal/core/internal';
 import { z } from 'zod';
 import { AgentCache } from '../util/agent-cache.js';
@@ -31,6 +31,8 @@ export interface ClassifyOptions<E extends z.ZodEnum> extends AgentCallOptions {
   readonly instructions?: string;
   /** Agent name (cost-ledger tag). @default 'shoal.classify' */
   readonly name?: string;
+  /** Called after each packed call's items are settled (answered or failed), with the figures so far. */
+  readonly onProgress?: (progress: RunManyProgress) => void;
 }
 
 export type ClassifiedItem<L extends string> =
@@ -74,6 +76,7 @@ const optionsSchema = z.strictObject({
   descriptions: z.record(z.string(), z.string()).optional(),
   instructions: z.string().optional(),
   name: z.string().optional(),
+  onProgress: z.custom<(progress: RunManyProgress) => void>((v) => typeof v === 'function', 'Expected `onProgress` to be a function').optional(),
 });
 
 interface Shape {
@@ -158,6 +161,7 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
   const scope = new CallScope(parsed.budgetUsd, parsed.signal);
   const entries: RunManyItem<unknown>[] = new Array(items.length);
   let packedCalls = 0;
+  let done = 0;
   const groups: number[][] = [];
   for (let i = 0; i < items.length; i += parsed.pack) groups.push(items.slice(i, i + parsed.pack).map((_, j) => i + j));
   await scope.guard(() =>
@@ -176,6 +180,8 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
           if (!BudgetExceededError.isInstance(error)) throw error;
           for (const i of group) entries[i] = { ok: false, error };
         }
+        done += group.length;
+        options.onProgress?.({ done, total: items.length, calls: scope.tally.calls, costUsd: scope.tally.costUsd });
       }),
     ),
   );

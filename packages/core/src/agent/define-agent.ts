@@ -175,6 +175,11 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       if (parsed.success) valid.push({ index, input: parsed.data });
       else items[index] = { ok: false, error: new AgentInputError(this.name, zodIssues(parsed.error)) };
     });
+    let done = inputs.length - valid.length;
+    const progressed = (settled: number) => {
+      done += settled;
+      options.onProgress?.({ done, total: inputs.length, calls: spend.tally.calls, costUsd: spend.tally.costUsd });
+    };
     const single = async ({ index, input }: { index: number; input: z.output<I> }) => {
       try {
         const { output, stage } = await this.#runOne(input, options, spend);
@@ -182,6 +187,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       } catch (error) {
         items[index] = { ok: false, error: toShoalError(error, `agent \`${this.name}\``) };
       }
+      progressed(1);
     };
     let packedCalls = 0;
     if (pack === 1) {
@@ -194,6 +200,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
           if (group.length === 1) return single(group[0]!);
           packedCalls++;
           const leftovers = await this.#runPacked(group, options, spend, items);
+          progressed(group.length - leftovers.length);
           await Promise.all(leftovers.map(single));
         }),
       );

@@ -12,7 +12,10 @@ const RUN_OPTIONS = {
   spanId: option.string(),
   cache: option.oneOf([true, false, 'refresh'] as const),
 } satisfies Record<keyof AgentRunOptions, Check>;
-const RUN_MANY_OPTIONS = { ...RUN_OPTIONS, pack: option.number({ min: 1, integer: true }) } satisfies Record<keyof RunManyOptions, Check>;
+const RUN_MANY_OPTIONS = { ...RUN_OPTIONS, pack: option.number({ min: 1, integer: true }), onProgress: option.function() } satisfies Record<
+  keyof RunManyOptions,
+  Check
+>;
 
 /** Checks run() or runMany() options (unknown keys, types, ranges) before anything is sent. */
 export function checkRunOptions(agentName: string, options: AgentRunOptions | undefined, method: 'run' | 'runMany' = 'runMany'): void {

@@ -68,6 +68,18 @@ export interface AgentRunResult<O> {
 export interface RunManyOptions extends AgentRunOptions {
   /** Up to this many inputs go into one model call, each with an id. @default 1 (one call per input) */
   readonly pack?: number;
+  /** Called each time inputs are settled (answered or failed), with the run's figures so far. */
+  readonly onProgress?: (progress: RunManyProgress) => void;
+}
+
+/** How far a `runMany` (or a `classify`) has come. */
+export interface RunManyProgress {
+  /** Inputs settled: answered or failed, bad input included. */
+  readonly done: number;
+  readonly total: number;
+  /** Model calls made so far (re-asks included). */
+  readonly calls: number;
+  readonly costUsd: number;
 }
 
 export type RunManyItem<O> =
