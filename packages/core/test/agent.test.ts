@@ -134,6 +134,20 @@ describe('defineAgent: definition errors', () => {
     );
     expect(() => defineAgent({ ...base, name: 'x', instruction: 'typo' } as never)).toThrow(/Unknown option `instruction`/);
   });
+  it.each([
+    [z.object({ due: z.date() }), /z\.date\(\) at `due`, which JSON cannot carry.*Use z\.iso\.datetime\(\)/],
+    [z.object({ ids: z.array(z.bigint()) }), /z\.bigint\(\) at `ids\[\]`.*Use z\.coerce\.bigint\(\)/],
+    [z.object({ counts: z.map(z.string(), z.number()) }), /z\.map\(\) at `counts`.*Use z\.record/],
+    [z.object({ tags: z.set(z.string()) }), /z\.set\(\) at `tags`.*Use z\.array/],
+  ])('refuses an output schema JSON cannot carry, before any call: %#', (output, message) => {
+    expect(() => defineAgent({ ...base, name: 'x', output })).toThrow(ShoalConfigError);
+    expect(() => defineAgent({ ...base, name: 'x', output })).toThrow(message);
+    expect(() => defineAgent({ ...base, name: 'x', output })).toThrow(/^defineAgent\(\{ name: 'x' \}\): the output schema has/);
+  });
+  it('accepts what reads a JSON string: z.coerce.date(), z.iso.datetime(), and a date only in the input', () => {
+    expect(() => defineAgent({ ...base, name: 'x', output: z.object({ at: z.coerce.date(), iso: z.iso.datetime() }) })).not.toThrow();
+    expect(() => defineAgent({ ...base, name: 'x', input: z.object({ since: z.date() }) })).not.toThrow();
+  });
 });
 
 describe('runMany', () => {

@@ -65,7 +65,12 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     this.output = config.output;
     this.#config = config;
     this.#maxAttempts = expectNumber(`${config.name}.maxAttempts`, config.maxAttempts ?? 2, { min: 1, integer: true });
-    this.#structured = new StructuredOutput(config.output as z.ZodType<z.output<O>>);
+    try {
+      this.#structured = new StructuredOutput(config.output as z.ZodType<z.output<O>>);
+    } catch (error) {
+      if (ShoalConfigError.isInstance(error)) throw new ShoalConfigError(`defineAgent({ name: '${config.name}' }): ${error.message}`);
+      throw error;
+    }
     const examples = (config.examples ?? []).map((example, i) => {
       const input = config.input.safeParse(example.input);
       const output = config.output.safeParse(example.output);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ValidationIssue } from '../errors.js';
+import { ShoalConfigError } from '../errors.js';
 import { coerce } from './coerce.js';
 import { createReadBudget, findJsonCandidates, parseJson } from './extract-json.js';
 
@@ -22,7 +23,7 @@ export class StructuredOutput<T> {
 
   constructor(schema: z.ZodType<T>) {
     this.schema = schema;
-    this.jsonSchema = toJsonSchema(schema);
+    this.jsonSchema = toJsonSchema(schema, 'output', refuseNonJson);
     // Compact: every call pays for these tokens (at the cached rate when the provider's prefix cache hits).
     this.jsonSchemaText = JSON.stringify(this.jsonSchema);
   }
@@ -73,8 +74,49 @@ export function zodIssues(error: z.ZodError): ValidationIssue[] {
  * fields with defaults are required. The "input" view (for what a caller or planner may
  * pass): fields with defaults are optional. Unrepresentable parts (transforms) become `{}`.
  */
-export function toJsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { unrepresentable: 'any', io }) as Record<string, unknown>;
+export function toJsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'output', visit?: JsonSchemaVisitor): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { unrepresentable: 'any', io, ...(visit ? { override: visit } : {}) }) as Record<string, unknown>;
   delete json.$schema; // noise in a prompt
   return json;
+}
+
+type JsonSchemaVisitor = (context: { readonly zodSchema: unknown; readonly path: readonly (string | number)[] }) => void;
+
+/** What to write instead of a type JSON cannot carry. */
+const INSTEAD: Readonly<Record<string, string>> = {
+  date: 'z.iso.datetime() (an ISO string) or z.coerce.date()',
+  bigint: 'z.coerce.bigint() or z.int()',
+  map: 'z.record(key, value)',
+  set: 'z.array(item)',
+  function: 'nothing: a model cannot answer a function',
+  symbol: 'nothing: a model cannot answer a symbol',
+  promise: 'the value itself',
+  nan: 'z.number() or z.null()',
+};
+
+/**
+ * A model answers JSON: an output schema with a type JSON cannot carry (a Date, a bigint, a
+ * Map...) would fail validation on every answer, after paying for it and for a re-ask. So it
+ * is refused when the schema is read, with where the type is and what to write instead.
+ * `z.coerce.date()` and `z.coerce.bigint()` read a JSON string and pass.
+ */
+const refuseNonJson: JsonSchemaVisitor = ({ zodSchema, path }) => {
+  const def = (zodSchema as { _zod?: { def?: { type?: string; coerce?: boolean } } })._zod?.def;
+  const type = def?.type;
+  if (type === undefined || !(type in INSTEAD) || def?.coerce) return;
+  throw new ShoalConfigError(
+    `the output schema has z.${type}() at ${describePath(path)}, which JSON cannot carry: a model answers JSON, so every answer would fail after being paid for. Use ${INSTEAD[type]} there.`,
+  );
+};
+
+/** A JSON Schema path (`properties.a.items`) as a reader names the field (`a[]`). */
+function describePath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const step = path[i];
+    if (step === 'properties' && i + 1 < path.length) out += `${out ? '.' : ''}${String(path[++i])}`;
+    else if (step === 'items' || step === 'prefixItems') out += '[]';
+    else if (step === 'additionalProperties') out += '{}';
+  }
+  return out === '' ? 'the top' : `\`${out}\``;
 }
