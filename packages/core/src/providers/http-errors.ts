@@ -12,6 +12,8 @@ import { parseRetryAfterMs } from './shortapi/protocol.js';
 export interface RequestContext {
   /** Who answered, for messages: "ShortAPI", "the OpenAI-compatible server". */
   readonly service: string;
+  /** Where the request went (the base URL's origin: no path, no credentials), named when nothing could reach it. */
+  readonly origin: string;
   /** What was asked, for messages: "create", "query for job X". */
   readonly where: string;
   readonly paid: boolean;
@@ -30,7 +32,10 @@ export function failureError(error: unknown, context: RequestContext): unknown {
   const what = `${context.service} ${context.where}`;
   if (error.kind === 'aborted') return context.abortError();
   if (error.kind === 'not-sent')
-    return new NetworkError(`${what} could not be sent (${error.message}); nothing reached the server.`, { cause: error, ...jobId });
+    return new NetworkError(
+      `${what} could not be sent to ${context.origin} (${error.message}); nothing reached the server. Check that it is running there and that the base URL is right.`,
+      { cause: error, ...jobId },
+    );
   // Never retried: the same answer would be as large again (and a create may have made its job).
   if (error.kind === 'too-large')
     return new ProtocolError(`${what}: ${error.message}`, '', [{ code: 'too_large', path: [], message: error.message }], false, jobId);

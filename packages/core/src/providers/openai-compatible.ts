@@ -147,6 +147,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
   #context(abortError: () => unknown): RequestContext {
     return {
       service: 'the OpenAI-compatible server',
+      origin: new URL(this.baseURL).origin,
       where: 'chat completion',
       paid: true,
       keyHint: 'check the apiKey given to openAICompatible()',

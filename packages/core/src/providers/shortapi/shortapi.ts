@@ -65,6 +65,8 @@ export class ShortApiProvider implements ModelProvider {
   readonly baseUrl: string;
   readonly schedule: PollSchedule;
   readonly #apiKey: string;
+  /** The base URL's origin, for "could not be sent to ..." messages. */
+  readonly #origin: string;
   readonly #http: HttpClient;
   readonly #defaultArgs: Readonly<Record<string, unknown>>;
   readonly #receiver: CallbackReceiver | undefined;
@@ -81,6 +83,7 @@ export class ShortApiProvider implements ModelProvider {
     const { apiKey, requestTimeoutMs, maxSockets } = resolved;
     this.#apiKey = apiKey;
     this.baseUrl = resolved.baseUrl;
+    this.#origin = new URL(resolved.baseUrl).origin;
     this.model = resolved.model;
     this.#defaultArgs = resolved.args;
     this.#maxJobWaitMs = resolved.maxJobWaitMs;
@@ -342,6 +345,7 @@ export class ShortApiProvider implements ModelProvider {
   ): Promise<T> {
     const context: RequestContext = {
       service: 'ShortAPI',
+      origin: this.#origin,
       where: kind === 'create' ? 'create' : `query for job ${jobId}`,
       paid: kind === 'create',
       ...(jobId ? { jobId } : {}),
