@@ -75,6 +75,9 @@ export class CallbackReceiver {
     this.#starting ??= new Promise<void>((resolve, reject) => {
       const server = http.createServer((req, res) => this.#handle(req, res));
       server.keepAliveTimeout = 5000;
+      // The receiver keeps the process alive only while a job waits for its callback (see `register`): a program that
+      // made its last call and never closed its executor still exits, as it would with polling.
+      server.on('connection', (socket) => socket.unref());
       server.once('error', reject);
       server.listen(this.#options.port ?? 0, this.#options.host ?? '127.0.0.1', () => {
         server.off('error', reject);
@@ -82,6 +85,7 @@ export class CallbackReceiver {
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
         this.#baseUrl = (this.#options.publicUrl ?? `http://${host}:${address.port}`).replace(/\/+$/, '');
         this.#server = server;
+        if (this.#entries.size === 0) server.unref();
         resolve();
       });
     });
@@ -98,6 +102,7 @@ export class CallbackReceiver {
     const arrived = new Promise<CallbackOutcome>((r) => (resolve = r));
     const entry: Entry = { jobId: undefined, resolve };
     this.#entries.set(token, entry);
+    if (this.#entries.size === 1) this.#server?.ref();
     return {
       token,
       url: `${this.#baseUrl}${PATH_PREFIX}${token}`,
@@ -106,9 +111,15 @@ export class CallbackReceiver {
         entry.jobId = jobId;
       },
       dispose: () => {
-        this.#entries.delete(token);
+        this.#forget(token);
       },
     };
+  }
+
+  /** A token is done with (answered, given up): the last one lets the process exit again. */
+  #forget(token: string): void {
+    this.#entries.delete(token);
+    if (this.#entries.size === 0) this.#server?.unref();
   }
 
   async close(): Promise<void> {
@@ -192,7 +203,7 @@ export class CallbackReceiver {
       // JSON from someone holding the token, but not a shape we can trust, or a result that
       // does not say which job it is for: confirm by query.
       this.stats.hints++;
-      this.#entries.delete(token);
+      this.#forget(token);
       entry.resolve({ kind: 'hint' });
       this.#reply(res, 202, 'accepted as a hint; the job will be confirmed by query');
       return;
@@ -209,7 +220,7 @@ export class CallbackReceiver {
       return;
     }
     this.stats.accepted++;
-    this.#entries.delete(token);
+    this.#forget(token);
     entry.resolve({ kind: 'state', state });
     this.#reply(res, 200, 'ok');
   }
