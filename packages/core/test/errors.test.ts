@@ -148,7 +148,9 @@ describe('issues', () => {
     ]);
     const error = new PlanError(checked.issues, {}, 0);
     expect(error.issues).toBe(checked.issues);
-    expect(error.message).toMatch(/^The plan is not valid: step `fetch`: unknown agent `x` .*; output names a missing step `y`$/);
+    expect(error.message).toMatch(
+      /^The plan is not valid: step `fetch`: unknown agent `x` .*; output names a missing step `y`\. Fix what is named above and pass the plan to execute\(\) again\.$/,
+    );
   });
 
   it('of a protocol error are data, not strings', () => {

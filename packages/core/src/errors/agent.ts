@@ -62,7 +62,11 @@ export class PlanError extends ShoalError {
   constructor(issues: readonly PlanIssue[], plan: unknown, attempts: number) {
     super(
       'PLAN_INVALID',
-      `${attempts === 0 ? 'The plan is not valid' : `No valid plan after ${attempts} attempt${attempts === 1 ? '' : 's'}`}: ${formatPlanIssues(issues)}`,
+      `${attempts === 0 ? 'The plan is not valid' : `No valid plan after ${attempts} attempt${attempts === 1 ? '' : 's'}`}: ${formatPlanIssues(issues)}. ${
+        attempts === 0
+          ? 'Fix what is named above and pass the plan to execute() again.'
+          : "What to try: pass a plan of your own to coordinator.execute(plan) (error.plan holds the planner's last one, to start from); or word the task so that it names the agents to use and what each step reads; or allow more tries with createCoordinator({ planAttempts })."
+      }`,
       false,
       {
         fault: attempts === 0 ? 'caller' : 'model',
