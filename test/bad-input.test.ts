@@ -572,7 +572,8 @@ const rows: Row[] = [
     expected: {
       error: PlanError.isInstance,
       code: 'PLAN_INVALID',
-      message: /No valid plan after 3 attempts: \(plan\): no JSON object or array could be found.*What to try: pass a plan of your own to coordinator\.execute\(plan\)/,
+      message:
+        /No valid plan after 3 attempts: \(plan\): no JSON object or array could be found.*What to try: pass a plan of your own to coordinator\.execute\(plan\)/,
     },
     // Three planner attempts, each asked twice (its answer re-asked once): all paid for, all booked.
     jobs: 6,
