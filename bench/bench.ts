@@ -94,7 +94,7 @@ async function cpuPerCall() {
   const emulator = await childEmulator(0);
   try {
     const samples = { raw: [] as number[], shoal: [] as number[] };
-    const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+    const provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url });
     await executorLoop(provider, WARM, 64, 'warm'); // the poll schedule learns that jobs take ~0 ms
     await rawLoop(emulator.url, emulator.apiKey, WARM, 64, 0);
     for (let round = 0; round < 5; round++) {
@@ -130,7 +130,7 @@ async function wallTime() {
   const ideal = Math.ceil(N / C) * LAT;
   const emulator = await childEmulator(LAT);
   try {
-    const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+    const provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url });
     await executorLoop(provider, 3000, C, 'warm'); // learn the job duration first (from the 500 ms default)
     const shoalRuns: number[] = [];
     const rawRuns: number[] = [];
@@ -217,7 +217,7 @@ async function detection(
   target: { delay: (p50: number, rel: number) => boolean; text: string },
 ) {
   const emulator = await startShortApiEmulator({ latencyMs, seed: 7 });
-  const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, ...(callback ? { callback: true } : {}) });
+  const provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, ...(callback ? { callback: true } : {}) });
   const executor = createExecutor({ provider, concurrency: 64, cache: false });
   const WARM = 300;
   const N = 1200;
@@ -360,7 +360,7 @@ async function agentOnOpenAI() {
 async function packing() {
   const emulator = await startShortApiEmulator({ latencyMs: 0 });
   const executor = createExecutor({
-    provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }),
+    provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 1 } }),
     concurrency: 64,
     cache: false,
   });
@@ -387,7 +387,7 @@ async function packing() {
   // The prompt layout at work: an agent whose stable prefix passes the 1,024-token caching threshold.
   const cacheEmulator = await startShortApiEmulator({ latencyMs: 0 });
   const cacheExecutor = createExecutor({
-    provider: shortApi({ apiKey: cacheEmulator.apiKey, baseUrl: cacheEmulator.url, poll: { initialDelayMs: 1 } }),
+    provider: shortApi({ apiKey: cacheEmulator.apiKey, baseURL: cacheEmulator.url, poll: { initialDelayMs: 1 } }),
     concurrency: 16,
     cache: false,
   });

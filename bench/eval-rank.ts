@@ -48,7 +48,7 @@ const emulator = await startShortApiEmulator({
   rules: [{ match: (prompt) => currentJudge?.match(prompt) ?? false, reply: (prompt) => currentJudge!.reply(prompt) }],
 });
 const executor: Executor = createExecutor({
-  provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }),
+  provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 1 } }),
   concurrency: 64,
   cache: false, // every call is a model call, as with a fresh judge
 });

@@ -26,7 +26,7 @@ export interface RateLimitFigures {
 export async function rateLimitScenario(serverRps: number, configuredRpm?: number, calls = 60, jobMs = 1000): Promise<RateLimitFigures> {
   const emulator = await startShortApiEmulator({ rpsLimit: serverRps, latencyMs: jobMs, rules: [{ match: 'item ', reply: (p) => `done ${p}` }] });
   const executor = createExecutor({
-    provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url }),
+    provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url }),
     concurrency: 32,
     cache: false,
     ...(configuredRpm ? { rateLimit: { requestsPerMinute: configuredRpm } } : {}),

@@ -73,7 +73,7 @@ export async function telemetryRows(row: RowFn, log: (text: string) => void): Pr
   const emulator = await childEmulator(0);
   const folder = mkdtempSync(join(tmpdir(), 'shoal-bench-telemetry-'));
   try {
-    const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+    const provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url });
     // Made before any provider could be registered: nothing is, so this one is off for good.
     const off = openTelemetry();
     const tracing = memoryTracing();

@@ -37,13 +37,13 @@ async function main() {
   let provider: ModelProvider;
   if (process.env.SHORTAPI_KEY) {
     provider = shortApi();
-    console.log(`Using ShortAPI at ${(provider as ReturnType<typeof shortApi>).baseUrl} with the key from SHORTAPI_KEY, model ${provider.model}.`);
+    console.log(`Using ShortAPI at ${(provider as ReturnType<typeof shortApi>).baseURL} with the key from SHORTAPI_KEY, model ${provider.model}.`);
   } else {
     emulator = await startShortApiEmulator({ latencyMs: { min: 300, max: 800 }, seed: 42, faults: { rateLimit: 0.04, retryAfterSeconds: 0 } });
     console.log(
       `SHORTAPI_KEY is not set: running against the ShortAPI emulator in this process (${emulator.url}); answers come from its offline simulator, not a model, and 4% of creates get a 429 on purpose.`,
     );
-    provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+    provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url });
   }
 
   const executor = createExecutor({ provider, concurrency: 8, retry: { baseDelayMs: 100 } });

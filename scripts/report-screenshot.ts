@@ -34,7 +34,7 @@ const emulator = await startShortApiEmulator({
   faults: { rateLimit: 0.03, serverError: 0.01, failJob: 0.04 },
 });
 const executor = createExecutor({
-  provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 60 } }),
+  provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 60 } }),
   concurrency: 32,
   retry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 400 },
 });

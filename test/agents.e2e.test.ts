@@ -32,7 +32,7 @@ describe('an agent with nested output, on both providers', () => {
   beforeAll(async () => {
     emulator = await startShortApiEmulator({ latencyMs: 5 });
     server = await startOpenAICompatibleServer();
-    viaShortApi = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }) });
+    viaShortApi = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 } }) });
     viaOpenAI = createExecutor({ provider: openAICompatible({ baseURL: server.url, model: 'test-model' }) });
   });
   afterAll(async () => {
@@ -74,7 +74,7 @@ describe('an agent with nested output, on both providers', () => {
       ticket: `Ticket ${i}: ${['charged twice', 'app crashes', 'cannot log in', 'feature idea'][i % 4]}`,
     }));
     const executor = createExecutor({
-      provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+      provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 } }),
       concurrency: 64,
       cache: false,
     });

@@ -410,7 +410,7 @@ const rows: Row[] = [
       const saved = process.env.SHORTAPI_KEY;
       delete process.env.SHORTAPI_KEY;
       try {
-        return rejection(() => shortApi({ baseUrl: door.url }));
+        return rejection(() => shortApi({ baseURL: door.url }));
       } finally {
         if (saved !== undefined) process.env.SHORTAPI_KEY = saved;
       }
@@ -422,7 +422,7 @@ const rows: Row[] = [
     input: 'a key with white space in it',
     expected: { error: ShoalConfigError.isInstance, code: 'CONFIG_INVALID', message: /The ShortAPI key contains white space: check how SHORTAPI_KEY was set/ },
     jobs: 0,
-    act: (door) => rejection(() => shortApi({ apiKey: 'sk-bad key-123456', baseUrl: door.url })),
+    act: (door) => rejection(() => shortApi({ apiKey: 'sk-bad key-123456', baseURL: door.url })),
   },
   {
     door: 'shortApi',
@@ -810,7 +810,7 @@ async function openDoor(row: Row) {
   const executors: Executor[] = [];
   const providers: ShortApiProvider[] = [];
   const executorWith = (options: Omit<ExecutorOptions, 'provider'>, provider: Partial<ShortApiOptions> = {}) => {
-    const made = shortApi({ apiKey, baseUrl: url, poll: { initialDelayMs: 2 }, ...row.provider, ...provider });
+    const made = shortApi({ apiKey, baseURL: url, poll: { initialDelayMs: 2 }, ...row.provider, ...provider });
     providers.push(made);
     const executor = createExecutor({ provider: made, cache: false, retry: { baseDelayMs: 1, maxDelayMs: 5 }, random: () => 0, ...options });
     executors.push(executor);

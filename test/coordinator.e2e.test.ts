@@ -60,7 +60,7 @@ async function setup(
   closers.push(() => emulator.close());
   // No dedup: the simulator's 50 items may repeat, and every sub-call should reach the emulator here.
   const executor = createExecutor({
-    provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+    provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 } }),
     concurrency,
     cache: false,
     dedupe: false,
@@ -263,7 +263,7 @@ describe('the coordinator at the edges: close, reasonless aborts, defaulted inpu
     });
     const emulator = await startShortApiEmulator({ latencyMs: 2 });
     closers.push(() => emulator.close());
-    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }) });
+    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 2 } }) });
     closers.push(() => executor.close());
     const coordinator = createCoordinator({ executor, agents: [withDefault] });
     const result = await coordinator.execute(

@@ -151,7 +151,7 @@ describe('public API', () => {
         child.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
       });
       const { url, apiKey } = JSON.parse(line) as { url: string; apiKey: string };
-      const executor = core.createExecutor({ provider: core.shortApi({ apiKey, baseUrl: url }) });
+      const executor = core.createExecutor({ provider: core.shortApi({ apiKey, baseURL: url }) });
       const result = await executor.complete({ prompt: 'hello from the bin test' });
       expect(result.text).toMatch(/^\[simulated, not a model\]/);
       await executor.close();

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 async function setup() {
   const emulator = await startShortApiEmulator({ rules: [{ match: isExtractPrompt, reply: extractionReply }] });
-  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }), concurrency: 32 });
+  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 1 } }), concurrency: 32 });
   cleanups.push(
     () => emulator.close(),
     () => executor.close(),
@@ -124,7 +124,7 @@ describe('extract() on the emulator over HTTP', () => {
       ],
     });
     const executor = createExecutor({
-      provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }),
+      provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 1 } }),
       retry: { maxAttempts: 1 },
     });
     cleanups.push(

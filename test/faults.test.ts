@@ -21,7 +21,7 @@ describe('2,000 calls under faults', () => {
       faults: { rateLimit: 0.06, retryAfterSeconds: 0, serverError: 0.02, queryServerError: 0.02, dropQuery: 0.01, failJob: 0.01, dropCreate: 0.01 },
     });
     const executor = createExecutor({
-      provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+      provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 } }),
       concurrency: 64,
       retry: { maxAttempts: 6, baseDelayMs: 2, maxDelayMs: 50 },
       cache: false,

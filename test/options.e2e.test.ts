@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'shoal-options-'));
 
 beforeAll(async () => {
   emulator = await startShortApiEmulator({ latencyMs: 1000 });
-  executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url }) });
+  executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url }) });
 });
 afterAll(async () => {
   await executor.close();
@@ -49,7 +49,7 @@ const labeler = defineAgent({
   output: z.object({ label: z.string() }),
   instructions: 'LABEL the text.',
 });
-const provider = () => shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+const provider = () => shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url });
 const items = [
   { id: 'a', text: 'alpha' },
   { id: 'b', text: 'beta' },
@@ -114,28 +114,28 @@ const rows: Row[] = [
   // ---- shortApi ----
   {
     door: 'shortApi poll.maxDelayMs 0',
-    act: () => shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { maxDelayMs: 0 } }),
+    act: () => shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { maxDelayMs: 0 } }),
     message: ['Expected `poll.maxDelayMs` to be a number from 2 and up', 'got `0` (number)', 'busy loop'],
   },
   {
     door: 'shortApi poll typo',
-    act: () => shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { maxDelyMs: 100 } as never }),
+    act: () => shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { maxDelyMs: 100 } as never }),
     message: ['Unknown option `maxDelyMs` in shortApi({ poll }). Did you mean `maxDelayMs`?'],
   },
   {
     door: 'shortApi callback.maxBodyBytes -1',
-    act: () => shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, callback: { maxBodyBytes: -1 } }),
+    act: () => shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, callback: { maxBodyBytes: -1 } }),
     message: 'Expected `callback.maxBodyBytes` to be an integer from 1 and up, got `-1` (number).',
   },
   {
     door: 'shortApi args as a string',
-    act: () => shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, args: 'temperature=0' as never }),
+    act: () => shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, args: 'temperature=0' as never }),
     message: ['Expected `args` to be an object of model arguments', 'got `"temperature=0"` (string)'],
   },
   {
     door: 'shortApi basUrl (a typo)',
     act: () => shortApi({ apiKey: emulator.apiKey, basUrl: emulator.url } as never),
-    message: ['Unknown option `basUrl` in shortApi(). Did you mean `baseUrl`?'],
+    message: ['Unknown option `basUrl` in shortApi(). Did you mean `baseURL`?'],
   },
 
   // ---- openAICompatible ----
@@ -252,30 +252,30 @@ describe('defect 11: a key in a base URL is refused and never shown', () => {
   const KEY = 'sk-e2e-pasted-key-0123456789';
   const cases = [
     [
-      'shortApi baseUrl with user:key@',
-      () => shortApi({ apiKey: KEY, baseUrl: `http://user:${KEY}@127.0.0.1:9` }),
-      '`baseUrl` holds a credential (a password before the host',
+      'shortApi baseURL with user:key@',
+      () => shortApi({ apiKey: KEY, baseURL: `http://user:${KEY}@127.0.0.1:9` }),
+      '`baseURL` holds a credential (a password before the host',
     ],
     [
-      'shortApi baseUrl ?api_key=',
-      () => shortApi({ apiKey: KEY, baseUrl: `http://127.0.0.1:9/?api_key=${KEY}` }),
-      '`baseUrl` holds a credential (the query parameter `api_key`',
+      'shortApi baseURL ?api_key=',
+      () => shortApi({ apiKey: KEY, baseURL: `http://127.0.0.1:9/?api_key=${KEY}` }),
+      '`baseURL` holds a credential (the query parameter `api_key`',
     ],
-    ['shortApi baseUrl ?key=', () => shortApi({ apiKey: KEY, baseUrl: `http://127.0.0.1:9?key=${KEY}` }), 'the query parameter `key`'],
-    ['shortApi baseUrl ?token=', () => shortApi({ apiKey: KEY, baseUrl: `http://127.0.0.1:9?token=${KEY}` }), 'the query parameter `token`'],
+    ['shortApi baseURL ?key=', () => shortApi({ apiKey: KEY, baseURL: `http://127.0.0.1:9?key=${KEY}` }), 'the query parameter `key`'],
+    ['shortApi baseURL ?token=', () => shortApi({ apiKey: KEY, baseURL: `http://127.0.0.1:9?token=${KEY}` }), 'the query parameter `token`'],
     [
-      'shortApi baseUrl ?access_token=',
-      () => shortApi({ apiKey: KEY, baseUrl: `http://127.0.0.1:9?access_token=${KEY}` }),
+      'shortApi baseURL ?access_token=',
+      () => shortApi({ apiKey: KEY, baseURL: `http://127.0.0.1:9?access_token=${KEY}` }),
       'the query parameter `access_token`',
     ],
     [
       'a key that is not the apiKey',
-      () => shortApi({ apiKey: 'sk-the-real-key-000', baseUrl: `http://127.0.0.1:9?api_key=${KEY}` }),
+      () => shortApi({ apiKey: 'sk-the-real-key-000', baseURL: `http://127.0.0.1:9?api_key=${KEY}` }),
       'the query parameter `api_key`',
     ],
     [
       'callback publicUrl',
-      () => shortApi({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9', callback: { publicUrl: `https://tunnel.example.invalid/?token=${KEY}` } }),
+      () => shortApi({ apiKey: KEY, baseURL: 'http://127.0.0.1:9', callback: { publicUrl: `https://tunnel.example.invalid/?token=${KEY}` } }),
       '`callback.publicUrl` holds a credential',
     ],
     ['openAICompatible baseURL', () => openAICompatible({ baseURL: `https://u:${KEY}@llm.example.invalid/v1`, model: 'm' }), '`baseURL` holds a credential'],
@@ -293,10 +293,10 @@ describe('defect 11: a key in a base URL is refused and never shown', () => {
   });
 
   it('any other query string is refused too (it would be dropped); a clean base URL is taken, and prints no key', async () => {
-    const error = await configError(() => shortApi({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9/api?region=eu' }));
-    expect(error.message).toMatch(/^`baseUrl` has a query string \(`region`\), which would be dropped from every request/);
-    const clean = shortApi({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9/api' });
-    expect(clean.baseUrl).toBe('http://127.0.0.1:9/api');
+    const error = await configError(() => shortApi({ apiKey: KEY, baseURL: 'http://127.0.0.1:9/api?region=eu' }));
+    expect(error.message).toMatch(/^`baseURL` has a query string \(`region`\), which would be dropped from every request/);
+    const clean = shortApi({ apiKey: KEY, baseURL: 'http://127.0.0.1:9/api' });
+    expect(clean.baseURL).toBe('http://127.0.0.1:9/api');
     expect(inspect(createExecutor({ provider: clean }), { depth: Infinity, showHidden: true })).not.toContain(KEY);
   });
 });

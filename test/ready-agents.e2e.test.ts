@@ -21,7 +21,7 @@ async function setup(): Promise<{ emulator: ShortApiEmulator; executor: Executor
       { match: isClassifyPrompt, reply: triageReply },
     ],
   });
-  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }), concurrency: 16 });
+  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 2 } }), concurrency: 16 });
   cleanups.push(
     () => emulator.close(),
     () => executor.close(),
@@ -102,7 +102,7 @@ describe('classify() on the emulator over HTTP', () => {
 
   it('a packed call whose create answer was lost fails its items, never pays again for each one', async () => {
     const emulator = await startShortApiEmulator({ rules: [{ match: isClassifyPrompt, reply: (p) => ({ text: triageReply(p), dropCreate: true }) }] });
-    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }) });
+    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 2 } }) });
     cleanups.push(
       () => emulator.close(),
       () => executor.close(),

@@ -45,11 +45,11 @@ describe('the API key stays secret', () => {
     const collect = (name: string) => (event: unknown) =>
       events.push(`${name} ${JSON.stringify(event, (_k, v) => (ShoalError.isInstance(v) ? dumpError(v) : v))}`);
     const good = createExecutor({
-      provider: shortApi({ apiKey: KEY, baseUrl: emulator.url, poll: { initialDelayMs: 2 } }),
+      provider: shortApi({ apiKey: KEY, baseURL: emulator.url, poll: { initialDelayMs: 2 } }),
       retry: { maxAttempts: 2, baseDelayMs: 1 },
     });
     const wrongKey = `${KEY}-wrong`;
-    const bad = createExecutor({ provider: shortApi({ apiKey: wrongKey, baseUrl: emulator.url }) });
+    const bad = createExecutor({ provider: shortApi({ apiKey: wrongKey, baseURL: emulator.url }) });
     for (const name of ['call-queued', 'call-start', 'job-created', 'call-retry', 'call-end', 'call-error', 'call-cached'] as const) {
       good.events.on(name, collect(name));
       bad.events.on(name, collect(name));
@@ -179,7 +179,7 @@ describe('the API key stays secret across every layer', () => {
       instructions: 'LIST the words.',
     });
 
-    const options = { baseUrl: relay.url, poll: { initialDelayMs: 2 } };
+    const options = { baseURL: relay.url, poll: { initialDelayMs: 2 } };
     const retry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
     const polling = createExecutor({ provider: shortApi({ apiKey: KEY, ...options }), retry, cache: false });
     const callbacks = createExecutor({ provider: shortApi({ apiKey: KEY, ...options, callback: { deadlineMs: 300 } }), retry, cache: false });
@@ -239,7 +239,7 @@ describe('the API key stays secret across every layer', () => {
     await keep(flow.map(labeler, [{ text: 'x' }, { text: 'y' }]));
     flow.end();
     // Option errors that are handed the key.
-    for (const bad of [() => shortApi({ apiKey: `two words ${KEY}` }), () => shortApi({ apiKey: KEY, baseUrl: `ftp://${KEY}@example.invalid` })]) {
+    for (const bad of [() => shortApi({ apiKey: `two words ${KEY}` }), () => shortApi({ apiKey: KEY, baseURL: `ftp://${KEY}@example.invalid` })]) {
       try {
         bad();
       } catch (error) {

@@ -28,7 +28,7 @@ async function emulatorWith(options: EmulatorOptions): Promise<ShortApiEmulator>
 
 function executorOn(emulator: ShortApiEmulator, db: string, options: { budgetUsd?: number } = {}): Executor {
   return createExecutor({
-    provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+    provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 } }),
     store: sqliteStore(db),
     concurrency: 32, // all N at once
     random: () => 0,

@@ -39,7 +39,7 @@ describe('the API key never reaches the store, its errors or its events', () => 
       faults: { dropCreate: 0.2 },
       rules: [{ match: '', reply: 'ANSWER-MARK' }],
     });
-    const first = createExecutor({ provider: shortApi({ apiKey: KEY, baseUrl: slow.url, poll: { initialDelayMs: 5 } }), store: sqliteStore(path) });
+    const first = createExecutor({ provider: shortApi({ apiKey: KEY, baseURL: slow.url, poll: { initialDelayMs: 5 } }), store: sqliteStore(path) });
     watch(first);
     // Callers that stop waiting once their job exists leave jobs in the journal; lost create answers leave intents.
     const leave = new AbortController();
@@ -57,7 +57,7 @@ describe('the API key never reaches the store, its errors or its events', () => 
 
     // The rerun meets a server that knows none of those jobs: unknown-job errors, re-creates.
     const other = await startShortApiEmulator({ apiKey: KEY, latencyMs: 2, rules: [{ match: '', reply: 'ANSWER-MARK' }] });
-    const second = createExecutor({ provider: shortApi({ apiKey: KEY, baseUrl: other.url, poll: { initialDelayMs: 5 } }), store: sqliteStore(path) });
+    const second = createExecutor({ provider: shortApi({ apiKey: KEY, baseURL: other.url, poll: { initialDelayMs: 5 } }), store: sqliteStore(path) });
     watch(second);
     const again = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => second.complete({ prompt: `${PROMPT_MARK} ${i}` })));
     for (const o of again) if (o.status === 'rejected') errors.push(dump(o.reason));

@@ -27,7 +27,7 @@ export async function connect(options: BackendOptions = {}): Promise<Backend> {
   const say = options.announce === false ? () => {} : (line: string) => console.log(line);
   if (process.env.SHORTAPI_KEY) {
     const provider = shortApi();
-    say(`Using ShortAPI at ${provider.baseUrl} with the key from SHORTAPI_KEY, model ${provider.model}.`);
+    say(`Using ShortAPI at ${provider.baseURL} with the key from SHORTAPI_KEY, model ${provider.model}.`);
     const executor = createExecutor({ provider, concurrency });
     return { executor, emulator: undefined, close: () => executor.close() };
   }
@@ -35,7 +35,7 @@ export async function connect(options: BackendOptions = {}): Promise<Backend> {
   say(
     `SHORTAPI_KEY is not set: running against the ShortAPI emulator in this process (${emulator.url}); answers come from its offline simulator, not a model: they fit the schemas but judge nothing.`,
   );
-  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url }), concurrency });
+  const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url }), concurrency });
   return {
     executor,
     emulator,

@@ -27,7 +27,7 @@ function sample(label) {
 // cache would only grow to its 10,000 entries and blur the measure.
 const durable = config.store ? { store: (await import('@shoal/store-sqlite')).sqliteStore(config.store) } : { cache: false };
 const executor = createExecutor({
-  provider: shortApi({ apiKey, baseUrl: url, poll: { initialDelayMs: 5 } }),
+  provider: shortApi({ apiKey, baseURL: url, poll: { initialDelayMs: 5 } }),
   concurrency,
   retry: { maxAttempts: 6, baseDelayMs: 2, maxDelayMs: 50 },
   ...durable,

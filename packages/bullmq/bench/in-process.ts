@@ -3,8 +3,8 @@
 //   node --import tsx packages/bullmq/bench/in-process.ts BASE_URL CONCURRENCY WARM N   (key: SHORTAPI_KEY)
 import { createExecutor, shortApi } from '@shoal/core';
 
-const [baseUrl, concurrency, warm, n] = process.argv.slice(2);
-const executor = createExecutor({ provider: shortApi({ baseUrl: baseUrl! }), concurrency: Number(concurrency) });
+const [baseURL, concurrency, warm, n] = process.argv.slice(2);
+const executor = createExecutor({ provider: shortApi({ baseURL: baseURL! }), concurrency: Number(concurrency) });
 const run = (count: number, label: string) => Promise.all(Array.from({ length: count }, (_, i) => executor.complete({ prompt: `${label} ${i}` })));
 await run(Number(warm), 'in-process warm');
 const before = process.cpuUsage();

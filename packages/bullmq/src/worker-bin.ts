@@ -74,7 +74,7 @@ const refuse = (error: unknown): never => {
 };
 let provider: ReturnType<typeof shortApi>;
 try {
-  provider = shortApi(values['base-url'] ? { baseUrl: values['base-url'] } : {});
+  provider = shortApi(values['base-url'] ? { baseURL: values['base-url'] } : {});
 } catch (error) {
   provider = refuse(error);
 }

@@ -18,7 +18,7 @@ describe.skipIf(!redisAvailable)('a budget and a call handed back', () => {
     const emulator = await startShortApiEmulator({ latencyMs: Number.POSITIVE_INFINITY });
     onCleanUp(() => emulator.close());
     const queue = `budget-hand-back-${process.pid}`;
-    const worker = () => startWorker({ connection: redis.url, queue, concurrency: 2, provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }) });
+    const worker = () => startWorker({ connection: redis.url, queue, concurrency: 2, provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey }) });
     const finishAll = () => {
       for (const job of emulator.jobs) if (job.status < 2) emulator.finish(job.id);
     };

@@ -118,7 +118,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     onCleanUp(() => emulator.close());
     const queue = `budget-${process.pid}-${++queues}`;
     const workers: WorkerProcess[] = await Promise.all(
-      Array.from({ length: 4 }, () => spawnWorker({ redis: redis.url, queue, baseUrl: emulator.url, apiKey: emulator.apiKey, concurrency: 8 })),
+      Array.from({ length: 4 }, () => spawnWorker({ redis: redis.url, queue, baseURL: emulator.url, apiKey: emulator.apiKey, concurrency: 8 })),
     );
     for (const worker of workers) {
       onCleanUp(async () => {
@@ -186,7 +186,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
       connection: redis.url,
       queue,
       concurrency: 2,
-      provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }),
+      provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey }),
       retry: { maxAttempts: 2, baseDelayMs: 1 },
     });
     onCleanUp(() => worker.close());
@@ -227,7 +227,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     const id = key!.split(':').at(-1)!;
     const records = new BudgetRecords(client, queue);
     expect((await records.admit(id, 'elsewhere')).status).toBe('admitted');
-    const start = () => startWorker({ connection: redis.url, queue, concurrency: 2, provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }) });
+    const start = () => startWorker({ connection: redis.url, queue, concurrency: 2, provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey }) });
     const first = await start();
     const call = executor.complete({ prompt: 'budget call that waits' });
     const bull = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } });

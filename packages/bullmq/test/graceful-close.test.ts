@@ -29,7 +29,7 @@ async function setup() {
       queue,
       concurrency,
       lockDurationMs: 60_000, // nothing here is handed on by the stalled-job check: only by the close
-      provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }),
+      provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey }),
     });
     onCleanUp(() => started.close({ deadlineMs: 0 }));
     return started;
@@ -143,7 +143,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
         queue,
         concurrency: 2,
         lockDurationMs: 1000,
-        provider: shortApi({ baseUrl: emulator.url, apiKey: emulator.apiKey }),
+        provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey }),
       });
     const first = await worker();
     const producer = await bullmqExecutor({ connection: redis.url, queue });
@@ -165,7 +165,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a worker closes gracefully, fin
   it('shoal-worker: SIGTERM hands back what the deadline leaves and exits 0; a second signal stops at once', async () => {
     const { emulator, redis, queue, producer, written, eventually, finishAll } = await setup();
     const spawn = (shutdownMs: number): Promise<WorkerProcess> =>
-      spawnWorker({ redis: redis.url, queue, baseUrl: emulator.url, apiKey: emulator.apiKey, concurrency: 3, lockMs: 1000, shutdownMs }).then((worker) => {
+      spawnWorker({ redis: redis.url, queue, baseURL: emulator.url, apiKey: emulator.apiKey, concurrency: 3, lockMs: 1000, shutdownMs }).then((worker) => {
         onCleanUp(async () => {
           worker.child.kill('SIGKILL');
           await worker.exited;

@@ -26,7 +26,7 @@ describe.skipIf(!redisAvailable)('@shoal/bullmq: a queue survives a Redis restar
     // A job Redis made active just as it died, whose answer never reached its worker, is active with nobody running it:
     // BullMQ's stalled-job check hands it on once its lock expires. A short lock makes that seconds, not 45.
     for (let i = 0; i < 2; i++) {
-      const worker = await spawnWorker({ redis: redis.url, queue, baseUrl: emulator.url, apiKey: emulator.apiKey, concurrency: 8, lockMs: 3000 });
+      const worker = await spawnWorker({ redis: redis.url, queue, baseURL: emulator.url, apiKey: emulator.apiKey, concurrency: 8, lockMs: 3000 });
       onCleanUp(async () => {
         worker.child.kill('SIGKILL');
         await worker.exited;

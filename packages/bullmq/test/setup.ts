@@ -40,7 +40,7 @@ export async function setup(emulatorOptions: Parameters<typeof startShortApiEmul
     const worker = await spawnWorker({
       redis: redis.url,
       queue,
-      baseUrl: emulator.url,
+      baseURL: emulator.url,
       apiKey: emulator.apiKey,
       concurrency: options.concurrency ?? 8,
       ...(options.lockMs ? { lockMs: options.lockMs } : {}),

@@ -16,7 +16,7 @@ export interface WorkerProcess {
 export function spawnWorker(options: {
   redis: string;
   queue: string;
-  baseUrl: string;
+  baseURL: string;
   apiKey: string;
   concurrency?: number;
   lockMs?: number;
@@ -24,7 +24,7 @@ export function spawnWorker(options: {
   maxAttempts?: number;
   shutdownMs?: number;
 }): Promise<WorkerProcess> {
-  const args = [BIN, '--redis', options.redis, '--queue', options.queue, '--base-url', options.baseUrl, '--concurrency', String(options.concurrency ?? 8)];
+  const args = [BIN, '--redis', options.redis, '--queue', options.queue, '--base-url', options.baseURL, '--concurrency', String(options.concurrency ?? 8)];
   if (options.lockMs) args.push('--lock-ms', String(options.lockMs));
   if (options.requestsPerMinute) args.push('--requests-per-minute', String(options.requestsPerMinute));
   if (options.maxAttempts) args.push('--max-attempts', String(options.maxAttempts));

@@ -47,16 +47,16 @@ export async function openSession(options: SessionOptions, say: (line: string) =
     let provider: ModelProvider;
     if (options.dryRun) {
       // The model and prices of the run it stands for: shortApi()'s default model (nothing is sent).
-      const probe = shortApi({ apiKey: 'dry-run', baseUrl: 'http://127.0.0.1:1' });
+      const probe = shortApi({ apiKey: 'dry-run', baseURL: 'http://127.0.0.1:1' });
       provider = dryRunProvider({ model: probe.model, ...(options.outputTokens === undefined ? {} : { outputTokens: options.outputTokens }) });
       await probe.close();
     } else if (process.env.SHORTAPI_KEY) {
       const shortapi = shortApi();
       provider = shortapi;
-      say(`Using ShortAPI at ${shortapi.baseUrl} (key from SHORTAPI_KEY), model ${shortapi.model}.`);
+      say(`Using ShortAPI at ${shortapi.baseURL} (key from SHORTAPI_KEY), model ${shortapi.model}.`);
     } else {
       emulator = await startShortApiEmulator({ latencyMs: { min: 150, max: 600 }, seed: 42 });
-      provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url });
+      provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url });
       say(
         `SHORTAPI_KEY is not set: running against the ShortAPI emulator in this process (${emulator.url}); its answers come from an offline simulator that fits the schema and judges nothing.`,
       );

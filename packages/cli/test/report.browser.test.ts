@@ -96,7 +96,7 @@ describe('the HTML run report', () => {
       rules: [{ match: 'always fails', reply: { fail: 'the model could not answer' } }],
     });
     const executor = createExecutor({
-      provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+      provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 } }),
       concurrency: 8,
       retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
     });

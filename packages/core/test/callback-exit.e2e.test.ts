@@ -12,7 +12,7 @@ describe('the callback receiver', () => {
       // The program makes one call with callbacks on, prints its answer, and ends without executor.close().
       const program = `
         const { createExecutor, shortApi } = await import(${JSON.stringify(CORE)});
-        const executor = createExecutor({ provider: shortApi({ apiKey: ${JSON.stringify(emulator.apiKey)}, baseUrl: ${JSON.stringify(emulator.url)}, callback: true }) });
+        const executor = createExecutor({ provider: shortApi({ apiKey: ${JSON.stringify(emulator.apiKey)}, baseURL: ${JSON.stringify(emulator.url)}, callback: true }) });
         const result = await executor.complete({ prompt: 'one call' });
         console.log(result.jobId ? 'answered' : 'no job');
       `;

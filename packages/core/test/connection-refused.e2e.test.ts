@@ -18,7 +18,7 @@ describe('a server that is not there', () => {
   it('is named in the error, by origin only (no path, no key), with what to check', async () => {
     const port = await closedPort();
     for (const provider of [
-      shortApi({ apiKey: 'sk-secret-connection-test', baseUrl: `http://127.0.0.1:${port}/api/v1` }),
+      shortApi({ apiKey: 'sk-secret-connection-test', baseURL: `http://127.0.0.1:${port}/api/v1` }),
       openAICompatible({ baseURL: `http://127.0.0.1:${port}/v1`, model: 'm', apiKey: 'sk-secret-connection-test' }),
     ]) {
       const executor = createExecutor({ provider, retry: { maxAttempts: 1 } });

@@ -195,7 +195,7 @@ describe('executor: bad options fail at construction', () => {
     } finally {
       if (saved !== undefined) process.env.SHORTAPI_KEY = saved;
     }
-    expect(() => shortApi({ apiKey: 'k-12345678', baseUrl: 'ftp://x' })).toThrow(/http\(s\) URL/);
+    expect(() => shortApi({ apiKey: 'k-12345678', baseURL: 'ftp://x' })).toThrow(/http\(s\) URL/);
     expect(() => shortApi({ apiKey: 'k-12345678', pol: {} } as never)).toThrow(/Unknown option `pol`/);
   });
 });

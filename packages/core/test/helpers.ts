@@ -17,12 +17,12 @@ export interface Rig {
 /** An emulator on 127.0.0.1, a provider pointed at it and an executor, all closed after the test. */
 export async function rig(
   emulatorOptions: EmulatorOptions = {},
-  providerOptions: Omit<ShortApiOptions, 'apiKey' | 'baseUrl'> & { apiKey?: string } = {},
+  providerOptions: Omit<ShortApiOptions, 'apiKey' | 'baseURL'> & { apiKey?: string } = {},
   executorOptions: Omit<ExecutorOptions, 'provider'> = {},
 ): Promise<Rig> {
   const emulator = await startShortApiEmulator(emulatorOptions);
   cleanups.push(() => emulator.close());
-  const provider = shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 }, ...providerOptions });
+  const provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 }, ...providerOptions });
   const executor = createExecutor({ provider, random: () => 0, ...executorOptions });
   cleanups.push(() => executor.close({ drain: false }));
   return { emulator, provider, executor };

@@ -55,7 +55,7 @@ const idle = () => {
 describe('HttpClient: creates and idle keep-alive sockets', () => {
   it('never sends a create on a socket idle for a second or more: that socket is retired unwritten', async () => {
     const s = await server((_req, res) => res.end('{}'));
-    const client = new HttpClient({ baseUrl: s.url });
+    const client = new HttpClient({ baseURL: s.url });
     try {
       await client.send({ method: 'POST', path: '/create', body: '{}' });
       idle();
@@ -76,7 +76,7 @@ describe('HttpClient: creates and idle keep-alive sockets', () => {
     // The server reads the create and drops the connection at once (on loopback, within a
     // millisecond of the write): the job may exist, so this is never taken for "not sent".
     const s = await server((req, res, n) => (n === 1 ? res.end('{}') : req.socket.destroy()));
-    const client = new HttpClient({ baseUrl: s.url });
+    const client = new HttpClient({ baseURL: s.url });
     try {
       await client.send({ method: 'POST', path: '/create', body: '{}' });
       const error = await client.send({ method: 'POST', path: '/create', body: '{}' }).catch((e: unknown) => e);
@@ -99,7 +99,7 @@ describe('HttpClient: creates and idle keep-alive sockets', () => {
       res.end(JSON.stringify({ code: 0, data: { status: 2, result: { text: 'done' } } }));
     });
     const executor = createExecutor({
-      provider: shortApi({ apiKey: 'sk-test-0123456789', baseUrl: s.url, poll: { initialDelayMs: 1 } }),
+      provider: shortApi({ apiKey: 'sk-test-0123456789', baseURL: s.url, poll: { initialDelayMs: 1 } }),
       retry: { baseDelayMs: 1 },
     });
     try {

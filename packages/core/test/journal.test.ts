@@ -69,7 +69,7 @@ async function emulatorFor(options: EmulatorOptions): Promise<ShortApiEmulator> 
 
 function run(emulator: ShortApiEmulator, store: DurableStore, options: Omit<ExecutorOptions, 'provider' | 'store'> = {}): Executor {
   const executor = createExecutor({
-    provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+    provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 } }),
     store,
     random: () => 0,
     retry: { baseDelayMs: 1 },

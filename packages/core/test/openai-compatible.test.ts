@@ -136,7 +136,7 @@ describe('answers that quote the key', () => {
     expect((await executor.complete({ prompt: 'echo' })).text).toBe('Bearer tokens are fine; yours is [redacted].');
     const emulator = await startShortApiEmulator({ apiKey: key, rules: [{ match: 'echo', reply: echo }] });
     closers.push(() => emulator.close());
-    const viaJobs = createExecutor({ provider: shortApi({ apiKey: key, baseUrl: emulator.url, poll: { initialDelayMs: 1 } }), cache: false });
+    const viaJobs = createExecutor({ provider: shortApi({ apiKey: key, baseURL: emulator.url, poll: { initialDelayMs: 1 } }), cache: false });
     closers.push(() => viaJobs.close());
     expect((await viaJobs.complete({ prompt: 'echo' })).text).toBe('Bearer tokens are fine; yours is [redacted].');
   });

@@ -31,7 +31,7 @@ function configError(make: () => unknown): ShoalConfigError {
 
 const executorError = (options: Record<string, unknown>) => configError(() => createExecutor({ provider, ...options } as never)).message;
 const shortApiError = (options: Record<string, unknown>) =>
-  configError(() => shortApi({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9', ...options } as never)).message;
+  configError(() => shortApi({ apiKey: KEY, baseURL: 'http://127.0.0.1:9', ...options } as never)).message;
 
 describe('did you mean', () => {
   it.each([
@@ -39,7 +39,7 @@ describe('did you mean', () => {
     ['maxDelyMs', ['initialDelayMs', 'minDelayMs', 'maxDelayMs', 'targetQuantile'], 'maxDelayMs'],
     ['ambigousCreates', ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs', 'ambiguousCreates'], 'ambiguousCreates'],
     ['concurency', ['provider', 'concurrency', 'cache'], 'concurrency'],
-    ['baseURL', ['apiKey', 'baseUrl', 'model'], 'baseUrl'],
+    ['baseUrl', ['apiKey', 'baseURL', 'model'], 'baseURL'],
     ['budget', ['budgetUsd', 'pricing'], 'budgetUsd'],
     ['sync', ['path', 'synchronous'], 'synchronous'],
     ['maxDelayMS', ['maxDelayMs', 'minDelayMs'], 'maxDelayMs'],
@@ -239,7 +239,7 @@ describe('shortApi(): every option checked', () => {
     [{ requestTimeoutMs: Number.NaN }, 'Expected `requestTimeoutMs` to be a number from 1 and up, got `NaN` (number).'],
     [{ maxSockets: 1.5 }, 'Expected `maxSockets` to be an integer from 1 and up, got `1.5` (number).'],
     [{ maxJobWaitMs: 0 }, 'Expected `maxJobWaitMs` to be a number from 1 and up, got `0` (number).'],
-    [{ baseURL: 'http://127.0.0.1:9' }, 'Unknown option `baseURL` in shortApi(). Did you mean `baseUrl`?'],
+    [{ baseUrl: 'http://127.0.0.1:9' }, 'Unknown option `baseUrl` in shortApi(). Did you mean `baseURL`?'],
   ])('%o', (options, message) => {
     expect(shortApiError(options)).toContain(message);
   });
@@ -269,9 +269,9 @@ describe('a key pasted into a base URL is refused, and never echoed (defect 11)'
     [`http://127.0.0.1:9/${KEY}/`, /your API key, pasted into it/],
   ] as const;
 
-  it.each(withKeyIn)('shortApi baseUrl %s', (baseUrl, where) => {
-    const message = configError(() => shortApi({ apiKey: KEY, baseUrl })).message;
-    expect(message).toMatch(/^`baseUrl` holds a credential/);
+  it.each(withKeyIn)('shortApi baseURL %s', (baseURL, where) => {
+    const message = configError(() => shortApi({ apiKey: KEY, baseURL })).message;
+    expect(message).toMatch(/^`baseURL` holds a credential/);
     expect(message).toMatch(where);
     expect(message).toContain('Pass the key as `apiKey` to shortApi(), or set the SHORTAPI_KEY environment variable.');
     expect(message).not.toContain(KEY);
@@ -303,14 +303,14 @@ describe('a key pasted into a base URL is refused, and never echoed (defect 11)'
   });
 
   it('any other query string or fragment would be dropped: refused, naming the parameters only', () => {
-    expect(shortApiError({ baseUrl: 'https://api.example.invalid/?region=eu' })).toBe(
-      '`baseUrl` has a query string (`region`), which would be dropped from every request: shoal appends its own paths to the URL\'s origin and path. Remove it, e.g. "https://api.example.invalid".',
+    expect(shortApiError({ baseURL: 'https://api.example.invalid/?region=eu' })).toBe(
+      '`baseURL` has a query string (`region`), which would be dropped from every request: shoal appends its own paths to the URL\'s origin and path. Remove it, e.g. "https://api.example.invalid".',
     );
     expect(configError(() => openAICompatible({ baseURL: 'http://127.0.0.1:9/v1#x', model: 'm' })).message).toMatch(/`baseURL` has a fragment/);
   });
 
   it('a plain base URL still works, and inspect() shows no key', () => {
-    const provider = shortApi({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9/api/' });
+    const provider = shortApi({ apiKey: KEY, baseURL: 'http://127.0.0.1:9/api/' });
     expect(inspect(provider, { depth: Infinity, showHidden: true })).not.toContain(KEY);
   });
 });
@@ -382,5 +382,17 @@ describe('agents and the coordinator: every option checked', () => {
     expect((execute as Error).message).toContain('Unknown option `onStepErrors` in coordinator.execute(). Did you mean `onStepError`?');
     expect(configError(() => coordinator.flow({ onStepError: 'skip' } as never)).message).toContain('Unknown option `onStepError` in coordinator.flow().');
     coordinator.close();
+  });
+});
+
+describe('one spelling of the base URL', () => {
+  it('is baseURL on both providers; baseUrl is answered with "did you mean", before anything is sent', () => {
+    expect(() => shortApi({ apiKey: 'k', baseUrl: 'http://127.0.0.1:1' } as never)).toThrow(
+      /Unknown option `baseUrl` in shortApi\(\)\. Did you mean `baseURL`\?/,
+    );
+    expect(() => openAICompatible({ baseUrl: 'http://127.0.0.1:1', model: 'm' } as never)).toThrow(
+      /Unknown option `baseUrl` in openAICompatible\(\)\. Did you mean `baseURL`\?/,
+    );
+    expect(shortApi({ apiKey: 'k', baseURL: 'http://127.0.0.1:1' }).baseURL).toBe('http://127.0.0.1:1');
   });
 });

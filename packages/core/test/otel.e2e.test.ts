@@ -74,7 +74,7 @@ afterAll(async () => {
 
 function executorOn(options: { cache?: boolean } = {}): Executor {
   const executor = createExecutor({
-    provider: shortApi({ apiKey: API_KEY, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }),
+    provider: shortApi({ apiKey: API_KEY, baseURL: emulator.url, poll: { initialDelayMs: 5 } }),
     concurrency: 4,
     cache: options.cache ?? false,
     retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },

@@ -133,7 +133,7 @@ describe('shortApi over HTTP against the emulator', () => {
   });
 
   it('says a network failure before sending is safe to retry', async () => {
-    const provider = shortApi({ apiKey: 'k-12345678', baseUrl: 'http://127.0.0.1:9' });
+    const provider = shortApi({ apiKey: 'k-12345678', baseURL: 'http://127.0.0.1:9' });
     const error = await provider.doComplete({ prompt: 'x' }, context()).catch((e: unknown) => e);
     expect((error as ShoalError).code).toBe('NETWORK_ERROR');
     expect((error as ShoalError).retryable).toBe(true);
@@ -165,7 +165,7 @@ const KEY = 'sk-test-SECRET-0123456789';
 describe('shortApi against answers that do not fit the protocol', () => {
   it('turns a non-zero code into ApiError with the code and message', async () => {
     const server = await rawServer((_req, res) => res.end(JSON.stringify({ code: 1003, msg: 'insufficient balance' })));
-    const provider = shortApi({ apiKey: KEY, baseUrl: server.url });
+    const provider = shortApi({ apiKey: KEY, baseURL: server.url });
     const error = (await provider.doComplete({ prompt: 'x' }, context()).catch((e: unknown) => e)) as ApiError;
     expect(ApiError.isInstance(error)).toBe(true);
     expect(error.apiCode).toBe(1003);
@@ -179,7 +179,7 @@ describe('shortApi against answers that do not fit the protocol', () => {
       if (req.url?.includes('create')) res.end(JSON.stringify({ code: 0, data: { job_id: 'j1', amount: '0.02' } }));
       else res.end(JSON.stringify({ code: 0, data: { status: 2, result: { images: [{ url: 'https://x/a.png' }], echo: `Bearer ${KEY}` } } }));
     });
-    const provider = shortApi({ apiKey: KEY, baseUrl: server.url, poll: { initialDelayMs: 1 } });
+    const provider = shortApi({ apiKey: KEY, baseURL: server.url, poll: { initialDelayMs: 1 } });
     const error = (await provider.doComplete({ prompt: 'x' }, context()).catch((e: unknown) => e)) as ProtocolError;
     expect(ProtocolError.isInstance(error)).toBe(true);
     expect(error.retryable).toBe(false);
@@ -197,7 +197,7 @@ describe('shortApi against answers that do not fit the protocol', () => {
       creates++;
       res.end('{"code":0,"data":{"amount":"0.02"}}');
     });
-    const provider = shortApi({ apiKey: KEY, baseUrl: server.url });
+    const provider = shortApi({ apiKey: KEY, baseURL: server.url });
     const executor = createExecutor({ provider, retry: { baseDelayMs: 1 } });
     const error = (await executor.complete({ prompt: 'x' }).catch((e: unknown) => e)) as ProtocolError;
     expect(error.code).toBe('PROTOCOL_ERROR');
@@ -213,7 +213,7 @@ describe('shortApi against answers that do not fit the protocol', () => {
       creates++;
       req.socket.destroy();
     });
-    const provider = shortApi({ apiKey: KEY, baseUrl: server.url });
+    const provider = shortApi({ apiKey: KEY, baseURL: server.url });
     const executor = createExecutor({ provider, retry: { baseDelayMs: 1 } });
     const error = (await executor.complete({ prompt: 'x' }).catch((e: unknown) => e)) as ShoalError;
     expect(AmbiguousCreateError.isInstance(error)).toBe(true);
@@ -227,7 +227,7 @@ describe('shortApi against answers that do not fit the protocol', () => {
     const server = await rawServer(() => {
       // never answers
     });
-    const provider = shortApi({ apiKey: KEY, baseUrl: server.url, requestTimeoutMs: 100 });
+    const provider = shortApi({ apiKey: KEY, baseURL: server.url, requestTimeoutMs: 100 });
     const error = (await provider.doComplete({ prompt: 'x' }, context()).catch((e: unknown) => e)) as ShoalError;
     expect(AmbiguousCreateError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/ETIMEDOUT/);
@@ -242,7 +242,7 @@ describe('shortApi against answers that do not fit the protocol', () => {
       res.writeHead(502, { 'content-type': 'text/html' });
       res.end(`<html>502 Bad Gateway ${KEY}</html>`);
     });
-    const provider = shortApi({ apiKey: KEY, baseUrl: server.url });
+    const provider = shortApi({ apiKey: KEY, baseURL: server.url });
     const executor = createExecutor({ provider, retry: { baseDelayMs: 1, maxAttempts: 3 } });
     const error = (await executor.complete({ prompt: 'x' }).catch((e: unknown) => e)) as RetriesExhaustedError;
     expect(RetriesExhaustedError.isInstance(error)).toBe(true);

@@ -55,7 +55,7 @@ describe('the plugin', () => {
     expect(registry.list()[1]!.inputSchema).toMatchObject({ properties: { customerTier: { default: 'free' } } });
 
     const emulator = await startShortApiEmulator({ latencyMs: 5 });
-    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseUrl: emulator.url, poll: { initialDelayMs: 5 } }) });
+    const executor = createExecutor({ provider: shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url, poll: { initialDelayMs: 5 } }) });
     try {
       const agent = registry.get('support.triage')!;
       const result = await agent.run({ subject: 'Login loop', body: 'SSO sends me back to the sign-in page.' }, { executor });

@@ -36,7 +36,7 @@ export class HttpFailure extends Error {
 }
 
 export interface HttpClientOptions {
-  readonly baseUrl: string;
+  readonly baseURL: string;
   /** Headers sent on every request (e.g. Authorization). */
   readonly headers?: Readonly<Record<string, string>>;
   /** @default 256 */
@@ -83,7 +83,7 @@ export class HttpClient {
   readonly #maxBodyBytes: number;
 
   constructor(options: HttpClientOptions) {
-    const url = new URL(options.baseUrl);
+    const url = new URL(options.baseURL);
     const secure = url.protocol === 'https:';
     const agentOptions: http.AgentOptions = {
       keepAlive: true,

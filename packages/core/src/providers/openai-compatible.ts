@@ -95,7 +95,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     this.#apiKey = apiKey || undefined;
     this.#mode = options.structuredOutputs ?? 'auto';
     this.#http = new HttpClient({
-      baseUrl: this.baseURL,
+      baseURL: this.baseURL,
       headers: { ...options.headers, ...(this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {}), accept: 'application/json' },
       timeoutMs: expectNumber('requestTimeoutMs', options.requestTimeoutMs ?? 120_000, { min: 1 }),
       maxSockets: expectNumber('maxSockets', options.maxSockets ?? 256, { min: 1, integer: true }),

@@ -63,7 +63,7 @@ export class CallbackReceiver {
   readonly stats: CallbackReceiverStats = { accepted: 0, hints: 0, unknownToken: 0, tooLarge: 0, badJson: 0, wrongJob: 0, pending: 0 };
   #server: http.Server | undefined;
   #starting: Promise<void> | undefined;
-  #baseUrl = '';
+  #baseURL = '';
 
   constructor(options: CallbackReceiverOptions = {}) {
     this.#options = options;
@@ -83,7 +83,7 @@ export class CallbackReceiver {
         server.off('error', reject);
         const address = server.address() as AddressInfo;
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        this.#baseUrl = (this.#options.publicUrl ?? `http://${host}:${address.port}`).replace(/\/+$/, '');
+        this.#baseURL = (this.#options.publicUrl ?? `http://${host}:${address.port}`).replace(/\/+$/, '');
         this.#server = server;
         if (this.#entries.size === 0) server.unref();
         resolve();
@@ -93,7 +93,7 @@ export class CallbackReceiver {
   }
 
   get url(): string {
-    return this.#baseUrl;
+    return this.#baseURL;
   }
 
   register(): CallbackTicket {
@@ -105,7 +105,7 @@ export class CallbackReceiver {
     if (this.#entries.size === 1) this.#server?.ref();
     return {
       token,
-      url: `${this.#baseUrl}${PATH_PREFIX}${token}`,
+      url: `${this.#baseURL}${PATH_PREFIX}${token}`,
       arrived,
       setJobId: (jobId) => {
         entry.jobId = jobId;

@@ -8,7 +8,7 @@ import type { ShortApiCallbackOptions, ShortApiOptions } from './shortapi.js';
 /** shortApi()'s options as the provider uses them: checked, with the defaults filled in. */
 export interface ResolvedShortApiOptions {
   readonly apiKey: string;
-  readonly baseUrl: string;
+  readonly baseURL: string;
   readonly model: string;
   readonly args: Readonly<Record<string, unknown>>;
   /** Undefined when callbacks are off. */
@@ -60,7 +60,7 @@ const CALLBACK_SPEC = (apiKey: string) =>
 const SPEC = {
   apiKey: option.string({ nonEmpty: true, secret: true }),
   // Checked below, with the key to keep out of the message.
-  baseUrl: option.any(),
+  baseURL: option.any(),
   model: option.string({ nonEmpty: true, example: DEFAULT_MODEL }),
   args: option.plainObject('an object of model arguments sent with every job, such as { temperature: 0 }'),
   callback: option.any(),
@@ -79,16 +79,16 @@ export function resolveShortApiOptions(options: ShortApiOptions): ResolvedShortA
   const apiKey = resolveKey(options);
   try {
     checkOptions('shortApi()', options, SPEC);
-    const fromEnv = options.baseUrl === undefined && process.env.SHORTAPI_BASE_URL !== undefined;
-    const baseUrl = expectHttpUrl(
-      fromEnv ? 'SHORTAPI_BASE_URL' : 'baseUrl',
-      options.baseUrl ?? process.env.SHORTAPI_BASE_URL ?? DEFAULT_BASE_URL,
+    const fromEnv = options.baseURL === undefined && process.env.SHORTAPI_BASE_URL !== undefined;
+    const baseURL = expectHttpUrl(
+      fromEnv ? 'SHORTAPI_BASE_URL' : 'baseURL',
+      options.baseURL ?? process.env.SHORTAPI_BASE_URL ?? DEFAULT_BASE_URL,
       [apiKey],
       KEY_ADVICE,
     );
     return {
       apiKey,
-      baseUrl,
+      baseURL,
       model: options.model ?? DEFAULT_MODEL,
       args: options.args ?? {},
       callback: resolveCallback(options.callback, apiKey),

@@ -34,7 +34,7 @@ export interface ShortApiOptions {
   /** @default process.env.SHORTAPI_KEY */
   readonly apiKey?: string;
   /** @default process.env.SHORTAPI_BASE_URL ?? 'https://api.shortapi.ai' */
-  readonly baseUrl?: string;
+  readonly baseURL?: string;
   /** @default 'openai/gpt-5.4-nano' */
   readonly model?: string;
   /** Extra `args` sent with every job (a call's own args win). */
@@ -62,7 +62,7 @@ export class ShortApiProvider implements ModelProvider {
   /** ShortAPI has no cancel endpoint: a job already created runs on (and is paid) when its call is aborted. */
   readonly cancelsWork = false;
   readonly model: string;
-  readonly baseUrl: string;
+  readonly baseURL: string;
   readonly schedule: PollSchedule;
   readonly #apiKey: string;
   /** The base URL's origin, for "could not be sent to ..." messages. */
@@ -82,14 +82,14 @@ export class ShortApiProvider implements ModelProvider {
     const resolved = resolveShortApiOptions(options);
     const { apiKey, requestTimeoutMs, maxSockets } = resolved;
     this.#apiKey = apiKey;
-    this.baseUrl = resolved.baseUrl;
-    this.#origin = new URL(resolved.baseUrl).origin;
+    this.baseURL = resolved.baseURL;
+    this.#origin = new URL(resolved.baseURL).origin;
     this.model = resolved.model;
     this.#defaultArgs = resolved.args;
     this.#maxJobWaitMs = resolved.maxJobWaitMs;
     this.schedule = new PollSchedule(resolved.poll);
     this.#http = new HttpClient({
-      baseUrl: this.baseUrl,
+      baseURL: this.baseURL,
       headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
       timeoutMs: requestTimeoutMs,
       maxSockets,
