@@ -80,6 +80,7 @@ describe('public API', () => {
       'JOURNAL_KEY',
       'PrefixCache',
       'RateLimiter',
+      'SHORTAPI_DEFAULT_MODEL',
       'Tally',
       'abortError',
       'checkCallOptions',

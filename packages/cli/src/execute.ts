@@ -19,7 +19,7 @@ export interface ExecuteOptions extends SessionOptions {
   readonly progressSeconds?: number;
 }
 
-/** Builds the units once the executor exists; items whose outcome is already known (bad input) are in `known`. */
+/** Builds the units once the executor exists; items already known to be bad input (BAD_INPUT, free) are in `known`. */
 export type PlanUnits = (
   executor: Executor,
   items: readonly InputItem[],
@@ -75,12 +75,11 @@ export async function execute(items: readonly InputItem[], options: ExecuteOptio
   const started = performance.now();
   let failures = 0;
   let result: Awaited<ReturnType<typeof runUnits>> | undefined;
-  let known: ReadonlyMap<number, ItemOutcome> = new Map();
   try {
     const planned = plan(session.executor, items);
-    known = planned.known;
+    const known = planned.known;
     for (const [index, outcome] of known) output.set(index, outcome);
-    failures = [...known.values()].filter((o) => !o.ok).length;
+    failures = known.size;
     progress = new Progress({
       total: items.length,
       executor: session.executor,
@@ -105,12 +104,11 @@ export async function execute(items: readonly InputItem[], options: ExecuteOptio
       output.close();
     }
     const wallMs = performance.now() - started;
-    if (session.dryRun) printEstimate(session, items.length - known.size, known, options);
+    if (session.dryRun) printEstimate(session, items.length - known.size, known.size, options);
     else {
       say('');
       for (const line of session.summary(wallMs)) say(line);
-      const badInput = [...known.values()].filter((o) => !o.ok && o.error.code === BAD_INPUT).length;
-      if (badInput > 0) say(`  bad input        ${badInput} lines (code ${BAD_INPUT} in the output, with their line numbers): nothing was spent on them`);
+      if (known.size > 0) say(`  bad input        ${known.size} lines (code ${BAD_INPUT} in the output, with their line numbers): nothing was spent on them`);
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -119,8 +117,8 @@ export async function execute(items: readonly InputItem[], options: ExecuteOptio
   }
   if (output.failure) say(`shoal: ${output.failure.message}.`);
   if (!result) return EXIT.internal;
-  if (result.refusal && !result.refusal.ok) {
-    say(`shoal: stopped at the first ${result.refusal.error.code}, which every call would meet: ${result.refusal.error.message}`);
+  if (result.refusal) {
+    say(`shoal: stopped at the first ${result.refusal.code}, which every call would meet: ${result.refusal.message}`);
     return EXIT.usage;
   }
   if (result.stopped === 'interrupted') return EXIT.interrupted;
@@ -128,12 +126,11 @@ export async function execute(items: readonly InputItem[], options: ExecuteOptio
   return failures > 0 || output.failure ? EXIT.partial : EXIT.ok;
 }
 
-function printEstimate(session: Session, toRun: number, known: ReadonlyMap<number, ItemOutcome>, options: ExecuteOptions): void {
+function printEstimate(session: Session, toRun: number, bad: number, options: ExecuteOptions): void {
   const m = session.executor.metrics();
   const t = m.totals;
   const calls = m.done + m.failed - m.cached - m.deduplicated;
   const seconds = Math.ceil(calls / Math.max(1, options.concurrency)) * options.jobSeconds;
-  const bad = [...known.values()].filter((o) => !o.ok).length;
   say('');
   say('Dry run: nothing was sent, nothing was paid.');
   say(`  items            ${toRun} to run${bad ? `, ${bad} bad input lines (would cost nothing)` : ''}`);

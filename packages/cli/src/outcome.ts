@@ -14,5 +14,10 @@ export function failed(error: unknown, line?: number): ItemOutcome {
 
 /** The code of an input line that could not be read or does not fit the agent's input: it costs nothing. */
 export const BAD_INPUT = 'BAD_INPUT';
+
+/** A line's outcome when it is bad input: `reason` says why, with the line number. */
+export function badInput(reason: string, line: number): ItemOutcome {
+  return { ok: false, error: { code: BAD_INPUT, message: reason, line } };
+}
 /** The run stopped (Ctrl-C, SIGTERM) before this item was done: a rerun with the same `--store` does it. */
 export const INTERRUPTED = 'INTERRUPTED';

@@ -22,6 +22,9 @@ export interface RunUnitsOptions {
 /** Why the run stopped starting units before the end, if it did. */
 export type Stopped = 'budget' | 'refused' | 'interrupted' | undefined;
 
+/** The error of the first refusal every later call would meet too. */
+type Refusal = Extract<ItemOutcome, { ok: false }>['error'];
+
 /** Errors that every later call would meet too: the run stops at the first rather than fail each item alike. */
 const EVERY_CALL_WOULD_FAIL = new Set(['AUTH_FAILED', 'CONFIG_INVALID']);
 
@@ -32,10 +35,10 @@ const EVERY_CALL_WOULD_FAIL = new Set(['AUTH_FAILED', 'CONFIG_INVALID']);
  * fired; the units not started are written as failed with a line that says why, so the
  * output has a line for every item either way.
  */
-export async function runUnits(units: readonly WorkUnit[], options: RunUnitsOptions): Promise<{ readonly stopped: Stopped; readonly refusal?: ItemOutcome }> {
+export async function runUnits(units: readonly WorkUnit[], options: RunUnitsOptions): Promise<{ readonly stopped: Stopped; readonly refusal?: Refusal }> {
   let next = 0;
   let stopped: Stopped;
-  let refusal: ItemOutcome | undefined;
+  let refusal: Refusal | undefined;
   const settle = (unit: WorkUnit, outcomes: readonly ItemOutcome[]) => {
     unit.indexes.forEach((index, i) => {
       options.output.set(index, outcomes[i] ?? failed(new Error('the unit gave no outcome for this item')));
@@ -45,7 +48,7 @@ export async function runUnits(units: readonly WorkUnit[], options: RunUnitsOpti
       if (outcome.error.code === 'BUDGET_EXCEEDED') stopped = 'budget';
       else if (EVERY_CALL_WOULD_FAIL.has(outcome.error.code)) {
         stopped = 'refused';
-        refusal = outcome;
+        refusal = outcome.error;
       }
     }
     options.onOutcomes(outcomes);
@@ -75,7 +78,7 @@ export async function runUnits(units: readonly WorkUnit[], options: RunUnitsOpti
             ok: false,
             error: {
               code: 'NOT_STARTED',
-              message: `not started: an earlier call failed with ${refusal && !refusal.ok ? refusal.error.code : 'an error'} that every call would meet`,
+              message: `not started: an earlier call failed with ${refusal?.code ?? 'an error'} that every call would meet`,
             },
           }
         : interrupted();

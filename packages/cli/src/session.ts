@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createExecutor, type DurableStore, type Executor, formatSummary, type ModelProvider, type RunRecorder, recordRun, shortApi } from '@shoal/core';
+import { SHORTAPI_DEFAULT_MODEL } from '@shoal/core/internal';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { sqliteStore } from '@shoal/store-sqlite';
 import { dryRunProvider } from './dry-run-provider.js';
@@ -47,9 +48,7 @@ export async function openSession(options: SessionOptions, say: (line: string) =
     let provider: ModelProvider;
     if (options.dryRun) {
       // The model and prices of the run it stands for: shortApi()'s default model (nothing is sent).
-      const probe = shortApi({ apiKey: 'dry-run', baseURL: 'http://127.0.0.1:1' });
-      provider = dryRunProvider({ model: probe.model, ...(options.outputTokens === undefined ? {} : { outputTokens: options.outputTokens }) });
-      await probe.close();
+      provider = dryRunProvider({ model: SHORTAPI_DEFAULT_MODEL, ...(options.outputTokens === undefined ? {} : { outputTokens: options.outputTokens }) });
     } else if (process.env.SHORTAPI_KEY) {
       const shortapi = shortApi();
       provider = shortapi;

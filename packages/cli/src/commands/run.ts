@@ -1,6 +1,6 @@
 import type { Agent, Executor } from '@shoal/core';
 import type { InputItem } from '../items.js';
-import { BAD_INPUT, failed, type ItemOutcome } from '../outcome.js';
+import { badInput, failed, type ItemOutcome } from '../outcome.js';
 import type { WorkUnit } from '../run-units.js';
 import { batchesByIndex } from './batches.js';
 
@@ -20,14 +20,14 @@ export function agentUnits(agent: Agent, items: readonly InputItem[], executor: 
   const good: { index: number; value: unknown }[] = [];
   items.forEach((item, index) => {
     if (!item.ok) {
-      known.set(index, { ok: false, error: { code: BAD_INPUT, message: item.reason, line: item.line } });
+      known.set(index, badInput(item.reason, item.line));
       return;
     }
     const parsed = agent.input.safeParse(item.value);
     if (parsed.success) good.push({ index, value: item.value });
     else {
       const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(the item)'}: ${i.message}`).join('; ');
-      known.set(index, { ok: false, error: { code: BAD_INPUT, message: `line ${item.line} does not fit the agent's input: ${issues}`, line: item.line } });
+      known.set(index, badInput(`line ${item.line} does not fit the agent's input: ${issues}`, item.line));
     }
   });
   const callOptions = { executor, ...(options.priority === undefined ? {} : { priority: options.priority }) };

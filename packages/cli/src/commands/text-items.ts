@@ -1,5 +1,5 @@
 import type { InputItem } from '../items.js';
-import { BAD_INPUT, type ItemOutcome } from '../outcome.js';
+import { badInput, type ItemOutcome } from '../outcome.js';
 
 /** An input item read as a text: a JSON string, or an object's text field (a CSV column). */
 export interface TextItem {
@@ -17,21 +17,17 @@ export function textItems(items: readonly InputItem[], field: string): { texts: 
   const known = new Map<number, ItemOutcome>();
   items.forEach((item, index) => {
     if (!item.ok) {
-      known.set(index, { ok: false, error: { code: BAD_INPUT, message: item.reason, line: item.line } });
+      known.set(index, badInput(item.reason, item.line));
       return;
     }
     const value = item.value;
     const text = typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
     if (typeof text === 'string' && text.trim() !== '') texts.push({ index, id: item.id, text });
     else {
-      known.set(index, {
-        ok: false,
-        error: {
-          code: BAD_INPUT,
-          message: `line ${item.line} has no text: give a JSON string, or an object with a non-empty "${field}" (--field names another)`,
-          line: item.line,
-        },
-      });
+      known.set(
+        index,
+        badInput(`line ${item.line} has no text: give a JSON string, or an object with a non-empty "${field}" (--field names another)`, item.line),
+      );
     }
   });
   return { texts, known };
