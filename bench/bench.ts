@@ -9,6 +9,7 @@ import { startShortApiEmulator } from '@shoal/core/testing';
 import { z } from 'zod';
 import { bullmqScaleRows, bullmqWorkerRows } from '../packages/bullmq/bench/rows.js';
 import { childEmulator } from './emulator-child.js';
+import { cpuMs, median } from './measure.js';
 import { rateLimitScenario } from './rate-limit-scenario.js';
 import { telemetryRows } from './telemetry.js';
 
@@ -20,13 +21,7 @@ const rows: Row[] = [];
 const row = (metric: string, shoal: string, reference: string, target: string, ok: boolean | undefined) =>
   rows.push({ metric, shoal, reference, target, verdict: ok === undefined ? '' : ok ? 'met' : 'MISSED' });
 const log = (text: string) => process.stderr.write(`${text}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
-
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 /** The reference: a raw node:http keep-alive loop doing the same protocol (create, then one query). */
 async function rawLoop(url: string, apiKey: string, n: number, inFlight: number, latencyMs: number): Promise<void> {

@@ -13,6 +13,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { StructuredOutput } from '../packages/core/src/structured/structured-output.js';
+import { median } from './measure.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const sizes = [1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20];
@@ -57,7 +58,6 @@ const validationPatterns: Record<string, (n: number) => string> = {
   'every id a string "x" (re-ask)': (n) => fill('{"label":"x","items":[', '{"id":"x","name":"abcdef"},', '{"id":"y","name":"g"}]}', n),
 };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const label = (bytes: number) => (bytes >= 1 << 20 ? `${bytes >> 20} MB` : `${bytes >> 10} KB`);
 
 function time(text: string): { ms: number; outcome: string; threw: boolean } {

@@ -13,6 +13,7 @@ import { openTelemetry } from '@shoal/core/otel';
 import { scriptedProvider } from '@shoal/core/testing';
 import { memoryTracing } from '../packages/core/test/otel-sdk.js';
 import { childEmulator } from './emulator-child.js';
+import { cpuMs, median } from './measure.js';
 
 type RowFn = (metric: string, shoal: string, reference: string, target: string, ok: boolean | undefined) => void;
 
@@ -24,12 +25,6 @@ const IN_FLIGHT = 64;
 
 /** What a variant attaches to the executor before its calls, and how it lets go after them. */
 type Attach = (executor: Executor) => () => unknown;
-
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** CPU microseconds per call of `CALLS` calls on a fresh executor, with `attach` listening. */
 async function cpuPerCall(provider: ModelProvider, label: string, attach: Attach | undefined): Promise<number> {
