@@ -47,7 +47,7 @@ export async function readItems(path: string, format: InputFormat): Promise<Inpu
 
 async function readJsonl(path: string): Promise<InputItem[]> {
   const items: InputItem[] = [];
-  const lines = createInterface({ input: openInput(path), crlfDelay: Infinity });
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   for await (const raw of lines) {
     line++;
@@ -68,7 +68,7 @@ async function readCsv(path: string): Promise<InputItem[]> {
   const items: InputItem[] = [];
   const delimiter = extname(path).toLowerCase() === '.tsv' ? '\t' : ',';
   // Rows with a wrong field count are kept (relax) and reported as bad items, not thrown for the whole file.
-  const parser = openInput(path).pipe(
+  const parser = createReadStream(path, { encoding: 'utf8' }).pipe(
     parseCsv({ columns: true, delimiter, bom: true, skip_empty_lines: true, relax_column_count: true, info: true, trim: false }),
   );
   let columns: number | undefined;
@@ -87,11 +87,6 @@ async function readCsv(path: string): Promise<InputItem[]> {
     items.push({ line, id: idOf(row, line), ok: true, value: row });
   }
   return items;
-}
-
-function openInput(path: string) {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  return stream;
 }
 
 function idOf(value: unknown, line: number): string {
