@@ -52,7 +52,7 @@ export type * from './executor/events.js';
 export type { CallOptions, CompletionResult, Executor, ExecutorMetrics, ExecutorOptions, ShutdownOptions, ShutdownReport } from './executor/executor.js';
 export { createExecutor } from './executor/executor.js';
 export type { DurableStore, JobJournal, JournalEntry } from './executor/journal.js';
-export type { CostSource, Pricing, TotalsSnapshot } from './executor/ledger.js';
+export type { CostSource, TotalsSnapshot } from './executor/ledger.js';
 export type { Limiter } from './executor/limiter.js';
 // The executor's seams and its clock: what another queue, limiter or clock implements.
 export type { CallQueue, CallQueueFactory, QueueEntry } from './executor/queue.js';
@@ -64,6 +64,7 @@ export type { CatalogueEntry, Plugin, PluginConfig, PluginContext, Registry } fr
 export { createRegistry, definePlugin } from './plugins/plugin.js';
 export type { OpenAICompatibleOptions } from './providers/openai-compatible.js';
 export { OpenAICompatibleProvider, openAICompatible } from './providers/openai-compatible.js';
+export { knownPrices, type ModelPrices, type Pricing } from './providers/prices.js';
 export type { PollScheduleOptions } from './providers/shortapi/poll-schedule.js';
 export type { ShortApiCallbackOptions, ShortApiOptions } from './providers/shortapi/shortapi.js';
 export { ShortApiProvider, shortApi } from './providers/shortapi/shortapi.js';

@@ -4,6 +4,7 @@ import { MemoryCacheStore, requestKey } from '../src/executor/cache.js';
 import { PriorityHeap } from '../src/executor/heap.js';
 import { CostLedger } from '../src/executor/ledger.js';
 import { RateLimiter, TokenBucket } from '../src/executor/rate-limiter.js';
+import { GPT_5_4_NANO_PRICES } from '../src/providers/prices.js';
 import { seededRandom } from '../src/util/random.js';
 
 describe('PriorityHeap', () => {
@@ -97,7 +98,7 @@ describe('AdaptiveConcurrency', () => {
 
 describe('CostLedger', () => {
   it('prefers the server amount, else prices usage at the vendor rates, and totals per tag', () => {
-    const ledger = new CostLedger();
+    const ledger = new CostLedger(GPT_5_4_NANO_PRICES);
     const usage = { inputTokens: 1_000_000, cachedInputTokens: 500_000, outputTokens: 1_000_000 };
     // 0.5M * 0.20 + 0.5M * 0.02 + 1M * 1.25 = 0.10 + 0.01 + 1.25
     expect(ledger.costOf(undefined, usage, 'usage')).toEqual({ pico: 1_360_000_000_000n, source: 'usage' });

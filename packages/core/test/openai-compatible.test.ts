@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { defineAgent } from '../src/agent/define-agent.js';
 import { AuthError, RetriesExhaustedError } from '../src/errors.js';
 import { createExecutor, type Executor, type ExecutorOptions } from '../src/executor/executor.js';
-import { isStrictCompatible, openAICompatible } from '../src/providers/openai-compatible.js';
+import { isStrictCompatible, type OpenAICompatibleOptions, openAICompatible } from '../src/providers/openai-compatible.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
+import { formatSummary } from '../src/record/summary.js';
 import { toJsonSchema } from '../src/structured/structured-output.js';
 import { startShortApiEmulator } from '../src/testing/emulator.js';
 import { type OpenAIServerOptions, startOpenAICompatibleServer } from '../src/testing/openai-compatible-server.js';
@@ -16,7 +17,7 @@ afterEach(async () => {
 
 async function setup(
   serverOptions: OpenAIServerOptions = {},
-  providerOptions: { apiKey?: string; structuredOutputs?: 'auto' | 'strict' | 'prompt' } = {},
+  providerOptions: Partial<OpenAICompatibleOptions> = {},
   executorOptions: Omit<ExecutorOptions, 'provider'> = {},
 ) {
   const server = await startOpenAICompatibleServer(serverOptions);
@@ -75,7 +76,8 @@ describe('openAICompatible over HTTP', () => {
   });
 
   it('puts usage with cached tokens into the ledger', async () => {
-    const { executor } = await setup();
+    // A model with prices of its own (gpt-4.1-nano's: $0.10 in, $0.025 cached, $0.40 out per million), not the nano's.
+    const { executor } = await setup({}, { model: 'gpt-4.1-nano' });
     const long = defineAgent({
       name: 'long-prefix',
       description: 'A long stable prefix, so the prefix cache hits.',
@@ -88,9 +90,44 @@ describe('openAICompatible over HTTP', () => {
     expect(second.usage.cachedInputTokens).toBeGreaterThanOrEqual(1024);
     const m = executor.metrics();
     expect(m.totals.cachedInputTokens).toBe(second.usage.cachedInputTokens);
-    // cached tokens are priced at $0.02/M instead of $0.20/M
+    // cached tokens are priced at $0.025/M instead of $0.10/M
     const u = second.usage;
-    expect(second.costUsd).toBeCloseTo(((u.inputTokens - u.cachedInputTokens) * 0.2 + u.cachedInputTokens * 0.02 + u.outputTokens * 1.25) / 1e6, 12);
+    expect(second.costUsd).toBeCloseTo(((u.inputTokens - u.cachedInputTokens) * 0.1 + u.cachedInputTokens * 0.025 + u.outputTokens * 0.4) / 1e6, 12);
+    expect(m.prices).toEqual({ inputPerMillionUsd: 0.1, cachedInputPerMillionUsd: 0.025, outputPerMillionUsd: 0.4 });
+    expect(m.totals.unpricedCalls).toBe(0);
+  });
+
+  it('books a model of unknown price as unpriced, never at the nano prices, and prices it once given `pricing`', async () => {
+    const { executor } = await setup();
+    const result = await strictAgent.run({ text: 'hello' }, { executor });
+    expect(result.usage.outputTokens).toBeGreaterThan(0);
+    const m = executor.metrics();
+    expect(m.prices).toBe('unknown');
+    expect(m.totals).toMatchObject({ calls: 1, unpricedCalls: 1, costUsd: 0 });
+    expect(formatSummary(m).find((line) => line.includes('cost'))).toContain('unknown price: 1 call not counted');
+
+    const priced = (await setup({}, { pricing: { inputPerMillionUsd: 3, outputPerMillionUsd: 15 } })).executor;
+    const paid = await strictAgent.run({ text: 'hello' }, { executor: priced });
+    const u = paid.usage;
+    // No cached price given: cached input costs the input price.
+    expect(paid.costUsd).toBeCloseTo((u.inputTokens * 3 + u.outputTokens * 15) / 1e6, 12);
+    expect(priced.metrics().totals).toMatchObject({ unpricedCalls: 0 });
+  });
+
+  it('refuses a budget on a model of unknown price before anything is sent', async () => {
+    const server = await startOpenAICompatibleServer();
+    closers.push(() => server.close());
+    const provider = openAICompatible({ baseURL: server.url, model: 'local-llama' });
+    expect(() => createExecutor({ provider, budgetUsd: 1 })).toThrow(
+      /budgetUsd.*needs the model's prices, and "local-llama" has none known.*Pass `pricing: \{ inputPerMillionUsd, outputPerMillionUsd \}`/,
+    );
+    expect(() => createExecutor({ provider, budgetUsd: 1, pricing: { inputPerMillionUsd: 1 } })).toThrow(
+      /lacks `outputPerMillionUsd`, and the model "local-llama" has no known price/,
+    );
+    const executor = createExecutor({ provider, budgetUsd: 1, pricing: { inputPerMillionUsd: 1, outputPerMillionUsd: 2 } });
+    closers.push(() => executor.close());
+    expect(executor.metrics().prices).toEqual({ inputPerMillionUsd: 1, cachedInputPerMillionUsd: 1, outputPerMillionUsd: 2 });
+    expect(server.requests).toHaveLength(0);
   });
 
   it('retries 429 and 5xx like the ShortAPI provider, and refuses a wrong key at once', async () => {

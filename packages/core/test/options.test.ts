@@ -5,10 +5,10 @@ import { defineAgent } from '../src/agent/define-agent.js';
 import { createCoordinator } from '../src/coordinator/coordinator.js';
 import { ShoalConfigError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/executor.js';
-import { CostLedger } from '../src/executor/ledger.js';
 import { checkCallOptions, checkRequest } from '../src/executor/options.js';
 import { createRegistry, definePlugin } from '../src/plugins/plugin.js';
 import { openAICompatible } from '../src/providers/openai-compatible.js';
+import { GPT_5_4_NANO_PRICES, resolvePrices } from '../src/providers/prices.js';
 import { PollSchedule } from '../src/providers/shortapi/poll-schedule.js';
 import { shortApi } from '../src/providers/shortapi/shortapi.js';
 import { scriptedProvider } from '../src/testing/scripted-provider.js';
@@ -156,7 +156,7 @@ describe('createExecutor: every option checked', () => {
   });
 
   it('a NaN price is a ShoalConfigError, not a RangeError from BigInt', () => {
-    expect(configError(() => new CostLedger({ cachedInputPerMillionUsd: Number.NaN })).message).toBe(
+    expect(configError(() => resolvePrices('createExecutor()', { cachedInputPerMillionUsd: Number.NaN }, GPT_5_4_NANO_PRICES, 'm')).message).toBe(
       'Expected `pricing.cachedInputPerMillionUsd` to be a number from 0 and up, got `NaN` (number).',
     );
   });

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { ExecutorClosedError, ShoalConfigError } from '../errors.js';
+import type { ModelPrices } from '../providers/prices.js';
 import type { CompletionRequest, ModelProvider } from '../providers/types.js';
 import { loadTokenizer } from '../tokens.js';
 import type { Clock } from '../util/clock.js';
@@ -46,6 +47,7 @@ class ShoalExecutor implements Executor {
   readonly #adaptive: boolean;
   readonly #limiter: Limiter | undefined;
   readonly #ledger: CostLedger;
+  readonly #prices: Required<ModelPrices> | undefined;
   readonly #budget: Budget | undefined;
   readonly #settler: Settler;
   readonly #dispatcher: Dispatcher;
@@ -75,7 +77,8 @@ class ShoalExecutor implements Executor {
     this.#concurrency = new AdaptiveConcurrency(resolved.concurrency, () => clock.now());
     this.#adaptive = resolved.adaptiveConcurrency;
     const limiter = (this.#limiter = resolved.limiter);
-    this.#ledger = new CostLedger(resolved.pricing);
+    this.#ledger = new CostLedger(resolved.prices);
+    this.#prices = resolved.prices;
     if (resolved.budgetUsd !== undefined) this.#budget = new Budget(resolved.budgetUsd, this.#ledger);
     this.#timeoutMs = resolved.timeoutMs;
     this.#maxRetryAfterMs = resolved.retry.maxRetryAfterMs;
@@ -213,6 +216,7 @@ class ShoalExecutor implements Executor {
       concurrency: { limit: this.#concurrency.max, effective: this.#concurrency.current },
       totals,
       costUsd: totals.costUsd,
+      prices: this.#prices ?? 'unknown',
       byTag: this.#ledger.byTag(),
       budgetUsd: this.#budget?.usd,
       refusedAfterClose: state.refusedAfterClose,

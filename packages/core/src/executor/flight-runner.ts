@@ -137,7 +137,7 @@ export class FlightRunner {
     const cost = ledger.costOf(result.amountUsd, usage, usageSource);
     budget?.observe(cost.pico);
     // What was booked for this job already (at its create) is corrected to the final figure (the query may report its own amount).
-    ledger.record('job', usage, cost.pico - answer.jobBookedPico, owner.options?.tags);
+    ledger.record('job', usage, cost.pico - answer.jobBookedPico, owner.options?.tags, cost.source === 'unpriced');
     // The call's cost: its job (whoever booked it) and any other job it paid for (failed ones).
     const costUsd = picoToUsd(answer.otherJobsPico + cost.pico);
     if (flight.useCache && flight.key !== undefined) {

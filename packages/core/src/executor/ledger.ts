@@ -1,31 +1,20 @@
 import { Tally } from '../budget/tally.js';
+import type { ModelPrices } from '../providers/prices.js';
 import type { Usage } from '../providers/types.js';
 import { parseUsdToPico, perMillionToPicoPerToken, picoToUsd } from '../util/money.js';
-import { expectNumber } from '../util/options.js';
 
-/** Prices in USD per million tokens. Defaults are the vendor's page for openai/gpt-5.4-nano. */
-export interface Pricing {
-  /** @default 0.2 */
-  readonly inputPerMillionUsd?: number;
-  /** @default 0.02 */
-  readonly cachedInputPerMillionUsd?: number;
-  /** @default 1.25 */
-  readonly outputPerMillionUsd?: number;
-}
-
-export const GPT_5_4_NANO_PRICING: Required<Pricing> = Object.freeze({
-  inputPerMillionUsd: 0.2,
-  cachedInputPerMillionUsd: 0.02,
-  outputPerMillionUsd: 1.25,
-});
-
-/** Where a call's cost came from. */
-export type CostSource = 'amount' | 'usage' | 'counted' | 'cache';
+/**
+ * Where a call's cost came from: the server's charge, usage it reported or that we counted
+ * (at the model's prices), the cache (free), or nowhere: `unpriced`, a model without a
+ * known price whose server reports no charge (booked as 0 and counted in `unpricedCalls`).
+ */
+export type CostSource = 'amount' | 'usage' | 'counted' | 'cache' | 'unpriced';
 
 /** The ledger's tally: calls answered (`calls`, the cached ones among them), failed calls beside them, tokens and cost. */
 export class Totals extends Tally {
   cachedCalls = 0;
   failedCalls = 0;
+  unpricedCalls = 0;
 }
 
 export interface TotalsSnapshot {
@@ -35,7 +24,10 @@ export interface TotalsSnapshot {
   readonly inputTokens: number;
   readonly cachedInputTokens: number;
   readonly outputTokens: number;
+  /** The cost of the calls whose price is known: all of them unless `unpricedCalls` says otherwise. */
   readonly costUsd: number;
+  /** Jobs answered that could not be priced: the model has no known price (pass `pricing`) and the server reported no charge. */
+  readonly unpricedCalls: number;
 }
 
 export function snapshotTotals(t: Totals): TotalsSnapshot {
@@ -47,37 +39,42 @@ export function snapshotTotals(t: Totals): TotalsSnapshot {
     cachedInputTokens: t.cachedInputTokens,
     outputTokens: t.outputTokens,
     costUsd: picoToUsd(t.costPico),
+    unpricedCalls: t.unpricedCalls,
   };
 }
 
 export class CostLedger {
-  readonly #prices: { input: bigint; cached: bigint; output: bigint };
+  readonly #prices: { input: bigint; cached: bigint; output: bigint } | undefined;
   readonly total = new Totals();
   readonly #byTag = new Map<string, Totals>();
 
-  constructor(pricing: Pricing = {}) {
-    const p = { ...GPT_5_4_NANO_PRICING };
-    for (const key of Object.keys(GPT_5_4_NANO_PRICING) as (keyof Pricing)[]) {
-      // Checked here too (not only by createExecutor): BigInt() of NaN or Infinity would throw a bare RangeError.
-      if (pricing[key] !== undefined) p[key] = expectNumber(`pricing.${key}`, pricing[key], { min: 0 });
-    }
-    this.#prices = {
-      input: perMillionToPicoPerToken(p.inputPerMillionUsd),
-      cached: perMillionToPicoPerToken(p.cachedInputPerMillionUsd),
-      output: perMillionToPicoPerToken(p.outputPerMillionUsd),
+  /** `prices` checked (`resolvePrices`); undefined when the model's price is unknown. */
+  constructor(prices: Required<ModelPrices> | undefined) {
+    this.#prices = prices && {
+      input: perMillionToPicoPerToken(prices.inputPerMillionUsd),
+      cached: perMillionToPicoPerToken(prices.cachedInputPerMillionUsd),
+      output: perMillionToPicoPerToken(prices.outputPerMillionUsd),
     };
   }
 
-  /** The price of `usage` at this ledger's rates, in pico-USD. */
-  priceOf(usage: Usage): bigint {
-    const cached = BigInt(usage.cachedInputTokens);
-    return (BigInt(usage.inputTokens) - cached) * this.#prices.input + cached * this.#prices.cached + BigInt(usage.outputTokens) * this.#prices.output;
+  /** Whether usage can be priced (the model's prices are known). */
+  get priced(): boolean {
+    return this.#prices !== undefined;
   }
 
-  /** The cost of a finished job: the server's amount when it gave one, else usage at our prices. */
+  /** The price of `usage` at this ledger's rates, in pico-USD; 0 when the prices are unknown. */
+  priceOf(usage: Usage): bigint {
+    const p = this.#prices;
+    if (!p) return 0n;
+    const cached = BigInt(usage.cachedInputTokens);
+    return (BigInt(usage.inputTokens) - cached) * p.input + cached * p.cached + BigInt(usage.outputTokens) * p.output;
+  }
+
+  /** The cost of a finished job: the server's amount when it gave one, else usage at our prices, else unpriced (0). */
   costOf(amountUsd: string | undefined, usage: Usage, usageSource: 'usage' | 'counted'): { pico: bigint; source: CostSource } {
     const fromAmount = amountUsd === undefined ? undefined : parseUsdToPico(amountUsd);
     if (fromAmount !== undefined) return { pico: fromAmount, source: 'amount' };
+    if (!this.#prices) return { pico: 0n, source: 'unpriced' };
     return { pico: this.priceOf(usage), source: usageSource };
   }
 
@@ -93,15 +90,17 @@ export class CostLedger {
     return t;
   }
 
-  record(kind: 'job' | 'cached' | 'failed', usage: Usage | undefined, pico: bigint, tags: readonly string[] | undefined): void {
-    this.#add(this.total, kind, usage, pico);
-    if (tags) for (const tag of tags) this.#add(this.#tag(tag), kind, usage, pico);
+  /** Books a call; `unpriced` when its job's cost could not be known (source `unpriced`). */
+  record(kind: 'job' | 'cached' | 'failed', usage: Usage | undefined, pico: bigint, tags: readonly string[] | undefined, unpriced = false): void {
+    this.#add(this.total, kind, usage, pico, unpriced);
+    if (tags) for (const tag of tags) this.#add(this.#tag(tag), kind, usage, pico, unpriced);
   }
 
-  #add(t: Totals, kind: 'job' | 'cached' | 'failed', usage: Usage | undefined, pico: bigint): void {
+  #add(t: Totals, kind: 'job' | 'cached' | 'failed', usage: Usage | undefined, pico: bigint, unpriced: boolean): void {
     // A failed call is counted beside the answered ones; a cached answer used no tokens.
     if (kind === 'failed') t.failedCalls++;
     if (kind === 'cached') t.cachedCalls++;
+    if (unpriced) t.unpricedCalls++;
     t.book(kind === 'cached' ? undefined : usage, pico, kind === 'failed' ? 0 : 1);
   }
 

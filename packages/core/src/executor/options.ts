@@ -1,4 +1,5 @@
 import { ShoalConfigError } from '../errors.js';
+import { knownPriceModels, knownPrices, type ModelPrices, type Pricing, resolvePrices } from '../providers/prices.js';
 import type { CompletionRequest, ModelProvider } from '../providers/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { describeValue } from '../util/describe.js';
@@ -16,7 +17,6 @@ import {
 import { type CacheStore, MemoryCacheStore } from './cache.js';
 import type { CallOptions, ExecutorOptions } from './executor.js';
 import { checkDurableStore, type DurableStore } from './journal.js';
-import type { Pricing } from './ledger.js';
 import type { Limiter } from './limiter.js';
 import { type CallQueueFactory, heapQueue } from './queue.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
@@ -36,7 +36,8 @@ export interface ResolvedExecutorOptions {
   readonly store: DurableStore | undefined;
   readonly dedupe: boolean;
   readonly budgetUsd: number | undefined;
-  readonly pricing: Pricing | undefined;
+  /** The model's prices: `pricing` over the provider's, else its known ones; undefined when unknown. */
+  readonly prices: Required<ModelPrices> | undefined;
   readonly timeoutMs: number | undefined;
   readonly random: () => number;
   readonly clock: Clock;
@@ -78,6 +79,25 @@ const PRICING = option.object('createExecutor({ pricing })', {
   cachedInputPerMillionUsd: option.number(NOT_NEGATIVE),
   outputPerMillionUsd: option.number(NOT_NEGATIVE),
 } satisfies Record<keyof Pricing, Check>);
+
+/**
+ * The prices the ledger uses: `pricing` over what the provider states (its `pricing`, else
+ * the known prices of its model). Unknown prices and a budget cannot go together: the budget
+ * could not be kept, so that is refused here, before anything is sent.
+ */
+function executorPrices(options: ExecutorOptions): Required<ModelPrices> | undefined {
+  const { provider } = options;
+  const stated =
+    provider.pricing === undefined ? knownPrices(provider.model) : resolvePrices(`the ${provider.name} provider`, provider.pricing, undefined, provider.model);
+  const prices = options.pricing === undefined ? stated : resolvePrices('createExecutor()', options.pricing, stated, provider.model);
+  if (prices === undefined && options.budgetUsd !== undefined) {
+    throw new ShoalConfigError(
+      `createExecutor({ budgetUsd }) needs the model's prices, and ${JSON.stringify(provider.model)} has none known: a budget kept by unknown prices would not be kept. ` +
+        `Pass \`pricing: { inputPerMillionUsd, outputPerMillionUsd }\` to the provider (or to createExecutor). Models with known prices: ${knownPriceModels().join(', ')}.`,
+    );
+  }
+  return prices;
+}
 
 const CACHE_FORMS = 'true, false, { maxEntries } or a cache store with get() and set()';
 const CACHE_SIZE = option.object('createExecutor({ cache })', { maxEntries: option.number({ min: 1, integer: true }) });
@@ -183,7 +203,7 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     store,
     dedupe: options.dedupe ?? true,
     budgetUsd: options.budgetUsd,
-    pricing: options.pricing,
+    prices: executorPrices(options),
     timeoutMs: options.timeoutMs,
     random: options.random ?? Math.random,
     clock,

@@ -1,10 +1,11 @@
 import type { EventEmitter } from 'eventemitter3';
+import type { ModelPrices, Pricing } from '../providers/prices.js';
 import type { CompletionRequest, ModelProvider, Usage } from '../providers/types.js';
 import type { Clock } from '../util/clock.js';
 import type { CacheStore } from './cache.js';
 import type { ExecutorEvents } from './events.js';
 import type { DurableStore } from './journal.js';
-import type { Pricing, TotalsSnapshot } from './ledger.js';
+import type { TotalsSnapshot } from './ledger.js';
 import type { Limiter } from './limiter.js';
 import type { CallQueueFactory } from './queue.js';
 import type { RateLimitOptions } from './rate-limiter.js';
@@ -33,7 +34,11 @@ export interface ExecutorOptions {
   readonly dedupe?: boolean;
   /** Stop dispatching once this many USD are spent. @default no budget */
   readonly budgetUsd?: number;
-  /** Prices used when the server reports no `amount`. @default the vendor's gpt-5.4-nano prices */
+  /**
+   * Prices used when the server reports no `amount`, overriding key by key what the provider
+   * states (its `pricing` option, else the known prices of its model). With neither, calls
+   * are counted as unpriced (`totals.unpricedCalls`) and `budgetUsd` is refused.
+   */
   readonly pricing?: Pricing;
   /** Default per-call timeout, queue wait included. @default none */
   readonly timeoutMs?: number;
@@ -111,7 +116,10 @@ export interface ExecutorMetrics {
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly mean: number };
   readonly concurrency: { readonly limit: number; readonly effective: number };
   readonly totals: TotalsSnapshot;
+  /** The cost of the calls whose price is known (see `totals.unpricedCalls`). */
   readonly costUsd: number;
+  /** The prices usage is booked at, or `'unknown'`: the model has no known price and none was given. */
+  readonly prices: Required<ModelPrices> | 'unknown';
   readonly byTag: Record<string, TotalsSnapshot>;
   readonly budgetUsd: number | undefined;
   /** Calls refused because the executor was already closed or shutting down (work someone still wanted). */

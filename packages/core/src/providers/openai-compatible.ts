@@ -5,6 +5,7 @@ import { zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectHttpUrl, expectNumber, option } from '../util/options.js';
 import { rawForError, withoutSecrets } from '../util/redact.js';
 import { failureError, type RequestContext, throwForStatus } from './http-errors.js';
+import { type ModelPrices, type Pricing, providerPrices } from './prices.js';
 import { extractUsage } from './shortapi/protocol.js';
 import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult } from './types.js';
 
@@ -32,6 +33,12 @@ export interface OpenAICompatibleOptions {
   readonly requestTimeoutMs?: number;
   /** @default 256 */
   readonly maxSockets?: number;
+  /**
+   * The model's prices in USD per million tokens. @default the known prices of `model`, if
+   * it has any; else its calls are counted as unpriced (`totals.unpricedCalls`), never at
+   * another model's prices, and a budget is refused.
+   */
+  readonly pricing?: Pricing;
 }
 
 const OPTIONS = {
@@ -43,6 +50,8 @@ const OPTIONS = {
   headers: option.stringRecord(),
   requestTimeoutMs: option.number({ min: 1 }),
   maxSockets: option.number({ min: 1, integer: true }),
+  // Checked in the constructor, against the model's known prices.
+  pricing: option.any(),
 } satisfies Record<keyof OpenAICompatibleOptions, Check>;
 
 const completionSchema = z.looseObject({
@@ -69,6 +78,8 @@ export class OpenAICompatibleProvider implements ModelProvider {
   /** Aborting a call closes its request: the server stops the completion. */
   readonly cancelsWork = true;
   readonly model: string;
+  /** The model's prices: the `pricing` option over the known ones; undefined when unknown. */
+  readonly pricing: Required<ModelPrices> | undefined;
   readonly baseURL: string;
   readonly #apiKey: string | undefined;
   readonly #http: HttpClient;
@@ -90,6 +101,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     this.baseURL = expectHttpUrl('baseURL', options.baseURL, [apiKey], 'Pass the key as `apiKey` to openAICompatible(): it is sent as a bearer token.');
     if (options.model === undefined) throw new ShoalConfigError('openAICompatible() needs `model`, e.g. "gpt-4.1-nano" or the name your server serves.');
     this.model = options.model;
+    this.pricing = providerPrices('openAICompatible()', options.pricing, options.model);
     if (apiKey !== undefined && /\s/.test(apiKey))
       throw new ShoalConfigError('Expected `apiKey` to be a string without white space: check how the key was set.');
     this.#apiKey = apiKey || undefined;

@@ -1,5 +1,6 @@
 import { abortError, type ShoalError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
+import type { ModelPrices } from './prices.js';
 
 /**
  * The small, versioned interface every model provider implements. The executor depends
@@ -100,6 +101,12 @@ export interface ModelProvider {
    */
   readonly cancelsWork?: boolean;
   readonly model: string;
+  /**
+   * What the model's tokens cost, used when the server reports no charge. Left out, the
+   * executor looks the model up among the known prices; a model found nowhere is
+   * "unpriced": its calls are counted in `unpricedCalls`, not at another model's prices.
+   */
+  readonly pricing?: ModelPrices;
   doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult>;
   /**
    * Waits for a job that an earlier process created (its id read back from a journal),

@@ -31,7 +31,7 @@ export function formatSummary(metrics: ExecutorMetrics, options: SummaryOptions 
         : `no jobs (${metrics.requests} HTTP requests)`,
     ),
     row('tokens', `${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out`),
-    row('cost', `$${metrics.costUsd.toFixed(6)}${byTag.length ? `  (${byTag.map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})` : ''}`),
+    row('cost', costLine(metrics, byTag)),
     row(
       'latency',
       Number.isFinite(metrics.latencyMs.p50)
@@ -43,4 +43,13 @@ export function formatSummary(metrics: ExecutorMetrics, options: SummaryOptions 
     lines.splice(2, 0, row('reused', `${metrics.cached} from the cache, ${metrics.deduplicated} shared with an identical call`));
   for (const [label, value] of options.extra ?? []) lines.push(row(label, value));
   return lines;
+}
+
+/** "$0.001234  (rank.judge $0.001234)", and what could not be priced, said as such rather than shown as free. */
+function costLine(metrics: ExecutorMetrics, byTag: readonly (readonly [string, { readonly costUsd: number }])[]): string {
+  const unpriced = metrics.totals.unpricedCalls;
+  const cost = `$${metrics.costUsd.toFixed(6)}${byTag.length ? `  (${byTag.map(([k, v]) => `${k} $${v.costUsd.toFixed(6)}`).join(', ')})` : ''}`;
+  if (unpriced === 0) return cost;
+  const noPrice = `unknown price: ${unpriced} call${unpriced === 1 ? '' : 's'} not counted (no price known for this model; pass \`pricing\` to the provider)`;
+  return metrics.totals.calls - metrics.totals.cachedCalls > unpriced ? `${cost} + ${noPrice}` : noPrice;
 }

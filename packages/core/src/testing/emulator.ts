@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
-import { GPT_5_4_NANO_PRICING } from '../executor/ledger.js';
+import { GPT_5_4_NANO_PRICES } from '../providers/prices.js';
 import { perMillionToPicoPerToken, picoToDecimalString } from '../util/money.js';
 import { seededRandom } from '../util/random.js';
 import { FaultPlan, SlidingWindowLimit } from './emulator-limits.js';
@@ -20,9 +20,9 @@ import { simulate } from './simulator.js';
 export type * from './emulator-types.js';
 
 const PRICES = {
-  input: perMillionToPicoPerToken(GPT_5_4_NANO_PRICING.inputPerMillionUsd),
-  cached: perMillionToPicoPerToken(GPT_5_4_NANO_PRICING.cachedInputPerMillionUsd),
-  output: perMillionToPicoPerToken(GPT_5_4_NANO_PRICING.outputPerMillionUsd),
+  input: perMillionToPicoPerToken(GPT_5_4_NANO_PRICES.inputPerMillionUsd),
+  cached: perMillionToPicoPerToken(GPT_5_4_NANO_PRICES.cachedInputPerMillionUsd),
+  output: perMillionToPicoPerToken(GPT_5_4_NANO_PRICES.outputPerMillionUsd),
 };
 const HTML_ERROR = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
 const MAX_BODY = 8 * 1024 * 1024;

@@ -15,7 +15,7 @@ export type { ManualClock } from './manual-clock.js';
 export { manualClock } from './manual-clock.js';
 export type { OpenAICompatibleServer, OpenAIServerOptions, OpenAIServerRule, RecordedChatRequest } from './openai-compatible-server.js';
 export { startOpenAICompatibleServer } from './openai-compatible-server.js';
-export type { ScriptedProvider, ScriptedReply, ScriptedRule } from './scripted-provider.js';
+export type { ScriptedProvider, ScriptedProviderOptions, ScriptedReply, ScriptedRule } from './scripted-provider.js';
 export { scriptedProvider } from './scripted-provider.js';
 export { findSchema, SIMULATOR_MODEL, simulate, simulateWithSchema } from './simulator.js';
 export { testAgent } from './test-agent.js';

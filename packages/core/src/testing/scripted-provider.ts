@@ -1,4 +1,5 @@
 import { ShoalError } from '../errors.js';
+import { GPT_5_4_NANO_PRICES, knownPrices, type Pricing, resolvePrices } from '../providers/prices.js';
 import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, type Usage } from '../providers/types.js';
 import { sleep } from '../util/sleep.js';
 
@@ -19,10 +20,27 @@ export interface ScriptedProvider extends ModelProvider {
   readonly calls: readonly CompletionRequest[];
 }
 
+export interface ScriptedProviderOptions {
+  /** @default 'scripted' */
+  readonly model?: string;
+  /**
+   * The prices it states, or `'unknown'` to test an unpriced model. @default the known prices
+   * of `model`, else gpt-5.4-nano's (the model it stands in for)
+   */
+  readonly pricing?: Pricing | 'unknown';
+}
+
 export function scriptedProvider(
   rules: readonly ScriptedRule[] | ((request: CompletionRequest) => ScriptedReply),
-  options: { model?: string } = {},
+  options: ScriptedProviderOptions = {},
 ): ScriptedProvider {
+  const model = options.model ?? 'scripted';
+  const pricing =
+    options.pricing === 'unknown'
+      ? undefined
+      : options.pricing === undefined
+        ? (knownPrices(model) ?? GPT_5_4_NANO_PRICES)
+        : resolvePrices('scriptedProvider()', options.pricing, knownPrices(model) ?? GPT_5_4_NANO_PRICES, model);
   const calls: CompletionRequest[] = [];
   const turns = new Map<ScriptedRule, number>();
   let jobs = 0;
@@ -45,7 +63,8 @@ export function scriptedProvider(
   return {
     specificationVersion: 'shoal.provider.v1',
     name: 'scripted',
-    model: options.model ?? 'scripted',
+    model,
+    ...(pricing ? { pricing } : {}),
     calls,
     async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
       calls.push(request);
@@ -70,7 +89,7 @@ export function scriptedProvider(
             ? { inputTokens: Math.ceil(request.prompt.length / 4), cachedInputTokens: 0, outputTokens: Math.ceil(text.length / 4) }
             : reply.usage,
         requests: 1,
-        model: options.model ?? 'scripted',
+        model,
       };
     },
   };

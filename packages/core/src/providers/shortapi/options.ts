@@ -1,6 +1,7 @@
 import { ShoalConfigError } from '../../errors.js';
 import { type Check, checkOptions, expectHttpUrl, expectNumber, isPlainObject, option, optionError } from '../../util/options.js';
 import { withoutSecrets } from '../../util/redact.js';
+import { type ModelPrices, providerPrices } from '../prices.js';
 import type { PollScheduleOptions } from './poll-schedule.js';
 import { DEFAULT_BASE_URL, DEFAULT_MODEL } from './protocol.js';
 import type { ShortApiCallbackOptions, ShortApiOptions } from './shortapi.js';
@@ -10,6 +11,7 @@ export interface ResolvedShortApiOptions {
   readonly apiKey: string;
   readonly baseURL: string;
   readonly model: string;
+  readonly pricing: Required<ModelPrices> | undefined;
   readonly args: Readonly<Record<string, unknown>>;
   /** Undefined when callbacks are off. */
   readonly callback: ShortApiCallbackOptions | undefined;
@@ -68,6 +70,8 @@ const SPEC = {
   requestTimeoutMs: option.number({ min: 1 }),
   maxJobWaitMs: option.number({ min: 1 }),
   maxSockets: option.number({ min: 1, integer: true }),
+  // Checked below, against the model's known prices.
+  pricing: option.any(),
 } satisfies Record<keyof ShortApiOptions, Check>;
 
 /**
@@ -90,6 +94,7 @@ export function resolveShortApiOptions(options: ShortApiOptions): ResolvedShortA
       apiKey,
       baseURL,
       model: options.model ?? DEFAULT_MODEL,
+      pricing: providerPrices('shortApi()', options.pricing, options.model ?? DEFAULT_MODEL),
       args: options.args ?? {},
       callback: resolveCallback(options.callback, apiKey),
       poll: options.poll === undefined ? {} : checkPollOptions(options.poll),

@@ -4,6 +4,7 @@ import { systemClock } from '../../util/clock.js';
 import { rawForError, withoutSecrets } from '../../util/redact.js';
 import { sleep } from '../../util/sleep.js';
 import { failureError, type RequestContext, throwForStatus } from '../http-errors.js';
+import type { ModelPrices, Pricing } from '../prices.js';
 import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult } from '../types.js';
 import { CallbackReceiver, type CallbackReceiverOptions, type CallbackTicket } from './callback-receiver.js';
 import { awaitCallback } from './callback-wait.js';
@@ -49,6 +50,11 @@ export interface ShortApiOptions {
   readonly maxJobWaitMs?: number;
   /** Keep-alive sockets to the API. @default 256 */
   readonly maxSockets?: number;
+  /**
+   * The model's prices in USD per million tokens, used when the server reports no charge
+   * (`amount`). @default the known prices of `model` (openai/gpt-5.4-nano's from the vendor's page)
+   */
+  readonly pricing?: Pricing;
 }
 
 /** Creates the ShortAPI provider: asynchronous jobs, created once, then polled or called back. */
@@ -62,6 +68,8 @@ export class ShortApiProvider implements ModelProvider {
   /** ShortAPI has no cancel endpoint: a job already created runs on (and is paid) when its call is aborted. */
   readonly cancelsWork = false;
   readonly model: string;
+  /** The model's prices: the `pricing` option over the known ones; undefined when unknown. */
+  readonly pricing: Required<ModelPrices> | undefined;
   readonly baseURL: string;
   readonly schedule: PollSchedule;
   readonly #apiKey: string;
@@ -85,6 +93,7 @@ export class ShortApiProvider implements ModelProvider {
     this.baseURL = resolved.baseURL;
     this.#origin = new URL(resolved.baseURL).origin;
     this.model = resolved.model;
+    this.pricing = resolved.pricing;
     this.#defaultArgs = resolved.args;
     this.#maxJobWaitMs = resolved.maxJobWaitMs;
     this.schedule = new PollSchedule(resolved.poll);
