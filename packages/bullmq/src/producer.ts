@@ -304,6 +304,8 @@ class BullmqProducer implements Executor {
       cachedInputTokens: this.#cachedInputTokens,
       outputTokens: this.#outputTokens,
       costUsd,
+      // Priced on the workers: a call's result says its cost, not whether its model had a price (each worker's metrics do).
+      unpricedCalls: 0,
     };
     return {
       queued: this.#queued,
@@ -322,6 +324,7 @@ class BullmqProducer implements Executor {
       concurrency: { limit: 0, effective: 0 },
       totals,
       costUsd,
+      prices: 'unknown',
       byTag: {},
       budgetUsd: this.budget?.usd,
       refusedAfterClose: 0,

@@ -216,6 +216,8 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
   };
   const start = () => runner.executor.complete(data.request, options);
   try {
+    // A budget kept by unknown prices would not be kept: the call fails before anything is sent (as createExecutor refuses it).
+    if (data.budget !== undefined && runner.executor.metrics().prices === 'unknown') throw unpricedBudgetError(runner.executor.provider.model);
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
     result = data.budget === undefined ? await start() : await runner.budgets.run(data.budget, jobId, start);
   } catch (error) {
@@ -226,4 +228,10 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
   void runner.store.ended(jobId, lock, 'succeeded');
   if (data.cache !== false) runner.cache(jobId, result);
   return { ...result, jobId: result.jobId ?? null, model: result.model ?? null, callId: data.callId };
+}
+
+function unpricedBudgetError(model: string): ShoalConfigError {
+  return new ShoalConfigError(
+    `This call spends from a budget, and this worker's model ${JSON.stringify(model)} has no known price: the budget could not be kept. Start the worker with prices, \`startWorker({ pricing: { inputPerMillionUsd, outputPerMillionUsd } })\` or the provider's \`pricing\`.`,
+  );
 }

@@ -112,6 +112,27 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     expect((bad as Error).message).toMatch(/Expected `budgetUsd` to be a number from 0 and up, got `-1`/);
   });
 
+  it("fails a budget's call on a worker whose model has no known price, before any create", async () => {
+    const redis = await redisServer();
+    const emulator = await startShortApiEmulator({ latencyMs: 1 });
+    onCleanUp(() => emulator.close());
+    const queue = `budget-unpriced-${process.pid}-${++queues}`;
+    const worker = await startWorker({
+      connection: redis.url,
+      queue,
+      concurrency: 2,
+      provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey, model: 'openai/unpriced-model' }),
+    });
+    onCleanUp(() => worker.close());
+    const producer = await bullmqExecutor({ connection: redis.url, queue, budgetUsd: 1 });
+    onCleanUp(() => producer.shutdown({ deadlineMs: 2000 }));
+    const error = await producer.complete({ prompt: 'budget: unpriced' }).catch((e: unknown) => e);
+    // Rebuilt from the worker's: its code says which class it was.
+    expect(ShoalConfigError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/model "openai\/unpriced-model" has no known price: the budget could not be kept/);
+    expect(emulator.jobs).toHaveLength(0);
+  });
+
   it('stops 4 workers at a budget of the price of 100 jobs: at most one call per worker over it, the rest refused without a create', async () => {
     const redis = await redisServer();
     const emulator: ShortApiEmulator = await startShortApiEmulator({ latencyMs: { min: 5, max: 40 }, rules: [FIXED_PRICE] });
