@@ -95,10 +95,12 @@ describe('public API', () => {
       'parseUsdToPico',
       'picoToUsd',
       'providerPrices',
+      'refuseUnpricedBudget',
       'rejectUnknownKeys',
       'reportListenerError',
       'requestKey',
       'toShoalError',
+      'unpricedBudgetError',
       'usdToPico',
     ]);
   });

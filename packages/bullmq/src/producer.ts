@@ -324,7 +324,7 @@ class BullmqProducer implements Executor {
       concurrency: { limit: 0, effective: 0 },
       totals,
       costUsd,
-      prices: 'unknown',
+      prices: undefined,
       byTag: {},
       budgetUsd: this.budget?.usd,
       refusedAfterClose: 0,

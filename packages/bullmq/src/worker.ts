@@ -1,5 +1,5 @@
 import { type CallOptions, type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
-import { JOURNAL_KEY, type JournaledCallOptions, parseUsdToPico } from '@shoal/core/internal';
+import { JOURNAL_KEY, type JournaledCallOptions, parseUsdToPico, unpricedBudgetError } from '@shoal/core/internal';
 import { type Job, Worker } from 'bullmq';
 import type { RedisConnection } from './connection.js';
 import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
@@ -217,7 +217,8 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
   const start = () => runner.executor.complete(data.request, options);
   try {
     // A budget kept by unknown prices would not be kept: the call fails before anything is sent (as createExecutor refuses it).
-    if (data.budget !== undefined && runner.executor.metrics().prices === 'unknown') throw unpricedBudgetError(runner.executor.provider.model);
+    if (data.budget !== undefined && runner.executor.metrics().prices === 'unknown')
+      throw unpricedBudgetError('A call of a producer budget (`bullmqExecutor({ budgetUsd })`) on this worker', runner.executor.provider.model);
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
     result = data.budget === undefined ? await start() : await runner.budgets.run(data.budget, jobId, start);
   } catch (error) {
@@ -228,10 +229,4 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
   void runner.store.ended(jobId, lock, 'succeeded');
   if (data.cache !== false) runner.cache(jobId, result);
   return { ...result, jobId: result.jobId ?? null, model: result.model ?? null, callId: data.callId };
-}
-
-function unpricedBudgetError(model: string): ShoalConfigError {
-  return new ShoalConfigError(
-    `This call spends from a budget, and this worker's model ${JSON.stringify(model)} has no known price: the budget could not be kept. Start the worker with prices, \`startWorker({ pricing: { inputPerMillionUsd, outputPerMillionUsd } })\` or the provider's \`pricing\`.`,
-  );
 }

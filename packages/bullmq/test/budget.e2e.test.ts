@@ -129,7 +129,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     const error = await producer.complete({ prompt: 'budget: unpriced' }).catch((e: unknown) => e);
     // Rebuilt from the worker's: its code says which class it was.
     expect(ShoalConfigError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toMatch(/model "openai\/unpriced-model" has no known price: the budget could not be kept/);
+    expect((error as Error).message).toMatch(/on this worker needs the model's prices, and "openai\/unpriced-model" has none known/);
     expect(emulator.jobs).toHaveLength(0);
   });
 

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineAgent } from '../src/agent/define-agent.js';
+import { createCoordinator } from '../src/coordinator/coordinator.js';
 import { ShoalConfigError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { openAICompatible } from '../src/providers/openai-compatible.js';
@@ -72,6 +75,32 @@ describe('prices per model', () => {
     const executor = createExecutor({ provider: charged });
     expect((await executor.complete({ prompt: 'a' })).costUsd).toBe(0.5);
     expect(executor.metrics().totals).toMatchObject({ unpricedCalls: 0, costUsd: 0.5 });
+    await executor.close();
+  });
+});
+
+describe('a budget on a model of unknown price is refused before anything is sent', () => {
+  const echo = defineAgent({
+    name: 'echo',
+    description: 'Echoes.',
+    input: z.object({ text: z.string() }),
+    output: z.object({ text: z.string() }),
+    instructions: 'Echo the text.',
+  });
+
+  it('by agent.run, agent.runMany and coordinator runs, naming the model and what to pass', async () => {
+    const provider = scriptedProvider([{ reply: '{"text":"hi"}' }], { model: 'local-llama', pricing: 'unknown' });
+    const executor = createExecutor({ provider });
+    const refused = /needs the model's prices, and "local-llama" has none known.*Pass `pricing: \{ inputPerMillionUsd, outputPerMillionUsd \}`/;
+    await expect(echo.run({ text: 'a' }, { executor, budgetUsd: 1 })).rejects.toThrow(refused);
+    await expect(echo.runMany([{ text: 'a' }], { executor, budgetUsd: 1 })).rejects.toThrow(/^echo\.runMany\(\{ budgetUsd \}\) needs/);
+    const coordinator = createCoordinator({ executor, agents: [echo] });
+    const plan = { steps: [{ id: 's', agent: 'echo', input: { text: 'a' } }], output: '$steps.s' };
+    await expect(coordinator.execute(plan, { budgetUsd: 1 })).rejects.toThrow(/^coordinator\.execute\(\{ budgetUsd \}\) needs/);
+    expect(provider.calls).toHaveLength(0);
+    // Without a budget, the same calls run (and are counted as unpriced).
+    expect((await echo.run({ text: 'a' }, { executor })).output).toEqual({ text: 'hi' });
+    expect(executor.metrics().totals.unpricedCalls).toBe(1);
     await executor.close();
   });
 });

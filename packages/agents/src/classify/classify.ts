@@ -1,5 +1,5 @@
 import { BudgetExceededError, defineAgent, type RunManyItem, type RunManyProgress, ShoalConfigError, type ShoalError } from '@shoal/core';
-import { closestName, listValues } from '@shoal/core/internal';
+import { closestName, listValues, refuseUnpricedBudget } from '@shoal/core/internal';
 import { z } from 'zod';
 import { AgentCache } from '../util/agent-cache.js';
 import { CallScope } from '../util/call-scope.js';
@@ -158,6 +158,7 @@ export async function classify<E extends z.ZodEnum>(options: ClassifyOptions<E>)
   });
   const items = withIds(options.items);
   // One packed call per group, each admitted by the budget on its own; a group the budget stops is reported item by item.
+  refuseUnpricedBudget(parsed.executor, parsed.budgetUsd, 'classify({ budgetUsd })');
   const scope = new CallScope(parsed.budgetUsd, parsed.signal);
   const entries: RunManyItem<unknown>[] = new Array(items.length);
   let packedCalls = 0;

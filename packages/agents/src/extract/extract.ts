@@ -1,5 +1,5 @@
 import { AbortError, defineAgent, ExecutorClosedError, ShoalConfigError, type ShoalError } from '@shoal/core';
-import { toShoalError } from '@shoal/core/internal';
+import { refuseUnpricedBudget, toShoalError } from '@shoal/core/internal';
 import { z } from 'zod';
 import { AgentCache, keyOf } from '../util/agent-cache.js';
 import { CallScope } from '../util/call-scope.js';
@@ -250,6 +250,7 @@ export async function extract<S extends z.ZodObject>(options: ExtractOptions<S>)
     documents.map(async (doc) => ({ doc, chunks: await chunkText(doc.text, { chunkTokens: parsed.chunkTokens, overlapTokens: parsed.overlapTokens }) })),
   );
   const totalChunks = plans.reduce((n, p) => n + p.chunks.length, 0);
+  refuseUnpricedBudget(parsed.executor, parsed.budgetUsd, 'extract({ budgetUsd })');
   const scope = new CallScope(parsed.budgetUsd, parsed.signal);
   let chunksDone = 0;
 

@@ -1,4 +1,5 @@
 import { AgentInputError, ShoalConfigError, StructuredOutputError } from '@shoal/core';
+import { refuseUnpricedBudget } from '@shoal/core/internal';
 import { z } from 'zod';
 import { AgentCache } from '../util/agent-cache.js';
 import { CallScope } from '../util/call-scope.js';
@@ -232,6 +233,7 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
   const tokenizer = options.items.some((item) => item.text.length > parsed.maxItemTokens / 3) ? await loadTokenizer() : undefined;
   const texts = options.items.map((item) => (tokenizer ? cutToTokens(item.text, parsed.maxItemTokens, tokenizer) : item.text));
   const indices = options.items.map((_, i) => i);
+  refuseUnpricedBudget(parsed.executor, parsed.budgetUsd, 'rank({ budgetUsd })');
   const scope = new CallScope(parsed.budgetUsd, parsed.signal);
   const tally = scope.tally;
   let repairs = NO_REPAIRS;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Tally } from '../budget/tally.js';
 import { AgentInputError, formatIssues, ShoalConfigError, StructuredOutputError, toShoalError } from '../errors.js';
+import { refuseUnpricedBudget } from '../providers/prices.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectNumber, option } from '../util/options.js';
 import { askAgainAlone } from './ask-again.js';
@@ -112,6 +113,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const started = performance.now();
     const parsed = this.#parseInput(input);
     checkRunOptions(this.name, options, 'run');
+    refuseUnpricedBudget(options.executor, options.budgetUsd, `${this.name}.run({ budgetUsd })`);
     const spend = new RunSpend(options.budgetUsd);
     let ran: { output: z.output<O>; stage: ParseStage | 'reasked' };
     try {
@@ -172,6 +174,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     checkRunOptions(this.name, options);
     if (!Array.isArray(inputs)) throw new ShoalConfigError(`${this.name}.runMany() takes an array of inputs.`);
     const pack = expectNumber('pack', options.pack ?? 1, { min: 1, integer: true });
+    refuseUnpricedBudget(options.executor, options.budgetUsd, `${this.name}.runMany({ budgetUsd })`);
     const spend = new RunSpend(options.budgetUsd);
     const items: RunManyItem<z.output<O>>[] = new Array(inputs.length);
     const valid: { index: number; input: z.output<I> }[] = [];

@@ -5,6 +5,7 @@ import type { Agent } from '../agent/types.js';
 import { type SpentResult, Tally } from '../budget/tally.js';
 import { abortError } from '../errors.js';
 import type { Executor } from '../executor/executor.js';
+import { refuseUnpricedBudget } from '../providers/prices.js';
 import type { JobSpans } from '../telemetry/job-spans.js';
 import type { Span, Telemetry, TraceEvents } from '../telemetry/telemetry.js';
 import { Trace } from '../telemetry/trace.js';
@@ -51,6 +52,7 @@ export class RunContext {
     attributes: Record<string, unknown>,
   ) {
     checkRunOptions(options, method);
+    refuseUnpricedBudget(services.executor, options.budgetUsd, `coordinator.${method}({ budgetUsd })`);
     const { events, telemetry } = services;
     this.tracer = new Tracer([this.trace, spanEvents(events), ...(telemetry ? [telemetry] : [])], events);
     const name = method === 'execute' ? 'run' : method;

@@ -1,5 +1,5 @@
 import { ShoalConfigError } from '../errors.js';
-import { knownPriceModels, knownPrices, type ModelPrices, type Pricing, resolvePrices } from '../providers/prices.js';
+import { knownPrices, type ModelPrices, type Pricing, resolvePrices, unpricedBudgetError } from '../providers/prices.js';
 import type { CompletionRequest, ModelProvider } from '../providers/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { describeValue } from '../util/describe.js';
@@ -90,12 +90,7 @@ function executorPrices(options: ExecutorOptions): Required<ModelPrices> | undef
   const stated =
     provider.pricing === undefined ? knownPrices(provider.model) : resolvePrices(`the ${provider.name} provider`, provider.pricing, undefined, provider.model);
   const prices = options.pricing === undefined ? stated : resolvePrices('createExecutor()', options.pricing, stated, provider.model);
-  if (prices === undefined && options.budgetUsd !== undefined) {
-    throw new ShoalConfigError(
-      `createExecutor({ budgetUsd }) needs the model's prices, and ${JSON.stringify(provider.model)} has none known: a budget kept by unknown prices would not be kept. ` +
-        `Pass \`pricing: { inputPerMillionUsd, outputPerMillionUsd }\` to the provider (or to createExecutor). Models with known prices: ${knownPriceModels().join(', ')}.`,
-    );
-  }
+  if (prices === undefined && options.budgetUsd !== undefined) throw unpricedBudgetError('createExecutor({ budgetUsd })', provider.model);
   return prices;
 }
 

@@ -118,8 +118,11 @@ export interface ExecutorMetrics {
   readonly totals: TotalsSnapshot;
   /** The cost of the calls whose price is known (see `totals.unpricedCalls`). */
   readonly costUsd: number;
-  /** The prices usage is booked at, or `'unknown'`: the model has no known price and none was given. */
-  readonly prices: Required<ModelPrices> | 'unknown';
+  /**
+   * The prices usage is booked at, or `'unknown'`: the model has no known price and none was
+   * given. Undefined when the calls are priced elsewhere (a `@shoal/bullmq` producer: its workers price them).
+   */
+  readonly prices: Required<ModelPrices> | 'unknown' | undefined;
   readonly byTag: Record<string, TotalsSnapshot>;
   readonly budgetUsd: number | undefined;
   /** Calls refused because the executor was already closed or shutting down (work someone still wanted). */

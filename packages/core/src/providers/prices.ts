@@ -1,4 +1,5 @@
 import { ShoalConfigError } from '../errors.js';
+import type { Executor } from '../executor/types.js';
 import { checkOptions, expectNumber } from '../util/options.js';
 
 /**
@@ -79,4 +80,20 @@ export function resolvePrices(where: string, pricing: unknown, base: Required<Mo
 export function providerPrices(where: string, pricing: unknown, model: string): Required<ModelPrices> | undefined {
   const known = knownPrices(model);
   return pricing === undefined ? known : resolvePrices(where, pricing, known, model);
+}
+
+/** "`where` needs the model's prices ...": a budget on a model of unknown price, refused before anything is sent. */
+export function unpricedBudgetError(where: string, model: string): ShoalConfigError {
+  return new ShoalConfigError(
+    `${where} needs the model's prices, and ${JSON.stringify(model)} has none known: a budget kept by unknown prices would not be kept. ` +
+      `Pass \`pricing: { inputPerMillionUsd, outputPerMillionUsd }\` to the provider (or to createExecutor). Models with known prices: ${knownPriceModels().join(', ')}.`,
+  );
+}
+
+/**
+ * Refuses a budget (an agent's, a run's, a ready-made agent's) on an executor whose model
+ * has no known price: its calls would book nothing, and the budget would never stop them.
+ */
+export function refuseUnpricedBudget(executor: Pick<Executor, 'metrics' | 'provider'>, budgetUsd: number | undefined, where: string): void {
+  if (budgetUsd !== undefined && executor.metrics().prices === 'unknown') throw unpricedBudgetError(where, executor.provider.model);
 }
