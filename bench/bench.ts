@@ -9,6 +9,7 @@ import { startShortApiEmulator } from '@shoal/core/testing';
 import { z } from 'zod';
 import { bullmqScaleRows, bullmqWorkerRows } from '../packages/bullmq/bench/rows.js';
 import { childEmulator } from './emulator-child.js';
+import { floorRows } from './floor/rows.js';
 import { cpuMs, median } from './measure.js';
 import { rateLimitScenario } from './rate-limit-scenario.js';
 import { telemetryRows } from './telemetry.js';
@@ -476,6 +477,10 @@ if (wanted('wall')) {
 if (wanted('enqueue')) {
   log('bench: enqueue 1M...');
   await enqueueMillion();
+}
+if (wanted('floor')) {
+  log('bench: the floor, agent.run() against a hand-written HTTP loop, each in its own process (about a minute)...');
+  await floorRows(row, log);
 }
 if (wanted('agent')) {
   log('bench: agent call on the OpenAI-compatible provider...');

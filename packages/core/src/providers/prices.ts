@@ -46,7 +46,7 @@ export function knownPrices(model: string): Required<ModelPrices> | undefined {
 }
 
 /** The models `knownPrices` has a row for. */
-export function knownPriceModels(): readonly string[] {
+function knownPriceModels(): readonly string[] {
   return Object.keys(KNOWN_PRICES);
 }
 
