@@ -13,6 +13,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const integration = [
   'packages/core/test/*.e2e.test.ts',
+  'packages/ai-sdk/test/*.e2e.test.ts',
   'packages/core/test/amount-forms.test.ts',
   'packages/core/test/budget-burst.test.ts',
   'packages/core/test/callback-forgery.test.ts',
@@ -39,7 +40,7 @@ const soak = ['test/soak.test.ts'];
 /** `@shoal/<name>[/<subpath>]` → the package's source, from its package.json `exports` (dist/x.js is built from src/x.ts). */
 function sourceAliases() {
   const aliases: { find: RegExp; replacement: string }[] = [];
-  for (const dir of ['core', 'agents', 'store-sqlite']) {
+  for (const dir of ['core', 'agents', 'store-sqlite', 'ai-sdk']) {
     const root = fileURLToPath(new URL(`./packages/${dir}/`, import.meta.url));
     const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { name: string; exports: Record<string, string | { default?: string }> };
     for (const [subpath, target] of Object.entries(pkg.exports)) {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as agents from '@shoal/agents';
 import * as agentsTesting from '@shoal/agents/testing';
+import * as aiSdk from '@shoal/ai-sdk';
 import * as bullmq from '@shoal/bullmq';
 import * as cli from '@shoal/cli';
 import * as core from '@shoal/core';
@@ -78,6 +79,7 @@ describe('public API', () => {
   it('exports exactly this list from @shoal/core/internal (for sibling packages only, not covered by semver)', () => {
     expect(Object.keys(internal).sort()).toEqual([
       'BudgetGate',
+      'HttpFailure',
       'JOURNAL_KEY',
       'PrefixCache',
       'RateLimiter',
@@ -89,24 +91,32 @@ describe('public API', () => {
       'closestName',
       'describeNumberRule',
       'describeValue',
+      'failureError',
       'joinOr',
       'listValues',
       'optionError',
       'parseUsdToPico',
       'picoToUsd',
       'providerPrices',
+      'rawForError',
       'refuseUnpricedBudget',
       'rejectUnknownKeys',
       'reportListenerError',
       'requestKey',
+      'throwForStatus',
       'toShoalError',
       'unpricedBudgetError',
       'usdToPico',
+      'withoutSecrets',
     ]);
   });
 
   it('exports exactly this list from @shoal/cli (its bin is the product; these are for programs that embed it)', () => {
     expect(Object.keys(cli).sort()).toEqual(['EXIT', 'buildProgram', 'readRunRecord', 'renderReport', 'writeReport']);
+  });
+
+  it('exports exactly this list from @shoal/ai-sdk', () => {
+    expect(Object.keys(aiSdk).sort()).toEqual(['AiSdkProvider', 'aiSdk']);
   });
 
   it('exports exactly this list from @shoal/bullmq', () => {

@@ -5,7 +5,7 @@ import { formatMessage } from 'publint/utils';
 import { describe, expect, it } from 'vitest';
 
 describe('published package shape (publint)', () => {
-  it.each(['core', 'agents', 'store-sqlite', 'bullmq', 'cli'])('@shoal/%s has no publint errors or warnings', async (name) => {
+  it.each(['core', 'agents', 'store-sqlite', 'bullmq', 'cli', 'ai-sdk'])('@shoal/%s has no publint errors or warnings', async (name) => {
     const pkgDir = fileURLToPath(new URL(`../packages/${name}`, import.meta.url));
     const { messages } = await publint({ pkgDir, level: 'warning', strict: true, pack: 'npm' });
     const pkg = JSON.parse(readFileSync(`${pkgDir}/package.json`, 'utf8'));
@@ -14,7 +14,7 @@ describe('published package shape (publint)', () => {
 });
 
 describe('what a published package carries', () => {
-  it.each(['core', 'agents', 'store-sqlite', 'bullmq', 'cli'])('@shoal/%s ships its LICENSE (the repository one) and is published public', (name) => {
+  it.each(['core', 'agents', 'store-sqlite', 'bullmq', 'cli', 'ai-sdk'])('@shoal/%s ships its LICENSE (the repository one) and is published public', (name) => {
     const pkgDir = fileURLToPath(new URL(`../packages/${name}`, import.meta.url));
     const pkg = JSON.parse(readFileSync(`${pkgDir}/package.json`, 'utf8'));
     expect(pkg.license).toBe('MIT');

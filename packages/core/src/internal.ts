@@ -21,6 +21,10 @@ export { JOURNAL_KEY, type JournaledCallOptions } from './executor/journal.js';
 export { checkCallOptions, checkRequest } from './executor/options.js';
 // The executor's default limiter (buckets, Retry-After pause, the rate learnt from 429s), for limiters that add to it.
 export { RateLimiter } from './executor/rate-limiter.js';
+// The HTTP outcome of a request as a shoal error (status → typed error, Retry-After; a failure before any answer →
+// NetworkError or AmbiguousCreateError), for providers in sibling packages that meet HTTP through another client (`@shoal/ai-sdk`).
+export { HttpFailure } from './http/http-client.js';
+export { failureError, type RequestContext, throwForStatus } from './providers/http-errors.js';
 // A provider factory's prices: its `pricing` option over the model's known prices (for providers in sibling packages, `@shoal/ai-sdk`).
 export { providerPrices, refuseUnpricedBudget, unpricedBudgetError } from './providers/prices.js';
 // ShortAPI's default model, for what a run on shortApi() would use without making one (the CLI's dry run).
@@ -35,3 +39,5 @@ export { reportListenerError } from './util/listener-error.js';
 export { parseUsdToPico, picoToUsd, usdToPico } from './util/money.js';
 // Option checks in core's wording (p-queue's), for the siblings' own options.
 export { describeNumberRule, optionError, rejectUnknownKeys } from './util/options.js';
+// Keys out of text that is quoted back (a server's error body, a model's answer).
+export { rawForError, withoutSecrets } from './util/redact.js';

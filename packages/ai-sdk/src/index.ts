@@ -1,0 +1,2 @@
+export type { AiSdkCallSettings, AiSdkLanguageModel, AiSdkOptions } from './options.js';
+export { AiSdkProvider, aiSdk } from './provider.js';
