@@ -75,8 +75,10 @@ export function simulatedPlan(request: PlannerRequest, generate: GenerateValue):
   const usable = request.agents.some(takesObject) ? request.agents.filter(takesObject) : request.agents;
   const wanted = request.output ? rooted(request.output) : undefined;
   const wantedElement = wanted ? itemsOf(wanted) : undefined;
-  const final = finalAgent(usable, wanted, wantedElement);
-  const order = [...dataFlowOrder(usable.filter((a) => a !== final)).slice(0, MAX_STEPS - 1), final];
+  const flow = dataFlowOrder(usable);
+  const final = finalAgent(usable, wanted, wantedElement, flow);
+  // The output step last; the others keep their order (still one where feeders come first).
+  const order = [...flow.filter((a) => a !== final).slice(0, MAX_STEPS - 1), final];
   const ids = stepIds(order);
   const pieces = taskPieces(request.task);
   const steps: Step[] = [];
@@ -88,13 +90,18 @@ export function simulatedPlan(request: PlannerRequest, generate: GenerateValue):
 }
 
 /** The agent whose output answers the run: it fits the output schema, or has its required fields; else the last of the data flow. */
-function finalAgent(agents: readonly CatalogueEntry[], wanted: Rooted | undefined, element: Rooted | undefined): CatalogueEntry {
+function finalAgent(
+  agents: readonly CatalogueEntry[],
+  wanted: Rooted | undefined,
+  element: Rooted | undefined,
+  flow: readonly CatalogueEntry[],
+): CatalogueEntry {
   const target = element ?? wanted;
   if (target) {
     const fitting = agents.find((a) => fits(rooted(a.outputSchema), target)) ?? agents.find((a) => hasFields(a.outputSchema, target.schema));
     if (fitting) return fitting;
   }
-  return dataFlowOrder(agents).at(-1)!;
+  return flow.at(-1)!;
 }
 
 /** The coordinator's own check of a final step: every required field of the output, of the same type. */
@@ -124,15 +131,30 @@ function arraysOf(out: Rooted, ref: string): { ref: string; element: Rooted }[] 
   });
 }
 
+/** What one agent offers other agents (its output, whole, as a fan-out, and its arrays' elements) and what it needs. */
+interface Shape {
+  readonly out: Rooted;
+  readonly asFanOut: Rooted;
+  readonly arrays: readonly { ref: string; element: Rooted }[];
+  readonly needs: readonly { key: string; target: Rooted }[];
+}
+
+function shapeOf(agent: CatalogueEntry): Shape {
+  const out = rooted(agent.outputSchema);
+  return {
+    out,
+    asFanOut: { schema: { type: 'array', items: agent.outputSchema }, root: agent.outputSchema },
+    arrays: arraysOf(out, agent.name),
+    needs: requiredFields(agent),
+  };
+}
+
 /** Whether some output of `a` (a field, the whole, its elements, or its results as a fan-out) can fill a required input of `b`. */
-function canFeed(a: CatalogueEntry, b: CatalogueEntry): boolean {
-  const out = rooted(a.outputSchema);
-  const asFanOut: Rooted = { schema: { type: 'array', items: a.outputSchema }, root: a.outputSchema };
-  const arrays = arraysOf(out, a.name);
-  return requiredFields(b).some(({ key, target }) => {
-    const field = requiredProperty(out, key);
-    if ((field && fits(field, target)) || fits(out, target) || fits(asFanOut, target)) return true;
-    return arrays.some(({ element }) => {
+function canFeed(a: Shape, b: Shape): boolean {
+  return b.needs.some(({ key, target }) => {
+    const field = requiredProperty(a.out, key);
+    if ((field && fits(field, target)) || fits(a.out, target) || fits(a.asFanOut, target)) return true;
+    return a.arrays.some(({ element }) => {
       const named = requiredProperty(element, key);
       return fits(element, target) || (named !== undefined && fits(named, target));
     });
@@ -141,12 +163,15 @@ function canFeed(a: CatalogueEntry, b: CatalogueEntry): boolean {
 
 /** Agents ordered so that each comes after the agents that can feed it (a cycle is broken at the first listed). */
 function dataFlowOrder(agents: readonly CatalogueEntry[]): CatalogueEntry[] {
-  const feeders = new Map(agents.map((b) => [b, agents.filter((a) => a !== b && canFeed(a, b))]));
+  const shapes = new Map(agents.map((a) => [a, shapeOf(a)]));
+  const feeders = new Map(agents.map((b) => [b, agents.filter((a) => a !== b && canFeed(shapes.get(a)!, shapes.get(b)!))]));
   const order: CatalogueEntry[] = [];
+  const placed = new Set<CatalogueEntry>();
   const left = [...agents];
   while (left.length > 0) {
-    const next = left.find((b) => feeders.get(b)!.every((a) => order.includes(a))) ?? left[0]!;
+    const next = left.find((b) => feeders.get(b)!.every((a) => placed.has(a))) ?? left[0]!;
     order.push(next);
+    placed.add(next);
     left.splice(left.indexOf(next), 1);
   }
   return order;
