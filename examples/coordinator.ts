@@ -4,12 +4,13 @@
  * planner writes the plan (a DAG with two fan-outs); the coordinator runs it through the
  * one executor and returns a trace.
  *
- * Offline (no SHORTAPI_KEY) the simulator cannot plan, so a fixed plan stands in for the
- * planner's answer; with a key, the model plans.
+ * Offline (no SHORTAPI_KEY) the emulator's simulator plans: it wires the catalogue's agents
+ * by their schemas (here: each agent fanned out over the tickets written in the task); with a
+ * key, the model plans.
  *
  *   npx -y pnpm@12.4.2 example:coordinator
  */
-import { createCoordinator, type Executor, type Plan } from '@shoal/core';
+import { createCoordinator, type Executor } from '@shoal/core';
 import { supportAgents } from '@shoal/example-support-agents';
 import { z } from 'zod';
 import { isMain, runAlone } from './shared/backend.js';
@@ -22,15 +23,6 @@ export const TICKETS = [
 ];
 
 export const TASK = `Triage each of these support tickets and draft a first reply to each. Tickets: ${JSON.stringify(TICKETS)}`;
-
-/** The plan a planner should come up with; the offline run uses it as the planner's answer. */
-export const STAND_IN_PLAN: Plan = {
-  steps: [
-    { id: 'triage', agent: 'support.triage', forEach: TICKETS, input: { subject: { $item: 'subject' }, body: { $item: 'body' } } },
-    { id: 'replies', agent: 'support.draft-reply', forEach: TICKETS, input: { subject: { $item: 'subject' }, body: { $item: 'body' } }, dependsOn: ['triage'] },
-  ],
-  output: 'replies',
-};
 
 export async function coordinatorExample(executor: Executor) {
   const coordinator = createCoordinator({ executor, plugins: [supportAgents] });
@@ -53,8 +45,5 @@ export async function coordinatorExample(executor: Executor) {
 }
 
 if (isMain(import.meta.url)) {
-  await runAlone(coordinatorExample, {
-    offlineRules: [{ match: "You are shoal's planner", reply: JSON.stringify(STAND_IN_PLAN) }],
-    note: '(offline: a fixed plan stands in for the planner; the steps run on the simulator)',
-  });
+  await runAlone(coordinatorExample, { note: "(offline: the simulator plans from the agents' schemas, and answers each step)" });
 }

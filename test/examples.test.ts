@@ -36,9 +36,13 @@ describe('examples', () => {
     expect(out).toMatch(/per queue: billing \d+, bug \d+, account \d+, feature-request \d+; abstained \d+; failed 0/);
   });
 
-  it('coordinator: a planned DAG with two fan-outs runs through the executor', () => {
+  it('coordinator: the simulator plans two fan-outs over the tickets, and they run through the executor', () => {
     const out = runExample('coordinator.ts');
-    expect(out).toMatch(/plan: triage \(support\.triage, fan-out\) → replies \(support\.draft-reply, fan-out\)/);
+    expect(out).toMatch(/plan: triage \(support\.triage, fan-out\) → draft-reply \(support\.draft-reply, fan-out\)/);
+    // Each ticket's row: its triage (queue/priority from the triage agent's enums) and a reply.
+    expect(out.match(/^ {2}(Charged twice|Export broken|Locked out|Dark mode\?) +(billing|bug|account|feature)\/(low|normal|high|urgent) +\S/gm)).toHaveLength(
+      4,
+    );
     expect(out).toMatch(/9 agent runs, 9 model calls/);
   });
 

@@ -17,13 +17,15 @@ describe('support.triage', () => {
   });
 
   it('survives a fenced, mis-cased answer without a second call', async () => {
+    // #region docs
     const { result, prompts } = await testAgent(triage, {
       input: { subject: 'Refund', body: 'I want my money back.', customerTier: 'enterprise' },
       replies: 'Sure:\n```json\n{"queue":"Billing","priority":"HIGH","area":"refunds","needsHuman":"true"}\n```',
     });
     expect(result.output).toEqual({ queue: 'billing', priority: 'high', area: 'refunds', needsHuman: true });
-    expect(result.stage).toBe('coerced');
+    expect(result.stage).toBe('coerced'); // read without a second call
     expect(prompts).toHaveLength(1);
+    // #endregion docs
   });
 
   it('re-asks once, then fails with the raw answer when the model keeps inventing a queue', async () => {

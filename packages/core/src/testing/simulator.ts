@@ -1,11 +1,14 @@
 import { resolveLocalRef } from '../util/json-schema.js';
 import { hashString, seededRandom } from '../util/random.js';
+import { plannerRequest, simulatedPlan } from './simulated-planner.js';
 
 /**
  * The offline simulator behind the emulator and the demo. It is not a model: it finds the
  * JSON Schema that shoal put in the prompt and answers with a value that fits it, derived
  * deterministically from the input text (the same prompt always gets the same answer).
- * Without a schema it answers a short plain text marked as simulated.
+ * Without a schema it answers a short plain text marked as simulated. Shoal's planner gets a
+ * plan built from the catalogue in its prompt (`simulated-planner.ts`), so a coordinator runs
+ * offline too.
  */
 
 export const SIMULATOR_MODEL = 'shoal-emulator/simulator';
@@ -35,7 +38,14 @@ export function findSchema(prompt: string): { schema: Schema; input: string } | 
 
 /** A value fitting `schema`, derived from `input` (for servers that receive the schema separately, as response_format). */
 export function simulateWithSchema(schema: Record<string, unknown>, input: string): string {
-  return JSON.stringify(new ValueGenerator(schema, input).value(schema, 0));
+  return planAnswer(schema, input) ?? JSON.stringify(new ValueGenerator(schema, input).value(schema, 0));
+}
+
+/** The plan for shoal's planner, when this is its prompt: its schema is the plan's and its input a task with a catalogue. */
+function planAnswer(schema: Schema, input: string): string | undefined {
+  const request = plannerRequest(schema, input);
+  if (!request) return undefined;
+  return JSON.stringify(simulatedPlan(request, (field, root) => new ValueGenerator(root, request.task).value(field, 0)));
 }
 
 export function simulate(prompt: string): string {
@@ -50,6 +60,8 @@ export function simulate(prompt: string): string {
     const excerpt = input.length > 60 ? `${input.slice(0, 57)}...` : input;
     return `[simulated, not a model] ${wordsOf(prompt).length} words received; last part: "${excerpt}"`;
   }
+  const plan = planAnswer(found.schema, found.input);
+  if (plan) return plan;
   const input = found.input.trim() || prompt;
   const generator = new ValueGenerator(found.schema, input);
   return JSON.stringify(generator.value(found.schema, 0));
