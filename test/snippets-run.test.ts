@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startShortApiEmulator } from '@shoal/core/testing';
+import { startOpenAICompatibleServer, startShortApiEmulator } from '@shoal/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisAvailable, startRedis } from '../packages/bullmq/test/redis-server.js';
 import { spawnWorker } from '../packages/bullmq/test/workers.js';
@@ -149,6 +149,18 @@ describe('each README snippet runs as written', () => {
     },
     !redisAvailable,
   );
+
+  snippet('ai-sdk.ts', 'an AI SDK model (@ai-sdk/openai-compatible) behind aiSdk(): one ticket, booked at the given prices', async () => {
+    const server = await startOpenAICompatibleServer();
+    cleanups.push(() => server.close());
+    const out = await ranOffline('ai-sdk.ts', { direct: true, env: { LOCAL_LLM_URL: server.url } });
+    const [, tokensIn, tokensOut, cost] = /^(?:billing|bug|account)(?:, urgent)?: (\d+) tokens in, (\d+) out, \$(\S+)$/m.exec(out) ?? [];
+    expect(tokensIn, out).toBeDefined();
+    // $0.05 in, $0.10 out per million tokens, as the snippet says (no cached tokens on one short call).
+    expect(Number(cost)).toBeCloseTo((Number(tokensIn) * 0.05 + Number(tokensOut) * 0.1) / 1e6, 12);
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]!.model).toBe('llama3.1:8b');
+  });
 
   it('every file under examples/snippets has a run here', () => {
     expect(readdirSync(join(ROOT, 'examples/snippets')).filter((file) => !tested.has(file))).toEqual([]);
