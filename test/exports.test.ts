@@ -90,6 +90,7 @@ describe('public API', () => {
       'describeValue',
       'joinOr',
       'listValues',
+      'loadTokenizer',
       'optionError',
       'parseUsdToPico',
       'picoToUsd',
