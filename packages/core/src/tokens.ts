@@ -1,10 +1,10 @@
 /**
  * Token counting with the o200k_base encoding (the GPT-4o / GPT-5 family's), from
- * gpt-tokenizer: an optional peer dependency, loaded on first use (its tables take a few MB
- * and most runs never need them: the server reports usage, and no tokens-per-minute limit
- * or budget is set). When it cannot be loaded, counts are estimated on the high side
- * (token-estimate.ts), and that is said once on the process's warnings
- * (`SHOAL_TOKENS_ESTIMATED`) and in every executor's `metrics().tokenizer`.
+ * gpt-tokenizer: an optional peer dependency (its tables take 28 MB on disk), loaded on
+ * first use (a third of a second, and most runs never need it: the server reports usage,
+ * and no tokens-per-minute limit or budget is set). When it cannot be loaded, counts are
+ * estimated on the high side (token-estimate.ts), and that is said once on the process's
+ * warnings (`SHOAL_TOKENS_ESTIMATED`) and in every executor's `metrics().tokenizer`.
  */
 import { cutToEstimate, estimatedIds, estimateTokens } from './token-estimate.js';
 
