@@ -94,6 +94,7 @@ describe('public API', () => {
       'failureError',
       'joinOr',
       'listValues',
+      'loadTokenizer',
       'optionError',
       'parseUsdToPico',
       'picoToUsd',

@@ -327,6 +327,7 @@ class BullmqProducer implements Executor {
       prices: undefined,
       byTag: {},
       budgetUsd: this.budget?.usd,
+      tokenizer: undefined, // the workers count, each in its own process
       refusedAfterClose: 0,
       recovery: { resumed: 0, recreated: 0, storeErrors: 0 },
     };

@@ -31,6 +31,8 @@ export { providerPrices, refuseUnpricedBudget, unpricedBudgetError } from './pro
 export { DEFAULT_MODEL as SHORTAPI_DEFAULT_MODEL } from './providers/shortapi/protocol.js';
 // The vendor's prefix-cache rule (1,024 tokens, then steps of 128), for the CLI's dry run as for the emulator.
 export { PrefixCache } from './testing/prefix-cache.js';
+// The one tokenizer of the process: o200k when gpt-tokenizer is installed, else the estimate (said once, as a warning), for the agents' chunking and cutting.
+export { loadTokenizer, type Tokenizer } from './tokens.js';
 export { describeValue, joinOr, listValues } from './util/describe.js';
 export { closestName } from './util/did-you-mean.js';
 // One rule for a listener that throws (to `listener-error`, else thrown on its own), for emitters elsewhere (the bullmq producer's).

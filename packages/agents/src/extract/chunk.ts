@@ -1,4 +1,4 @@
-import { loadTokenizer } from '../util/tokenizer.js';
+import { loadTokenizer } from '@shoal/core/internal';
 
 export interface Chunk {
   /** 0-based, in document order. */
@@ -11,7 +11,7 @@ export interface Chunk {
 }
 
 export interface ChunkOptions {
-  /** Most tokens (o200k) in one chunk. */
+  /** Most tokens (o200k; estimated on the high side without gpt-tokenizer) in one chunk. */
   readonly chunkTokens: number;
   /** Tokens each chunk repeats from the end of the one before, so a fact cut by a boundary is whole in one of them. */
   readonly overlapTokens: number;
@@ -37,7 +37,8 @@ const CHARS_PER_TOKEN_BOUND = 8;
 export async function chunkText(text: string, options: ChunkOptions): Promise<Chunk[]> {
   const { chunkTokens, overlapTokens } = options;
   if (text.length === 0) return [];
-  const { countTokens } = await loadTokenizer();
+  const tokenizer = await loadTokenizer();
+  const countTokens = (piece: string) => tokenizer.count(piece);
   const pieces: Piece[] = [];
   const add = (start: number, end: number, tokens = countTokens(text.slice(start, end))) => pieces.push({ start, end, tokens });
   for (const line of spans(text, /[^\n]*\n|[^\n]+$/g, 0, text.length)) {

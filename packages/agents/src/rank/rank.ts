@@ -1,10 +1,9 @@
 import { AgentInputError, ShoalConfigError, StructuredOutputError } from '@shoal/core';
-import { refuseUnpricedBudget } from '@shoal/core/internal';
+import { loadTokenizer, refuseUnpricedBudget, type Tokenizer } from '@shoal/core/internal';
 import { z } from 'zod';
 import { AgentCache } from '../util/agent-cache.js';
 import { CallScope } from '../util/call-scope.js';
 import { type AgentCallOptions, agentRunOptions, callOptionsShape, parseOptions, type Spending, type Tally } from '../util/options.js';
-import { loadTokenizer, type Tokenizer } from '../util/tokenizer.js';
 import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent, type SetwiseAgent, setwiseAgent } from './rank-agents.js';
 import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
 import { type Judge, pointwise, type StrategyRun, setwise, slidingWindow, tournament } from './strategies.js';
@@ -34,7 +33,7 @@ export interface RankOptions<T extends RankItem> extends AgentCallOptions {
   readonly strategy?: RankStrategy | RankStrategyName;
   /** What "relevant" means, worded for the model. @default 'how well each passage answers the search query' */
   readonly relevance?: string;
-  /** Each item's text is cut to this many tokens (o200k). @default 300 */
+  /** Each item's text is cut to this many tokens (o200k; estimated on the high side without gpt-tokenizer). @default 300 */
   readonly maxItemTokens?: number;
   /** Called after every model call. */
   readonly onProgress?: (progress: RankProgress) => void;
@@ -306,9 +305,7 @@ export async function rank<T extends RankItem>(options: RankOptions<T>): Promise
   };
 }
 
-/** Cuts `text` to at most `maxTokens` o200k tokens, never inside a character (a text of no more UTF-8 bytes than that is short enough as it is). */
+/** Cuts `text` to at most `maxTokens` tokens, never inside a character (a text of no more UTF-8 bytes than that is short enough as it is, counted or estimated). */
 function cutToTokens(text: string, maxTokens: number, tokenizer: Tokenizer): string {
-  if (Buffer.byteLength(text) <= maxTokens) return text;
-  const tokens = tokenizer.encode(text);
-  return tokens.length <= maxTokens ? text : tokenizer.decode(tokens.slice(0, maxTokens)).replace(/\uFFFD+$/, '');
+  return Buffer.byteLength(text) <= maxTokens ? text : tokenizer.cut(text, maxTokens);
 }

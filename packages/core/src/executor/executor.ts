@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { ExecutorClosedError, ShoalConfigError } from '../errors.js';
 import type { ModelPrices } from '../providers/prices.js';
 import type { CompletionRequest, ModelProvider } from '../providers/types.js';
-import { loadTokenizer } from '../tokens.js';
+import { loadTokenizer, tokenizerKind } from '../tokens.js';
 import type { Clock } from '../util/clock.js';
 import { MAX_TIMER_MS } from '../util/clock.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
@@ -219,6 +219,7 @@ class ShoalExecutor implements Executor {
       prices: this.#prices ?? 'unknown',
       byTag: this.#ledger.byTag(),
       budgetUsd: this.#budget?.usd,
+      tokenizer: tokenizerKind(),
       refusedAfterClose: state.refusedAfterClose,
       recovery: { resumed: state.resumed, recreated: state.recreated, storeErrors: state.storeErrors },
     };

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { ModelPrices, Pricing } from '../providers/prices.js';
 import type { CompletionRequest, ModelProvider, Usage } from '../providers/types.js';
+import type { TokenizerKind } from '../tokens.js';
 import type { Clock } from '../util/clock.js';
 import type { CacheStore } from './cache.js';
 import type { ExecutorEvents } from './events.js';
@@ -125,6 +126,13 @@ export interface ExecutorMetrics {
   readonly prices: Required<ModelPrices> | 'unknown' | undefined;
   readonly byTag: Record<string, TotalsSnapshot>;
   readonly budgetUsd: number | undefined;
+  /**
+   * How this process counts tokens (for `budgetUsd`, `rateLimit.tokensPerMinute`, and the
+   * usage of answers that come without it): `'o200k'` exactly, with gpt-tokenizer; `'estimate'`
+   * when gpt-tokenizer is not installed (counts then err high); undefined until a count was
+   * first needed.
+   */
+  readonly tokenizer: TokenizerKind | undefined;
   /** Calls refused because the executor was already closed or shutting down (work someone still wanted). */
   readonly refusedAfterClose: number;
   /** Jobs picked up by id rather than created: from the store's journal (an earlier run), or left running by callers of this process that stopped waiting. */

@@ -30,7 +30,10 @@ export function formatSummary(metrics: ExecutorMetrics, options: SummaryOptions 
         ? `${metrics.requestsPerJob.toFixed(2)} (${metrics.requests} HTTP requests for ${metrics.jobs} jobs)`
         : `no jobs (${metrics.requests} HTTP requests)`,
     ),
-    row('tokens', `${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out`),
+    row(
+      'tokens',
+      `${t.inputTokens} in (${t.cachedInputTokens} cached), ${t.outputTokens} out${metrics.tokenizer === 'estimate' ? ' (what shoal counted itself is estimated: gpt-tokenizer is not installed)' : ''}`,
+    ),
     row('cost', costLine(metrics, byTag)),
     row(
       'latency',

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { GPT_5_4_NANO_PRICES } from '../providers/prices.js';
+import { loadTokenizer, type Tokenizer } from '../tokens.js';
 import { perMillionToPicoPerToken, picoToDecimalString } from '../util/money.js';
 import { seededRandom } from '../util/random.js';
 import { FaultPlan, SlidingWindowLimit } from './emulator-limits.js';
@@ -28,7 +28,8 @@ const HTML_ERROR = '<html><head><title>502 Bad Gateway</title></head><body><cent
 const MAX_BODY = 8 * 1024 * 1024;
 
 export async function startShortApiEmulator(options: EmulatorOptions = {}): Promise<ShortApiEmulator> {
-  const emulator = new Emulator(options);
+  // Usage is counted as the server counts it: with o200k, or the estimate without gpt-tokenizer (warned once).
+  const emulator = new Emulator(options, await loadTokenizer());
   await emulator.listen(options.port ?? 0);
   return emulator;
 }
@@ -62,9 +63,11 @@ class Emulator implements ShortApiEmulator {
   #nextId = 1;
   #port = 0;
   #closed = false;
+  readonly #tokenizer: Tokenizer;
 
-  constructor(options: EmulatorOptions) {
+  constructor(options: EmulatorOptions, tokenizer: Tokenizer) {
     this.#options = options;
+    this.#tokenizer = tokenizer;
     this.apiKey = options.apiKey ?? 'emulator-key-0000';
     this.#faults = options.faults ?? {};
     this.#random = seededRandom(options.seed ?? 1);
@@ -296,14 +299,14 @@ class Emulator implements ShortApiEmulator {
     const durationMs = chosen.latencyMs ?? this.#sampleLatency();
     const failJob = chosen.fail !== undefined || this.#fault('failJob');
     const text = chosen.text ?? '';
-    const promptTokens = encode(prompt);
+    const promptTokens = this.#tokenizer.encode(prompt);
     const cachedInputTokens = chosen.usage?.cachedInputTokens ?? this.#prefixCache.cachedTokens(promptTokens);
     return {
       text,
       fail: failJob ? (chosen.fail ?? 'the model backend failed (emulated fault)') : undefined,
       durationMs: this.#fault('neverFinish') ? Infinity : durationMs,
       inputTokens: chosen.usage?.inputTokens ?? promptTokens.length,
-      outputTokens: chosen.usage?.outputTokens ?? (failJob ? 0 : encode(text).length),
+      outputTokens: chosen.usage?.outputTokens ?? (failJob ? 0 : this.#tokenizer.count(text)),
       cachedInputTokens,
       dropCreate: chosen.dropCreate === true,
     };

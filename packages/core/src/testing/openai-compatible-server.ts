@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { loadTokenizer } from '../tokens.js';
 import { hashString, seededRandom } from '../util/random.js';
 import { PrefixCache } from './prefix-cache.js';
 import { SIMULATOR_MODEL, simulate, simulateWithSchema } from './simulator.js';
@@ -56,6 +56,7 @@ export async function startOpenAICompatibleServer(options: OpenAIServerOptions =
   const asked = new Map<string, number>();
   const draw = (prompt: string, seen: number, salt: string) => seededRandom(hashString(`${seed}\u0000${salt}\u0000${seen}\u0000${prompt}`))();
   const prefixCache = new PrefixCache();
+  const tokenizer = await loadTokenizer(); // o200k, or the estimate without gpt-tokenizer (warned once)
   const timers = new Set<NodeJS.Timeout>();
   const send = (res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) => {
     const body = JSON.stringify(payload);
@@ -108,10 +109,10 @@ export async function startOpenAICompatibleServer(options: OpenAIServerOptions =
         : format?.type === 'json_schema' && format.json_schema?.schema
           ? simulateWithSchema(format.json_schema.schema, prompt.slice(prompt.lastIndexOf('# Input')))
           : simulate(prompt);
-      const promptTokens = encode(prompt);
+      const promptTokens = tokenizer.encode(prompt);
       const usage = {
         prompt_tokens: promptTokens.length,
-        completion_tokens: encode(content).length,
+        completion_tokens: tokenizer.count(content),
         total_tokens: 0,
         prompt_tokens_details: { cached_tokens: prefixCache.cachedTokens(promptTokens) },
       };
