@@ -26,7 +26,7 @@ const script = `
   const { z } = await import('zod');
   const prompt = ${JSON.stringify(PROMPT)};
   // Counted by the executor: a budget and a tokens-per-minute limit, and an answer that comes without usage.
-  const noUsage = { specificationVersion: 'shoal.provider.v1', name: 'no-usage', model: 'm', doComplete: async () => ({ text: 'bug', requests: 1 }) };
+  const noUsage = { specificationVersion: 'shoal.provider.v1', name: 'no-usage', model: 'm', pricing: { inputPerMillionUsd: 0.2, outputPerMillionUsd: 1.25 }, doComplete: async () => ({ text: 'bug', requests: 1 }) };
   const counting = createExecutor({ provider: noUsage, budgetUsd: 1, rateLimit: { tokensPerMinute: 100000 } });
   await counting.complete({ prompt });
   const metrics = counting.metrics();
