@@ -8,6 +8,7 @@ import { hashString, seededRandom } from '../util/random.js';
  * Without a schema it answers a short plain text marked as simulated.
  */
 
+/** The model name the simulator's answers carry. */
 export const SIMULATOR_MODEL = 'shoal-emulator/simulator';
 
 type Schema = Record<string, unknown>;
@@ -15,7 +16,14 @@ type Schema = Record<string, unknown>;
 const FENCE = /```(?:json|json-schema)?\s*\n([\s\S]*?)\n```/g;
 
 /** The first fenced JSON block that looks like a JSON Schema, and the text after it (the variable input). */
-export function findSchema(prompt: string): { schema: Schema; input: string } | undefined {
+export function findSchema(prompt: string):
+  | {
+      /** The JSON Schema found. */
+      schema: Schema;
+      /** The prompt's text after it. */
+      input: string;
+    }
+  | undefined {
   for (const match of prompt.matchAll(FENCE)) {
     let parsed: unknown;
     try {
@@ -38,6 +46,10 @@ export function simulateWithSchema(schema: Record<string, unknown>, input: strin
   return JSON.stringify(new ValueGenerator(schema, input).value(schema, 0));
 }
 
+/**
+ * The simulator's answer to a prompt: a JSON value that fits the schema in the prompt, derived from the text after it
+ * (the same prompt always gets the same answer); without a schema, a short text marked `[simulated, not a model]`.
+ */
 export function simulate(prompt: string): string {
   const found = findSchema(prompt);
   if (!found) {

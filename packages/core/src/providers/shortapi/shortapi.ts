@@ -22,6 +22,7 @@ import {
   queryPath,
 } from './protocol.js';
 
+/** Options of the callback receiver (`shortApi({ callback })`): where it listens, and how long it waits before polling. */
 export interface ShortApiCallbackOptions extends CallbackReceiverOptions {
   /**
    * How long to wait for a callback before falling back to polling.
@@ -30,6 +31,7 @@ export interface ShortApiCallbackOptions extends CallbackReceiverOptions {
   readonly deadlineMs?: number;
 }
 
+/** Options of `shortApi()`: all optional; the key comes from `SHORTAPI_KEY` by default. */
 export interface ShortApiOptions {
   /** @default process.env.SHORTAPI_KEY */
   readonly apiKey?: string;
@@ -62,7 +64,9 @@ export class ShortApiProvider implements ModelProvider {
   /** ShortAPI has no cancel endpoint: a job already created runs on (and is paid) when its call is aborted. */
   readonly cancelsWork = false;
   readonly model: string;
+  /** The base URL requests go to. */
   readonly baseURL: string;
+  /** The adaptive poll schedule: when the first poll of a job goes, learnt from how long jobs take. */
   readonly schedule: PollSchedule;
   readonly #apiKey: string;
   /** The base URL's origin, for "could not be sent to ..." messages. */
