@@ -10,9 +10,9 @@
 // this build (treatWarningsAsErrors).
 //
 // It fails on any warning: an exported symbol or member without a doc comment (notDocumented, for the five packages),
-// a type the API uses but no entry point exports (notExported), a {@link} that does not resolve (invalidLink) or that
-// lands on something without a page of its own (rewrittenLink), and a relative link in the README or docs/ to a file
-// that is not there (invalidPath).
+// a type the API uses but no entry point exports (notExported, checked by scripts/typedoc-exports-check.mjs), a {@link}
+// that does not resolve (invalidLink) or that lands on something without a page of its own (rewrittenLink), and a
+// relative link in the README or docs/ to a file that is not there (invalidPath) or to an anchor that is not there.
 import { fileURLToPath } from 'node:url';
 import { apiEntryPoints, packageEntries } from './scripts/api-entry-points.mjs';
 
