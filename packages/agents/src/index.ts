@@ -1,4 +1,10 @@
-// The public API of @shoal/agents. Everything exported is listed here by name; a test pins this list.
+/**
+ * The public API of `@shoal/agents`: ready-made agents for ranking, extraction and classification, built on
+ * `@shoal/core`.
+ *
+ * @module @shoal/agents
+ */
+// Everything exported is listed here by name; a test pins this list.
 
 export type { ClassifiedItem, ClassifyItem, ClassifyOptions, ClassifyResult } from './classify/classify.js';
 export { classify } from './classify/classify.js';

@@ -2,6 +2,7 @@ import { ExecutorClosedError, ShoalConfigError, type ShutdownReport } from '@sho
 import { describeValue } from '@shoal/core/internal';
 import { type Job, WaitingError, type Worker } from 'bullmq';
 
+/** Options of `worker.close()`. */
 export interface WorkerCloseOptions {
   /**
    * How long the calls running at the close may take to finish here; at the deadline, those

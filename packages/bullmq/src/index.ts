@@ -1,4 +1,9 @@
-// The public API of @shoal/bullmq: producers and workers of one shoal queue on Redis.
+/**
+ * The public API of `@shoal/bullmq`: producers and workers of one shoal queue on Redis (BullMQ): one executor
+ * across many worker processes, with one rate limit, and nothing paid twice.
+ *
+ * @module @shoal/bullmq
+ */
 
 export type { RedisConnection } from './connection.js';
 export type { WorkerCloseOptions, WorkerCloseReport } from './hand-back.js';

@@ -32,7 +32,9 @@ import {
 import { openQueue } from './registry.js';
 import { decodeError } from './wire-error.js';
 
+/** Options of `bullmqExecutor()`: the producer side of a shoal queue. */
 export interface ProducerOptions {
+  /** Where Redis is: a `redis://` URL or ioredis options. */
   readonly connection: RedisConnection;
   /** The queue's name: producers and workers of one queue use the same. @default 'shoal' */
   readonly queue?: string;

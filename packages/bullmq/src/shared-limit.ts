@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { BurstDetector } from './burst.js';
 import { CUT, LEASE, PAUSE } from './shared-limit-scripts.js';
 
+/** One rate limit for the account, shared by every worker of a queue (a bucket in Redis). */
 export interface SharedLimitOptions {
   /** Requests per minute for the whole account, every worker of the queue together (creates and polls). */
   readonly requestsPerMinute?: number;

@@ -12,7 +12,12 @@ import { SharedLimiter, type SharedLimitOptions } from './shared-limit.js';
 import { encodeError } from './wire-error.js';
 import { WorkerBudgets } from './worker-budget.js';
 
+/**
+ * Options of `startWorker()`: the executor's options (the provider, retries, rate limit, ...) less those that belong to the queue or the producer, plus the
+ * queue's own.
+ */
 export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' | 'dedupe' | 'concurrency' | 'queue' | 'budgetUsd'> {
+  /** Where Redis is: a `redis://` URL or ioredis options. */
   readonly connection: RedisConnection;
   /** The queue's name: producers and workers of one queue use the same. @default 'shoal' */
   readonly queue?: string;
@@ -31,6 +36,7 @@ export interface WorkerOptions extends Omit<ExecutorOptions, 'store' | 'cache' |
   readonly sharedLimit?: SharedLimitOptions;
 }
 
+/** A running worker (from `startWorker()`). */
 export interface ShoalWorker {
   /** The worker's own executor (the one that talks to the provider): metrics, events. */
   readonly executor: Executor;

@@ -1,4 +1,9 @@
-// `@shoal/cli`: the `shoal` command (bin), and the pieces a program may use on its own.
+/**
+ * `@shoal/cli`: the `shoal` command (its bin), and the pieces a program may use on its own: the command's
+ * program, its exit codes, and the HTML report of a run.
+ *
+ * @module @shoal/cli
+ */
 export { EXIT } from './exit-codes.js';
 export { buildProgram } from './program.js';
 export type { RunReportData } from './report/index.js';

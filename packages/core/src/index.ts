@@ -1,5 +1,11 @@
-// The public API of @shoal/core. Everything exported is listed here by name; a test pins this list.
-// Helpers only shoal's sibling packages use live in `@shoal/core/internal` (not covered by semver).
+/**
+ * The public API of `@shoal/core`: one shared executor for many small structured model calls (priority queue,
+ * limits, retries, dedup, cache, cost ledger), agents, the coordinator, providers, telemetry, and shoal's errors.
+ *
+ * @module @shoal/core
+ */
+// Everything exported is listed here by name; a test pins this list.
+// Helpers only shoal's sibling packages use live in `@shoal/core/internal` (not covered by semver, not in the API site).
 
 export { defineAgent } from './agent/define-agent.js';
 export type {

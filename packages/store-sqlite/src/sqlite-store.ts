@@ -4,6 +4,7 @@ import { type CachedCompletion, type CacheStore, type DurableStore, type JobJour
 import { rejectUnknownKeys } from '@shoal/core/internal';
 import Database from 'better-sqlite3';
 
+/** Options of `sqliteStore()` (or just the path). */
 export interface SqliteStoreOptions {
   /** The database file, created when missing (its directory must exist). */
   readonly path: string;
@@ -81,7 +82,9 @@ interface Waiter {
   readonly reject: (error: unknown) => void;
 }
 
+/** The store `sqliteStore()` makes: a result cache and a journal of jobs in one SQLite file. */
 export class SqliteStore implements DurableStore {
+  /** The database file, as an absolute path (or `:memory:`). */
   readonly path: string;
   readonly cache: CacheStore;
   readonly journal: JobJournal;

@@ -5,8 +5,11 @@ import { AgentCache } from '../util/agent-cache.js';
 import { CallScope } from '../util/call-scope.js';
 import { type AgentCallOptions, agentRunOptions, callOptionsShape, parseOptions, type Spending, textsSchema, withIds } from '../util/options.js';
 
+/** An item to classify, with an id of your own. */
 export interface ClassifyItem {
+  /** Your id for it, echoed in its result. */
   readonly id: string;
+  /** The text to classify. */
   readonly text: string;
 }
 
@@ -35,9 +38,12 @@ export interface ClassifyOptions<E extends z.ZodEnum> extends AgentCallOptions {
   readonly onProgress?: (progress: RunManyProgress) => void;
 }
 
+/** One item's outcome: its labels, or the error that failed it. */
 export type ClassifiedItem<L extends string> =
   | {
+      /** The item's id. */
       readonly id: string;
+      /** The item was classified. */
       readonly ok: true;
       /** The label (single-label), undefined when abstained. */
       readonly label: L | undefined;
@@ -52,15 +58,25 @@ export type ClassifiedItem<L extends string> =
       /** The label the model gave when abstaining for low confidence. */
       readonly modelLabel: L | undefined;
     }
-  | { readonly id: string; readonly ok: false; readonly error: ShoalError };
+  | {
+      /** The item's id. */
+      readonly id: string;
+      /** The item failed. */
+      readonly ok: false;
+      /** Why it failed. */
+      readonly error: ShoalError;
+    };
 
 export interface ClassifyResult<L extends string> extends Spending {
   /** One per item, in input order. */
   readonly items: readonly ClassifiedItem<L>[];
   /** Items per label (multi-label items count under each of theirs). */
   readonly counts: Readonly<Record<L, number>>;
+  /** Items abstained on (`other`, or under `minConfidence`). */
   readonly abstained: number;
+  /** Items that failed. */
   readonly failed: number;
+  /** Model calls that carried more than one item. */
   readonly packedCalls: number;
 }
 

@@ -1,15 +1,20 @@
 import { loadTokenizer } from '@shoal/core/internal';
 
+/** One chunk of a document, from `chunkText()`. */
 export interface Chunk {
   /** 0-based, in document order. */
   readonly index: number;
   /** Character offsets into the document (UTF-16 code units, as JavaScript strings index): [start, end). */
   readonly start: number;
+  /** End offset, excluded (see `start`). */
   readonly end: number;
+  /** The chunk's text: the document's from `start` to `end`. */
   readonly text: string;
+  /** Its tokens (o200k). */
   readonly tokens: number;
 }
 
+/** How `chunkText()` cuts a document. */
 export interface ChunkOptions {
   /** Most tokens (o200k; estimated on the high side without gpt-tokenizer) in one chunk. */
   readonly chunkTokens: number;

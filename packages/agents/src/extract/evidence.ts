@@ -7,10 +7,13 @@
 export interface Evidence {
   /** The document's text at [start, end) (not the model's copy). */
   readonly quote: string;
+  /** Start offset of the quote in the document (UTF-16 code units). */
   readonly start: number;
+  /** End offset, excluded. */
   readonly end: number;
   /** The chunk whose answer gave it. */
   readonly chunk: number;
+  /** `exact`, or `normalized`: found after white space, letter case and typographic quotes and dashes were made plain. */
   readonly match: 'exact' | 'normalized';
   /** Whether the value itself appears in the quote (after the same normalization); a reformatted date or number does not. */
   readonly valueInQuote: boolean;

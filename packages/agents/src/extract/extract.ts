@@ -9,13 +9,17 @@ import { type Evidence, locate, normalize, valueAppearsIn } from './evidence.js'
 
 export type { Evidence } from './evidence.js';
 
+/** A document to extract from, with an id of your own. */
 export interface ExtractDocument {
+  /** Your id for it, echoed in its result. */
   readonly id: string;
+  /** The document's text. */
   readonly text: string;
 }
 
 /** A field's value with the places in the document that state it. */
 export interface ExtractedValue<V> {
+  /** The value. */
   readonly value: V;
   /** At least one; sorted by position. */
   readonly evidence: readonly Evidence[];
@@ -23,6 +27,7 @@ export interface ExtractedValue<V> {
 
 /** A single-valued field: the chosen value, and the other values some chunk gave (with their evidence). */
 export interface ExtractedScalar<V> extends ExtractedValue<V> {
+  /** The other values chunks gave, with their evidence. */
   readonly alternatives: readonly ExtractedValue<V>[];
 }
 
@@ -36,10 +41,13 @@ export type ExtractedFields<T> = {
 
 /** A value whose quote is not in the document (or that came without one): never counted as found. */
 export interface UnverifiedValue {
+  /** The field the value was given for. */
   readonly field: string;
+  /** The value the model gave. */
   readonly value: unknown;
   /** What the model gave as its quote. */
   readonly quote: string;
+  /** The chunk whose answer gave it. */
   readonly chunk: number;
   /**
    * `quote-not-in-document`: the quote is nowhere in the source; `value-not-in-quote`: the
@@ -49,8 +57,11 @@ export interface UnverifiedValue {
   readonly reason: 'quote-not-in-document' | 'value-not-in-quote' | 'no-quote' | 'invalid-value';
 }
 
+/** One document's extraction: the fields found with their evidence, and what could not be verified. */
 export interface DocumentExtraction<T> {
+  /** The document's id. */
   readonly id: string;
+  /** Each field found, with its evidence (and alternatives, for a single field). */
   readonly fields: ExtractedFields<T>;
   /** The values alone: the chosen value of each single field, every element of each array field. */
   readonly data: Partial<T>;
@@ -60,10 +71,17 @@ export interface DocumentExtraction<T> {
   readonly missing: readonly string[];
   /** Flagged values (kept apart, or only counted with `unverified: 'drop'`). */
   readonly unverified: readonly UnverifiedValue[];
+  /** Values without evidence that were dropped (with `unverified: 'drop'`; 0 otherwise). */
   readonly droppedUnverified: number;
+  /** The chunks the document was cut into. */
   readonly chunks: readonly Pick<Chunk, 'index' | 'start' | 'end' | 'tokens'>[];
   /** Chunks whose call failed: the document's result is partial, and says so. */
-  readonly failedChunks: readonly { readonly chunk: number; readonly error: ShoalError }[];
+  readonly failedChunks: readonly {
+    /** The chunk's index. */
+    readonly chunk: number;
+    /** Why its call failed. */
+    readonly error: ShoalError;
+  }[];
 }
 
 export interface ExtractOptions<S extends z.ZodObject> extends AgentCallOptions {
@@ -88,7 +106,15 @@ export interface ExtractOptions<S extends z.ZodObject> extends AgentCallOptions 
   readonly requireValueInQuote?: boolean;
   /** Agent name (cost-ledger tag). @default 'shoal.extract' */
   readonly name?: string;
-  readonly onProgress?: (progress: { readonly chunksDone: number; readonly chunks: number; readonly costUsd: number }) => void;
+  /** Called as each chunk's call settles, with the chunks done, the chunks in all, and the cost so far. */
+  readonly onProgress?: (progress: {
+    /** Chunks settled (answered or failed). */
+    readonly chunksDone: number;
+    /** Chunks in all, over every document. */
+    readonly chunks: number;
+    /** What the extraction has spent so far, in USD. */
+    readonly costUsd: number;
+  }) => void;
 }
 
 export interface ExtractResult<T> extends Spending {

@@ -8,6 +8,7 @@ import { type ListwiseAgent, listwiseAgent, type PointwiseAgent, pointwiseAgent,
 import { addRepairs, type IdRepairs, NO_REPAIRS, repairOrder, repairPick } from './repair.js';
 import { type Judge, pointwise, type StrategyRun, setwise, slidingWindow, tournament } from './strategies.js';
 
+/** An item to rank: an id of your own and the text the model reads. */
 export interface RankItem {
   /** Unique within one call of rank(). */
   readonly id: string;
@@ -15,15 +16,43 @@ export interface RankItem {
   readonly text: string;
 }
 
+/**
+ * The ranking strategies: parallel listwise windows (`tournament`), RankGPT's `sliding-window`, a knockout of small sets (`setwise`), and packed scores
+ * (`pointwise`).
+ */
 export type RankStrategyName = 'tournament' | 'sliding-window' | 'setwise' | 'pointwise';
 
+/** A strategy with its settings (a name alone takes the defaults). */
 export type RankStrategy =
-  | { readonly name: 'tournament' /** Items per call. @default 20 */; readonly window?: number }
-  | { readonly name: 'sliding-window' /** @default 20 */; readonly window?: number /** @default 10 */; readonly step?: number }
-  | { readonly name: 'setwise' /** Items per "which is best?" call. @default 4 */; readonly setSize?: number }
-  | { readonly name: 'pointwise' /** Items scored per call. @default 10 */; readonly pack?: number };
+  | {
+      /** Parallel listwise windows: each passes its best `topK` on, until one window holds them all. */
+      readonly name: 'tournament';
+      /** Items per call (more than `topK`). @default 20 */
+      readonly window?: number;
+    }
+  | {
+      /** RankGPT's sliding window, from the end of the list to its start. */
+      readonly name: 'sliding-window';
+      /** Items per call. @default 20 */
+      readonly window?: number;
+      /** How far the window moves each call (less than `window`). @default 10 */
+      readonly step?: number;
+    }
+  | {
+      /** A knockout of small sets: each call picks the best of a set. */
+      readonly name: 'setwise';
+      /** Items per "which is best?" call. @default 4 */
+      readonly setSize?: number;
+    }
+  | {
+      /** A score per item, several items to a call. */
+      readonly name: 'pointwise';
+      /** Items scored per call. @default 10 */
+      readonly pack?: number;
+    };
 
 export interface RankOptions<T extends RankItem> extends AgentCallOptions {
+  /** The search query the items are ranked for. */
   readonly query: string;
   /** In first-stage order (e.g. a search engine's); ids unique. */
   readonly items: readonly T[];
@@ -39,23 +68,30 @@ export interface RankOptions<T extends RankItem> extends AgentCallOptions {
   readonly onProgress?: (progress: RankProgress) => void;
 }
 
+/** How far a ranking has come, told after every model call. */
 export interface RankProgress {
+  /** Model calls made so far. */
   readonly calls: number;
   /** What the strategy needs with well-formed answers (re-asks come on top). */
   readonly plannedCalls: number;
+  /** What the ranking has spent so far, in USD. */
   readonly costUsd: number;
 }
 
+/** One item of the ranking. */
 export interface RankedItem<T> {
+  /** The item's id. */
   readonly id: string;
   /** 1-based. */
   readonly rank: number;
+  /** The item, as given. */
   readonly item: T;
 }
 
 export interface RankResult<T> extends Spending {
   /** The best `topK` items, best first. */
   readonly ranking: readonly RankedItem<T>[];
+  /** The strategy that ranked. */
   readonly strategy: RankStrategyName;
   /** The strategy's steps that had to wait for an earlier answer: the sequential depth, which sets the wall time (a re-ask, or a packed answer's missed item asked alone, adds a step inside its round). */
   readonly rounds: number;
@@ -143,7 +179,9 @@ const planSchema = z.strictObject({
  * it assumes the worst case for byes and is an upper bound.
  */
 export function rankingPlan(options: { readonly items: number; readonly topK?: number; readonly strategy?: RankStrategy | RankStrategyName }): {
+  /** Model calls. */
   calls: number;
+  /** Rounds: calls that must wait for an earlier answer (the sequential depth). */
   rounds: number;
 } {
   const parsed = parseOptions('rankingPlan()', planSchema, options);

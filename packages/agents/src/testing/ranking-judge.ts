@@ -1,12 +1,6 @@
 import { findSchema, hashString, seededRandom } from '@shoal/core/testing';
 
-/**
- * A simulated ranking judge of known noise, for tests and evaluations: it reads the prompts
- * of rank()'s agents (listwise, setwise, pointwise, packed or not), looks up each passage's
- * true relevance, adds Gaussian noise afresh in every call, and answers in the agents'
- * formats, optionally with the id faults small models make. Plug `reply` into an emulator
- * rule or a scripted provider: the prompts, parsing and id repair are then the real code's.
- */
+/** Options of `rankingJudge()`. */
 export interface RankingJudgeOptions {
   /** The true relevance of a passage (higher is better), e.g. looked up from an id its text carries. */
   readonly relevance: (passage: string, query: string) => number;
@@ -16,19 +10,37 @@ export interface RankingJudgeOptions {
   readonly idFaults?: number;
   /** Maps a perceived relevance to the pointwise agent's 0-100 score. @default the relevance, clamped to 0-100 */
   readonly toScore?: (perceived: number) => number;
-  /** @default 1 */
+  /** Seed of the noise and the faults. @default 1 */
   readonly seed?: number;
 }
 
+/** A simulated ranking judge (from `rankingJudge()`): `match` and `reply` plug into an emulator rule or a scripted provider. */
 export interface RankingJudge {
   /** True for a prompt of one of rank()'s agents. */
   match(prompt: string): boolean;
   /** The answer to such a prompt (JSON text). */
   reply(prompt: string): string;
   /** Answers given, by kind. */
-  readonly answered: { listwise: number; setwise: number; pointwise: number; faults: number };
+  readonly answered: {
+    /** Listwise answers. */
+    listwise: number;
+    /** Setwise answers. */
+    setwise: number;
+    /** Pointwise answers. */
+    pointwise: number;
+    /** Answers drawn for an id fault (only listwise and setwise answers then carry one). */
+    faults: number;
+  };
 }
 
+/**
+ * A simulated ranking judge of known noise, for tests and evaluations: it reads the prompts
+ * of rank()'s agents (listwise, setwise, pointwise, packed or not), looks up each passage's
+ * true relevance, adds Gaussian noise drawn from the prompt (the same prompt gets the same
+ * answer, whatever order calls arrive in), and answers in the agents'
+ * formats, optionally with the id faults small models make. Plug `reply` into an emulator
+ * rule or a scripted provider: the prompts, parsing and id repair are then the real code's.
+ */
 export function rankingJudge(options: RankingJudgeOptions): RankingJudge {
   const noise = options.noise ?? 0;
   const faultRate = options.idFaults ?? 0;

@@ -39,8 +39,11 @@ export function agentRunOptions(
 export interface Spending {
   /** Model calls made, re-asks included. */
   readonly calls: number;
+  /** Tokens the calls used. */
   readonly usage: Usage;
+  /** What the calls cost, in USD. */
   readonly costUsd: number;
+  /** Wall time of the operation. */
   readonly durationMs: number;
 }
 

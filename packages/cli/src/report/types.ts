@@ -128,23 +128,46 @@ export interface FailedCall {
 export interface RunReportData {
   /** The file it was read from. */
   readonly source: string;
+  /** The run's header line. */
   readonly header: RunHeaderLine;
   /** From the first event to the last. */
   readonly durationMs: number;
   /** Distinct calls seen. */
   readonly calls: number;
+  /** The totals computed from the event lines. */
   readonly totals: ReportTotals;
   /** `totals`: the executor's own count (429s on polls too); `retries`: retry lines of status 429 (there was no totals line). */
   readonly rateLimitedFrom: 'totals' | 'retries';
+  /** The record's own `totals` line, when the recorder was closed. */
   readonly recorded: TotalsLine | undefined;
+  /** Computed totals that differ from the recorded ones. */
   readonly mismatches: readonly TotalMismatch[];
+  /** Lines that could not be used, and what looks incomplete. */
   readonly issues: RecordIssues;
+  /** The effective-concurrency changes (at most 10,000). */
   readonly concurrencyChanges: readonly ConcurrencyLine[];
+  /** Calls and cost per agent (a call's first tag). */
   readonly byAgent: readonly CostRow[];
+  /** Calls and cost per tag. */
   readonly byTag: readonly CostRow[];
-  readonly retryCodes: readonly { readonly code: string; readonly count: number }[];
+  /** Retry lines per error code, most first. */
+  readonly retryCodes: readonly {
+    /** The error code. */
+    readonly code: string;
+    /** Retries with it. */
+    readonly count: number;
+  }[];
+  /** The 20 slowest calls, slowest first. */
   readonly slowest: readonly SlowCall[];
-  readonly failuresByCode: readonly { readonly code: string; readonly count: number }[];
+  /** Failed calls per error code, most first. */
+  readonly failuresByCode: readonly {
+    /** The error code. */
+    readonly code: string;
+    /** Calls that failed with it. */
+    readonly count: number;
+  }[];
+  /** The first 100 failed calls. */
   readonly failures: readonly FailedCall[];
+  /** What the page's charts draw. */
   readonly charts: ChartData;
 }

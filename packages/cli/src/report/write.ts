@@ -8,7 +8,14 @@ export async function writeReport(
   inputPath: string,
   outputPath: string,
   options: { readonly run?: number } = {},
-): Promise<{ calls: number; bytes: number; runs: number }> {
+): Promise<{
+  /** Calls in the run reported. */
+  calls: number;
+  /** Size of the HTML written, in bytes. */
+  bytes: number;
+  /** Runs the record holds. */
+  runs: number;
+}> {
   const data = await readRunRecord(inputPath, options);
   const html = renderReport(data);
   try {

@@ -28,6 +28,10 @@ const CONFIG_OPTIONS = {
   maxAttempts: option.any(),
 } satisfies Record<keyof AgentConfig<z.ZodType, z.ZodType>, Check>;
 
+/**
+ * Defines an agent: a name, zod schemas for its input and output, and instructions. Checks the config (and the examples against the schemas) at once:
+ * `ShoalConfigError` when it is wrong.
+ */
 export function defineAgent<I extends z.ZodType, O extends z.ZodType>(config: AgentConfig<I, O>): Agent<I, O> {
   return new DefinedAgent(config);
 }

@@ -18,6 +18,9 @@ import { RunContext, type RunServices } from './run-context.js';
 import { runPlan } from './run-plan.js';
 import type { Coordinator, CoordinatorOptions, Flow, RunOptions, RunResult } from './types.js';
 
+/**
+ * A coordinator of agents on one executor: planned runs (`run`), your own plans (`execute`) and code-first flows (`flow`), with one trace and budget per run.
+ */
 export function createCoordinator(options: CoordinatorOptions): Coordinator {
   return new ShoalCoordinator(options);
 }

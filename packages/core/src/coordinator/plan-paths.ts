@@ -7,7 +7,9 @@
 
 /** A parsed reference: the step it points into and the path inside that step's output. */
 export interface Reference {
+  /** The id of the step it points into. */
   readonly step: string;
+  /** The path inside that step's output: names and array indexes. */
   readonly path: readonly (string | number)[];
 }
 

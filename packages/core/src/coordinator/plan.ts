@@ -14,23 +14,41 @@ import { parseItemPath, parseReference } from './plan-paths.js';
 const stepId = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/, 'step ids are letters, digits, "_" and "-", starting with a letter');
 
 export const planSchema = z.object({
+  /** The steps, 1 to 200. */
   steps: z
     .array(
       z.object({
+        /** The step's id: letters, digits, `_` and `-`, starting with a letter; references name it. */
         id: stepId,
+        /** The name of the agent that runs the step. */
         agent: z.string().min(1),
+        /** The agent's input: literals, `{"$ref": "step.path"}` references and, in a fan-out step, `{"$item": "path"}`. */
         input: z.record(z.string(), z.unknown()),
+        /** Steps that must finish first, besides the ones its references name. */
         dependsOn: z.array(z.string()).optional(),
-        forEach: z.union([z.object({ $ref: z.string() }), z.array(z.unknown())]).optional(),
+        /** Makes it a fan-out: the agent runs once per element of this array (a reference or a literal), and the step outputs the array of results. */
+        forEach: z
+          .union([
+            z.object({
+              /** A reference to an earlier step's array: `"step.path"`. */
+              $ref: z.string(),
+            }),
+            z.array(z.unknown()),
+          ])
+          .optional(),
+        /** The step's failure policy: `retry` (once more), `skip` (yields null) or `fail` (the run stops). @default the run's `onStepError` */
         onError: z.enum(['retry', 'skip', 'fail']).optional(),
       }),
     )
     .min(1)
     .max(200),
+  /** The id of the step whose output is the run's answer. */
   output: z.string(),
 });
 
+/** A plan: a DAG of agent steps, and the step whose output answers the task. */
 export type Plan = z.output<typeof planSchema>;
+/** One step of a plan. */
 export type PlanStep = Plan['steps'][number];
 
 /**
@@ -91,10 +109,13 @@ export function collectReferences(value: unknown, out: { refs: { ref: string; at
   return out;
 }
 
+/** A plan that passed every check, with its order worked out. */
 export interface ValidatedPlan {
+  /** The plan as checked. */
   readonly plan: Plan;
   /** Steps in an order where every step comes after what it depends on. */
   readonly order: readonly string[];
+  /** Each step's dependencies: its `dependsOn`, and the steps its references read. */
   readonly dependencies: ReadonlyMap<string, ReadonlySet<string>>;
   /** Longest chain of dependencies before each step (0 for steps that depend on nothing). */
   readonly depth: ReadonlyMap<string, number>;

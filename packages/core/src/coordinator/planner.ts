@@ -10,17 +10,31 @@ import { checkFinal } from './final-output.js';
 import { planIssue, planSchema, type ValidatedPlan, validatePlan } from './plan.js';
 import type { RunContext } from './run-context.js';
 
-const catalogueEntry = z.object({ name: z.string(), description: z.string(), inputSchema: z.unknown(), outputSchema: z.unknown() });
+const catalogueEntry = z.object({
+  /** The agent's name. */
+  name: z.string(),
+  /** What the agent does. */
+  description: z.string(),
+  /** The JSON Schema of its input. */
+  inputSchema: z.unknown(),
+  /** The JSON Schema of its output. */
+  outputSchema: z.unknown(),
+});
 
 /** The planner: itself an agent on the same executor. */
 export const plannerAgent = defineAgent({
   name: 'shoal.planner',
   description: 'Turns a task into a plan of agent steps.',
   input: z.object({
+    /** The task to plan. */
     task: z.string().min(1),
+    /** The agents a plan may use: name, description and JSON Schemas. */
     agents: z.array(catalogueEntry).min(1),
+    /** The JSON Schema the final step's output must fit, when the run has one. */
     output: z.unknown().optional(),
+    /** The planner's last plan, when it had problems. */
     previousPlan: z.unknown().optional(),
+    /** What was wrong with `previousPlan`. */
     problems: z.array(z.string()).optional(),
   }),
   output: planSchema,

@@ -5,7 +5,9 @@ import { codeGuard, ShoalError, type ShoalErrorOptions } from './shoal-error.js'
 
 /** An agent's input did not match its schema. Thrown before any request: nothing was spent. Fault: `caller`. */
 export class AgentInputError extends ShoalError {
+  /** The agent's name. */
   readonly agentName: string;
+  /** Where the input missed the agent's input schema. */
   readonly issues: readonly ValidationIssue[];
   constructor(agentName: string, issues: readonly ValidationIssue[]) {
     super('AGENT_INPUT_INVALID', `Input for agent \`${agentName}\` does not match its schema (nothing was sent): ${formatIssues(issues)}`, false);
@@ -17,14 +19,24 @@ export class AgentInputError extends ShoalError {
 
 /** The model's answer did not fit the output schema after every allowed attempt. Fault: `model`. */
 export class StructuredOutputError extends ShoalError {
+  /** The agent's name. */
   readonly agentName: string;
   /** The last raw answer. */
   readonly text: string;
+  /** Where the last answer missed the output schema. */
   readonly issues: readonly ValidationIssue[];
   /** Model calls made for this input. */
   readonly attempts: number;
   /** Tokens and USD those calls spent (they were paid for, though their answers were not usable). */
-  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly outputTokens: number };
+  readonly usage: {
+    /** Input tokens, the cached ones included. */
+    readonly inputTokens: number;
+    /** Input tokens served from the provider's prefix cache (a subset of `inputTokens`). */
+    readonly cachedInputTokens: number;
+    /** Output tokens. */
+    readonly outputTokens: number;
+  };
+  /** What those calls cost, in USD. */
   readonly costUsd: number;
   constructor(
     agentName: string,
@@ -55,9 +67,11 @@ export class StructuredOutputError extends ShoalError {
  * for yours.
  */
 export class PlanError extends ShoalError {
+  /** What is wrong with the plan. */
   readonly issues: readonly PlanIssue[];
   /** The last plan the planner proposed (as parsed), if any. */
   readonly plan: unknown;
+  /** The planner's attempts; 0 for a plan you gave. */
   readonly attempts: number;
   constructor(issues: readonly PlanIssue[], plan: unknown, attempts: number) {
     super(
@@ -85,9 +99,11 @@ export class PlanError extends ShoalError {
  * error (a final output that does not fit the run's schema).
  */
 export class StepFailedError extends ShoalError {
+  /** The id of the step that failed (or of the final step, when its output did not fit the run's schema). */
   readonly step: string;
   /** Outputs of the steps that finished before the failure. */
   readonly outputs: Readonly<Record<string, unknown>>;
+  /** What the run had spent when it stopped, in USD. */
   readonly spentUsd: number;
   constructor(step: string, cause: unknown, outputs: Readonly<Record<string, unknown>>, spentUsd: number) {
     super('STEP_FAILED', `Step \`${step}\` failed, so the run stopped: ${cause instanceof Error ? cause.message : String(cause)}`, false, {

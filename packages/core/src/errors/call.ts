@@ -32,7 +32,9 @@ export class AbortError extends ShoalError {
 
 /** The executor's budget is spent: no new call is dispatched. Calls already in flight finished. A budget of 0 refuses every call. Fault: `caller`. */
 export class BudgetExceededError extends ShoalError {
+  /** The executor's budget, in USD. */
   readonly budgetUsd: number;
+  /** What the executor had spent when it refused, in USD. */
   readonly spentUsd: number;
   constructor(budgetUsd: number, spentUsd: number, options: ShoalErrorOptions = {}) {
     super(
@@ -51,6 +53,7 @@ export class BudgetExceededError extends ShoalError {
 
 /** Every allowed attempt failed. `errors` holds each attempt's error, in order. Fault: the last error's. */
 export class RetriesExhaustedError extends ShoalError {
+  /** Each attempt's error, in order. */
   readonly errors: readonly ShoalError[];
   constructor(errors: readonly ShoalError[], options: ShoalErrorOptions = {}) {
     const last = errors[errors.length - 1];

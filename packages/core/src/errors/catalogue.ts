@@ -16,6 +16,7 @@
  */
 export type Fault = 'caller' | 'model' | 'service' | 'network' | 'shoal';
 
+/** Every code a `ShoalError` carries; each has its row in the errors table, and each error class one code. */
 export type ShoalErrorCode =
   | 'CONFIG_INVALID'
   | 'AUTH_FAILED'

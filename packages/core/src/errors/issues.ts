@@ -6,8 +6,11 @@
 
 /** One problem: what kind (`code`), where (a path into the value checked; empty for the whole), and what. */
 export interface Issue {
+  /** What kind of problem it is. */
   readonly code: string;
+  /** Where, as a path into the value checked; empty for the whole value. */
   readonly path: readonly (string | number)[];
+  /** What is wrong, in words. */
   readonly message: string;
 }
 
@@ -19,6 +22,7 @@ export type ValidationIssue = Issue;
  * `['output']`); `step` is the step it is about, when it is about one.
  */
 export interface PlanIssue extends Issue {
+  /** The id of the step it is about, when it is about one. */
   readonly step: string | undefined;
 }
 

@@ -1,14 +1,10 @@
 import { type Fault, faultOf, type ShoalErrorCode } from './catalogue.js';
 
-/**
- * Every error shoal throws is a `ShoalError` with a stable `code` and a `fault` (whose fault
- * it is). Callers branch on `code` or `fault` (or on the subclass through `isInstance`, which
- * works across two copies of this package in one app) and never on message text.
- */
-
 const MARKER = Symbol.for('shoal.error');
 
+/** What a `ShoalError` may carry besides its code and message. */
 export interface ShoalErrorOptions {
+  /** What caused it (the standard `Error.cause`). */
   readonly cause?: unknown;
   /** HTTP status of the answer that caused it, if any. */
   readonly status?: number;
@@ -22,16 +18,27 @@ export interface ShoalErrorOptions {
   readonly fault?: Fault;
 }
 
+/**
+ * Every error shoal throws is a `ShoalError` with a stable `code` and a `fault` (whose fault
+ * it is). Callers branch on `code` or `fault` (or on the subclass through `isInstance`, which
+ * works across two copies of this package in one app) and never on message text.
+ */
 export class ShoalError extends Error {
+  /** The stable code of what went wrong (see the errors table): branch on it, never on the message. */
   readonly code: ShoalErrorCode;
   /** Whose fault it is: fixed by the code, except where the class says how it works it out. */
   readonly fault: Fault;
   /** True when running the same call again is safe and may succeed. */
   readonly retryable: boolean;
+  /** HTTP status of the answer that caused it, if any. */
   readonly status: number | undefined;
+  /** The server's job id, when one was known. */
   jobId: string | undefined;
+  /** The executor's call id, once the error has passed through a call. */
   callId: string | undefined;
+  /** 1-based attempt number at which this happened, once the error has passed through a call. */
   attempt: number | undefined;
+  /** @internal The brand `isInstance` checks, so that it works across two copies of this package. */
   declare readonly [MARKER]: true;
 
   constructor(code: ShoalErrorCode, message: string, retryable: boolean, options: ShoalErrorOptions = {}) {
@@ -52,6 +59,7 @@ export class ShoalError extends Error {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
   }
 
+  /** The error as a plain object (name, code, fault, message, retryable, status, jobId, callId, attempt), for logs and `JSON.stringify`. */
   toJSON(): Record<string, unknown> {
     return {
       name: this.name,

@@ -13,6 +13,7 @@ export class AuthError extends ShoalError {
 
 /** 429. `retryAfterMs` is the server's Retry-After, when it sent one. Fault: `service`. */
 export class RateLimitError extends ShoalError {
+  /** The server's Retry-After in milliseconds, when it sent one. */
   readonly retryAfterMs: number | undefined;
   constructor(message: string, retryAfterMs: number | undefined, options: ShoalErrorOptions) {
     super('RATE_LIMITED', message, true, options);
@@ -23,6 +24,7 @@ export class RateLimitError extends ShoalError {
 
 /** 5xx: transient on the server's side. Carries the (redacted, truncated) body. Fault: `service`. */
 export class ServerError extends ShoalError {
+  /** The answer's body, with secrets redacted and truncated. */
   readonly body: string;
   constructor(message: string, body: string, options: ShoalErrorOptions) {
     super('SERVER_ERROR', message, true, options);
@@ -53,7 +55,9 @@ export class AmbiguousCreateError extends ShoalError {
 
 /** The server answered with a non-zero `code` or a 4xx other than 401/403/429. Not retried. Fault: `service`. */
 export class ApiError extends ShoalError {
+  /** The `code` the server answered with, when its body had one. */
   readonly apiCode: number | string | undefined;
+  /** The answer's body, with secrets redacted and truncated. */
   readonly body: string;
   constructor(message: string, apiCode: number | string | undefined, body: string, options: ShoalErrorOptions) {
     super('API_ERROR', message, false, options);
@@ -68,7 +72,9 @@ export class ApiError extends ShoalError {
  * `issues` say where it missed (a path into the answer, as zod reports it). Fault: `service`.
  */
 export class ProtocolError extends ShoalError {
+  /** The raw answer, with secrets redacted and truncated. */
   readonly body: string;
+  /** Where the answer missed the protocol: paths into the answer, as zod reports them. */
   readonly issues: readonly Issue[];
   constructor(message: string, body: string, issues: readonly Issue[], retryable: boolean, options: ShoalErrorOptions) {
     super('PROTOCOL_ERROR', message, retryable, options);
@@ -80,7 +86,9 @@ export class ProtocolError extends ShoalError {
 
 /** The job ran and failed on the server (status 3 or negative). A new job may succeed. Fault: `service`. */
 export class JobFailedError extends ShoalError {
+  /** The server's message about the failure, when it gave one. */
   readonly serverMessage: string | undefined;
+  /** The job's status on the server (3, or a negative one). */
   readonly jobStatus: number;
   constructor(message: string, jobStatus: number, serverMessage: string | undefined, options: ShoalErrorOptions) {
     super('JOB_FAILED', message, true, options);

@@ -3,10 +3,15 @@ import type { CompletionRequest, Usage } from '../providers/types.js';
 
 /** What the cache keeps of a finished call. */
 export interface CachedCompletion {
+  /** The answer's text. */
   readonly text: string;
+  /** The job that answered, when the provider has jobs. */
   readonly jobId: string | undefined;
+  /** The answer's token usage. */
   readonly usage: Usage;
+  /** What the call that made it cost, in USD. */
   readonly costUsd: number;
+  /** The model that answered, as the server named it. */
   readonly model: string | undefined;
 }
 
@@ -15,9 +20,13 @@ export interface CachedCompletion {
  * Redis) can implement it; methods may answer synchronously or with a promise.
  */
 export interface CacheStore {
+  /** The entry stored under `key` (a `requestKey`), if any. */
   get(key: string): CachedCompletion | undefined | Promise<CachedCompletion | undefined>;
+  /** Stores an entry under `key`. */
   set(key: string, value: CachedCompletion): void | Promise<void>;
+  /** Removes an entry (optional; the executor itself never calls it). */
   delete?(key: string): void | Promise<void>;
+  /** Called once when the executor closes (unless a durable `store` took the cache's place). */
   close?(): void | Promise<void>;
 }
 

@@ -27,6 +27,10 @@ import type { CallOptions, CompletionResult, Executor, ExecutorMetrics, Executor
 
 export type { CallOptions, CompletionResult, Executor, ExecutorMetrics, ExecutorOptions, ShutdownOptions, ShutdownReport } from './types.js';
 
+/**
+ * The shared executor: every model call of an app goes through it, by priority, under one set of limits, retries, cache and budget. Throws `ShoalConfigError`
+ * on a wrong option.
+ */
 export function createExecutor(options: ExecutorOptions): Executor {
   return new ShoalExecutor(options);
 }

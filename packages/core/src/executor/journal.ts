@@ -24,14 +24,19 @@ import type { CacheStore } from './cache.js';
  * keys are SHA-256 hashes of the request.
  */
 export interface JobJournal {
+  /** The open entry for `key`, if any: read before a call's first create. */
   lookup(key: string): JournalEntry | undefined | Promise<JournalEntry | undefined>;
+  /** Records that a create is about to be sent under `idempotencyKey`; durable before it resolves. */
   intent(key: string, idempotencyKey: string): void | Promise<void>;
+  /** Records the job id the create answered with. */
   created(key: string, jobId: string): void | Promise<void>;
+  /** Closes the entry: the result is cached, the job failed, or provably no job was made. */
   settle(key: string): void | Promise<void>;
   /** Entries still open, for reports (what a crashed run left). */
   pending?(): readonly JournalEntry[] | Promise<readonly JournalEntry[]>;
 }
 
+/** One open entry of the journal: a create sent (or about to be), and its job once known. */
 export interface JournalEntry {
   /** The request key (`requestKey(model, request)`, a SHA-256), or the call's own `JOURNAL_KEY`. */
   readonly key: string;
@@ -49,7 +54,9 @@ export interface JournalEntry {
  * entry per queued job).
  */
 export interface DurableStore {
+  /** The result cache, in place of the executor's `cache` option; without one, no results are kept. */
   readonly cache?: CacheStore;
+  /** The journal of jobs. */
   readonly journal: JobJournal;
   /** Writes what is pending and releases the file. Called once, by `executor.close()` or `shutdown()`. */
   close(): void | Promise<void>;

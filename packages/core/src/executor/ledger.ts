@@ -17,12 +17,19 @@ export class Totals extends Tally {
   unpricedCalls = 0;
 }
 
+/** Calls, tokens and cost added up: the executor's totals (`metrics().totals`), or one tag's (`metrics().byTag`). */
 export interface TotalsSnapshot {
+  /** Calls answered, the cached and shared ones included. */
   readonly calls: number;
+  /** Answered calls that cost nothing: from the cache, or shared with an identical call in flight. */
   readonly cachedCalls: number;
+  /** Calls that ended with an error (not counted in `calls`). */
   readonly failedCalls: number;
+  /** Input tokens, the cached ones included. */
   readonly inputTokens: number;
+  /** Input tokens served from the provider's prefix cache. */
   readonly cachedInputTokens: number;
+  /** Output tokens. */
   readonly outputTokens: number;
   /** The cost of the calls whose price is known: all of them unless `unpricedCalls` says otherwise. */
   readonly costUsd: number;

@@ -2,7 +2,9 @@ import { PriorityHeap } from './heap.js';
 
 /** What the queue orders: higher `priority` first, lower `seq` (earlier arrival) first within one. */
 export interface QueueEntry {
+  /** Higher goes first. */
   readonly priority: number;
+  /** Arrival order, within one priority: lower goes first. */
   readonly seq: number;
   /** The caller's signal, if any: `cancel(signal)` finds the entries waiting on it. */
   readonly signal: AbortSignal | undefined;
@@ -24,6 +26,7 @@ export interface QueueEntry {
 export interface CallQueue<T extends QueueEntry = QueueEntry> {
   /** Entries held, settled ones not yet skipped included. */
   readonly size: number;
+  /** Adds an entry. */
   enqueue(entry: T): void;
   /** The next entry, without removing it. */
   peek(): T | undefined;

@@ -54,6 +54,7 @@ export class TokenBucket {
   }
 }
 
+/** The executor's `rateLimit` option: requests and tokens per minute, as token buckets, and what it learns from 429s. */
 export interface RateLimitOptions {
   /** Requests per minute, every one counted: creates, queries (polls) and retries. */
   readonly requestsPerMinute?: number;

@@ -1,5 +1,6 @@
 import { ShoalError } from '../errors.js';
 
+/** How the executor retries a call whose attempt failed (429s, 5xx, failed jobs, lost answers): the executor's `retry` option. */
 export interface RetryOptions {
   /** Attempts in all, the first included. @default 4 */
   readonly maxAttempts?: number;

@@ -4,6 +4,7 @@ import { describeValue } from '../util/describe.js';
 import { expectNumber, rejectUnknownKeys } from '../util/options.js';
 import type { Executor, ShutdownReport } from './executor.js';
 
+/** Options of `handleShutdown()`. */
 export interface HandleShutdownOptions {
   /** How long calls in flight may take to finish once a signal came. @default 10000 */
   readonly deadlineMs?: number;

@@ -14,6 +14,7 @@ import type { RetryOptions } from './retry-policy.js';
 
 /** The executor's public shapes: its options, a call's options and result, metrics, shutdown. */
 
+/** What `createExecutor()` takes: only `provider` is required. */
 export interface ExecutorOptions {
   /** Where calls go: `shortApi()`, `openAICompatible()`, or a scripted provider in tests. */
   readonly provider: ModelProvider;
@@ -21,9 +22,16 @@ export interface ExecutorOptions {
   readonly concurrency?: number;
   /** Requests and tokens per minute. @default no limit */
   readonly rateLimit?: RateLimitOptions;
+  /** How failed attempts are retried (429s, 5xx, failed jobs). @default 4 attempts in all, exponential backoff with full jitter from 250 ms */
   readonly retry?: RetryOptions;
   /** Result cache: `true` (in-memory LRU of 10,000), `false`, `{ maxEntries }`, or your own store. @default true */
-  readonly cache?: boolean | { readonly maxEntries: number } | CacheStore;
+  readonly cache?:
+    | boolean
+    | {
+        /** Entries the in-memory LRU holds; the least recently used goes first. */
+        readonly maxEntries: number;
+      }
+    | CacheStore;
   /**
    * A durable store (result cache and journal of jobs), e.g. `sqliteStore('./run.db')` from
    * `@shoal/store-sqlite`: the same run started again after a crash takes finished results
@@ -58,6 +66,7 @@ export interface ExecutorOptions {
   readonly limiter?: Limiter;
 }
 
+/** Options of one `complete()` call. */
 export interface CallOptions {
   /** Higher runs first; equal priorities run in arrival order. @default 0 */
   readonly priority?: number;
@@ -77,15 +86,19 @@ export interface CallOptions {
   readonly spanId?: string;
 }
 
+/** What `complete()` resolves with. */
 export interface CompletionResult {
+  /** The model's answer. */
   readonly text: string;
   /** The server's job id (undefined for providers without jobs). */
   readonly jobId: string | undefined;
+  /** Tokens the answer used (as the provider reported them, or counted when it did not). */
   readonly usage: Usage;
   /** What this call cost, every job it created included (a failed one too): 0 when cached or served by an identical call in flight. */
   readonly costUsd: number;
   /** Attempts made for this call, the first included: each retry (after a 429, a 5xx or a failed job) adds one. 0 when cached or shared. */
   readonly attempts: number;
+  /** Answered from the result cache. */
   readonly cached: boolean;
   /** Served by joining an identical call already in flight. */
   readonly deduplicated: boolean;
@@ -93,29 +106,55 @@ export interface CompletionResult {
   readonly durationMs: number;
   /** Outbound HTTP requests this call made (all attempts). */
   readonly requests: number;
+  /** The model that answered, as the server named it (undefined when it did not say). */
   readonly model: string | undefined;
 }
 
+/** A snapshot of the executor's counters, from `executor.metrics()`. */
 export interface ExecutorMetrics {
+  /** Calls waiting in the queue. */
   readonly queued: number;
+  /** Calls holding a slot now. */
   readonly running: number;
+  /** Calls answered, cached and shared ones included. */
   readonly done: number;
+  /** Calls that ended with an error. */
   readonly failed: number;
+  /** Calls answered from the result cache. */
   readonly cached: number;
+  /** Calls answered by joining an identical call in flight. */
   readonly deduplicated: number;
+  /** Attempts retried, over all calls. */
   readonly retries: number;
   /** Jobs created (attempts that reached the server). */
   readonly jobs: number;
   /** Outbound HTTP requests (creates + queries). */
   readonly requests: number;
+  /** `requests` / `jobs` (0 before the first job). */
   readonly requestsPerJob: number;
   /** Answers of 429 (rate limited), to creates and polls alike. */
   readonly rateLimited: number;
   /** The request rate learnt from bursts of 429s, per minute (undefined until one is seen, or with `rateLimit.adaptive: false`). */
   readonly learnedRequestsPerMinute: number | undefined;
   /** Percentiles over the last 10,000 calls, from `complete()` to result. */
-  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly mean: number };
-  readonly concurrency: { readonly limit: number; readonly effective: number };
+  readonly latencyMs: {
+    /** The median. */
+    readonly p50: number;
+    /** The 95th percentile. */
+    readonly p95: number;
+    /** The 99th percentile. */
+    readonly p99: number;
+    /** The mean. */
+    readonly mean: number;
+  };
+  /** Calls that may run at once. */
+  readonly concurrency: {
+    /** The `concurrency` option: the most that ever run at once. */
+    readonly limit: number;
+    /** What runs at once now: lower than `limit` after a burst of 429s (adaptive concurrency). */
+    readonly effective: number;
+  };
+  /** Calls, tokens and cost over the executor's life. */
   readonly totals: TotalsSnapshot;
   /** The cost of the calls whose price is known (see `totals.unpricedCalls`). */
   readonly costUsd: number;
@@ -124,7 +163,9 @@ export interface ExecutorMetrics {
    * given. Undefined when the calls are priced elsewhere (a `@shoal/bullmq` producer: its workers price them).
    */
   readonly prices: Required<ModelPrices> | 'unknown' | undefined;
+  /** The same totals per call tag. */
   readonly byTag: Record<string, TotalsSnapshot>;
+  /** The `budgetUsd` option, if one was set. */
   readonly budgetUsd: number | undefined;
   /**
    * How this process counts tokens (for `budgetUsd`, `rateLimit.tokensPerMinute`, and the
@@ -150,11 +191,13 @@ export interface ExecutorMetrics {
   };
 }
 
+/** Options of `executor.shutdown()`. */
 export interface ShutdownOptions {
   /** How long calls in flight may take to finish before they are abandoned. @default 10000 */
   readonly deadlineMs?: number;
 }
 
+/** What `executor.shutdown()` reports: how much work was left undone. */
 export interface ShutdownReport {
   /** Queued calls rejected with `ExecutorClosedError` before anything was sent for them. */
   readonly rejectedQueued: number;
@@ -166,9 +209,13 @@ export interface ShutdownReport {
   readonly clean: boolean;
 }
 
+/** The shared executor `createExecutor()` returns: every model call goes through its `complete()`. */
 export interface Executor {
+  /** Sends one request through the queue, the limits, the retries and the cache; resolves with the answer or rejects with a `ShoalError`. */
   complete(request: CompletionRequest, options?: CallOptions): Promise<CompletionResult>;
+  /** The executor's events (see `ExecutorEvents`). */
   readonly events: EventEmitter<ExecutorEvents>;
+  /** A snapshot of the counters, totals and latency. */
   metrics(): ExecutorMetrics;
   /** Stops taking calls; with `drain` (default) waits for queued and running calls, else rejects the queued ones. Then closes the provider. */
   close(options?: { readonly drain?: boolean }): Promise<void>;
@@ -179,5 +226,6 @@ export interface Executor {
    * it: a rerun does the rejected calls and re-attaches to the abandoned jobs.
    */
   shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
+  /** The provider calls go to. */
   readonly provider: ModelProvider;
 }

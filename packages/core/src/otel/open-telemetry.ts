@@ -8,6 +8,7 @@ import { ExecutorMetrics } from './metrics.js';
 import { RunSpans } from './run-spans.js';
 import { modelFacts } from './semconv.js';
 
+/** Options of `openTelemetry()`. */
 export interface OpenTelemetryOptions {
   /**
    * Where spans go. Without one, the global provider (`trace.getTracerProvider()`) as it is

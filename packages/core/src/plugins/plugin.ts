@@ -5,28 +5,42 @@ import { rejectUnknownKeys } from '../util/options.js';
 
 /** A package of agents. `setup` runs once when a registry takes the plugin (open clients, load data). */
 export interface Plugin {
+  /** Marks a value made by `definePlugin()`: registries take only these. */
   readonly kind: 'shoal.plugin';
-  readonly name: string;
-  readonly version: string;
-  readonly agents: readonly Agent[];
-  readonly setup?: (context: PluginContext) => void | Promise<void>;
-}
-
-export interface PluginContext {
-  readonly registry: Registry;
-}
-
-export interface PluginConfig {
+  /** The plugin's npm-style name, e.g. `@acme/agents`. */
   readonly name: string;
   /** Semver of the plugin package. */
   readonly version: string;
+  /** The plugin's agents (at least one). */
   readonly agents: readonly Agent[];
+  /** Runs once when a registry takes the plugin; its agents become visible only once it succeeded. */
+  readonly setup?: (context: PluginContext) => void | Promise<void>;
+}
+
+/** What a plugin's `setup` is given. */
+export interface PluginContext {
+  /** The registry taking the plugin. */
+  readonly registry: Registry;
+}
+
+/** What `definePlugin()` takes. */
+export interface PluginConfig {
+  /** An npm-style name, such as `acme-agents` or `@acme/agents`. */
+  readonly name: string;
+  /** Semver of the plugin package. */
+  readonly version: string;
+  /** The plugin's agents, made by `defineAgent()` (at least one). */
+  readonly agents: readonly Agent[];
+  /** Runs once when a registry takes the plugin (open clients, load data); its agents become visible only once it succeeded. */
   readonly setup?: (context: PluginContext) => void | Promise<void>;
 }
 
 const PLUGIN_NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
 const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
+/**
+ * Packages agents as a plugin: checks the name (npm-style), the version (semver) and the agents, and freezes the result. `ShoalConfigError` when one is wrong.
+ */
 export function definePlugin(config: PluginConfig): Plugin {
   if (typeof config !== 'object' || config === null) throw new ShoalConfigError('definePlugin() takes one options object.');
   rejectUnknownKeys('definePlugin()', config, ['name', 'version', 'agents', 'setup'] satisfies (keyof PluginConfig)[]);
@@ -50,18 +64,23 @@ export interface CatalogueEntry extends AgentMetadata {
   readonly plugin: string | undefined;
 }
 
+/** The agents a coordinator knows, by globally unique name, and the plugins that brought them. */
 export interface Registry {
   /** Adds a plugin's agents and runs its setup. Rejects duplicate names, naming both owners. */
   use(plugin: Plugin): Promise<void>;
   /** Adds agents directly (no plugin). */
   add(...agents: Agent[]): void;
+  /** The agent of that name, if any. */
   get(name: string): Agent | undefined;
+  /** Whether an agent of that name is registered. */
   has(name: string): boolean;
   /** Every agent's name, description and input/output JSON Schemas, sorted by name. */
   list(): readonly CatalogueEntry[];
+  /** The plugins taken, in the order they were taken. */
   readonly plugins: readonly Plugin[];
 }
 
+/** A registry of agents, optionally with `agents` added at once; add more with `add()` and `use(plugin)`. */
 export function createRegistry(options: { readonly agents?: readonly Agent[] } = {}): Registry {
   if (typeof options !== 'object' || options === null) throw new ShoalConfigError('createRegistry() takes one options object: { agents? }.');
   rejectUnknownKeys('createRegistry()', options, ['agents']);

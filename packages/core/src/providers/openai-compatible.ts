@@ -20,6 +20,7 @@ export interface OpenAICompatibleOptions {
   readonly baseURL: string;
   /** Sent as a bearer token when given (local servers often need none). */
   readonly apiKey?: string;
+  /** The model to ask, as the server names it (e.g. `gpt-4.1-nano`). */
   readonly model: string;
   /**
    * `auto`: strict json_schema when the schema allows it, else prompting; `strict`: always
@@ -68,6 +69,7 @@ const completionSchema = z.looseObject({
   id: z.string().optional(),
 });
 
+/** A provider for OpenAI's chat completions endpoint and the servers that speak it (vLLM, llama.cpp's server, Ollama). `ShoalConfigError` on a wrong option. */
 export function openAICompatible(options: OpenAICompatibleOptions): OpenAICompatibleProvider {
   return new OpenAICompatibleProvider(options);
 }
@@ -80,6 +82,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
   readonly model: string;
   /** The model's prices: the `pricing` option over the known ones; undefined when unknown. */
   readonly pricing: Required<ModelPrices> | undefined;
+  /** The base URL requests go to. */
   readonly baseURL: string;
   readonly #apiKey: string | undefined;
   readonly #http: HttpClient;

@@ -7,14 +7,19 @@ import type { ModelPrices } from './prices.js';
  * on this and nothing else; users do not call `do*` methods themselves.
  */
 
+/** Tokens one answer used. */
 export interface Usage {
+  /** Input tokens, the cached ones included. */
   readonly inputTokens: number;
   /** Input tokens served from the provider's prefix cache (a subset of `inputTokens`). */
   readonly cachedInputTokens: number;
+  /** Output tokens. */
   readonly outputTokens: number;
 }
 
+/** One request to the model: what `executor.complete()` takes. */
 export interface CompletionRequest {
+  /** The whole prompt. */
   readonly prompt: string;
   /** Extra model arguments, passed through unchanged. */
   readonly args?: Readonly<Record<string, unknown>>;
@@ -23,9 +28,15 @@ export interface CompletionRequest {
    * completions' `response_format`). The prompt states it too, so providers without
    * structured output (ShortAPI) ignore this.
    */
-  readonly output?: { readonly name: string; readonly schema: Readonly<Record<string, unknown>> };
+  readonly output?: {
+    /** A name for the schema (OpenAI-style: letters, digits, `_` and `-`, up to 64). */
+    readonly name: string;
+    /** The JSON Schema. */
+    readonly schema: Readonly<Record<string, unknown>>;
+  };
 }
 
+/** What the executor gives a provider with each attempt of a call. */
 export interface ProviderCallContext {
   /** Fires when the caller stops waiting (abort, timeout, close). */
   readonly signal: AbortSignal;
@@ -47,7 +58,15 @@ export interface ProviderCallContext {
    * until the job's own deadline; only a final answer (an unknown job, a refused key) ends
    * the wait. The executor also learns from the poll's 429s here.
    */
-  readonly retryPoll: (error: unknown, pollAttempt: number) => { readonly retry: boolean; readonly delayMs: number };
+  readonly retryPoll: (
+    error: unknown,
+    pollAttempt: number,
+  ) => {
+    /** Whether to poll again. */
+    readonly retry: boolean;
+    /** How long to wait first. */
+    readonly delayMs: number;
+  };
   /**
    * Call before each poll: undefined when it may go at once, else a promise that resolves
    * when the executor's request limiter (configured or learnt from 429s) lets it go, and
@@ -73,7 +92,9 @@ export interface ProviderCallContext {
   readonly onJobCreated?: (jobId: string, amountUsd?: string) => void;
 }
 
+/** What a provider's attempt resolves with. */
 export interface ProviderResult {
+  /** The model's answer. */
   readonly text: string;
   /** The server's job id (absent for providers without jobs). */
   readonly jobId?: string;
@@ -89,7 +110,12 @@ export interface ProviderResult {
   readonly model?: string;
 }
 
+/**
+ * A model provider: where the executor sends calls (`shortApi()`, `openAICompatible()`, or your own). Implement `doComplete`; the executor does the queueing,
+ * limits, retries and cache.
+ */
 export interface ModelProvider {
+  /** The version of this interface the provider implements. */
   readonly specificationVersion: 'shoal.provider.v1';
   /** e.g. `shortapi`, `openai-compatible`, `scripted`. */
   readonly name: string;
@@ -100,6 +126,7 @@ export interface ModelProvider {
    * message says neither.
    */
   readonly cancelsWork?: boolean;
+  /** The model calls go to (part of every cache key). */
   readonly model: string;
   /**
    * What the model's tokens cost, used when the server reports no charge. Left out, the
@@ -107,6 +134,7 @@ export interface ModelProvider {
    * "unpriced": its calls are counted in `unpricedCalls`, not at another model's prices.
    */
   readonly pricing?: ModelPrices;
+  /** Runs one attempt of a call: sends the request, waits for the answer, and resolves with it or throws a `ShoalError`. */
   doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult>;
   /**
    * Waits for a job that an earlier process created (its id read back from a journal),

@@ -5,6 +5,7 @@ import type { Executor } from '../executor/types.js';
 import type { RunHeaderLine, TotalsLine } from './format.js';
 import { RUN_RECORD_VERSION } from './format.js';
 
+/** Options of `recordRun()`. */
 export interface RecordRunOptions {
   /** A label for the run, written in the header (the report's title). */
   readonly label?: string;
@@ -14,6 +15,7 @@ export interface RecordRunOptions {
 
 /** A recording in progress: `close()` writes the totals line and closes the file. */
 export interface RunRecorder {
+  /** The file being written. */
   readonly path: string;
   /** Lines written or waiting to be written. */
   readonly lines: number;

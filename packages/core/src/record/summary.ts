@@ -1,5 +1,6 @@
 import type { ExecutorMetrics } from '../executor/types.js';
 
+/** Options of `formatSummary()`. */
 export interface SummaryOptions {
   /** Wall time of the run, for the first line. */
   readonly wallMs?: number;

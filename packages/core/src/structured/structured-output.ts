@@ -4,19 +4,35 @@ import { ShoalConfigError } from '../errors.js';
 import { coerce } from './coerce.js';
 import { createReadBudget, findJsonCandidates, parseJson } from './extract-json.js';
 
+/** How an answer was read: straight JSON, found in prose or a fence, repaired, or coerced to the schema. */
+export type ParseStage = 'parsed' | 'extracted' | 'repaired' | 'coerced';
+
+/** A model answer read against a schema: its value, or where it missed. */
+export type ParsedAnswer<T> =
+  | {
+      /** The answer fits. */
+      readonly ok: true;
+      /** The parsed value. */
+      readonly value: T;
+      /** How it was read. */
+      readonly stage: ParseStage;
+    }
+  | {
+      /** The answer does not fit. */
+      readonly ok: false;
+      /** Where it missed (`invalid_json` when no JSON was found). */
+      readonly issues: readonly ValidationIssue[];
+    };
+
 /**
  * A zod output schema, ready for model answers: its JSON Schema (made once, by zod v4's
  * own z.toJSONSchema, so the prompt prefix is byte-for-byte stable) and a parser that
  * finds, repairs, coerces and validates.
  */
-export type ParseStage = 'parsed' | 'extracted' | 'repaired' | 'coerced';
-
-export type ParsedAnswer<T> =
-  | { readonly ok: true; readonly value: T; readonly stage: ParseStage }
-  | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
-
 export class StructuredOutput<T> {
+  /** The zod schema. */
   readonly schema: z.ZodType<T>;
+  /** Its JSON Schema (zod v4's own `z.toJSONSchema`). */
   readonly jsonSchema: Record<string, unknown>;
   /** The JSON Schema as it goes into prompts (compact, stable key order). */
   readonly jsonSchemaText: string;
@@ -28,6 +44,7 @@ export class StructuredOutput<T> {
     this.jsonSchemaText = JSON.stringify(this.jsonSchema);
   }
 
+  /** Reads a model answer: finds the JSON in it (in prose or a fence too), repairs it, coerces it to the schema, and validates it. */
   parse(text: string): ParsedAnswer<T> {
     // One time budget for finding and validating: parsing is synchronous, and the process waits meanwhile.
     const budget = createReadBudget();

@@ -8,14 +8,18 @@
 
 /** What a span stands for. `poll` is one status request of a model job. */
 export type SpanKind = 'run' | 'step' | 'agent-call' | 'model-job' | 'poll';
+/** A span's status: `running` until it ends, then how it ended. */
 export type SpanStatus = 'running' | 'ok' | 'error' | 'skipped';
 
+/** One span of a run's trace: a run, a step, an agent call, a model job or a poll. */
 export interface Span {
   /** Unique within the process; a child's `parentId` names a span that started before it. */
   readonly id: string;
   /** Undefined for a run (the root of its tree). */
   readonly parentId: string | undefined;
+  /** What it stands for. */
   readonly kind: SpanKind;
+  /** Its name: `run`, `plan` or `flow` for a run; the step's id (`plan` for planning); the agent's name; the job's id; `poll <n>`. */
   readonly name: string;
   /** Epoch milliseconds. */
   readonly startedAt: number;
@@ -53,11 +57,15 @@ export interface Telemetry {
 export interface SpanListenerErrorEvent {
   /** What it was told: `span-start`, `span-attributes` or `span-end`. */
   readonly event: 'span-start' | 'span-attributes' | 'span-end';
+  /** What was thrown. */
   readonly error: unknown;
 }
 
+/** The coordinator's events (`coordinator.events`), by name. */
 export interface TraceEvents {
+  /** A span started. */
   'span-start': (span: Readonly<Span>) => void;
+  /** A span ended. */
   'span-end': (span: Readonly<Span>) => void;
   /** A `span-start` / `span-end` listener or the telemetry backend threw. Without a listener here, the error is thrown again as an uncaught exception. */
   'listener-error': (event: SpanListenerErrorEvent) => void;

@@ -30,16 +30,21 @@ export class Trace implements Telemetry {
     return this.#tracer.start(kind, name, parentId, attributes);
   }
 
+  /** Ends a span of this trace with `status`, adding `attributes`. */
   end(span: Span, status: Exclude<SpanStatus, 'running'>, attributes: Record<string, unknown> = {}): void {
     this.#tracer.end(span, status, attributes);
   }
 
+  /** The spans whose parent is `id`, in start order. */
   children(id: string): Span[] {
     return this.spans.filter((s) => s.parentId === id);
   }
 
   /** The spans as plain JSON, in start order. */
-  toJSON(): { spans: Span[] } {
+  toJSON(): {
+    /** Copies of the spans, in start order. */
+    spans: Span[];
+  } {
     return { spans: this.spans.map((s) => ({ ...s, attributes: { ...s.attributes } })) };
   }
 }

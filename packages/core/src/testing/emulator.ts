@@ -27,6 +27,10 @@ const PRICES = {
 const HTML_ERROR = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
 const MAX_BODY = 8 * 1024 * 1024;
 
+/**
+ * Starts a ShortAPI emulator on 127.0.0.1 (a free port unless `port` is given): the job protocol with seeded latency, scripted replies and faults, and a record
+ * of every job. Close it when done.
+ */
 export async function startShortApiEmulator(options: EmulatorOptions = {}): Promise<ShortApiEmulator> {
   // Usage is counted as the server counts it: with o200k, or the estimate without gpt-tokenizer (warned once).
   const emulator = new Emulator(options, await loadTokenizer());

@@ -1,3 +1,9 @@
+/**
+ * `@shoal/core/testing`: what tests and offline runs need: an emulator of the ShortAPI job protocol, an
+ * OpenAI-compatible test server, a scripted provider, a manual clock, a deterministic simulator and `testAgent`.
+ *
+ * @module @shoal/core/testing
+ */
 export { hashString, seededRandom } from '../util/random.js';
 export { startShortApiEmulator } from './emulator.js';
 export { emulatorMain } from './emulator-main.js';

@@ -5,24 +5,25 @@ import { hashString, seededRandom } from '../util/random.js';
 import { PrefixCache } from './prefix-cache.js';
 import { SIMULATOR_MODEL, simulate, simulateWithSchema } from './simulator.js';
 
-/**
- * A loopback server speaking OpenAI's chat completions (`POST /v1/chat/completions`),
- * answering from rules or the offline simulator: what the OpenAI-compatible provider is
- * tested against, over real HTTP. It honours `response_format: json_schema` (and can be
- * told to refuse strict schemas, as some servers do), reports usage with cached tokens,
- * and records every request.
- */
+/** A scripted answer: the first rule whose `match` fits the prompt gives the content. */
 export interface OpenAIServerRule {
+  /** Substring, regular expression or predicate over the prompt. */
   readonly match: string | RegExp | ((prompt: string) => boolean);
+  /** The answer's content, or a function of the prompt that returns it. */
   readonly reply: string | ((prompt: string) => string);
 }
 
+/** Options of `startOpenAICompatibleServer()`. */
 export interface OpenAIServerOptions {
+  /** The port to listen on, on 127.0.0.1. @default 0 (a free port) */
   readonly port?: number;
   /** Require this bearer key. @default none required */
   readonly apiKey?: string;
+  /** Delay before each answer, in ms. @default 0 */
   readonly latencyMs?: number;
+  /** Seed of the fault draws. @default 1 */
   readonly seed?: number;
+  /** Scripted answers: the first rule that matches gives the content; without one, the offline simulator answers. */
   readonly rules?: readonly OpenAIServerRule[];
   /** Answer 400 to any request with a strict json_schema, like servers without strict mode. */
   readonly rejectStrict?: boolean;
@@ -31,24 +32,61 @@ export interface OpenAIServerOptions {
    * the prompt and how many times that prompt was asked before, never from arrival order:
    * the same calls meet the same faults however the requests interleave.
    */
-  readonly faults?: { readonly rateLimit?: number; readonly serverError?: number; readonly retryAfterSeconds?: number };
+  readonly faults?: {
+    /** Share of requests answered 429. */
+    readonly rateLimit?: number;
+    /** Share of requests answered 500. */
+    readonly serverError?: number;
+    /** Retry-After (seconds) sent with the 429s. @default 0 */
+    readonly retryAfterSeconds?: number;
+  };
 }
 
+/** One request the server received, as it recorded it. */
 export interface RecordedChatRequest {
+  /** The messages' contents, joined by blank lines. */
   readonly prompt: string;
+  /** The request's `model`. */
   readonly model: string;
-  readonly responseFormat: { type: string; json_schema?: { name: string; strict?: boolean; schema: Record<string, unknown> } } | undefined;
+  /** The request's `response_format`, as sent. */
+  readonly responseFormat:
+    | {
+        /** `json_schema`, `json_object` or `text`. */
+        type: string;
+        /** The schema, for `json_schema`. */
+        json_schema?: {
+          /** The schema's name. */
+          name: string;
+          /** Whether strict mode was asked for. */
+          strict?: boolean;
+          /** The JSON Schema. */
+          schema: Record<string, unknown>;
+        };
+      }
+    | undefined;
+  /** The HTTP status it was answered with. */
   readonly status: number;
 }
 
+/** A running OpenAI-compatible test server (from `startOpenAICompatibleServer()`). */
 export interface OpenAICompatibleServer {
   /** Base URL including `/v1`, ready for `openAICompatible({ baseURL })`. */
   readonly url: string;
+  /** The requests received (those past the key and JSON checks), in order. */
   readonly requests: readonly RecordedChatRequest[];
+  /** Stops the server: pending answers are dropped, open connections closed. */
   close(): Promise<void>;
+  /** Closes it (for `await using`). */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/**
+ * Starts a loopback server speaking OpenAI's chat completions (`POST /v1/chat/completions`),
+ * answering from rules or the offline simulator: what the OpenAI-compatible provider is
+ * tested against, over real HTTP. It honours `response_format: json_schema` (and can be
+ * told to refuse strict schemas, as some servers do), reports usage with cached tokens,
+ * and records every request.
+ */
 export async function startOpenAICompatibleServer(options: OpenAIServerOptions = {}): Promise<OpenAICompatibleServer> {
   const requests: RecordedChatRequest[] = [];
   const seed = options.seed ?? 1;

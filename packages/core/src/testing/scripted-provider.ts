@@ -3,18 +3,28 @@ import { GPT_5_4_NANO_PRICES, knownPrices, type Pricing, resolvePrices } from '.
 import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, type Usage } from '../providers/types.js';
 import { sleep } from '../util/sleep.js';
 
-/**
- * An in-memory provider for unit tests: no HTTP, answers from rules. A reply may be a
- * string, a function of the request, or an error to throw (a shoal error, to test retries).
- */
-export type ScriptedReply = string | Error | { readonly text: string; readonly usage?: Usage; readonly delayMs?: number };
+/** A scripted answer: its text, an error to throw (a shoal error, to test retries), or a text with its usage and a delay. */
+export type ScriptedReply =
+  | string
+  | Error
+  | {
+      /** The answer's text. */
+      readonly text: string;
+      /** The usage to report. @default a quarter of the prompt's and the text's characters, as tokens */
+      readonly usage?: Usage;
+      /** Wait this long (on the executor's clock) before answering. @default 0 */
+      readonly delayMs?: number;
+    };
 
+/** A scripted rule: the first whose `match` fits the request gives the reply. */
 export interface ScriptedRule {
+  /** Substring or regular expression over the prompt, or a predicate over the request. @default every request */
   readonly match?: string | RegExp | ((request: CompletionRequest) => boolean);
   /** A fixed reply, a list used in turn (the last one repeats), or a function. */
   readonly reply: ScriptedReply | readonly ScriptedReply[] | ((request: CompletionRequest, attempt: number) => ScriptedReply);
 }
 
+/** The provider `scriptedProvider()` makes: it also records every request. */
 export interface ScriptedProvider extends ModelProvider {
   /** Every request seen, in order. */
   readonly calls: readonly CompletionRequest[];
@@ -30,6 +40,11 @@ export interface ScriptedProviderOptions {
   readonly pricing?: Pricing | 'unknown';
 }
 
+/**
+ * An in-memory provider for unit tests: no HTTP, answers from rules (or from one function of
+ * the request). A reply may be a string, a function of the request, or an error to throw (a
+ * shoal error, to test retries). A request no rule matches fails with `API_ERROR`.
+ */
 export function scriptedProvider(
   rules: readonly ScriptedRule[] | ((request: CompletionRequest) => ScriptedReply),
   options: ScriptedProviderOptions = {},

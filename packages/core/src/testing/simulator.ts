@@ -11,6 +11,7 @@ import { plannerRequest, simulatedPlan } from './simulated-planner.js';
  * offline too.
  */
 
+/** The model name the simulator's answers carry. */
 export const SIMULATOR_MODEL = 'shoal-emulator/simulator';
 
 type Schema = Record<string, unknown>;
@@ -18,7 +19,14 @@ type Schema = Record<string, unknown>;
 const FENCE = /```(?:json|json-schema)?\s*\n([\s\S]*?)\n```/g;
 
 /** The first fenced JSON block that looks like a JSON Schema, and the text after it (the variable input). */
-export function findSchema(prompt: string): { schema: Schema; input: string } | undefined {
+export function findSchema(prompt: string):
+  | {
+      /** The JSON Schema found. */
+      schema: Schema;
+      /** The prompt's text after it. */
+      input: string;
+    }
+  | undefined {
   for (const match of prompt.matchAll(FENCE)) {
     let parsed: unknown;
     try {
@@ -48,6 +56,10 @@ function planAnswer(schema: Schema, input: string): string | undefined {
   return JSON.stringify(simulatedPlan(request, (field, root) => new ValueGenerator(root, request.task).value(field, 0)));
 }
 
+/**
+ * The simulator's answer to a prompt: a JSON value that fits the schema in the prompt, derived from the text after it
+ * (the same prompt always gets the same answer); without a schema, a short text marked `[simulated, not a model]`.
+ */
 export function simulate(prompt: string): string {
   const found = findSchema(prompt);
   if (!found) {

@@ -11,7 +11,12 @@ import { type ScriptedReply, scriptedProvider } from './scripted-provider.js';
 export async function testAgent<I extends z.ZodType, O extends z.ZodType>(
   agent: Agent<I, O>,
   options: { readonly input: z.input<I>; readonly replies: ScriptedReply | readonly ScriptedReply[]; readonly budgetUsd?: number },
-): Promise<{ readonly result: AgentRunResult<z.output<O>>; readonly prompts: readonly string[] }> {
+): Promise<{
+  /** The agent's result. */
+  readonly result: AgentRunResult<z.output<O>>;
+  /** Every prompt the agent sent, in order. */
+  readonly prompts: readonly string[];
+}> {
   const provider = scriptedProvider([{ reply: options.replies as ScriptedReply }]);
   const executor = createExecutor({ provider, cache: false, retry: { baseDelayMs: 0 } });
   try {

@@ -5,13 +5,21 @@
  * `now` is monotonic milliseconds; its origin does not matter.
  */
 export interface Clock {
+  /** Monotonic milliseconds. */
   now(): number;
+  /** Calls `callback` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): ClockTimer;
+  /** Cancels a timer (nothing for `undefined` or one that fired). */
   clearTimeout(timer: ClockTimer | undefined): void;
 }
 
 /** A timer handle, opaque to the executor. */
-export type ClockTimer = { readonly __clockTimer?: never } | NodeJS.Timeout;
+export type ClockTimer =
+  | {
+      /** A brand, never set: keeps other objects from passing for a timer. */
+      readonly __clockTimer?: never;
+    }
+  | NodeJS.Timeout;
 
 /** Node's timers overflow past 2^31-1 ms (about 24.8 days) and fire at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;

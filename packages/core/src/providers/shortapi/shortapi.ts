@@ -23,6 +23,7 @@ import {
   queryPath,
 } from './protocol.js';
 
+/** Options of the callback receiver (`shortApi({ callback })`): where it listens, and how long it waits before polling. */
 export interface ShortApiCallbackOptions extends CallbackReceiverOptions {
   /**
    * How long to wait for a callback before falling back to polling.
@@ -31,6 +32,7 @@ export interface ShortApiCallbackOptions extends CallbackReceiverOptions {
   readonly deadlineMs?: number;
 }
 
+/** Options of `shortApi()`: all optional; the key comes from `SHORTAPI_KEY` by default. */
 export interface ShortApiOptions {
   /** @default process.env.SHORTAPI_KEY */
   readonly apiKey?: string;
@@ -70,7 +72,9 @@ export class ShortApiProvider implements ModelProvider {
   readonly model: string;
   /** The model's prices: the `pricing` option over the known ones; undefined when unknown. */
   readonly pricing: Required<ModelPrices> | undefined;
+  /** The base URL requests go to. */
   readonly baseURL: string;
+  /** The adaptive poll schedule: when the first poll of a job goes, learnt from how long jobs take. */
   readonly schedule: PollSchedule;
   readonly #apiKey: string;
   /** The base URL's origin, for "could not be sent to ..." messages. */
