@@ -31,6 +31,9 @@ const config = {
   // from `@shoal/core` used by `@shoal/agents` is the one documented under `@shoal/core`, and no build is needed.
   compilerOptions: { paths: Object.fromEntries(packageEntries().map((entry) => [entry.name, [`${root}${entry.source}`]])) },
   out: 'docs/api-site',
+  // No public repository address yet, so no source links (and git is not asked for a remote: a clone's origin may be
+  // a local path, which typedoc warns about).
+  disableSources: true,
   readme: 'README.md',
   projectDocuments: ['docs/*.md', 'docs/decisions/*.md'],
   excludeInternal: true,

@@ -10,13 +10,21 @@ export type AiSdkLanguageModel = LanguageModelV3 | LanguageModelV2;
  * call, and a call's own `args` (an agent's `params`) override them key by key.
  */
 export interface AiSdkCallSettings {
+  /** The most tokens the model may write (the AI SDK's `maxOutputTokens`). */
   readonly maxOutputTokens?: number;
+  /** Sampling temperature, from 0 (the most likely tokens). */
   readonly temperature?: number;
+  /** Nucleus sampling: only tokens within this share of probability. */
   readonly topP?: number;
+  /** Only the K most likely tokens are sampled. */
   readonly topK?: number;
+  /** Penalises tokens already present, to favour new topics. */
   readonly presencePenalty?: number;
+  /** Penalises tokens by how often they already appeared. */
   readonly frequencyPenalty?: number;
+  /** A seed for models that sample deterministically with one. */
   readonly seed?: number;
+  /** The model stops writing at any of these. */
   readonly stopSequences?: readonly string[];
   /** The provider's own options, by provider name: `{ openai: { reasoningEffort: 'low' } }`. */
   readonly providerOptions?: SharedV3ProviderOptions;

@@ -84,4 +84,5 @@ export type { ParsedAnswer, ParseStage } from './structured/structured-output.js
 export { StructuredOutput } from './structured/structured-output.js';
 export type { Span, SpanKind, SpanListenerErrorEvent, SpanStatus, Telemetry, TraceEvents } from './telemetry/telemetry.js';
 export { Trace } from './telemetry/trace.js';
+export type { TokenizerKind } from './tokens.js';
 export type { Clock, ClockTimer } from './util/clock.js';

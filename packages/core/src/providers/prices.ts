@@ -8,9 +8,11 @@ import { checkOptions, expectNumber } from '../util/options.js';
  * budget price usage with it whenever the server reports no charge of its own.
  */
 export interface ModelPrices {
+  /** Input tokens not served from the cache. */
   readonly inputPerMillionUsd: number;
   /** Input tokens served from the provider's prefix cache. @default `inputPerMillionUsd` (no discount known) */
   readonly cachedInputPerMillionUsd?: number;
+  /** Output tokens (the answer, reasoning tokens included where the server counts them). */
   readonly outputPerMillionUsd: number;
 }
 

@@ -30,6 +30,7 @@ export interface ScriptedProvider extends ModelProvider {
   readonly calls: readonly CompletionRequest[];
 }
 
+/** `scriptedProvider(rules, options)`: the model it names and the prices it states. */
 export interface ScriptedProviderOptions {
   /** @default 'scripted' */
   readonly model?: string;
