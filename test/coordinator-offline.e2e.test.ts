@@ -85,7 +85,9 @@ describe('the coordinator offline: the simulator plans', () => {
   it('on the OpenAI-compatible server: the same plan, the same run', async () => {
     const server = await startOpenAICompatibleServer();
     closers.push(() => server.close());
-    const executor = createExecutor({ provider: openAICompatible({ baseURL: server.url, model: 'simulated' }) });
+    const executor = createExecutor({
+      provider: openAICompatible({ baseURL: server.url, model: 'simulated', pricing: { inputPerMillionUsd: 0.2, outputPerMillionUsd: 1.25 } }),
+    });
     closers.push(() => executor.close());
 
     const run = await runOcean(executor);

@@ -10,8 +10,8 @@ describe('the README and docs snippets', () => {
     const result = run({ check: true });
     expect(result.lines.filter((line) => !/^\d+ snippets in/.test(line))).toEqual([]);
     expect(result.ok).toBe(true);
-    // README.md 8, the core, agents and store READMEs 1 each, docs/writing-a-plugin.md 3, docs/reliability-durability.md 1.
-    expect(result.count).toBe(15);
+    // README.md 9, the core, agents, store and ai-sdk READMEs 1 each, docs/writing-a-plugin.md 3, docs/reliability-durability.md 1.
+    expect(result.count).toBe(17);
   });
 
   it('cover every file under examples/snippets, and name only files that exist', () => {
