@@ -4,11 +4,12 @@
  * machine is shared and noisy.
  */
 import http from 'node:http';
-import { createExecutor, defineAgent, type ModelProvider, openAICompatible, shortApi } from '@shoal/core';
+import { createExecutor, defineAgent, type ModelProvider, shortApi } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
 import { z } from 'zod';
 import { bullmqScaleRows, bullmqWorkerRows } from '../packages/bullmq/bench/rows.js';
 import { childEmulator } from './emulator-child.js';
+import { ticketAgent } from './floor/agent.js';
 import { floorRows } from './floor/rows.js';
 import { cpuMs, median } from './measure.js';
 import { rateLimitScenario } from './rate-limit-scenario.js';
@@ -253,105 +254,6 @@ async function detection(
   );
 }
 
-// ---- 5. An agent call with structured output on the OpenAI-compatible provider ----
-const benchAgent = defineAgent({
-  name: 'bench-label',
-  description: 'Labels a support ticket.',
-  input: z.object({ ticket: z.string() }),
-  output: z.object({ label: z.enum(['billing', 'bug', 'account', 'other']), urgent: z.boolean(), score: z.number().min(0).max(1) }),
-  instructions: 'Label the support ticket and say whether it is urgent.',
-});
-
-/** The reference: a raw keep-alive loop sending the same chat completion, then JSON.parse twice and zod validation. */
-async function rawChatLoop(url: string, n: number, inFlight: number): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
-  const base = new URL(url);
-  const schema = benchAgent.metadata().outputSchema;
-  let next = 0;
-  const call = (i: number) =>
-    new Promise<void>((resolve, reject) => {
-      const body = JSON.stringify({
-        model: 'bench',
-        messages: [{ role: 'user', content: benchAgent.promptFor({ ticket: `ticket ${i}` }) }],
-        response_format: { type: 'json_schema', json_schema: { name: 'bench-label', schema, strict: true } },
-      });
-      const req = http.request(
-        {
-          agent,
-          hostname: base.hostname,
-          port: base.port,
-          method: 'POST',
-          path: `${base.pathname}/chat/completions`,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            try {
-              const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { choices: { message: { content: string } }[] };
-              const parsed = benchAgent.output.safeParse(JSON.parse(payload.choices[0]!.message.content));
-              if (!parsed.success) throw new Error('raw chat loop: invalid answer');
-              resolve();
-            } catch (e) {
-              reject(e);
-            }
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < n) await call(next++);
-    }),
-  );
-  agent.destroy();
-}
-
-async function agentOnOpenAI() {
-  const N = 6_000;
-  const server = await childEmulator(0, true);
-  try {
-    const executor = createExecutor({ provider: openAICompatible({ baseURL: server.url, model: 'bench' }), concurrency: 64, cache: false });
-    // The same shape as the raw loop: 64 workers, each running one agent call after another.
-    const runAgents = async (count: number, offset: number) => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 64 }, async () => {
-          while (next < count) await benchAgent.run({ ticket: `ticket ${offset + next++}` }, { executor });
-        }),
-      );
-    };
-    await runAgents(2000, 1_000_000);
-    await rawChatLoop(server.url, 2000, 64);
-    const shoal: number[] = [];
-    const raw: number[] = [];
-    for (let round = 0; round < 5; round++) {
-      let t = cpuMs();
-      await rawChatLoop(server.url, N, 64);
-      raw.push(((cpuMs() - t) * 1000) / N);
-      t = cpuMs();
-      await runAgents(N, round * N);
-      shoal.push(((cpuMs() - t) * 1000) / N);
-    }
-    await executor.close();
-    const s = median(shoal);
-    const r = median(raw);
-    row(
-      'Agent call, structured output, OpenAI-compatible, 0 ms (median of 5 x 6k)',
-      `${s.toFixed(0)} us`,
-      `raw loop + JSON.parse + zod ${r.toFixed(0)} us`,
-      '<= 1.5x raw',
-      s <= 1.5 * r,
-    );
-    row('  ratio shoal / raw', `${(s / r).toFixed(2)}x`, 'issue: openai SDK 1,140, AI SDK 1,540 us', '<= 1.5x', s <= 1.5 * r);
-  } finally {
-    server.child.kill();
-  }
-}
-
 // ---- 6. Packing: 1,000 short inputs, K = 20, against one call per input (emulator usage) ----
 async function packing() {
   const emulator = await startShortApiEmulator({ latencyMs: 0 });
@@ -363,8 +265,8 @@ async function packing() {
   const inputs = Array.from({ length: 1000 }, (_, i) => ({
     ticket: `Ticket ${i}: ${['charged twice this month', 'the app crashes on start', 'cannot log in after reset', 'please add dark mode'][i % 4]}`,
   }));
-  const single = await benchAgent.runMany(inputs, { executor });
-  const packed = await benchAgent.runMany(inputs, { executor, pack: 20 });
+  const single = await ticketAgent.runMany(inputs, { executor });
+  const packed = await ticketAgent.runMany(inputs, { executor, pack: 20 });
   await executor.close();
   await emulator.close();
   const tokens = (r: typeof single) => r.usage.inputTokens + r.usage.outputTokens;
@@ -481,10 +383,6 @@ if (wanted('enqueue')) {
 if (wanted('floor')) {
   log('bench: the floor, agent.run() against a hand-written HTTP loop, each in its own process (about a minute)...');
   await floorRows(row, log);
-}
-if (wanted('agent')) {
-  log('bench: agent call on the OpenAI-compatible provider...');
-  await agentOnOpenAI();
 }
 if (wanted('pack')) {
   log('bench: packing...');
