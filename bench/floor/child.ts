@@ -86,5 +86,7 @@ const t = performance.now();
 await run(n, 0);
 const wallMs = performance.now() - t;
 const used = process.cpuUsage(cpu);
-process.stdout.write(`${JSON.stringify({ cpuUsPerCall: (used.user + used.system) / n, wallMs, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ cpuUsPerCall: (used.user + used.system) / n, systemUsPerCall: used.system / n, wallMs, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+);
 process.exit(0);

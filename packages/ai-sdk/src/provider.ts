@@ -134,7 +134,7 @@ export class AiSdkProvider implements ModelProvider {
     return {
       service: this.#service,
       where: `request for ${JSON.stringify(this.model)}`,
-      secrets: () => modelSecrets(this.languageModel, { ...this.#settings.headers, ...callHeaders }),
+      secrets: () => modelSecrets(this.languageModel, callHeaders ? { ...this.#settings.headers, ...callHeaders } : this.#settings.headers),
       abortError: (): ShoalError => abortError(signal, { provider: this }),
     };
   }

@@ -168,11 +168,39 @@ describe('the key never appears', () => {
     const model = createOpenAICompatible({ name: 'vendor', baseURL: 'https://api.example.test/v1', apiKey: KEY, queryParams: { 'api-version': '2025-01' } })(
       'm',
     );
-    const secrets = modelSecrets(model, { 'x-extra': 'extra-secret-value' });
+    const secrets = modelSecrets(model, { 'x-proxy-token': 'extra-secret-value', 'X-Title': 'Ticket triage' });
     expect(secrets).toContain(KEY);
     expect(secrets).toContain(`Bearer ${KEY}`);
     expect(secrets).toContain('extra-secret-value');
-    expect(secrets.some((s) => s.startsWith('ai-sdk/'))).toBe(false); // the user agent is no secret
+    // Only credentials: the user agent, a title header and the API version are ordinary text.
+    expect(secrets.some((s) => s.startsWith('ai-sdk/'))).toBe(false);
+    expect(secrets).not.toContain('Ticket triage');
+    expect(secrets).not.toContain('2025-01');
+  });
+
+  it('blanks nothing but credentials out of an answer (a date that is also a version header, a title)', async () => {
+    const model = mockModel([answer('{"date":"2023-06-01","title":"Ticket triage"}')]);
+    // As @ai-sdk/anthropic keeps its headers: a key, and a version that is a date.
+    Object.assign(model, { config: { headers: () => ({ 'x-api-key': KEY, 'anthropic-version': '2023-06-01' }) } });
+    const executor = executorOn(model, { headers: { 'X-Title': 'Ticket triage' } });
+    expect((await executor.complete({ prompt: 'p' })).text).toBe('{"date":"2023-06-01","title":"Ticket triage"}');
+  });
+
+  it('does not leave a rejected promise unhandled when the model makes its headers asynchronously (no credentials)', async () => {
+    const model = mockModel([answer('ok')]);
+    const rejected = Promise.reject(new Error('Could not load the default credentials'));
+    Object.assign(model, { config: { headers: () => rejected } });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      expect((await executorOn(model).complete({ prompt: 'p' })).text).toBe('ok');
+      // Unhandled rejections are reported after the microtasks of a macrotask: wait one out.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
   });
 
   it('takes it out of every error, body and event when a server echoes it (in a 400, a 5xx, the message, the URL)', async () => {
