@@ -9,10 +9,11 @@
 // docs/decisions/2026-12-05-api-site.md); typedoc warns on a TypeScript it does not support, and that warning fails
 // this build (treatWarningsAsErrors).
 //
-// It fails on any warning: an exported symbol or member without a doc comment (notDocumented, for the five packages),
+// It fails on any warning: an exported symbol or member without a doc comment (notDocumented, for every published package),
 // a type the API uses but no entry point exports (notExported, checked by scripts/typedoc-exports-check.mjs), a {@link}
 // that does not resolve (invalidLink) or that lands on something without a page of its own (rewrittenLink), and a
-// relative link in the README or docs/ to a file that is not there (invalidPath) or to an anchor that is not there.
+// relative link in the README or docs/ to a file that is not there (invalidPath) or to an anchor in another file that is not there
+// (an anchor within the same page, `[x](#y)`, is not checked by typedoc).
 import { fileURLToPath } from 'node:url';
 import { apiEntryPoints, packageEntries } from './scripts/api-entry-points.mjs';
 

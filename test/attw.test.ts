@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * `pnpm attw` in the suite (CI runs it here, after the build `pnpm test` does): every published package's tarball,
- * checked by @arethetypeswrong/cli with the ESM-only profile. About 30 s for five packages on two cores.
+ * checked by @arethetypeswrong/cli with the ESM-only profile. About 30 s for the six packages on two cores.
  */
 describe('are the types wrong (attw, ESM-only profile)', () => {
   it('finds no problem in any published package', { timeout: 300_000 }, async () => {

@@ -160,6 +160,11 @@ describe('each README snippet runs as written', () => {
     expect(Number(cost)).toBeCloseTo((Number(tokensIn) * 0.05 + Number(tokensOut) * 0.1) / 1e6, 12);
     expect(server.requests).toHaveLength(1);
     expect(server.requests[0]!.model).toBe('llama3.1:8b');
+    // As a user runs it without a server: `pnpm snippet` starts the loopback server and says so.
+    const { code, stdout, stderr } = await runSnippet('ai-sdk.ts');
+    expect([code, stderr]).toEqual([0, '']);
+    expect(stdout.split('\n')[0]).toMatch(/^LOCAL_LLM_URL is not set: running .* against the loopback chat-completions server in this process/);
+    expect(stdout).toMatch(/^(billing|bug|account)(, urgent)?: \d+ tokens in, \d+ out, \$\S+$/m);
   });
 
   it('every file under examples/snippets has a run here', () => {

@@ -117,6 +117,7 @@ class BullmqProducer implements Executor {
   #requests = 0;
   #jobs = 0;
   #costUsd = 0;
+  #unpriced = 0;
   #inputTokens = 0;
   #cachedInputTokens = 0;
   #outputTokens = 0;
@@ -202,8 +203,11 @@ class BullmqProducer implements Executor {
     this.#queued--;
     // A call that joined an identical one (another caller's job) paid nothing: the other did. A cached one paid nothing either.
     const joined = !result.cached && result.callId !== call.token;
+    const { unpriced, ...rest } = result;
     const outcome: CompletionResult = {
-      ...result,
+      ...rest,
+      // The worker's model had no price for this job (and the server reported no charge): said to the caller who paid.
+      ...(unpriced && !joined ? { unpriced } : {}),
       jobId: result.jobId ?? undefined,
       model: result.model ?? undefined,
       costUsd: joined ? 0 : result.costUsd,
@@ -285,6 +289,7 @@ class BullmqProducer implements Executor {
     else if (!outcome.cached) this.#jobs++;
     this.#requests += outcome.requests;
     this.#costUsd += outcome.costUsd;
+    if (outcome.unpriced) this.#unpriced++;
     this.#inputTokens += outcome.usage.inputTokens;
     this.#cachedInputTokens += outcome.usage.cachedInputTokens;
     this.#outputTokens += outcome.usage.outputTokens;
@@ -306,8 +311,8 @@ class BullmqProducer implements Executor {
       cachedInputTokens: this.#cachedInputTokens,
       outputTokens: this.#outputTokens,
       costUsd,
-      // Priced on the workers: a call's result says its cost, not whether its model had a price (each worker's metrics do).
-      unpricedCalls: 0,
+      // Priced on the workers: a result says when its job could not be priced.
+      unpricedCalls: this.#unpriced,
     };
     return {
       queued: this.#queued,

@@ -133,6 +133,8 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   let away = false;
   const call: CallRunner = {
     executor,
+    // Asked once: the executor's prices never change (and metrics() sorts its latency window).
+    unpriced: executor.metrics().prices === 'unknown',
     budgets,
     handBack,
     store,
@@ -192,6 +194,8 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
 /** What runs a job's call: the worker's executor, its budgets, its close, the journal of its jobs, the result cache. */
 interface CallRunner {
   readonly executor: Executor;
+  /** The worker's model has no known price: a call of a producer's budget is refused. */
+  readonly unpriced: boolean;
   readonly budgets: WorkerBudgets;
   readonly handBack: HandBack;
   readonly store: JobJournalStore;
@@ -223,7 +227,7 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
   const start = () => runner.executor.complete(data.request, options);
   try {
     // A budget kept by unknown prices would not be kept: the call fails before anything is sent (as createExecutor refuses it).
-    if (data.budget !== undefined && runner.executor.metrics().prices === 'unknown')
+    if (data.budget !== undefined && runner.unpriced)
       throw unpricedBudgetError('A call of a producer budget (`bullmqExecutor({ budgetUsd })`) on this worker', runner.executor.provider.model);
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
     result = data.budget === undefined ? await start() : await runner.budgets.run(data.budget, jobId, start);

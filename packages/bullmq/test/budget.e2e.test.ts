@@ -1,9 +1,10 @@
-import { BudgetExceededError, ShoalConfigError, shortApi } from '@shoal/core';
+import { BudgetExceededError, defineAgent, ShoalConfigError, shortApi } from '@shoal/core';
 import { parseUsdToPico, picoToUsd, requestKey } from '@shoal/core/internal';
 import { type ShortApiEmulator, startShortApiEmulator } from '@shoal/core/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { bullmqExecutor, queueStats, startWorker } from '../src/index.js';
 import { jobIdFor } from '../src/protocol.js';
 import { BudgetRecords } from '../src/shared-budget.js';
@@ -131,6 +132,41 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
     expect(ShoalConfigError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(/on this worker needs the model's prices, and "openai\/unpriced-model" has none known/);
     expect(emulator.jobs).toHaveLength(0);
+  });
+
+  it("stops an agent's budget on a producer at the first result of unknown price, and counts it as unpriced", async () => {
+    const redis = await redisServer();
+    // No charge reported: the job's cost is known only from prices, and this model has none.
+    const emulator = await startShortApiEmulator({ latencyMs: 1, reportAmount: false });
+    onCleanUp(() => emulator.close());
+    const queue = `run-budget-unpriced-${process.pid}-${++queues}`;
+    const worker = await startWorker({
+      connection: redis.url,
+      queue,
+      concurrency: 1,
+      provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey, model: 'openai/unpriced-model' }),
+    });
+    onCleanUp(() => worker.close());
+    const producer = await bullmqExecutor({ connection: redis.url, queue });
+    onCleanUp(() => producer.shutdown({ deadlineMs: 2000 }));
+    const first = await producer.complete({ prompt: 'no budget: runs, unpriced' });
+    expect(first).toMatchObject({ unpriced: true, costUsd: 0 });
+    expect(producer.metrics().totals.unpricedCalls).toBe(1);
+    const echo = defineAgent({
+      name: 'echo',
+      description: 'Echoes.',
+      input: z.object({ text: z.string() }),
+      output: z.object({ text: z.string() }),
+      instructions: 'Echo the text.',
+    });
+    // The producer cannot know the workers' prices up front: the run stops at its first result, one job made.
+    const error = await echo.run({ text: 'a' }, { executor: producer, budgetUsd: 1 }).catch((e: unknown) => e);
+    expect(ShoalConfigError.isInstance(error), String(error)).toBe(true);
+    expect((error as Error).message).toMatch(/^echo\.run\(\{ budgetUsd \}\) needs the model's prices, and "[^"]+" has none known/);
+    expect(emulator.jobs).toHaveLength(2);
+    // runMany: the items whose result came back unpriced, and every item after, fail with the refusal.
+    const many = await echo.runMany([{ text: 'b' }, { text: 'c' }], { executor: producer, budgetUsd: 1 });
+    expect(many.items.map((item) => (item.ok ? 'ok' : item.error.code))).toEqual(['CONFIG_INVALID', 'CONFIG_INVALID']);
   });
 
   it('stops 4 workers at a budget of the price of 100 jobs: at most one call per worker over it, the rest refused without a create', async () => {

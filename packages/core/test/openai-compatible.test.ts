@@ -75,6 +75,19 @@ describe('openAICompatible over HTTP', () => {
     ]);
   });
 
+  it('remembers the refusal for packed calls too: one packed schema per group size, refused once', async () => {
+    const { server, executor } = await setup({ rejectStrict: true });
+    const inputs = Array.from({ length: 9 }, (_, i) => ({ text: `item ${i}` }));
+    // Groups of 3: three packed calls of the same size, one after another.
+    for (const group of [inputs.slice(0, 3), inputs.slice(3, 6), inputs.slice(6)]) await strictAgent.runMany(group, { executor, pack: 3 });
+    expect(server.requests.map((r) => [r.status, r.responseFormat?.type ?? 'prompt'])).toEqual([
+      [400, 'json_schema'],
+      [200, 'prompt'],
+      [200, 'prompt'],
+      [200, 'prompt'],
+    ]);
+  });
+
   it('puts usage with cached tokens into the ledger', async () => {
     // A model with prices of its own (gpt-4.1-nano's: $0.10 in, $0.025 cached, $0.40 out per million), not the nano's.
     const { executor } = await setup({}, { model: 'gpt-4.1-nano' });

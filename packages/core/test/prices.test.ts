@@ -40,7 +40,7 @@ describe('prices per model', () => {
       'openAICompatible(): `pricing` lacks `inputPerMillionUsd`, and the model "llama3.1:8b" has no known price to fill it from. Give both, e.g. { inputPerMillionUsd: 0.1, outputPerMillionUsd: 0.4 } (USD per million tokens; `cachedInputPerMillionUsd` defaults to the input price).',
     );
     expect(() => shortApi({ apiKey: KEY, baseURL: 'http://127.0.0.1:9', pricing: { inputPerMilionUsd: 1 } as never })).toThrow(
-      'Unknown option `inputPerMilionUsd` in shortApi(). Did you mean `inputPerMillionUsd`?',
+      'Unknown option `inputPerMilionUsd` in shortApi({ pricing }). Did you mean `inputPerMillionUsd`?',
     );
     expect(() => resolvePrices('x()', { outputPerMillionUsd: -1 }, GPT_5_4_NANO_PRICES, 'm')).toThrow(
       'Expected `pricing.outputPerMillionUsd` to be a number from 0 and up',

@@ -6,7 +6,7 @@ const usage = { inputTokens: 4, cachedInputTokens: 0, outputTokens: 2 };
 
 describe("RunSpend: an agent run's spend and budget", () => {
   it('books each model call as one call (whatever its executor attempts) and keeps the job ids', () => {
-    const spend = new RunSpend(undefined);
+    const spend = new RunSpend(undefined, 'a.run({ budgetUsd })');
     spend.add({ usage, costUsd: 0.1, jobId: 'j1' });
     spend.add({ usage, costUsd: 0.2, jobId: undefined }); // a cached answer: no job
     expect(spend.tally.calls).toBe(2);
@@ -16,7 +16,7 @@ describe("RunSpend: an agent run's spend and budget", () => {
   });
 
   it('lets calls go until the spend reaches the budget, then throws what was spent', () => {
-    const spend = new RunSpend(0.3);
+    const spend = new RunSpend(0.3, 'a.run({ budgetUsd })');
     spend.check();
     spend.add({ usage, costUsd: 0.1, jobId: 'j1' });
     spend.check();
@@ -29,5 +29,16 @@ describe("RunSpend: an agent run's spend and budget", () => {
     }
     expect(caught).toBeInstanceOf(BudgetExceededError);
     expect(caught).toMatchObject({ budgetUsd: 0.3, spentUsd: 0.3 });
+  });
+
+  it('stops a run with a budget at a result of unknown price (an executor whose calls are priced elsewhere)', () => {
+    const spend = new RunSpend(1, 'a.run({ budgetUsd })');
+    expect(() => spend.add({ usage, costUsd: 0, jobId: 'j1', unpriced: true, model: 'llama3' })).toThrow(
+      /^a\.run\(\{ budgetUsd \}\) needs the model's prices, and "llama3" has none known/,
+    );
+    // Without a budget, an unpriced result is booked like any other.
+    const free = new RunSpend(undefined, 'a.run({ budgetUsd })');
+    free.add({ usage, costUsd: 0, jobId: 'j1', unpriced: true, model: 'llama3' });
+    expect(free.tally.calls).toBe(1);
   });
 });

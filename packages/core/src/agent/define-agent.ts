@@ -47,6 +47,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
   readonly #structured: StructuredOutput<z.output<O>>;
   readonly #maxAttempts: number;
   readonly #packedPrefix: string;
+  readonly #packedSchemas = new Map<number, Record<string, unknown>>();
   #metadata: AgentMetadata | undefined;
 
   constructor(config: AgentConfig<I, O>) {
@@ -118,7 +119,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const parsed = this.#parseInput(input);
     checkRunOptions(this.name, options, 'run');
     refuseUnpricedBudget(options.executor, options.budgetUsd, `${this.name}.run({ budgetUsd })`);
-    const spend = new RunSpend(options.budgetUsd);
+    const spend = new RunSpend(options.budgetUsd, `${this.name}.run({ budgetUsd })`);
     let ran: { output: z.output<O>; stage: ParseStage | 'reasked' };
     try {
       ran = await this.#runOne(parsed, options, spend);
@@ -168,6 +169,16 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     throw new StructuredOutputError(this.name, lastText, lastIssues, own.calls, { usage: own.usage(), costUsd: own.costUsd });
   }
 
+  /**
+   * The packed answer's schema for a group of this size (its ids are always 1..n): made once per size, so a provider
+   * that remembers a schema its server refused (sent by prompt from then on) remembers it for every packed call.
+   */
+  #packedSchema(ids: readonly string[]): Record<string, unknown> {
+    let schema = this.#packedSchemas.get(ids.length);
+    if (!schema) this.#packedSchemas.set(ids.length, (schema = packedResponseSchema(this.#structured.jsonSchema, ids)));
+    return schema;
+  }
+
   #schemaName(packed = false): string {
     // OpenAI-style names: letters, digits, _ and -, up to 64.
     return `${this.name.replace(/[^a-zA-Z0-9_-]/g, '_')}${packed ? '_batch' : ''}`.slice(0, 64);
@@ -179,7 +190,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     if (!Array.isArray(inputs)) throw new ShoalConfigError(`${this.name}.runMany() takes an array of inputs.`);
     const pack = expectNumber('pack', options.pack ?? 1, { min: 1, integer: true });
     refuseUnpricedBudget(options.executor, options.budgetUsd, `${this.name}.runMany({ budgetUsd })`);
-    const spend = new RunSpend(options.budgetUsd);
+    const spend = new RunSpend(options.budgetUsd, `${this.name}.runMany({ budgetUsd })`);
     const items: RunManyItem<z.output<O>>[] = new Array(inputs.length);
     const valid: { index: number; input: z.output<I> }[] = [];
     inputs.forEach((raw, index) => {
@@ -229,7 +240,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const body = renderPacked(group.map((member, i) => ({ id: ids[i]!, input: this.#render(member.input) })));
     let text: string;
     try {
-      const output = { name: this.#schemaName(true), schema: packedResponseSchema(this.#structured.jsonSchema, ids) };
+      const output = { name: this.#schemaName(true), schema: this.#packedSchema(ids) };
       text = (await this.#call(this.#packedPrefix + body, options, spend, output)).text;
     } catch (error) {
       const shoal = toShoalError(error, `agent \`${this.name}\``);

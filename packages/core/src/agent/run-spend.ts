@@ -1,6 +1,8 @@
 import { SpendProjection } from '../budget/spend-projection.js';
 import { Tally } from '../budget/tally.js';
+import type { ShoalConfigError } from '../errors.js';
 import type { CompletionResult } from '../executor/types.js';
+import { unpricedBudgetError } from '../providers/prices.js';
 
 /**
  * What one agent run (or one runMany) has spent, shared by its calls: the tally, the jobs
@@ -12,12 +14,20 @@ export class RunSpend {
   readonly jobIds: string[] = [];
   readonly #limit: SpendProjection | undefined;
 
-  constructor(budgetUsd: number | undefined) {
+  readonly #where: string;
+
+  /** `where` names the run in errors: "triage.run({ budgetUsd })". */
+  constructor(budgetUsd: number | undefined, where: string) {
     this.#limit = budgetUsd === undefined ? undefined : new SpendProjection(budgetUsd, () => this.tally.costPico);
+    this.#where = where;
   }
 
-  /** Throws a BudgetExceededError once the run's budget is spent. */
+  /** A result of unknown price came back under a budget: every later call of the run is refused with it. */
+  #unpriced: ShoalConfigError | undefined;
+
+  /** Throws a BudgetExceededError once the run's budget is spent (or the refusal of a result of unknown price). */
   check(): void {
+    if (this.#unpriced) throw this.#unpriced;
     if (this.#limit?.exhausted) throw this.#limit.error();
   }
 
@@ -25,8 +35,11 @@ export class RunSpend {
    * Books one model call's result as one call, whatever its executor `attempts` (its
    * `costUsd` is read back to pico-dollars by the tally: the float edge).
    */
-  add(result: Pick<CompletionResult, 'usage' | 'costUsd' | 'jobId'>): void {
+  add(result: Pick<CompletionResult, 'usage' | 'costUsd' | 'jobId'> & Partial<Pick<CompletionResult, 'unpriced' | 'model'>>): void {
     this.tally.add({ usage: result.usage, costUsd: result.costUsd });
     if (result.jobId) this.jobIds.push(result.jobId);
+    // A budget cannot be kept by a call of unknown price. Refused up front where the executor knows its prices; an
+    // executor whose calls are priced elsewhere (a @shoal/bullmq producer) says so on the result: the run stops here.
+    if (this.#limit && result.unpriced) throw (this.#unpriced ??= unpricedBudgetError(this.#where, result.model ?? 'the model that answered'));
   }
 }

@@ -152,6 +152,8 @@ export class FlightRunner {
       }
     }
     const usageFinal = usage;
-    return () => this.#parts.settler.flight(flight, owner, { result, usage: usageFinal, costUsd, attempts: answer.attempts, requests: answer.requests });
+    const unpriced = cost.source === 'unpriced';
+    return () =>
+      this.#parts.settler.flight(flight, owner, { result, usage: usageFinal, costUsd, attempts: answer.attempts, requests: answer.requests, unpriced });
   }
 }

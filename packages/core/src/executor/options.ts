@@ -87,8 +87,8 @@ const PRICING = option.object('createExecutor({ pricing })', {
  */
 function executorPrices(options: ExecutorOptions): Required<ModelPrices> | undefined {
   const { provider } = options;
-  const stated =
-    provider.pricing === undefined ? knownPrices(provider.model) : resolvePrices(`the ${provider.name} provider`, provider.pricing, undefined, provider.model);
+  const known = knownPrices(provider.model);
+  const stated = provider.pricing === undefined ? known : resolvePrices(`the ${provider.name} provider`, provider.pricing, known, provider.model);
   const prices = options.pricing === undefined ? stated : resolvePrices('createExecutor()', options.pricing, stated, provider.model);
   if (prices === undefined && options.budgetUsd !== undefined) throw unpricedBudgetError('createExecutor({ budgetUsd })', provider.model);
   return prices;

@@ -16,6 +16,8 @@ export interface FlightOutcome {
   readonly costUsd: number;
   readonly attempts: number;
   readonly requests: number;
+  /** The job could not be priced (no known price, no charge reported). */
+  readonly unpriced: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export class Settler {
         durationMs: this.clock.now() - call.enqueuedAt,
         requests: shared ? 0 : outcome.requests,
         model: result.model,
+        ...(outcome.unpriced && !shared ? { unpriced: true as const } : {}),
       });
     }
   }

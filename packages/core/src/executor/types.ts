@@ -108,6 +108,11 @@ export interface CompletionResult {
   readonly requests: number;
   /** The model that answered, as the server named it (undefined when it did not say). */
   readonly model: string | undefined;
+  /**
+   * Present (true) when this call's job could not be priced: its model has no known price and
+   * the server reported no charge. `costUsd` then leaves that job out (see `totals.unpricedCalls`).
+   */
+  readonly unpriced?: true;
 }
 
 /** A snapshot of the executor's counters, from `executor.metrics()`. */

@@ -23,6 +23,11 @@ export interface ModelPrices {
  */
 export type Pricing = Partial<ModelPrices>;
 
+/** One frozen row: the table's rows are handed out (`knownPrices`, `metrics().prices`) and must not change under us. */
+function row(inputPerMillionUsd: number, cachedInputPerMillionUsd: number, outputPerMillionUsd: number): Required<ModelPrices> {
+  return Object.freeze({ inputPerMillionUsd, cachedInputPerMillionUsd, outputPerMillionUsd });
+}
+
 /**
  * Prices of the models we know, by the model name the provider sends. Each row names its
  * source; a price changes when its vendor says so, and a row here is then out of date: pass
@@ -30,13 +35,13 @@ export type Pricing = Partial<ModelPrices>;
  */
 const KNOWN_PRICES: Readonly<Record<string, Required<ModelPrices>>> = Object.freeze({
   // ShortAPI's page for the model (../shared/reference/shortapi-gpt-5.4-nano.md; docs/protocol.md).
-  'openai/gpt-5.4-nano': { inputPerMillionUsd: 0.2, cachedInputPerMillionUsd: 0.02, outputPerMillionUsd: 1.25 },
+  'openai/gpt-5.4-nano': row(0.2, 0.02, 1.25),
   // OpenAI's published API prices (standard tier), as of 2025-08.
-  'gpt-5-nano': { inputPerMillionUsd: 0.05, cachedInputPerMillionUsd: 0.005, outputPerMillionUsd: 0.4 },
-  'gpt-5-mini': { inputPerMillionUsd: 0.25, cachedInputPerMillionUsd: 0.025, outputPerMillionUsd: 2 },
-  'gpt-4.1-nano': { inputPerMillionUsd: 0.1, cachedInputPerMillionUsd: 0.025, outputPerMillionUsd: 0.4 },
-  'gpt-4.1-mini': { inputPerMillionUsd: 0.4, cachedInputPerMillionUsd: 0.1, outputPerMillionUsd: 1.6 },
-  'gpt-4o-mini': { inputPerMillionUsd: 0.15, cachedInputPerMillionUsd: 0.075, outputPerMillionUsd: 0.6 },
+  'gpt-5-nano': row(0.05, 0.005, 0.4),
+  'gpt-5-mini': row(0.25, 0.025, 2),
+  'gpt-4.1-nano': row(0.1, 0.025, 0.4),
+  'gpt-4.1-mini': row(0.4, 0.1, 1.6),
+  'gpt-4o-mini': row(0.15, 0.075, 0.6),
 });
 
 /** The prices of the default model, openai/gpt-5.4-nano on ShortAPI. */
@@ -61,7 +66,8 @@ const PRICE_SPEC = Object.fromEntries(PRICE_KEYS.map((key) => [key, (name: strin
  * price defaults to the input price. Throws a `ShoalConfigError` that names the missing price.
  */
 export function resolvePrices(where: string, pricing: unknown, base: Required<ModelPrices> | undefined, model: string): Required<ModelPrices> {
-  const given = checkOptions<Partial<ModelPrices>>(where, pricing, PRICE_SPEC, 'pricing');
+  // A typo inside names the option: "Unknown option `inputPerMillion` in openAICompatible({ pricing })".
+  const given = checkOptions<Partial<ModelPrices>>(where.endsWith('()') ? `${where.slice(0, -2)}({ pricing })` : where, pricing, PRICE_SPEC, 'pricing');
   const missing = base ? [] : (['inputPerMillionUsd', 'outputPerMillionUsd'] as const).filter((key) => given[key] === undefined);
   if (missing.length > 0) {
     throw new ShoalConfigError(
@@ -97,5 +103,13 @@ export function unpricedBudgetError(where: string, model: string): ShoalConfigEr
  * has no known price: its calls would book nothing, and the budget would never stop them.
  */
 export function refuseUnpricedBudget(executor: Pick<Executor, 'metrics' | 'provider'>, budgetUsd: number | undefined, where: string): void {
-  if (budgetUsd !== undefined && executor.metrics().prices === 'unknown') throw unpricedBudgetError(where, executor.provider.model);
+  if (budgetUsd !== undefined && isUnpriced(executor)) throw unpricedBudgetError(where, executor.provider.model);
+}
+
+/** Whether an executor's model has no known price: asked once per executor (an executor's prices never change, and `metrics()` is not free). */
+const unpricedExecutors = new WeakMap<object, boolean>();
+function isUnpriced(executor: Pick<Executor, 'metrics'>): boolean {
+  let unpriced = unpricedExecutors.get(executor);
+  if (unpriced === undefined) unpricedExecutors.set(executor, (unpriced = executor.metrics().prices === 'unknown'));
+  return unpriced;
 }
