@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseUsdToPico, picoToUsd, usdToPico } from '../src/util/money.js';
+import { parseUsdToPico, picoToDecimalString, picoToUsd, usdToPico } from '../src/util/money.js';
 import { seededRandom } from '../src/util/random.js';
 
 describe('money: parseUsdToPico', () => {
@@ -97,5 +97,18 @@ describe('money: usdToPico', () => {
       const pico = BigInt(Math.floor(10 ** (random() * Math.log10(4.096e15))));
       expect(usdToPico(picoToUsd(pico))).toBe(pico);
     }
+  });
+
+  it('takes its fast paths only where they agree with the decimal ones (the float edge of every booked call)', () => {
+    const random = seededRandom(20_261_205);
+    for (let i = 0; i < 20_000; i++) {
+      const pico = BigInt(Math.floor(10 ** (random() * Math.log10(4.096e15))));
+      expect(picoToUsd(pico)).toBe(Number(picoToDecimalString(pico)));
+      // Any float, not only those picoToUsd made: the shortest decimal, rounded half up, as before.
+      const usd = random() * 10 ** (random() * 6 - 3);
+      expect(usdToPico(usd)).toBe(parseUsdToPico(String(usd)));
+    }
+    // Past the exact range of doubles, the decimal path.
+    expect(picoToUsd(10n ** 30n)).toBe(1e18);
   });
 });

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { whenAborted } from '../util/abort-listeners.js';
 import { NEVER_ABORTED } from '../util/never-signal.js';
 
 /**
@@ -116,10 +117,11 @@ export class HttpClient {
       }
       let settled = false;
       let answered = false;
+      let unlisten: (() => void) | undefined;
       const finish = (error: HttpFailure | undefined, response?: HttpResponse) => {
         if (settled) return;
         settled = true;
-        signal?.removeEventListener('abort', onAbort);
+        unlisten?.();
         if (error) reject(error);
         else resolve(response!);
       };
@@ -139,14 +141,14 @@ export class HttpClient {
         finish(new HttpFailure('aborted', 'aborted', undefined));
         req.destroy();
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) unlisten = whenAborted(signal, onAbort);
       if (!idempotent) {
         req.once('socket', (socket) => {
           const last = lastUsed.get(socket);
           // Node writes the request only after 'socket' has been emitted: nothing has left yet.
           if (req.reusedSocket && last !== undefined && performance.now() - last >= IDLE_REUSE_MS) {
             settled = true;
-            signal?.removeEventListener('abort', onAbort);
+            unlisten?.();
             req.destroy();
             resolve(this.send(request));
           }

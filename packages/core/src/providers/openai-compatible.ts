@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { type Issue, ProtocolError, ShoalConfigError } from '../errors.js';
 import { HttpClient, type HttpResponse } from '../http/http-client.js';
 import { zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectHttpUrl, expectNumber, option } from '../util/options.js';
 import { rawForError, withoutSecrets } from '../util/redact.js';
+import { type Completion, completionSchema, isPlainCompletion } from './chat-answer.js';
 import { failureError, type RequestContext, throwForStatus } from './http-errors.js';
 import { type ModelPrices, type Pricing, providerPrices } from './prices.js';
 import { extractUsage } from './shortapi/protocol.js';
@@ -55,20 +55,6 @@ const OPTIONS = {
   pricing: option.any(),
 } satisfies Record<keyof OpenAICompatibleOptions, Check>;
 
-const completionSchema = z.looseObject({
-  choices: z
-    .array(
-      z.looseObject({
-        message: z.looseObject({ content: z.string().nullable().optional(), refusal: z.string().nullable().optional() }),
-        finish_reason: z.string().nullable().optional(),
-      }),
-    )
-    .min(1),
-  usage: z.unknown().optional(),
-  model: z.string().optional(),
-  id: z.string().optional(),
-});
-
 /** A provider for OpenAI's chat completions endpoint and the servers that speak it (vLLM, llama.cpp's server, Ollama). `ShoalConfigError` on a wrong option. */
 export function openAICompatible(options: OpenAICompatibleOptions): OpenAICompatibleProvider {
   return new OpenAICompatibleProvider(options);
@@ -85,6 +71,8 @@ export class OpenAICompatibleProvider implements ModelProvider {
   /** The base URL requests go to. */
   readonly baseURL: string;
   readonly #apiKey: string | undefined;
+  /** The base URL's origin, for errors (made once: `new URL()` is not free). */
+  readonly #origin: string;
   readonly #http: HttpClient;
   readonly #mode: 'auto' | 'strict' | 'prompt';
   /** Schemas this server refused as response_format: sent by prompt from then on. */
@@ -104,6 +92,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     this.baseURL = expectHttpUrl('baseURL', options.baseURL, [apiKey], 'Pass the key as `apiKey` to openAICompatible(): it is sent as a bearer token.');
     if (options.model === undefined) throw new ShoalConfigError('openAICompatible() needs `model`, e.g. "gpt-4.1-nano" or the name your server serves.');
     this.model = options.model;
+    this.#origin = new URL(this.baseURL).origin;
     this.pricing = providerPrices('openAICompatible()', options.pricing, options.model);
     if (apiKey !== undefined && /\s/.test(apiKey))
       throw new ShoalConfigError('Expected `apiKey` to be a string without white space: check how the key was set.');
@@ -137,21 +126,27 @@ export class OpenAICompatibleProvider implements ModelProvider {
     } catch {
       throw this.#protocolError('the answer is not JSON', response.body, [{ code: 'invalid_json', path: [], message: 'the body does not parse as JSON' }]);
     }
-    const parsed = completionSchema.safeParse(payload);
-    if (!parsed.success) throw this.#protocolError('the answer has no choices[0].message', response.body, zodIssues(parsed.error));
-    const message = parsed.data.choices[0]!.message;
+    // The usual answer is checked by hand (the hot path); anything else goes through the schema, for its issues.
+    let completion: Completion;
+    if (isPlainCompletion(payload)) completion = payload;
+    else {
+      const parsed = completionSchema.safeParse(payload);
+      if (!parsed.success) throw this.#protocolError('the answer has no choices[0].message', response.body, zodIssues(parsed.error));
+      completion = parsed.data;
+    }
+    const message = completion.choices[0]!.message;
     if (typeof message.content !== 'string') {
       const why = message.refusal ? `the model refused: ${rawForError(message.refusal, [this.#apiKey], 300)}` : 'the answer has no text content';
       throw this.#protocolError(why, response.body, [
         { code: message.refusal ? 'refused' : 'no_text', path: ['choices', 0, 'message', 'content'], message: why },
       ]);
     }
-    const usage = extractUsage(parsed.data.usage);
+    const usage = extractUsage(completion.usage);
     return {
-      text: withoutSecrets(message.content, [this.#apiKey]),
+      text: this.#apiKey ? withoutSecrets(message.content, [this.#apiKey]) : message.content,
       ...(usage ? { usage } : {}),
       requests,
-      ...(parsed.data.model ? { model: parsed.data.model } : {}),
+      ...(completion.model ? { model: completion.model } : {}),
     };
   }
 
@@ -162,7 +157,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
   #context(abortError: () => unknown): RequestContext {
     return {
       service: 'the OpenAI-compatible server',
-      origin: new URL(this.baseURL).origin,
+      origin: this.#origin,
       where: 'chat completion',
       paid: true,
       keyHint: 'check the apiKey given to openAICompatible()',

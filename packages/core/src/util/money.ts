@@ -42,11 +42,22 @@ export function parseUsdToPico(amount: string): bigint | undefined {
  */
 export function usdToPico(usd: number): bigint | undefined {
   if (!Number.isFinite(usd) || usd < 0) return undefined;
+  // The fast path (every call books a cost): below $1,000 doubles are spaced far less than a pico-dollar apart, so a
+  // whole number of pico-dollars that gives back exactly this double is the one its shortest decimal names.
+  if (usd < 1000) {
+    const pico = Math.round(usd * 1e12);
+    if (pico / 1e12 === usd) return BigInt(pico);
+  }
   return parseUsdToPico(String(usd));
 }
 
-/** The nearest double to an exact pico amount (through its decimal string, so 1.36 stays 1.36). */
+/** Pico amounts up to here are exact as doubles. */
+const EXACT_PICO = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** The nearest double to an exact pico amount (so 1.36 stays 1.36). */
 export function picoToUsd(pico: bigint): number {
+  // Both numbers exact, and a division is rounded once, to the nearest double: the same double as the decimal's.
+  if (pico <= EXACT_PICO && pico >= -EXACT_PICO) return Number(pico) / 1e12;
   return Number(picoToDecimalString(pico));
 }
 

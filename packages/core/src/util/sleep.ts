@@ -1,3 +1,4 @@
+import { whenAborted } from './abort-listeners.js';
 import { type Clock, systemClock } from './clock.js';
 import { NEVER_ABORTED } from './never-signal.js';
 
@@ -9,16 +10,17 @@ export function sleep(ms: number, signal?: AbortSignal, onAbort?: () => unknown,
       reject(onAbort ? onAbort() : signal.reason);
       return;
     }
+    let unlisten: (() => void) | undefined;
     const done = () => {
-      signal?.removeEventListener('abort', abort);
+      unlisten?.();
       resolve();
     };
     const timer = clock.setTimeout(done, Math.max(0, ms));
-    const abort = () => {
-      clock.clearTimeout(timer);
-      reject(onAbort ? onAbort() : signal?.reason);
-    };
-    signal?.addEventListener('abort', abort, { once: true });
+    if (signal)
+      unlisten = whenAborted(signal, () => {
+        clock.clearTimeout(timer);
+        reject(onAbort ? onAbort() : signal.reason);
+      });
   });
 }
 
