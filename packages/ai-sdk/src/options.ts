@@ -90,6 +90,9 @@ export function checkOptions(options: unknown): { settings: AiSdkCallSettings; m
   if (options === undefined) return { settings: {}, mode: 'auto', pricing: undefined };
   if (!isPlainObject(options))
     throw new ShoalConfigError(`aiSdk(model, options) takes an options object as its second argument, got ${describeValue(options)}.`);
+  // `maxTokens` is the name of `ai` 4 and of other SDKs: said as such, since no spelling rule finds `maxOutputTokens` from it.
+  if ((options as { maxTokens?: unknown }).maxTokens !== undefined)
+    throw new ShoalConfigError('Unknown option `maxTokens` in aiSdk(). Did you mean `maxOutputTokens` (its name since `ai` 5)?');
   rejectUnknownKeys('aiSdk()', options, ['pricing', 'structuredOutputs', ...SETTING_KEYS]);
   const { pricing, structuredOutputs, ...settings } = options;
   if (structuredOutputs !== undefined && !MODES.includes(structuredOutputs as never))

@@ -58,6 +58,9 @@ describe('aiSdk(model): what it takes', () => {
       'Expected `structuredOutputs` to be "auto", "strict" or "prompt", got `"strcit"` (string).',
     );
     expect(configError(() => aiSdk(model, { maxOutputTokens: 1.5 }))).toBe('Expected `maxOutputTokens` to be an integer from 1 and up, got `1.5` (number).');
+    expect(configError(() => aiSdk(model, { maxTokens: 100 } as never))).toBe(
+      'Unknown option `maxTokens` in aiSdk(). Did you mean `maxOutputTokens` (its name since `ai` 5)?',
+    );
     expect(configError(() => aiSdk(model, { headers: { a: 1 } } as never))).toMatch(/Expected `headers\.a` to be a string/);
     expect(configError(() => aiSdk(model, { providerOptions: { openai: 'low' } } as never))).toMatch(/Expected `providerOptions\.openai` to be an object/);
     expect(configError(() => aiSdk(model, 'fast' as never))).toMatch(/takes an options object as its second argument/);
