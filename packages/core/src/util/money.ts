@@ -36,8 +36,9 @@ export function parseUsdToPico(amount: string): bigint | undefined {
  * not drift. Reads the shortest decimal that prints the number (its `toString()`, so
  * 0.000097 is "0.000097" and 0.0000005 is "5e-7") and rounds it half up to whole
  * pico-dollars; a float product is used only where it provably gives the same answer (the
- * fast path below). For a number made by `picoToUsd`, it gives back the same pico amount for every amount below $4,096 (doubles there are spaced less than half a
- * pico-dollar apart); above that, it may be one pico-dollar off. Undefined for what is not
+ * fast path below). For a number made by `picoToUsd`, it gives back the same pico amount
+ * for every amount below $4,096 (doubles there are spaced less than half a pico-dollar
+ * apart); above that, it may be one pico-dollar off. Undefined for what is not
  * an amount (negative, NaN, infinite), as `parseUsdToPico` is for strings.
  */
 export function usdToPico(usd: number): bigint | undefined {
