@@ -165,6 +165,14 @@ describe('reading a run record', () => {
     expect(html).toContain('<div class="total mismatch"><div class="label">answered</div>');
   });
 
+  it('warns when the totals line says jobs had no known price: the cost leaves them out', async () => {
+    const priced = await read([header(), queued('a'), started('a'), end('a', 5), totalsLine()]);
+    expect(renderReport(priced)).not.toContain('no known price');
+    const data = await read([header(), queued('a'), started('a'), end('a', 5, { usd: 0 }), totalsLine({ costUsd: 0, unpricedCalls: 1 })]);
+    expect(data.mismatches).toEqual([]);
+    expect(renderReport(data)).toContain('1 job had no known price');
+  });
+
   it('takes the 429 count from the totals line, else from the retries after a 429, and says which', async () => {
     const lines = [
       header(),

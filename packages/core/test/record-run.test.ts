@@ -18,6 +18,22 @@ const read = (path: string) =>
     .map((l) => JSON.parse(l) as RunRecordLine);
 
 describe('recordRun()', () => {
+  it('says in the totals line how many jobs had no known price (and says nothing when all had one)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shoal-record-'));
+    for (const [pricing, expected] of [
+      ['unknown', 2],
+      [undefined, undefined],
+    ] as const) {
+      const file = join(dir, `run-${pricing ?? 'priced'}.jsonl`);
+      const executor = createExecutor({ provider: scriptedProvider([{ reply: { text: 'ok', usage } }], pricing ? { pricing } : {}), cache: false });
+      const recorder = recordRun(executor, file);
+      await Promise.all([executor.complete({ prompt: 'a' }), executor.complete({ prompt: 'b' })]);
+      await recorder.close();
+      expect((read(file).at(-1) as { unpricedCalls?: number }).unpricedCalls).toBe(expected);
+      await executor.close();
+    }
+  });
+
   it('writes a header, one line per call event (no prompt text), and the executor totals last', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'shoal-record-')), 'run.jsonl');
     const provider = scriptedProvider([{ match: 'fails', reply: new JobFailedError('the job failed', 3, undefined, {}) }, { reply: { text: 'ok', usage } }]);

@@ -40,6 +40,11 @@ export function notesList(data: RunReportData): string {
     info.push(
       'No totals line (the recorder was not closed): the totals come from the events alone, and the 429s are the retries after one (429s on polls are not counted).',
     );
+  const unpriced = recorded?.unpricedCalls ?? 0;
+  if (unpriced > 0)
+    warn.push(
+      `${count(unpriced)} job${s(unpriced)} had no known price (the model's price is unknown and the server reported no charge): the cost shown leaves ${unpriced === 1 ? 'it' : 'them'} out. Give the provider <code>pricing</code> to count ${unpriced === 1 ? 'it' : 'them'}.`,
+    );
   for (const budget of issues.budget)
     info.push(
       `The budget of $${usd(budget.budgetUsd)} ran out at ${duration(budget.t)}: $${usd(budget.spentUsd)} spent, ${count(budget.rejected)} queued call${s(budget.rejected)} refused.`,

@@ -47,6 +47,7 @@ const SHAPES: Readonly<Record<RunRecordLine['ev'], Readonly<Record<string, Field
     cachedInputTokens: 'number',
     outputTokens: 'number',
     costUsd: 'amount',
+    unpricedCalls: 'number?',
   },
 };
 

@@ -194,6 +194,8 @@ export interface TotalsLine {
   readonly outputTokens: number;
   /** What the executor spent, in USD. */
   readonly costUsd: number;
+  /** Jobs whose cost is unknown (a model without a known price, no charge reported): `costUsd` leaves them out. Absent in records before it. */
+  readonly unpricedCalls?: number;
 }
 
 /** Any line of a run record, told apart by `ev`. */

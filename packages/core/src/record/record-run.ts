@@ -190,6 +190,7 @@ export function recordRun(executor: Executor, file: string, options: RecordRunOp
         cachedInputTokens: m.totals.cachedInputTokens,
         outputTokens: m.totals.outputTokens,
         costUsd: m.costUsd,
+        ...(m.totals.unpricedCalls > 0 ? { unpricedCalls: m.totals.unpricedCalls } : {}),
       };
       write(JSON.stringify(totals));
       flush();
