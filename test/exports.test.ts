@@ -106,7 +106,6 @@ describe('public API', () => {
       'requestKey',
       'throwForStatus',
       'toShoalError',
-      'unpricedBudgetError',
       'usdToPico',
       'withoutSecrets',
     ]);

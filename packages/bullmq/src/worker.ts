@@ -1,5 +1,5 @@
 import { type CallOptions, type CompletionResult, createExecutor, type Executor, type ExecutorOptions, ShoalConfigError } from '@shoal/core';
-import { JOURNAL_KEY, type JournaledCallOptions, parseUsdToPico, unpricedBudgetError } from '@shoal/core/internal';
+import { JOURNAL_KEY, type JournaledCallOptions, parseUsdToPico, refuseUnpricedBudget } from '@shoal/core/internal';
 import { type Job, Worker } from 'bullmq';
 import type { RedisConnection } from './connection.js';
 import { HandBack, type WorkerCloseOptions, type WorkerCloseReport } from './hand-back.js';
@@ -133,8 +133,6 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
   let away = false;
   const call: CallRunner = {
     executor,
-    // Asked once: the executor's prices never change (and metrics() sorts its latency window).
-    unpriced: executor.metrics().prices === 'unknown',
     budgets,
     handBack,
     store,
@@ -194,8 +192,6 @@ export async function startWorker(options: WorkerOptions): Promise<ShoalWorker> 
 /** What runs a job's call: the worker's executor, its budgets, its close, the journal of its jobs, the result cache. */
 interface CallRunner {
   readonly executor: Executor;
-  /** The worker's model has no known price: a call of a producer's budget is refused. */
-  readonly unpriced: boolean;
   readonly budgets: WorkerBudgets;
   readonly handBack: HandBack;
   readonly store: JobJournalStore;
@@ -227,8 +223,7 @@ async function run(runner: CallRunner, job: Job<CallJobData, CallJobResult>, tok
   const start = () => runner.executor.complete(data.request, options);
   try {
     // A budget kept by unknown prices would not be kept: the call fails before anything is sent (as createExecutor refuses it).
-    if (data.budget !== undefined && runner.unpriced)
-      throw unpricedBudgetError('A call of a producer budget (`bullmqExecutor({ budgetUsd })`) on this worker', runner.executor.provider.model);
+    refuseUnpricedBudget(runner.executor, data.budget, 'A call of a producer budget (`bullmqExecutor({ budgetUsd })`) on this worker');
     // A call of a producer's budget waits for room in it (shared by every worker); one taken over from a worker that died was let in before.
     result = data.budget === undefined ? await start() : await runner.budgets.run(data.budget, jobId, start);
   } catch (error) {

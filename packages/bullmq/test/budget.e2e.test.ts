@@ -30,6 +30,22 @@ async function budgetRecords(url: string, queue: string) {
   }
 }
 
+/** A Redis, an emulator, and one worker on a queue of its own whose model has no known price. */
+async function unpricedWorker(emulatorOptions: Parameters<typeof startShortApiEmulator>[0]) {
+  const redis = await redisServer();
+  const emulator = await startShortApiEmulator(emulatorOptions);
+  onCleanUp(() => emulator.close());
+  const queue = `budget-unpriced-${process.pid}-${++queues}`;
+  const worker = await startWorker({
+    connection: redis.url,
+    queue,
+    concurrency: 1,
+    provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey, model: 'openai/unpriced-model' }),
+  });
+  onCleanUp(() => worker.close());
+  return { redis, emulator, queue };
+}
+
 async function redisServer(): Promise<RedisServer> {
   const server = await startRedis();
   onCleanUp(() => server.close());
@@ -114,17 +130,7 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
   });
 
   it("fails a budget's call on a worker whose model has no known price, before any create", async () => {
-    const redis = await redisServer();
-    const emulator = await startShortApiEmulator({ latencyMs: 1 });
-    onCleanUp(() => emulator.close());
-    const queue = `budget-unpriced-${process.pid}-${++queues}`;
-    const worker = await startWorker({
-      connection: redis.url,
-      queue,
-      concurrency: 2,
-      provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey, model: 'openai/unpriced-model' }),
-    });
-    onCleanUp(() => worker.close());
+    const { redis, emulator, queue } = await unpricedWorker({ latencyMs: 1 });
     const producer = await bullmqExecutor({ connection: redis.url, queue, budgetUsd: 1 });
     onCleanUp(() => producer.shutdown({ deadlineMs: 2000 }));
     const error = await producer.complete({ prompt: 'budget: unpriced' }).catch((e: unknown) => e);
@@ -135,18 +141,8 @@ describe.skipIf(!redisAvailable)('one budget across worker processes', () => {
   });
 
   it("stops an agent's budget on a producer at the first result of unknown price, and counts it as unpriced", async () => {
-    const redis = await redisServer();
     // No charge reported: the job's cost is known only from prices, and this model has none.
-    const emulator = await startShortApiEmulator({ latencyMs: 1, reportAmount: false });
-    onCleanUp(() => emulator.close());
-    const queue = `run-budget-unpriced-${process.pid}-${++queues}`;
-    const worker = await startWorker({
-      connection: redis.url,
-      queue,
-      concurrency: 1,
-      provider: shortApi({ baseURL: emulator.url, apiKey: emulator.apiKey, model: 'openai/unpriced-model' }),
-    });
-    onCleanUp(() => worker.close());
+    const { redis, emulator, queue } = await unpricedWorker({ latencyMs: 1, reportAmount: false });
     const producer = await bullmqExecutor({ connection: redis.url, queue });
     onCleanUp(() => producer.shutdown({ deadlineMs: 2000 }));
     const first = await producer.complete({ prompt: 'no budget: runs, unpriced' });

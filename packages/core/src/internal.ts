@@ -26,7 +26,7 @@ export { RateLimiter } from './executor/rate-limiter.js';
 export { HttpFailure } from './http/http-client.js';
 export { failureError, type RequestContext, throwForStatus } from './providers/http-errors.js';
 // A provider factory's prices: its `pricing` option over the model's known prices (for providers in sibling packages, `@shoal/ai-sdk`).
-export { providerPrices, refuseUnpricedBudget, unpricedBudgetError } from './providers/prices.js';
+export { providerPrices, refuseUnpricedBudget } from './providers/prices.js';
 // ShortAPI's default model, for what a run on shortApi() would use without making one (the CLI's dry run).
 export { DEFAULT_MODEL as SHORTAPI_DEFAULT_MODEL } from './providers/shortapi/protocol.js';
 // The vendor's prefix-cache rule (1,024 tokens, then steps of 128), for the CLI's dry run as for the emulator.

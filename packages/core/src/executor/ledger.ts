@@ -64,11 +64,6 @@ export class CostLedger {
     };
   }
 
-  /** Whether usage can be priced (the model's prices are known). */
-  get priced(): boolean {
-    return this.#prices !== undefined;
-  }
-
   /** The price of `usage` at this ledger's rates, in pico-USD; 0 when the prices are unknown. */
   priceOf(usage: Usage): bigint {
     const p = this.#prices;

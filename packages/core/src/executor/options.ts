@@ -1,5 +1,5 @@
 import { ShoalConfigError } from '../errors.js';
-import { knownPrices, type ModelPrices, type Pricing, resolvePrices, unpricedBudgetError } from '../providers/prices.js';
+import { type ModelPrices, type Pricing, providerPrices, resolvePrices, unpricedBudgetError } from '../providers/prices.js';
 import type { CompletionRequest, ModelProvider } from '../providers/types.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { describeValue } from '../util/describe.js';
@@ -87,8 +87,7 @@ const PRICING = option.object('createExecutor({ pricing })', {
  */
 function executorPrices(options: ExecutorOptions): Required<ModelPrices> | undefined {
   const { provider } = options;
-  const known = knownPrices(provider.model);
-  const stated = provider.pricing === undefined ? known : resolvePrices(`the ${provider.name} provider`, provider.pricing, known, provider.model);
+  const stated = providerPrices(`the ${provider.name} provider`, provider.pricing, provider.model);
   const prices = options.pricing === undefined ? stated : resolvePrices('createExecutor()', options.pricing, stated, provider.model);
   if (prices === undefined && options.budgetUsd !== undefined) throw unpricedBudgetError('createExecutor({ budgetUsd })', provider.model);
   return prices;

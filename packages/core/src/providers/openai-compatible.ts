@@ -143,7 +143,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     }
     const usage = extractUsage(completion.usage);
     return {
-      text: this.#apiKey ? withoutSecrets(message.content, [this.#apiKey]) : message.content,
+      text: withoutSecrets(message.content, [this.#apiKey]),
       ...(usage ? { usage } : {}),
       requests,
       ...(completion.model ? { model: completion.model } : {}),

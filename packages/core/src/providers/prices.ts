@@ -99,11 +99,13 @@ export function unpricedBudgetError(where: string, model: string): ShoalConfigEr
 }
 
 /**
- * Refuses a budget (an agent's, a run's, a ready-made agent's) on an executor whose model
- * has no known price: its calls would book nothing, and the budget would never stop them.
+ * Refuses a budget (an agent's, a run's, a ready-made agent's, a producer's on a bullmq
+ * worker) on an executor whose model has no known price: its calls would book nothing, and
+ * the budget would never stop them. `budget` is the budget as the caller holds it (an amount,
+ * an id); undefined for none.
  */
-export function refuseUnpricedBudget(executor: Pick<Executor, 'metrics' | 'provider'>, budgetUsd: number | undefined, where: string): void {
-  if (budgetUsd !== undefined && isUnpriced(executor)) throw unpricedBudgetError(where, executor.provider.model);
+export function refuseUnpricedBudget(executor: Pick<Executor, 'metrics' | 'provider'>, budget: unknown, where: string): void {
+  if (budget !== undefined && isUnpriced(executor)) throw unpricedBudgetError(where, executor.provider.model);
 }
 
 /** Whether an executor's model has no known price: asked once per executor (an executor's prices never change, and `metrics()` is not free). */

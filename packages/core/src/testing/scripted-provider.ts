@@ -51,12 +51,9 @@ export function scriptedProvider(
   options: ScriptedProviderOptions = {},
 ): ScriptedProvider {
   const model = options.model ?? 'scripted';
+  const base = knownPrices(model) ?? GPT_5_4_NANO_PRICES;
   const pricing =
-    options.pricing === 'unknown'
-      ? undefined
-      : options.pricing === undefined
-        ? (knownPrices(model) ?? GPT_5_4_NANO_PRICES)
-        : resolvePrices('scriptedProvider()', options.pricing, knownPrices(model) ?? GPT_5_4_NANO_PRICES, model);
+    options.pricing === 'unknown' ? undefined : options.pricing === undefined ? base : resolvePrices('scriptedProvider()', options.pricing, base, model);
   const calls: CompletionRequest[] = [];
   const turns = new Map<ScriptedRule, number>();
   let jobs = 0;
