@@ -1,6 +1,6 @@
 import type { LanguageModelV2, LanguageModelV3, SharedV3ProviderOptions } from '@ai-sdk/provider';
 import { type Pricing, ShoalConfigError } from '@shoal/core';
-import { describeNumberRule, describeValue, listValues, optionError, rejectUnknownKeys } from '@shoal/core/internal';
+import { describeValue, expectNumber, isPlainObject, listValues, optionError, rejectUnknownKeys } from '@shoal/core/internal';
 
 /** A language model of the AI SDK: specification v3 (`ai` 6) or v2 (`ai` 5). */
 export type AiSdkLanguageModel = LanguageModelV3 | LanguageModelV2;
@@ -54,9 +54,7 @@ type Check = (name: string, value: unknown) => void;
 const number =
   (rule: { min?: number; integer?: boolean } = {}): Check =>
   (name, value) => {
-    const ok =
-      typeof value === 'number' && Number.isFinite(value) && (rule.min === undefined || value >= rule.min) && (!rule.integer || Number.isInteger(value));
-    if (!ok) throw optionError(name, describeNumberRule(rule), value);
+    expectNumber(name, value, rule);
   };
 
 const objectOf =
@@ -155,8 +153,4 @@ export function checkModel(model: unknown): AiSdkLanguageModel {
     throw new ShoalConfigError(`aiSdk(): the model has no \`modelId\` (got ${describeValue(modelId)}): shoal prices and caches calls by it.`);
   if (typeof provider !== 'string') throw new ShoalConfigError(`aiSdk(): the model has no \`provider\` name (got ${describeValue(provider)}).`);
   return model as AiSdkLanguageModel;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -40,6 +40,6 @@ export { reportListenerError } from './util/listener-error.js';
 // Money in the ledger's unit: integer pico-dollars, float USD only at the edges.
 export { parseUsdToPico, picoToUsd, usdToPico } from './util/money.js';
 // Option checks in core's wording (p-queue's), for the siblings' own options.
-export { describeNumberRule, optionError, rejectUnknownKeys } from './util/options.js';
+export { describeNumberRule, expectNumber, isPlainObject, optionError, rejectUnknownKeys } from './util/options.js';
 // Keys out of text that is quoted back (a server's error body, a model's answer).
 export { rawForError, withoutSecrets } from './util/redact.js';
