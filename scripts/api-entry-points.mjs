@@ -2,19 +2,15 @@
 // (typedoc.config.mjs) documents and what scripts/check-api-site.mjs expects a page for. `./dist/x.js` is built from
 // `./src/x.ts`. `@shoal/core/internal` is plumbing for shoal's sibling packages, outside semver: it stays out of the
 // site, but the sources still resolve it (the siblings import it).
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { publishedPackages } from './published-packages.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 /** Subpaths that are not API: private plumbing, and the manifest. */
 const PRIVATE = new Set(['./internal', './package.json']);
 
 /** Every `@shoal/*` specifier with the source file it is built from, and whether the API site documents it. */
 export function packageEntries() {
   const entries = [];
-  for (const dir of readdirSync(`${root}packages`).sort()) {
-    const pkg = JSON.parse(readFileSync(`${root}packages/${dir}/package.json`, 'utf8'));
-    if (pkg.private) continue;
+  for (const { folder: dir, pkg } of publishedPackages()) {
     for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
       const built = typeof target === 'string' ? target : target.default;
       const match = built?.match(/^\.\/dist\/(.+)\.js$/);

@@ -3,26 +3,17 @@
 // so CommonJS `require` and node10 resolution are out of scope). Prints one line per package, attw's table for any
 // package with a problem, and exits 1 naming them. test/attw.test.ts runs it in the suite (CI), after the build.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { publishedPackages } from './published-packages.mjs';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('..', import.meta.url));
 /** The attw command (the cli package's bin), run with this Node. */
 const cliManifest = fileURLToPath(import.meta.resolve('@arethetypeswrong/cli/package.json'));
 const attw = join(dirname(cliManifest), JSON.parse(readFileSync(cliManifest, 'utf8')).bin.attw);
-
-/** The packages a release publishes: every packages/<dir> with a package.json that is not private. */
-function publishedPackages() {
-  return readdirSync(join(root, 'packages'))
-    .filter((dir) => existsSync(join(root, 'packages', dir, 'package.json')))
-    .map((dir) => ({ dir: join(root, 'packages', dir), pkg: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) }))
-    .filter(({ pkg }) => !pkg.private)
-    .sort((a, b) => a.pkg.name.localeCompare(b.pkg.name));
-}
 
 /** One package: its tarball as `npm pack` makes it, checked. */
 async function check({ dir, pkg }) {
