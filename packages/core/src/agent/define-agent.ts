@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { Tally } from '../budget/tally.js';
 import { AgentInputError, formatIssues, ShoalConfigError, StructuredOutputError, toShoalError } from '../errors.js';
-import { refuseUnpricedBudget } from '../providers/prices.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectNumber, option } from '../util/options.js';
 import { askAgainAlone } from './ask-again.js';
@@ -118,8 +117,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     const started = performance.now();
     const parsed = this.#parseInput(input);
     checkRunOptions(this.name, options, 'run');
-    refuseUnpricedBudget(options.executor, options.budgetUsd, `${this.name}.run({ budgetUsd })`);
-    const spend = new RunSpend(options.budgetUsd, `${this.name}.run({ budgetUsd })`);
+    const spend = new RunSpend(options.budgetUsd, options.executor, this.name, 'run');
     let ran: { output: z.output<O>; stage: ParseStage | 'reasked' };
     try {
       ran = await this.#runOne(parsed, options, spend);
@@ -189,8 +187,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     checkRunOptions(this.name, options);
     if (!Array.isArray(inputs)) throw new ShoalConfigError(`${this.name}.runMany() takes an array of inputs.`);
     const pack = expectNumber('pack', options.pack ?? 1, { min: 1, integer: true });
-    refuseUnpricedBudget(options.executor, options.budgetUsd, `${this.name}.runMany({ budgetUsd })`);
-    const spend = new RunSpend(options.budgetUsd, `${this.name}.runMany({ budgetUsd })`);
+    const spend = new RunSpend(options.budgetUsd, options.executor, this.name, 'runMany');
     const items: RunManyItem<z.output<O>>[] = new Array(inputs.length);
     const valid: { index: number; input: z.output<I> }[] = [];
     inputs.forEach((raw, index) => {

@@ -1,25 +1,38 @@
 import { SpendProjection } from '../budget/spend-projection.js';
 import { Tally } from '../budget/tally.js';
 import type { ShoalConfigError } from '../errors.js';
-import type { CompletionResult } from '../executor/types.js';
-import { unpricedBudgetError } from '../providers/prices.js';
+import type { CompletionResult, Executor } from '../executor/types.js';
+import { refuseUnpricedBudget, unpricedBudgetError } from '../providers/prices.js';
 
 /**
  * What one agent run (or one runMany) has spent, shared by its calls: the tally, the jobs
  * its calls made, and its `budgetUsd` as a spend projection, checked before each call (a
- * first call, a re-ask, an item asked alone after a packed call).
+ * first call, a re-ask, an item asked alone after a packed call). A budget on a model of
+ * unknown price is refused: up front when the executor knows its prices, else at the first
+ * result that says it could not be priced.
  */
 export class RunSpend {
   readonly tally = new Tally();
   readonly jobIds: string[] = [];
   readonly #limit: SpendProjection | undefined;
+  readonly #agent: string;
+  readonly #method: 'run' | 'runMany';
 
-  readonly #where: string;
+  /**
+   * Refuses, before anything is sent, a budget on an executor whose model has no known price.
+   * `agent` and `method` name the run in errors ("triage.run({ budgetUsd })"), which are worded
+   * only when one is thrown (a run is the hot path).
+   */
+  constructor(budgetUsd: number | undefined, executor: Pick<Executor, 'metrics' | 'provider'>, agent: string, method: 'run' | 'runMany') {
+    this.#agent = agent;
+    this.#method = method;
+    if (budgetUsd === undefined) return;
+    refuseUnpricedBudget(executor, budgetUsd, this.#where());
+    this.#limit = new SpendProjection(budgetUsd, () => this.tally.costPico);
+  }
 
-  /** `where` names the run in errors: "triage.run({ budgetUsd })". */
-  constructor(budgetUsd: number | undefined, where: string) {
-    this.#limit = budgetUsd === undefined ? undefined : new SpendProjection(budgetUsd, () => this.tally.costPico);
-    this.#where = where;
+  #where(): string {
+    return `${this.#agent}.${this.#method}({ budgetUsd })`;
   }
 
   /** A result of unknown price came back under a budget: every later call of the run is refused with it. */
@@ -40,6 +53,6 @@ export class RunSpend {
     if (result.jobId) this.jobIds.push(result.jobId);
     // A budget cannot be kept by a call of unknown price. Refused up front where the executor knows its prices; an
     // executor whose calls are priced elsewhere (a @shoal/bullmq producer) says so on the result: the run stops here.
-    if (this.#limit && result.unpriced) throw (this.#unpriced ??= unpricedBudgetError(this.#where, result.model ?? 'the model that answered'));
+    if (this.#limit && result.unpriced) throw (this.#unpriced ??= unpricedBudgetError(this.#where(), result.model ?? 'the model that answered'));
   }
 }
