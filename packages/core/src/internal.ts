@@ -23,7 +23,7 @@ export { checkCallOptions, checkRequest } from './executor/options.js';
 export { RateLimiter } from './executor/rate-limiter.js';
 // The HTTP outcome of a request as a shoal error (status → typed error, Retry-After; a failure before any answer →
 // NetworkError or AmbiguousCreateError), for providers in sibling packages that meet HTTP through another client (`@shoal/ai-sdk`).
-export { HttpFailure } from './http/http-client.js';
+export { HttpFailure } from './http/http-failure.js';
 export { failureError, type RequestContext, throwForStatus } from './providers/http-errors.js';
 // A provider factory's prices: its `pricing` option over the model's known prices (for providers in sibling packages, `@shoal/ai-sdk`).
 export { providerPrices, refuseUnpricedBudget } from './providers/prices.js';

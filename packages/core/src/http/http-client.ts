@@ -1,39 +1,25 @@
-import http from 'node:http';
-import https from 'node:https';
+import { ShoalConfigError } from '../errors.js';
 import { whenAborted } from '../util/abort-listeners.js';
 import { NEVER_ABORTED } from '../util/never-signal.js';
+import { Connection, type ConnectionOwner, type Exchange } from './connection.js';
+import { HttpFailure } from './http-failure.js';
+import { openSocket, proxyFor, type Target } from './proxy.js';
+import { type ParsedResponse, type ResponseHeaders, ResponseParser } from './response-parser.js';
 
 /**
- * The HTTP layer: node:http(s) with one keep-alive Agent per client. Measured on our
- * machines, Node 20's global fetch costs ~780 us of CPU per request and this ~240 us,
- * and the HTTP layer dominates the executor's own cost, so it is chosen on purpose.
+ * The HTTP layer: keep-alive HTTP/1.1 connections over `node:net` and `node:tls`, one pool
+ * per client, proxies from the environment. Measured in `pnpm bench floor`, node:http's
+ * client (its request and answer streams, its agent, a timer per socket) cost more CPU per
+ * call than all of shoal's own work; this layer writes each request in one piece and reads
+ * the answer without streams (docs/decisions/2026-12-05-speed-floor.md).
  */
+
+export { HttpFailure } from './http-failure.js';
 
 export interface HttpResponse {
   readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
+  readonly headers: ResponseHeaders;
   readonly body: string;
-}
-
-/** Why a request failed before a full answer arrived. */
-export type HttpFailureKind =
-  /** The request was provably not processed: connection refused, DNS, or a reused keep-alive socket reset before any answer. */
-  | 'not-sent'
-  /** The request may have reached the server: the answer was lost (reset or timeout after sending). */
-  | 'answer-lost'
-  /** The answer was larger than allowed. */
-  | 'too-large'
-  | 'aborted';
-
-export class HttpFailure extends Error {
-  constructor(
-    readonly kind: HttpFailureKind,
-    message: string,
-    readonly errorCode: string | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface HttpClientOptions {
@@ -42,10 +28,14 @@ export interface HttpClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** @default 256 */
   readonly maxSockets?: number;
-  /** Per-request timeout (no answer by then: failure). @default 30000 */
+  /** Per-request timeout, from the call to the complete answer (no answer by then: failure). @default 30000 */
   readonly timeoutMs?: number;
   /** @default 8 MiB */
   readonly maxBodyBytes?: number;
+  /** Where proxies are read from. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Certificates to trust instead of the default ones (tests against a local TLS server). */
+  readonly ca?: string;
 }
 
 export interface HttpRequest {
@@ -60,44 +50,91 @@ export interface HttpRequest {
 }
 
 /**
- * A socket free this long may have been closed by the server while idle. A request that
+ * A connection free this long may have been closed by the server while idle. A request that
  * must not run twice (a create) never goes out on one: a reset after writing could be that
  * idle close (the server never read the request) or the server dropping a request it had
- * acted on, and no timing tells the two apart on a fast network. So such a socket is
- * retired before anything is written on it, and the request takes another.
+ * acted on, and no timing tells the two apart on a fast network. So such a connection is
+ * closed before anything is written on it, and the request takes another.
  */
 const IDLE_REUSE_MS = 1000;
 
-/** When each socket last finished an answer (to tell an idle socket from a busy one). */
-const lastUsed = new WeakMap<object, number>();
+/** Headers the client writes itself. */
+const OWN_HEADERS = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection']);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const SAFE_BEFORE_SEND = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+function headerLines(headers: Readonly<Record<string, string>> | undefined, where: string): string {
+  let lines = '';
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (!TOKEN.test(name)) throw new ShoalConfigError(`The header name ${JSON.stringify(name)} in ${where} is not a valid HTTP header name.`);
+    // The value is not quoted: it may be a key.
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value))
+      throw new ShoalConfigError(`The header ${JSON.stringify(name)} in ${where} must be a string without line breaks or NUL.`);
+    if (OWN_HEADERS.has(name.toLowerCase())) throw new ShoalConfigError(`The header ${JSON.stringify(name)} in ${where} is set by shoal itself: leave it out.`);
+    lines += `${name}: ${value}\r\n`;
+  }
+  return lines;
+}
 
-export class HttpClient {
-  readonly #agent: http.Agent;
-  readonly #request: typeof http.request;
-  readonly #hostname: string;
-  readonly #port: number;
-  readonly #basePath: string;
-  readonly #headers: Readonly<Record<string, string>>;
+/** A request waiting for a connection (all are busy at `maxSockets`). */
+interface Waiting {
+  readonly exchange: Request;
+  readonly bytes: string;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A request in flight: settles the caller's promise. */
+class Request implements Exchange {
+  readonly parser: ResponseParser;
+  unlisten: (() => void) | undefined;
+  constructor(
+    readonly method: string,
+    readonly idempotent: boolean,
+    readonly deadline: number,
+    maxBodyBytes: number,
+    readonly resolve: (response: HttpResponse) => void,
+    readonly reject: (error: HttpFailure) => void,
+  ) {
+    this.parser = new ResponseParser(maxBodyBytes);
+  }
+
+  done(error: HttpFailure | undefined, response: ParsedResponse | undefined): void {
+    this.unlisten?.();
+    if (error !== undefined) this.reject(error);
+    else this.resolve(response!);
+  }
+}
+
+export class HttpClient implements ConnectionOwner {
+  readonly #target: Target;
+  /** What precedes the path on the request line: empty, or the origin when an http proxy is asked in absolute form. */
+  readonly #pathPrefix: string;
+  /** The headers of every request, as lines: host, the client's own, proxy credentials. */
+  readonly #fixedHead: string;
+  readonly #maxSockets: number;
   readonly #timeoutMs: number;
   readonly #maxBodyBytes: number;
+  /** Idle connections, the most recently used last (taken first). */
+  readonly #free: Connection[] = [];
+  readonly #busy = new Set<Connection>();
+  readonly #waiting: Waiting[] = [];
+  #open = 0;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: HttpClientOptions) {
     const url = new URL(options.baseURL);
     const secure = url.protocol === 'https:';
-    const agentOptions: http.AgentOptions = {
-      keepAlive: true,
-      maxSockets: options.maxSockets ?? 256,
-      maxFreeSockets: options.maxSockets ?? 256,
-      scheduling: 'lifo',
-    };
-    this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-    this.#request = secure ? https.request : http.request;
-    this.#hostname = url.hostname.replace(/^\[|\]$/g, '');
-    this.#port = url.port ? Number(url.port) : secure ? 443 : 80;
-    this.#basePath = url.pathname.replace(/\/+$/, '');
-    this.#headers = options.headers ?? {};
+    const proxy = proxyFor(url, options.env ?? process.env);
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const port = url.port ? Number(url.port) : secure ? 443 : 80;
+    this.#target = { secure, hostname, port, proxy, ca: options.ca };
+    const basePath = url.pathname.replace(/\/+$/, '');
+    const viaProxy = proxy !== undefined && !secure;
+    this.#pathPrefix = viaProxy ? `http://${url.host}${basePath}` : basePath;
+    this.#fixedHead =
+      `host: ${url.host}\r\n${headerLines(options.headers, 'the client headers')}` +
+      (viaProxy && proxy.authorization ? `proxy-authorization: ${proxy.authorization}\r\n` : '');
+    this.#maxSockets = options.maxSockets ?? 256;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
   }
@@ -105,107 +142,125 @@ export class HttpClient {
   send(request: HttpRequest): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       const signal = request.signal === NEVER_ABORTED ? undefined : request.signal;
-      const idempotent = request.idempotent ?? request.method === 'GET';
       if (signal?.aborted) {
         reject(new HttpFailure('aborted', 'aborted before sending', undefined));
         return;
       }
-      const headers: Record<string, string | number> = Object.assign({}, this.#headers, request.headers);
-      if (request.body !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(request.body);
+      const body = request.body;
+      const bytes =
+        `${request.method} ${this.#pathPrefix}${request.path} HTTP/1.1\r\n${this.#fixedHead}` +
+        (request.headers === undefined ? '' : headerLines(request.headers, 'the request headers')) +
+        (body === undefined ? '\r\n' : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      const exchange = new Request(
+        request.method,
+        request.idempotent ?? request.method === 'GET',
+        performance.now() + this.#timeoutMs,
+        this.#maxBodyBytes,
+        resolve,
+        reject,
+      );
+      const connection = this.#take(exchange.idempotent);
+      if (connection === undefined) {
+        const waiting = { exchange, bytes, signal };
+        this.#waiting.push(waiting);
+        if (signal) exchange.unlisten = whenAborted(signal, () => this.#giveUp(waiting, new HttpFailure('aborted', 'aborted', undefined)));
+      } else {
+        if (signal) exchange.unlisten = whenAborted(signal, () => connection.abort());
+        this.#start(connection, exchange, bytes);
       }
-      let settled = false;
-      let answered = false;
-      let unlisten: (() => void) | undefined;
-      const finish = (error: HttpFailure | undefined, response?: HttpResponse) => {
-        if (settled) return;
-        settled = true;
-        unlisten?.();
-        if (error) reject(error);
-        else resolve(response!);
-      };
-      const req = this.#request({
-        agent: this.#agent,
-        hostname: this.#hostname,
-        port: this.#port,
-        method: request.method,
-        path: this.#basePath + request.path,
-        headers,
-        timeout: this.#timeoutMs,
-      });
-      req.on('timeout', () => {
-        req.destroy(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-      });
-      const onAbort = () => {
-        finish(new HttpFailure('aborted', 'aborted', undefined));
-        req.destroy();
-      };
-      if (signal) unlisten = whenAborted(signal, onAbort);
-      if (!idempotent) {
-        req.once('socket', (socket) => {
-          const last = lastUsed.get(socket);
-          // Node writes the request only after 'socket' has been emitted: nothing has left yet.
-          if (req.reusedSocket && last !== undefined && performance.now() - last >= IDLE_REUSE_MS) {
-            settled = true;
-            unlisten?.();
-            req.destroy();
-            resolve(this.send(request));
-          }
-        });
-      }
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        const code = error.code;
-        // A keep-alive socket the server closed while idle fails with ECONNRESET before any
-        // byte of answer: the server never read the request (Node's documented retry case).
-        // Only a request free to repeat is judged so: a create never goes out on an idle
-        // socket (see IDLE_REUSE_MS), so a reset after writing one means its answer was lost.
-        const idleClose = idempotent && req.reusedSocket && code === 'ECONNRESET';
-        const notSent = !answered && ((code !== undefined && SAFE_BEFORE_SEND.has(code)) || idleClose);
-        finish(
-          new HttpFailure(notSent ? 'not-sent' : 'answer-lost', `${request.method} failed: ${code ?? error.message}`, code, {
-            cause: error,
-          }),
-        );
-      });
-      req.on('response', (res) => {
-        answered = true;
-        const socket = res.socket;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > this.#maxBodyBytes) {
-            finish(new HttpFailure('too-large', `answer larger than ${this.#maxBodyBytes} bytes`, undefined));
-            res.destroy();
-            return;
-          }
-          chunks.push(chunk);
-        });
-        // A connection lost mid-answer surfaces as 'error' (ECONNRESET "aborted"), as an 'end' with
-        // res.complete false, or only as 'close': whichever comes first settles (finish runs once).
-        res.on('close', () => {
-          // Normally after 'end', already settled: build no Error (its stack trace is costly) unless it is needed.
-          if (!settled) finish(new HttpFailure('answer-lost', 'connection closed mid-answer', 'ECONNRESET'));
-        });
-        res.on('error', (error: NodeJS.ErrnoException) =>
-          finish(new HttpFailure('answer-lost', `answer failed: ${error.code ?? error.message}`, error.code, { cause: error })),
-        );
-        res.on('end', () => {
-          if (socket) lastUsed.set(socket, performance.now());
-          if (!res.complete) {
-            finish(new HttpFailure('answer-lost', 'connection closed mid-answer', 'ECONNRESET'));
-            return;
-          }
-          const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body });
-        });
-      });
-      req.end(request.body);
+      this.#sweeper ??= this.#startSweeper();
     });
   }
 
+  /** Closes every connection; requests in flight fail. The client stays usable: a later request opens new ones. */
   close(): void {
-    this.#agent.destroy();
+    for (const connection of [...this.#free, ...this.#busy]) connection.destroy();
+    for (const waiting of [...this.#waiting]) this.#giveUp(waiting, new HttpFailure('not-sent', 'the client was closed', undefined));
+  }
+
+  release(connection: Connection): void {
+    this.#busy.delete(connection);
+    const next = this.#waiting.shift();
+    if (next !== undefined) {
+      this.#startWaiting(connection, next);
+      return;
+    }
+    connection.park();
+    this.#free.push(connection);
+  }
+
+  forget(connection: Connection): void {
+    this.#open--;
+    this.#busy.delete(connection);
+    const at = this.#free.lastIndexOf(connection);
+    if (at >= 0) this.#free.splice(at, 1);
+    // A place came free: the first waiting request takes a new connection.
+    const next = this.#waiting.shift();
+    if (next !== undefined) this.#startWaiting(this.#connect(), next);
+  }
+
+  /** A connection for the next request, or undefined when all `maxSockets` are busy. */
+  #take(idempotent: boolean): Connection | undefined {
+    for (;;) {
+      const connection = this.#free.pop();
+      if (connection === undefined) break;
+      // Written before anything could be: a create never goes out on a connection idle long enough to be closing.
+      if (!idempotent && performance.now() - connection.lastUsed >= IDLE_REUSE_MS) {
+        connection.destroy();
+        continue;
+      }
+      connection.unpark();
+      return connection;
+    }
+    return this.#open < this.#maxSockets ? this.#connect() : undefined;
+  }
+
+  #connect(): Connection {
+    this.#open++;
+    return new Connection(this, openSocket(this.#target));
+  }
+
+  #start(connection: Connection, exchange: Request, bytes: string): void {
+    this.#busy.add(connection);
+    connection.start(exchange, bytes);
+  }
+
+  #startWaiting(connection: Connection, waiting: Waiting): void {
+    const { exchange, signal } = waiting;
+    // Its abort no longer takes it out of the queue but closes the connection it was given.
+    // (A signal aborted while it waited already took it out.)
+    exchange.unlisten?.();
+    exchange.unlisten = signal ? whenAborted(signal, () => connection.abort()) : undefined;
+    this.#start(connection, exchange, waiting.bytes);
+  }
+
+  #giveUp(waiting: Waiting, failure: HttpFailure): void {
+    const at = this.#waiting.indexOf(waiting);
+    if (at < 0) return;
+    this.#waiting.splice(at, 1);
+    waiting.exchange.done(failure, undefined);
+  }
+
+  /** One timer for every request's deadline, rather than one per request; it stops when nothing is in flight. */
+  #startSweeper(): ReturnType<typeof setInterval> {
+    const every = Math.min(1000, Math.max(5, Math.floor(this.#timeoutMs / 8)));
+    const timer = setInterval(() => {
+      if (this.#busy.size === 0 && this.#waiting.length === 0) {
+        clearInterval(timer);
+        this.#sweeper = undefined;
+        return;
+      }
+      const now = performance.now();
+      const message = `no answer within ${this.#timeoutMs} ms`;
+      for (const connection of [...this.#busy]) if (connection.exchange !== undefined && connection.exchange.deadline <= now) connection.expire(message);
+      for (const waiting of [...this.#waiting])
+        if (waiting.exchange.deadline <= now)
+          this.#giveUp(
+            waiting,
+            new HttpFailure('not-sent', `${waiting.exchange.method} failed: ETIMEDOUT (${message}: every connection stayed busy)`, 'ETIMEDOUT'),
+          );
+    }, every);
+    timer.unref();
+    return timer;
   }
 }

@@ -1,5 +1,6 @@
 import { AmbiguousCreateError, ApiError, AuthError, NetworkError, ProtocolError, RateLimitError, ServerError } from '../errors.js';
-import { HttpFailure, type HttpResponse } from '../http/http-client.js';
+import type { HttpResponse } from '../http/http-client.js';
+import { HttpFailure } from '../http/http-failure.js';
 import { rawForError } from '../util/redact.js';
 import { parseRetryAfterMs } from './shortapi/protocol.js';
 

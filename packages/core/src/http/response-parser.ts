@@ -1,0 +1,211 @@
+/**
+ * An HTTP/1.1 answer read from the bytes of one connection, as they arrive: the status line,
+ * the headers, then a body framed by Content-Length, by chunked transfer coding, or by the
+ * connection's close. Only what a client of JSON APIs meets is accepted; anything else is
+ * a `ResponseParseError`, never a guess.
+ */
+
+/** Response headers, names in lower case; `set-cookie` is the one list, others repeated are joined with `, `. */
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+export interface ParsedResponse {
+  readonly status: number;
+  readonly headers: ResponseHeaders;
+  readonly body: string;
+  /** Whether the connection may carry another request. */
+  readonly keepAlive: boolean;
+}
+
+/** A malformed or unacceptable answer. `tooLarge`: over the client's limit. */
+export class ResponseParseError extends Error {
+  constructor(
+    message: string,
+    readonly tooLarge = false,
+  ) {
+    super(message);
+  }
+}
+
+/** As Node's own client: a head over 16 KiB is refused. */
+const MAX_HEAD_BYTES = 16 * 1024;
+const CRLF = 0x0a0d; // "\r\n" read little-endian
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
+const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
+
+type Framing = 'length' | 'chunked' | 'close';
+
+export class ResponseParser {
+  readonly #maxBodyBytes: number;
+  /** Bytes received and not yet consumed. */
+  #pending: Buffer | undefined;
+  #started = false;
+  #status = 0;
+  #headers: ResponseHeaders = {};
+  #keepAlive = false;
+  #framing: Framing | undefined;
+  /** Body bytes still expected (length framing), or left in the current chunk (chunked). */
+  #remaining = 0;
+  #body: Buffer[] = [];
+  #bodyBytes = 0;
+  /** Chunked framing: after a chunk's data, its CRLF is still due. */
+  #chunkEnd = false;
+  /** Chunked framing: the last chunk came; trailer lines until an empty one. */
+  #trailers = false;
+  #done: ParsedResponse | undefined;
+
+  constructor(maxBodyBytes: number) {
+    this.#maxBodyBytes = maxBodyBytes;
+  }
+
+  /** Whether any byte of an answer has arrived. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Takes the next bytes; returns the answer once it is complete. Bytes past its end are refused (no pipelining here). */
+  push(chunk: Buffer): ParsedResponse | undefined {
+    if (this.#done) throw new ResponseParseError('bytes arrived after the answer was complete');
+    this.#started = true;
+    let data = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.#pending = undefined;
+    while (this.#framing === undefined) {
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (data.length > MAX_HEAD_BYTES) throw new ResponseParseError(`the answer's head is larger than ${MAX_HEAD_BYTES} bytes`);
+        this.#pending = data;
+        return undefined;
+      }
+      if (end > MAX_HEAD_BYTES) throw new ResponseParseError(`the answer's head is larger than ${MAX_HEAD_BYTES} bytes`);
+      const informational = this.#head(data.toString('latin1', 0, end));
+      data = data.subarray(end + 4);
+      if (informational) continue;
+      if (this.#framing === 'length' && this.#remaining === 0) return this.#finish(data);
+    }
+    if (this.#framing === 'length') {
+      if (data.length < this.#remaining) {
+        this.#take(data);
+        this.#remaining -= data.length;
+        return undefined;
+      }
+      this.#take(data.subarray(0, this.#remaining));
+      const rest = data.subarray(this.#remaining);
+      this.#remaining = 0;
+      return this.#finish(rest);
+    }
+    if (this.#framing === 'close') {
+      this.#take(data);
+      return undefined;
+    }
+    return this.#chunked(data);
+  }
+
+  /** The connection ended: the answer, when its framing is the close; else undefined (it was cut short). */
+  end(): ParsedResponse | undefined {
+    if (this.#done || this.#framing !== 'close') return undefined;
+    this.#keepAlive = false;
+    return this.#finish(undefined);
+  }
+
+  /** Reads a head; returns true for an informational (1xx) one, which another head follows. */
+  #head(text: string): boolean {
+    const lines = text.split('\r\n');
+    const status = STATUS_LINE.exec(lines[0]!);
+    if (status === null) throw new ResponseParseError(`not an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 60))}`);
+    const code = Number(status[2]);
+    const headers: ResponseHeaders = {};
+    for (let i = 1; i < lines.length; i++) {
+      const line = HEADER_LINE.exec(lines[i]!);
+      if (line === null) throw new ResponseParseError(`a malformed header line: ${JSON.stringify(lines[i]!.slice(0, 60))}`);
+      const name = line[1]!.toLowerCase();
+      const value = line[2]!;
+      const prior = headers[name];
+      if (name === 'set-cookie') headers[name] = prior === undefined ? [value] : [...(prior as string[]), value];
+      else if (prior === undefined) headers[name] = value;
+      else if (name === 'content-length') {
+        if (prior !== value) throw new ResponseParseError('two different Content-Length headers');
+      } else headers[name] = `${prior}, ${value}`;
+    }
+    if (code < 200) {
+      if (code === 101) throw new ResponseParseError('the server switched protocols, which was not asked for');
+      return true;
+    }
+    this.#status = code;
+    this.#headers = headers;
+    const connection = headers.connection as string | undefined;
+    this.#keepAlive = status[1] === '1' && !(connection !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(connection));
+    const coding = headers['transfer-encoding'] as string | undefined;
+    const length = headers['content-length'] as string | undefined;
+    if (code === 204 || code === 304) {
+      this.#framing = 'length';
+      this.#remaining = 0;
+    } else if (coding !== undefined) {
+      // A Content-Length beside a transfer coding is ignored (RFC 9112, 6.3); a final coding other than chunked reads to the close.
+      this.#framing = /(?:^|,)\s*chunked\s*$/i.test(coding) ? 'chunked' : 'close';
+    } else if (length !== undefined) {
+      if (!/^\d{1,15}$/.test(length)) throw new ResponseParseError(`an invalid Content-Length: ${JSON.stringify(length.slice(0, 30))}`);
+      this.#framing = 'length';
+      this.#remaining = Number(length);
+      this.#checkSize(this.#remaining);
+    } else this.#framing = 'close';
+    if (this.#framing === 'close') this.#keepAlive = false;
+    return false;
+  }
+
+  #chunked(input: Buffer): ParsedResponse | undefined {
+    let data = input;
+    for (;;) {
+      if (this.#remaining > 0) {
+        const n = Math.min(this.#remaining, data.length);
+        this.#take(data.subarray(0, n));
+        this.#remaining -= n;
+        data = data.subarray(n);
+        if (this.#remaining > 0) return undefined;
+        this.#chunkEnd = true;
+      }
+      if (data.length < 2) break;
+      if (this.#chunkEnd) {
+        if (data.readUInt16LE(0) !== CRLF) throw new ResponseParseError('a chunk not followed by CRLF');
+        this.#chunkEnd = false;
+        data = data.subarray(2);
+        continue;
+      }
+      const eol = data.indexOf('\r\n');
+      if (eol < 0) {
+        if (data.length > 1024) throw new ResponseParseError('a chunk size line longer than 1024 bytes');
+        break;
+      }
+      const line = data.toString('latin1', 0, eol);
+      data = data.subarray(eol + 2);
+      if (this.#trailers) {
+        if (line === '') return this.#finish(data);
+        continue;
+      }
+      const size = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
+      if (size === null) throw new ResponseParseError(`an invalid chunk size line: ${JSON.stringify(line.slice(0, 30))}`);
+      this.#remaining = Number.parseInt(size[1]!, 16);
+      if (this.#remaining === 0) this.#trailers = true;
+      else this.#checkSize(this.#bodyBytes + this.#remaining);
+    }
+    this.#pending = data.length > 0 ? data : undefined;
+    return undefined;
+  }
+
+  #take(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#bodyBytes += bytes.length;
+    this.#checkSize(this.#bodyBytes);
+    this.#body.push(bytes);
+  }
+
+  #checkSize(bytes: number): void {
+    if (bytes > this.#maxBodyBytes) throw new ResponseParseError(`answer larger than ${this.#maxBodyBytes} bytes`, true);
+  }
+
+  #finish(rest: Buffer | undefined): ParsedResponse {
+    if (rest !== undefined && rest.length > 0) throw new ResponseParseError('bytes arrived after the answer was complete');
+    const parts = this.#body;
+    const body = parts.length === 0 ? '' : parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
+    this.#done = { status: this.#status, headers: this.#headers, body, keepAlive: this.#keepAlive };
+    return this.#done;
+  }
+}
