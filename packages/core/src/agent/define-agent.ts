@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Tally } from '../budget/tally.js';
 import { AgentInputError, formatIssues, ShoalConfigError, StructuredOutputError, toShoalError } from '../errors.js';
+import type { CallOptions } from '../executor/types.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectNumber, option } from '../util/options.js';
 import { askAgainAlone } from './ask-again.js';
@@ -47,6 +48,10 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
   readonly #maxAttempts: number;
   readonly #packedPrefix: string;
   readonly #packedSchemas = new Map<number, Record<string, unknown>>();
+  /** What every call asks for: the output's name and schema, made once (a provider remembers what it built per schema object). */
+  #output: { name: string; schema: Record<string, unknown> } | undefined;
+  /** A call's tags when the run gives none. */
+  readonly #tags: readonly string[];
   #metadata: AgentMetadata | undefined;
 
   constructor(config: AgentConfig<I, O>) {
@@ -65,6 +70,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       if (!(config[key] instanceof z.ZodType)) throw new ShoalConfigError(`${where}: \`${key}\` must be a zod (v4) schema.`);
     }
     this.name = config.name;
+    this.#tags = Object.freeze([config.name]);
     this.description = config.description;
     this.input = config.input;
     this.output = config.output;
@@ -133,17 +139,17 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
 
   async #call(prompt: string, options: AgentRunOptions, spend: RunSpend, output: { name: string; schema: Record<string, unknown> }) {
     spend.check();
-    const result = await options.executor.complete(
-      { prompt, ...(this.#config.params ? { args: this.#config.params } : {}), output },
-      {
-        priority: options.priority ?? this.#config.priority ?? 0,
-        tags: options.tags ? [this.name, ...options.tags] : [this.name],
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.spanId !== undefined ? { spanId: options.spanId } : {}),
-        ...(options.cache !== undefined ? { cache: options.cache } : {}),
-      },
-    );
+    // Built field by field: no object spread per call (this is every agent call's path).
+    const callOptions: { -readonly [K in keyof CallOptions]: CallOptions[K] } = {
+      priority: options.priority ?? this.#config.priority ?? 0,
+      tags: options.tags ? [this.name, ...options.tags] : this.#tags,
+    };
+    if (options.signal) callOptions.signal = options.signal;
+    if (options.timeoutMs !== undefined) callOptions.timeoutMs = options.timeoutMs;
+    if (options.spanId !== undefined) callOptions.spanId = options.spanId;
+    if (options.cache !== undefined) callOptions.cache = options.cache;
+    const params = this.#config.params;
+    const result = await options.executor.complete(params ? { prompt, args: params, output } : { prompt, output }, callOptions);
     spend.add(result);
     return result;
   }
@@ -156,7 +162,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     let lastText = '';
     let lastIssues: readonly { path: readonly (string | number)[]; message: string; code: string }[] = [];
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const result = await this.#call(prompt, options, spend, { name: this.#schemaName(), schema: this.#structured.jsonSchema });
+      const result = await this.#call(prompt, options, spend, (this.#output ??= { name: this.#schemaName(), schema: this.#structured.jsonSchema }));
       own.add({ usage: result.usage, costUsd: result.costUsd });
       const answer = this.#structured.parse(result.text);
       if (answer.ok) return { output: answer.value, stage: attempt === 1 ? answer.stage : 'reasked' };

@@ -29,8 +29,29 @@ export class ResponseParseError extends Error {
 /** As Node's own client: a head over 16 KiB is refused. */
 const MAX_HEAD_BYTES = 16 * 1024;
 const CRLF = 0x0a0d; // "\r\n" read little-endian
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
-const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
+const STATUS_LINE = /^HTTP\/1\.[01] \d{3}(?: [^\r\n\0]*)?$/;
+/** The characters of a header name (RFC 9110's token), by char code. */
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN[c.charCodeAt(0)] = 1;
+
+/** Whether `text` from `start` to `end` is a header name. */
+function isToken(text: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
+/** `text` from `start` to `end` without the spaces and tabs around it. */
+function trimmed(text: string, start: number, end: number): string {
+  let a = start;
+  let b = end;
+  while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+  while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+  return text.slice(a, b);
+}
 
 type Framing = 'length' | 'chunked' | 'close';
 
@@ -106,18 +127,23 @@ export class ResponseParser {
     return this.#finish(undefined);
   }
 
-  /** Reads a head; returns true for an informational (1xx) one, which another head follows. */
+  /** Reads a head; returns true for an informational (1xx) one, which another head follows. (By hand: this runs on every answer.) */
   #head(text: string): boolean {
-    const lines = text.split('\r\n');
-    const status = STATUS_LINE.exec(lines[0]!);
-    if (status === null) throw new ResponseParseError(`not an HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 60))}`);
-    const code = Number(status[2]);
+    let eol = text.indexOf('\r\n');
+    if (eol < 0) eol = text.length;
+    const statusLine = text.slice(0, eol);
+    if (!STATUS_LINE.test(statusLine)) throw new ResponseParseError(`not an HTTP/1.x status line: ${JSON.stringify(statusLine.slice(0, 60))}`);
+    const code = Number(statusLine.slice(9, 12));
     const headers: ResponseHeaders = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = HEADER_LINE.exec(lines[i]!);
-      if (line === null) throw new ResponseParseError(`a malformed header line: ${JSON.stringify(lines[i]!.slice(0, 60))}`);
-      const name = line[1]!.toLowerCase();
-      const value = line[2]!;
+    for (let at = eol + 2; at < text.length; at = eol + 2) {
+      eol = text.indexOf('\r\n', at);
+      if (eol < 0) eol = text.length;
+      const colon = text.indexOf(':', at);
+      const value = colon < 0 || colon > eol ? '' : trimmed(text, colon + 1, eol);
+      // No name, a name with other characters (folded lines start with a space), a bare CR or LF or NUL in the value.
+      if (colon < 0 || colon > eol || !isToken(text, at, colon) || /[\r\n\0]/.test(value))
+        throw new ResponseParseError(`a malformed header line: ${JSON.stringify(text.slice(at, Math.min(eol, at + 60)))}`);
+      const name = text.slice(at, colon).toLowerCase();
       const prior = headers[name];
       if (name === 'set-cookie') headers[name] = prior === undefined ? [value] : [...(prior as string[]), value];
       else if (prior === undefined) headers[name] = value;
@@ -132,7 +158,7 @@ export class ResponseParser {
     this.#status = code;
     this.#headers = headers;
     const connection = headers.connection as string | undefined;
-    this.#keepAlive = status[1] === '1' && !(connection !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(connection));
+    this.#keepAlive = statusLine.charCodeAt(7) === 49 /* HTTP/1.1 */ && !(connection !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(connection));
     const coding = headers['transfer-encoding'] as string | undefined;
     const length = headers['content-length'] as string | undefined;
     if (code === 204 || code === 304) {

@@ -7,7 +7,7 @@ import { type Completion, completionSchema, isPlainCompletion } from './chat-ans
 import { failureError, type RequestContext, throwForStatus } from './http-errors.js';
 import { type ModelPrices, type Pricing, providerPrices } from './prices.js';
 import { extractUsage } from './shortapi/protocol.js';
-import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult } from './types.js';
+import { abortErrorOf, type CompletionRequest, type ModelProvider, type ProviderCallContext, type ProviderResult, type Usage } from './types.js';
 
 /**
  * A provider for OpenAI's chat completions endpoint and everything that speaks it (vLLM,
@@ -78,6 +78,8 @@ export class OpenAICompatibleProvider implements ModelProvider {
   /** Schemas this server refused as response_format: sent by prompt from then on. */
   readonly #refused = new WeakSet<object>();
   readonly #formats = new WeakMap<object, { name: string; json: string }>();
+  /** The request body up to the model's name, made once. */
+  readonly #bodyStart: string;
 
   constructor(options: OpenAICompatibleOptions) {
     if (typeof options !== 'object' || options === null)
@@ -92,6 +94,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
     this.baseURL = expectHttpUrl('baseURL', options.baseURL, [apiKey], 'Pass the key as `apiKey` to openAICompatible(): it is sent as a bearer token.');
     if (options.model === undefined) throw new ShoalConfigError('openAICompatible() needs `model`, e.g. "gpt-4.1-nano" or the name your server serves.');
     this.model = options.model;
+    this.#bodyStart = `{"model":${JSON.stringify(options.model)}`;
     this.#origin = new URL(this.baseURL).origin;
     this.pricing = providerPrices('openAICompatible()', options.pricing, options.model);
     if (apiKey !== undefined && /\s/.test(apiKey))
@@ -107,19 +110,16 @@ export class OpenAICompatibleProvider implements ModelProvider {
   }
 
   async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
-    const { signal } = context;
-    const abortError = abortErrorOf(signal, this);
     const responseFormat = this.#responseFormat(request);
     let requests = 1;
-    let response = await this.#post(request, responseFormat, context, abortError);
+    let response = await this.#post(request, responseFormat, context);
     if (response.status === 400 && responseFormat && request.output && /response_format|json_schema|schema|strict/i.test(response.body)) {
       // The server refused the schema as response_format: the prompt states it anyway, so ask again without.
       this.#refused.add(request.output.schema);
       requests++;
-      response = await this.#post(request, '', context, abortError);
+      response = await this.#post(request, '', context);
     }
-    const where: RequestContext = this.#context(abortError);
-    throwForStatus(response, where);
+    if (response.status < 200 || response.status > 299) throwForStatus(response, this.#context(context.signal));
     let payload: unknown;
     try {
       payload = JSON.parse(response.body);
@@ -142,19 +142,22 @@ export class OpenAICompatibleProvider implements ModelProvider {
       ]);
     }
     const usage = extractUsage(completion.usage);
-    return {
-      text: withoutSecrets(message.content, [this.#apiKey]),
-      ...(usage ? { usage } : {}),
+    const result: { text: string; usage?: Usage; requests: number; model?: string } = {
+      // A server that echoes the key back must not put it in a result: there is none to look for without one.
+      text: this.#apiKey === undefined ? message.content : withoutSecrets(message.content, [this.#apiKey]),
       requests,
-      ...(completion.model ? { model: completion.model } : {}),
     };
+    if (usage) result.usage = usage;
+    if (completion.model) result.model = completion.model;
+    return result;
   }
 
   async close(): Promise<void> {
     this.#http.close();
   }
 
-  #context(abortError: () => unknown): RequestContext {
+  /** What errors say of a request; worded only when one is thrown. */
+  #context(signal: AbortSignal): RequestContext {
     return {
       service: 'the OpenAI-compatible server',
       origin: this.#origin,
@@ -162,7 +165,7 @@ export class OpenAICompatibleProvider implements ModelProvider {
       paid: true,
       keyHint: 'check the apiKey given to openAICompatible()',
       secrets: [this.#apiKey],
-      abortError,
+      abortError: abortErrorOf(signal, this),
     };
   }
 
@@ -181,17 +184,17 @@ export class OpenAICompatibleProvider implements ModelProvider {
     return cached.json;
   }
 
-  async #post(request: CompletionRequest, responseFormat: string, context: ProviderCallContext, abortError: () => unknown): Promise<HttpResponse> {
+  async #post(request: CompletionRequest, responseFormat: string, context: ProviderCallContext): Promise<HttpResponse> {
     // Assembled as text so the (large, constant) schema is not serialised again on every call.
     const args = request.args ? JSON.stringify(request.args).slice(1, -1) : '';
-    const body = `{"model":${JSON.stringify(this.model)}${args ? `,${args}` : ''},"messages":[{"role":"user","content":${JSON.stringify(request.prompt)}}]${responseFormat ? `,"response_format":${responseFormat}` : ''}}`;
+    const body = `${this.#bodyStart}${args ? `,${args}` : ''},"messages":[{"role":"user","content":${JSON.stringify(request.prompt)}}]${responseFormat ? `,"response_format":${responseFormat}` : ''}}`;
     context.onRequest?.('create');
     try {
       const response = await this.#http.send({ method: 'POST', path: '/chat/completions', body, signal: context.signal });
       context.onAnswer?.(response.status);
       return response;
     } catch (error) {
-      throw failureError(error, this.#context(abortError));
+      throw failureError(error, this.#context(context.signal));
     }
   }
 
