@@ -3,15 +3,14 @@
  * talks only to emulators on 127.0.0.1. Quote medians and ratios from one run: the
  * machine is shared and noisy.
  */
-import http from 'node:http';
 import { createExecutor, defineAgent, type ModelProvider, shortApi } from '@shoal/core';
 import { startShortApiEmulator } from '@shoal/core/testing';
 import { z } from 'zod';
 import { bullmqScaleRows, bullmqWorkerRows } from '../packages/bullmq/bench/rows.js';
-import { childEmulator } from './emulator-child.js';
 import { ticketAgent } from './floor/agent.js';
+import { jobCpuRows, jobWallRows } from './floor/job-rows.js';
 import { floorRows } from './floor/rows.js';
-import { cpuMs, median } from './measure.js';
+import { median } from './measure.js';
 import { rateLimitScenario } from './rate-limit-scenario.js';
 import { telemetryRows } from './telemetry.js';
 
@@ -24,137 +23,6 @@ const row = (metric: string, shoal: string, reference: string, target: string, o
   rows.push({ metric, shoal, reference, target, verdict: ok === undefined ? '' : ok ? 'met' : 'MISSED' });
 const log = (text: string) => process.stderr.write(`${text}\n`);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
-
-/** The reference: a raw node:http keep-alive loop doing the same protocol (create, then one query). */
-async function rawLoop(url: string, apiKey: string, n: number, inFlight: number, latencyMs: number): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
-  const base = new URL(url);
-  const request = (method: string, path: string, body?: string) =>
-    new Promise<unknown>((resolve, reject) => {
-      const req = http.request(
-        {
-          agent,
-          hostname: base.hostname,
-          port: base.port,
-          method,
-          path,
-          headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-            } catch (e) {
-              reject(e);
-            }
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      const i = next++;
-      const created = (await request('POST', '/api/v1/job/create', JSON.stringify({ model: 'openai/gpt-5.4-nano', args: { prompt: `raw ${i}` } }))) as {
-        data: { job_id: string };
-      };
-      // It knows the job's duration: sleep that long, then query (again 1 ms later if the server's timer was late).
-      if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
-      for (let polls = 0; ; polls++) {
-        const answer = (await request('GET', `/api/v1/job/query?id=${created.data.job_id}`)) as { data: { status: number } };
-        if (answer.data.status === 2) break;
-        if (polls > 1000) throw new Error('raw loop: job never finished');
-        await new Promise((r) => setTimeout(r, 1));
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  agent.destroy();
-}
-
-async function executorLoop(provider: ModelProvider, n: number, inFlight: number, label: string) {
-  const executor = createExecutor({ provider, concurrency: inFlight, cache: false });
-  await Promise.all(Array.from({ length: n }, (_, i) => executor.complete({ prompt: `${label} ${i}` })));
-  const m = executor.metrics();
-  await executor.close();
-  return m;
-}
-
-// ---- 1. CPU per call, 0 ms latency, 64 in flight ----
-async function cpuPerCall() {
-  const N = 12_000;
-  const WARM = 3_000;
-  const emulator = await childEmulator(0);
-  try {
-    const samples = { raw: [] as number[], shoal: [] as number[] };
-    const provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url });
-    await executorLoop(provider, WARM, 64, 'warm'); // the poll schedule learns that jobs take ~0 ms
-    await rawLoop(emulator.url, emulator.apiKey, WARM, 64, 0);
-    for (let round = 0; round < 5; round++) {
-      let t = cpuMs();
-      await rawLoop(emulator.url, emulator.apiKey, N, 64, 0);
-      samples.raw.push(((cpuMs() - t) * 1000) / N);
-      t = cpuMs();
-      const m = await executorLoop(provider, N, 64, `cpu${round}`);
-      samples.shoal.push(((cpuMs() - t) * 1000) / N);
-      if (round === 0) log(`  cpu: shoal made ${m.requestsPerJob.toFixed(2)} requests per job at 0 ms`);
-    }
-    await provider.close?.();
-    const raw = median(samples.raw);
-    const shoal = median(samples.shoal);
-    row(
-      'CPU per call, 0 ms jobs, 64 in flight (median of 5 x 12k)',
-      `${shoal.toFixed(0)} us`,
-      `raw node:http loop ${raw.toFixed(0)} us`,
-      '<= 1.5x raw',
-      shoal <= 1.5 * raw,
-    );
-    row('  ratio shoal / raw', `${(shoal / raw).toFixed(2)}x`, '', '<= 1.5x', shoal <= 1.5 * raw);
-  } finally {
-    emulator.child.kill();
-  }
-}
-
-// ---- 2. Wall time against ceil(N/C) x latency ----
-async function wallTime() {
-  const N = 2000;
-  const C = 64;
-  const LAT = 50;
-  const ideal = Math.ceil(N / C) * LAT;
-  const emulator = await childEmulator(LAT);
-  try {
-    const provider = shortApi({ apiKey: emulator.apiKey, baseURL: emulator.url });
-    await executorLoop(provider, 3000, C, 'warm'); // learn the job duration first (from the 500 ms default)
-    const shoalRuns: number[] = [];
-    const rawRuns: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      let t = performance.now();
-      await executorLoop(provider, N, C, `wall${round}`);
-      shoalRuns.push(performance.now() - t);
-      t = performance.now();
-      await rawLoop(emulator.url, emulator.apiKey, N, C, LAT);
-      rawRuns.push(performance.now() - t);
-    }
-    await provider.close?.();
-    const shoal = median(shoalRuns);
-    const raw = median(rawRuns);
-    const over = (ms: number) => `${((ms / ideal - 1) * 100).toFixed(1)}%`;
-    row(
-      `Wall time N=${N}, C=${C}, ${LAT} ms jobs (ideal ${ideal} ms), median of 3`,
-      `${shoal.toFixed(0)} ms (+${over(shoal)})`,
-      `raw loop ${raw.toFixed(0)} ms (+${over(raw)})`,
-      '<= +5%',
-      shoal <= ideal * 1.05,
-    );
-    row('  ratio shoal / raw loop', `${(shoal / raw).toFixed(3)}x`, '', '', undefined);
-  } finally {
-    emulator.child.kill();
-  }
-}
 
 // ---- 3. Enqueue 1M calls ----
 async function enqueueOnce(N: number) {
@@ -369,12 +237,12 @@ const started = performance.now();
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
 if (wanted('cpu')) {
-  log('bench: CPU per call (about a minute)...');
-  await cpuPerCall();
+  log('bench: CPU per call on the ShortAPI job path, each contender in its own process (about a minute)...');
+  await jobCpuRows(row, log);
 }
 if (wanted('wall')) {
-  log('bench: wall time...');
-  await wallTime();
+  log('bench: wall time on the ShortAPI job path...');
+  await jobWallRows(row, log);
 }
 if (wanted('enqueue')) {
   log('bench: enqueue 1M...');

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { median } from '../measure.js';
 import { ticketAgent } from './agent.js';
+import { spawnContender } from './spawn.js';
 
 type RowFn = (metric: string, shoal: string, reference: string, target: string, ok: boolean | undefined) => void;
 interface Sample {
@@ -62,23 +63,7 @@ async function contender(name: 'raw' | 'shoal', url: string, request: string, n 
 }
 
 function runContender(name: 'raw' | 'shoal', url: string, request: string, n: number, warm: number): Promise<Omit<Sample, 'meanHoldMs'>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, name, url, String(n), String(warm), String(IN_FLIGHT)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, FLOOR_REQUEST: request },
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    // Bounded: 2,000 calls at 50 ms and 64 in flight take under 2 s; a minute means something is wrong.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(JSON.parse(out) as Omit<Sample, 'meanHoldMs'>);
-      else reject(new Error(`floor bench: the ${name} contender exited with ${code}`));
-    });
-  });
+  return spawnContender(CHILD, [name, url, String(n), String(warm), String(IN_FLIGHT)], { ...process.env, FLOOR_REQUEST: request });
 }
 
 export async function floorRows(row: RowFn, log: (text: string) => void): Promise<void> {
