@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ShoalConfigError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { HttpClient, HttpFailure } from '../src/http/http-client.js';
 import { openAICompatible } from '../src/providers/openai-compatible.js';
@@ -130,6 +131,12 @@ describe('HttpClient: proxies from the environment', () => {
     expect((error as Error).message).toContain(`the proxy http://127.0.0.1:${p.port} refused the tunnel to localhost:${port} with status 407`);
     expect((error as Error).message).toContain('http://user:password@host:port');
     expect((error as Error).message).not.toMatch(/guess-pass|wrong/);
+  });
+
+  it('refuses a proxy setting it cannot use when the client is made, without quoting it', () => {
+    expect(() => new HttpClient({ baseURL: 'https://localhost:1', env: { HTTPS_PROXY: 'http://user:sec ret@[bad' } })).toThrow(ShoalConfigError);
+    expect(() => new HttpClient({ baseURL: 'https://localhost:1', env: { HTTPS_PROXY: 'http://user:sec ret@[bad' } })).not.toThrow(/sec ret/);
+    expect(() => new HttpClient({ baseURL: 'https://localhost:1', env: { HTTPS_PROXY: 'socks5://127.0.0.1:1080' } })).toThrow(/socks5: proxy is not supported/);
   });
 
   it('an agent call through a provider goes through the proxy the environment names', async () => {

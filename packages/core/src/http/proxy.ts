@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { ShoalConfigError } from '../errors.js';
 import { HttpFailure } from './http-failure.js';
 
 /**
@@ -28,14 +29,11 @@ export function proxyFor(target: URL, env: Env): Proxy | undefined {
   try {
     url = new URL(raw.includes('://') ? raw : `http://${raw}`);
   } catch {
-    throw new HttpFailure('not-sent', 'the proxy in the environment (HTTPS_PROXY or HTTP_PROXY) is not a URL: set it to http://host:port', 'EINVALIDPROXY');
+    // Not quoted: it may hold credentials.
+    throw new ShoalConfigError('The proxy in the environment (HTTPS_PROXY or HTTP_PROXY) is not a URL: set it to http://host:port.');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new HttpFailure(
-      'not-sent',
-      `a ${url.protocol} proxy is not supported: set HTTPS_PROXY or HTTP_PROXY to an http:// or https:// proxy`,
-      'EINVALIDPROXY',
-    );
+    throw new ShoalConfigError(`A ${url.protocol} proxy is not supported: set HTTPS_PROXY or HTTP_PROXY to an http:// or https:// proxy.`);
   const authorization =
     url.username || url.password
       ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
