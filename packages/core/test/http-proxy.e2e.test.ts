@@ -1,36 +1,13 @@
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ShoalConfigError } from '../src/errors.js';
 import { createExecutor } from '../src/executor/executor.js';
 import { HttpClient, HttpFailure } from '../src/http/http-client.js';
 import { openAICompatible } from '../src/providers/openai-compatible.js';
 import { startOpenAICompatibleServer } from '../src/testing/openai-compatible-server.js';
-
-const tls = {
-  key: readFileSync(new URL('./fixtures/tls/key.pem', import.meta.url), 'utf8'),
-  cert: readFileSync(new URL('./fixtures/tls/cert.pem', import.meta.url), 'utf8'),
-};
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function listen(server: http.Server): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as net.AddressInfo).port;
-}
+import { cleanups, listen, tls } from './http-fixtures.js';
 
 /** A forward proxy on 127.0.0.1: CONNECT tunnels and absolute-form requests, with an optional user:password. */
 async function proxy(credentials?: string) {
@@ -69,7 +46,7 @@ async function proxy(credentials?: string) {
   cleanups.push(() => {
     for (const s of tunnels) s.destroy();
   });
-  const port = await listen(server);
+  const { port } = await listen(server);
   return { port, seen };
 }
 
@@ -77,7 +54,7 @@ async function target(secure: boolean) {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) =>
     res.end(JSON.stringify({ path: req.url, auth: req.headers['proxy-authorization'] ?? null }));
   const server = secure ? https.createServer(tls, handler) : http.createServer(handler);
-  return listen(server);
+  return (await listen(server)).port;
 }
 
 function client(baseURL: string, env: Record<string, string>) {

@@ -1,33 +1,10 @@
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ShoalConfigError } from '../src/errors.js';
 import { HttpClient, HttpFailure } from '../src/http/http-client.js';
-
-const tls = {
-  key: readFileSync(new URL('./fixtures/tls/key.pem', import.meta.url), 'utf8'),
-  cert: readFileSync(new URL('./fixtures/tls/cert.pem', import.meta.url), 'utf8'),
-};
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function listen<T extends net.Server>(server: T): Promise<{ server: T; port: number }> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        (server as unknown as http.Server).closeAllConnections?.();
-        server.close(() => resolve());
-      }),
-  );
-  return { server, port: (server.address() as net.AddressInfo).port };
-}
+import { cleanups, listen, tls } from './http-fixtures.js';
 
 /** A raw TCP server: `onData` sees each connection's bytes and answers as it likes. */
 async function rawServer(onData: (socket: net.Socket, data: string, connection: number) => void) {
