@@ -83,7 +83,7 @@ export class ResponseParser {
     return this.#started;
   }
 
-  /** Takes the next bytes; returns the answer once it is complete. Bytes past its end are refused (no pipelining here). */
+  /** Takes the next bytes; returns the answer once it is complete. Bytes after that are refused (no pipelining here). */
   push(chunk: Buffer): ParsedResponse | undefined {
     if (this.#done) throw new ResponseParseError('bytes arrived after the answer was complete');
     this.#started = true;
@@ -228,7 +228,9 @@ export class ResponseParser {
   }
 
   #finish(rest: Buffer | undefined): ParsedResponse {
-    if (rest !== undefined && rest.length > 0) throw new ResponseParseError('bytes arrived after the answer was complete');
+    // Bytes past a complete answer (no pipelining here): the answer stands (a create's answer is never thrown away),
+    // but the connection can no longer be trusted to frame the next one.
+    if (rest !== undefined && rest.length > 0) this.#keepAlive = false;
     const parts = this.#body;
     const body = parts.length === 0 ? '' : parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
     this.#done = { status: this.#status, headers: this.#headers, body, keepAlive: this.#keepAlive };
