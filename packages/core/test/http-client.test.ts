@@ -72,6 +72,26 @@ describe('HttpClient: creates and idle keep-alive sockets', () => {
     }
   });
 
+  it('believes a server that says it closes idle connections sooner (Keep-Alive: timeout=1)', async () => {
+    const s = await server((_req, res) => res.setHeader('keep-alive', 'timeout=1').end('{}'));
+    const client = new HttpClient({ baseURL: s.url });
+    try {
+      await client.send({ method: 'POST', path: '/create', body: '{}' });
+      skewMs += 600; // past half the server's second: no create there
+      await client.send({ method: 'POST', path: '/create', body: '{}' });
+      expect(s.connections).toBe(2);
+      skewMs += 600; // a poll may still go, under the second
+      await client.send({ method: 'GET', path: '/query' });
+      expect(s.connections).toBe(2);
+      skewMs += 1100; // past it: not even a poll
+      await client.send({ method: 'GET', path: '/query' });
+      expect(s.connections).toBe(3);
+    } finally {
+      client.close();
+      await s.close();
+    }
+  });
+
   it('reports a create reset right after it was read, on a keep-alive socket, as answer-lost', async () => {
     // The server reads the create and drops the connection at once (on loopback, within a
     // millisecond of the write): the job may exist, so this is never taken for "not sent".

@@ -84,6 +84,19 @@ describe('ResponseParser: what a JSON API answers', () => {
     expect(() => parser.push(Buffer.from('x'))).toThrow(/after the answer was complete/);
   });
 
+  it('reads chunked beside Content-Length (the coding wins) but does not reuse the connection', () => {
+    expect(everySplit('HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')).toMatchObject({
+      body: '{}',
+      keepAlive: false,
+    });
+  });
+
+  it('takes headers named after Object.prototype members as headers', () => {
+    const answer = everySplit('HTTP/1.1 200 OK\r\n__proto__: x\r\nconstructor: y\r\nContent-Length: 0\r\n\r\n');
+    expect(Object.getOwnPropertyDescriptor(answer.headers, '__proto__')?.value).toBe('x');
+    expect(answer.headers.constructor).toBe('y');
+  });
+
   it('says when the connection closed short of the answer', () => {
     const parser = new ResponseParser(MiB);
     expect(parser.started).toBe(false);
@@ -114,6 +127,10 @@ describe('ResponseParser: what it refuses', () => {
     ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /invalid chunk size/],
     ['a chunk without its CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc', /not followed by CRLF/],
     ['an upgrade', 'HTTP/1.1 101 Switching Protocols\r\n\r\n', /switched protocols/],
+    ['a status under 100', 'HTTP/1.1 099 Odd\r\n\r\n', /status 99 is not an HTTP status/],
+    ['a coding other than chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', /transfer coding other than chunked/],
+    ['Transfer-Encoding in HTTP/1.0', 'HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', /Transfer-Encoding in an HTTP\/1.0 answer/],
+    ['a bare LF in a header', 'HTTP/1.1 200 OK\r\nA: 1\nB: 2\r\n\r\n', /malformed header line/],
   ])('%s', (_name, wire, message) => {
     const error = refused(wire);
     expect(error.message).toMatch(message);

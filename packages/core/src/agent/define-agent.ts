@@ -50,8 +50,6 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
   readonly #packedSchemas = new Map<number, Record<string, unknown>>();
   /** What every call asks for: the output's name and schema, made once (a provider remembers what it built per schema object). */
   #output: { name: string; schema: Record<string, unknown> } | undefined;
-  /** A call's tags when the run gives none. */
-  readonly #tags: readonly string[];
   #metadata: AgentMetadata | undefined;
 
   constructor(config: AgentConfig<I, O>) {
@@ -70,7 +68,6 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
       if (!(config[key] instanceof z.ZodType)) throw new ShoalConfigError(`${where}: \`${key}\` must be a zod (v4) schema.`);
     }
     this.name = config.name;
-    this.#tags = Object.freeze([config.name]);
     this.description = config.description;
     this.input = config.input;
     this.output = config.output;
@@ -142,7 +139,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     // Built field by field: no object spread per call (this is every agent call's path).
     const callOptions: { -readonly [K in keyof CallOptions]: CallOptions[K] } = {
       priority: options.priority ?? this.#config.priority ?? 0,
-      tags: options.tags ? [this.name, ...options.tags] : this.#tags,
+      tags: options.tags ? [this.name, ...options.tags] : [this.name],
     };
     if (options.signal) callOptions.signal = options.signal;
     if (options.timeoutMs !== undefined) callOptions.timeoutMs = options.timeoutMs;

@@ -36,6 +36,8 @@ export class Connection {
   uses = 0;
   /** When it last finished an answer, on `performance.now()`'s clock. */
   lastUsed = 0;
+  /** How long the server said it keeps the connection open while idle (`Keep-Alive: timeout=N`). */
+  keepAliveMs = Number.POSITIVE_INFINITY;
   #socket: net.Socket | undefined;
   #tunnel: Tunnel | undefined;
   #connected = false;
@@ -161,6 +163,11 @@ export class Connection {
     if (response.keepAlive && !this.#gone) {
       this.uses++;
       this.lastUsed = performance.now();
+      const keepAlive = response.headers['keep-alive'];
+      if (typeof keepAlive === 'string') {
+        const timeout = /(?:^|[\s,;])timeout=(\d+)/i.exec(keepAlive);
+        if (timeout) this.keepAliveMs = Number(timeout[1]) * 1000;
+      }
       this.#owner.release(this);
     } else this.destroy();
     exchange.done(undefined, response);

@@ -68,8 +68,11 @@ function headerLines(headers: Readonly<Record<string, string>> | undefined, wher
     const value = headers[name]!;
     if (!TOKEN.test(name)) throw new ShoalConfigError(`The header name ${JSON.stringify(name)} in ${where} is not a valid HTTP header name.`);
     // The value is not quoted: it may be a key.
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value))
-      throw new ShoalConfigError(`The header ${JSON.stringify(name)} in ${where} must be a string without line breaks or NUL.`);
+    // Tab, visible ASCII and Latin-1, as node:http allows; nothing that could end the line or the head.
+    if (typeof value !== 'string' || /[^\t\x20-\x7e\x80-\xff]/.test(value))
+      throw new ShoalConfigError(
+        `The header ${JSON.stringify(name)} in ${where} must be a string of printable characters (no line breaks, control characters or characters past U+00FF).`,
+      );
     if (OWN_HEADERS.has(name.toLowerCase())) throw new ShoalConfigError(`The header ${JSON.stringify(name)} in ${where} is set by shoal itself: leave it out.`);
     lines += `${name}: ${value}\r\n`;
   }
@@ -174,13 +177,14 @@ export class HttpClient implements ConnectionOwner {
 
   /** Closes every connection; requests in flight fail. The client stays usable: a later request opens new ones. */
   close(): void {
+    // The queue first: a connection closed below frees a place, which must not go to a request waiting here.
+    for (const waiting of this.#waiting.splice(0)) waiting.exchange.done(new HttpFailure('not-sent', 'the client was closed', undefined), undefined);
     for (const connection of [...this.#free, ...this.#busy]) connection.destroy();
-    for (const waiting of [...this.#waiting]) this.#giveUp(waiting, new HttpFailure('not-sent', 'the client was closed', undefined));
   }
 
   release(connection: Connection): void {
     this.#busy.delete(connection);
-    const next = this.#waiting.shift();
+    const next = this.#nextWaiting();
     if (next !== undefined) {
       this.#startWaiting(connection, next);
       return;
@@ -195,7 +199,7 @@ export class HttpClient implements ConnectionOwner {
     const at = this.#free.lastIndexOf(connection);
     if (at >= 0) this.#free.splice(at, 1);
     // A place came free: the first waiting request takes a new connection.
-    const next = this.#waiting.shift();
+    const next = this.#nextWaiting();
     if (next !== undefined) this.#startWaiting(this.#connect(), next);
   }
 
@@ -205,7 +209,9 @@ export class HttpClient implements ConnectionOwner {
       const connection = this.#free.pop();
       if (connection === undefined) break;
       // Written before anything could be: a create never goes out on a connection idle long enough to be closing.
-      if (!idempotent && performance.now() - connection.lastUsed >= IDLE_REUSE_MS) {
+      // A server that says how long it keeps an idle connection (Keep-Alive: timeout=N) is believed, with a margin.
+      const idle = performance.now() - connection.lastUsed;
+      if (idle >= (idempotent ? connection.keepAliveMs : Math.min(IDLE_REUSE_MS, connection.keepAliveMs / 2))) {
         connection.destroy();
         continue;
       }
@@ -223,6 +229,28 @@ export class HttpClient implements ConnectionOwner {
   #start(connection: Connection, exchange: Request, bytes: string): void {
     this.#busy.add(connection);
     connection.start(exchange, bytes);
+  }
+
+  /**
+   * The first waiting request still to be sent. One whose signal aborted (a shared signal may
+   * reach it only after the abort that freed this place) or whose deadline passed is failed
+   * here, unsent: a create is never written after its caller stopped waiting for it.
+   */
+  #nextWaiting(): Waiting | undefined {
+    for (let waiting = this.#waiting.shift(); waiting !== undefined; waiting = this.#waiting.shift()) {
+      if (waiting.signal?.aborted) waiting.exchange.done(new HttpFailure('aborted', 'aborted', undefined), undefined);
+      else if (waiting.exchange.deadline <= performance.now()) waiting.exchange.done(this.#queueTimeout(waiting), undefined);
+      else return waiting;
+    }
+    return undefined;
+  }
+
+  #queueTimeout(waiting: Waiting): HttpFailure {
+    return new HttpFailure(
+      'not-sent',
+      `${waiting.exchange.method} failed: ETIMEDOUT (no answer within ${this.#timeoutMs} ms: every connection stayed busy)`,
+      'ETIMEDOUT',
+    );
   }
 
   #startWaiting(connection: Connection, waiting: Waiting): void {
@@ -251,14 +279,10 @@ export class HttpClient implements ConnectionOwner {
         return;
       }
       const now = performance.now();
+      // The queue first: a connection failed below frees a place, which must not go to a request already out of time.
+      for (const waiting of [...this.#waiting]) if (waiting.exchange.deadline <= now) this.#giveUp(waiting, this.#queueTimeout(waiting));
       const message = `no answer within ${this.#timeoutMs} ms`;
       for (const connection of [...this.#busy]) if (connection.exchange !== undefined && connection.exchange.deadline <= now) connection.expire(message);
-      for (const waiting of [...this.#waiting])
-        if (waiting.exchange.deadline <= now)
-          this.#giveUp(
-            waiting,
-            new HttpFailure('not-sent', `${waiting.exchange.method} failed: ETIMEDOUT (${message}: every connection stayed busy)`, 'ETIMEDOUT'),
-          );
     }, every);
     timer.unref();
     return timer;

@@ -24,7 +24,7 @@ export function proxyFor(target: URL, env: Env): Proxy | undefined {
   const secure = target.protocol === 'https:';
   const http = env.HTTP_PROXY || env.http_proxy;
   const raw = secure ? env.HTTPS_PROXY || env.https_proxy || http : http;
-  if (!raw || bypassed(target, env.NO_PROXY ?? env.no_proxy ?? '')) return undefined;
+  if (!raw || isLoopback(bare(target.hostname)) || bypassed(target, env.NO_PROXY ?? env.no_proxy ?? '')) return undefined;
   let url: URL;
   try {
     url = new URL(raw.includes('://') ? raw : `http://${raw}`);
@@ -34,23 +34,43 @@ export function proxyFor(target: URL, env: Env): Proxy | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ShoalConfigError(`A ${url.protocol} proxy is not supported: set HTTPS_PROXY or HTTP_PROXY to an http:// or https:// proxy.`);
-  const authorization =
-    url.username || url.password
-      ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
-      : undefined;
+  let authorization: string | undefined;
+  if (url.username || url.password) {
+    try {
+      authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    } catch {
+      throw new ShoalConfigError('The proxy URL in the environment has a malformed %-escape in its user or password: escape % as %25.');
+    }
+  }
   return { origin: `${url.protocol}//${url.host}`, url, authorization };
 }
 
+/** A host name without the brackets of an IPv6 literal, in lower case. */
+function bare(host: string): string {
+  return host.replace(/^\[|\]$/g, '').toLowerCase();
+}
+
+/**
+ * Loopback is never proxied (as Go's net/http does): a proxy would see a local server's
+ * key in clear text, and resolve `localhost` on its own machine.
+ */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || (net.isIPv4(host) && host.startsWith('127.'));
+}
+
+/** `NO_PROXY` entries: `host`, `.domain` or `*.domain`, `host:port`, an IPv6 literal bare or `[v6]:port`, or `*`. */
 function bypassed(target: URL, noProxy: string): boolean {
-  const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = bare(target.hostname);
   const port = target.port || (target.protocol === 'https:' ? '443' : '80');
   for (const entry of noProxy.split(/[\s,]+/)) {
     if (entry === '') continue;
     if (entry === '*') return true;
-    const m = /^(.*?)(?::(\d+))?$/.exec(entry.replace(/^\[|\](?=:\d+$|$)/g, ''))!;
-    if (m[2] !== undefined && m[2] !== port) continue;
-    const name = m[1]!.replace(/^\*?\./, '').toLowerCase();
-    if (host === name || host.endsWith(`.${name}`)) return true;
+    const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    // Two colons or more, unbracketed: an IPv6 literal without a port.
+    const [name, entryPort] = v6 ? [v6[1]!, v6[2]] : (entry.match(/:/g)?.length ?? 0) > 1 ? [entry, undefined] : entry.split(':');
+    if (entryPort !== undefined && entryPort !== port) continue;
+    const domain = bare(name!).replace(/^\*?\./, '');
+    if (host === domain || host.endsWith(`.${domain}`)) return true;
   }
   return false;
 }
@@ -119,11 +139,15 @@ function tunnel(target: Target, proxy: Proxy): Tunnel {
   const authority = `${target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname}:${target.port}`;
   toProxy.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${proxy.authorization ? `proxy-authorization: ${proxy.authorization}\r\n` : ''}\r\n`);
   let inner: tls.TLSSocket | undefined;
+  let reject!: (failure: HttpFailure) => void;
+  // Settles once, whichever comes first: the tunnel open, a failure, or a cancel (a close or an abort meanwhile).
   const cancel = () => {
     toProxy.destroy();
     inner?.destroy();
+    reject(new HttpFailure('not-sent', `the connection was closed before the proxy ${proxy.origin} had opened its tunnel`, 'ECANCELED'));
   };
-  const ready = new Promise<net.Socket>((resolve, reject) => {
+  const ready = new Promise<net.Socket>((resolve, rejectReady) => {
+    reject = rejectReady;
     let head = Buffer.alloc(0);
     const fail = (message: string, code: string) => {
       toProxy.destroy();
@@ -144,7 +168,12 @@ function tunnel(target: Target, proxy: Proxy): Tunnel {
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1', 0, end));
       const code = status ? Number(status[1]) : 0;
       if (code < 200 || code > 299) {
-        const hint = code === 407 ? ': it wants credentials, given as http://user:password@host:port in HTTPS_PROXY' : '';
+        const hint =
+          code === 407
+            ? proxy.authorization
+              ? ': it refused the credentials in the proxy URL'
+              : ': it wants credentials, given as http://user:password@host:port in HTTPS_PROXY'
+            : '';
         fail(`refused the tunnel to ${authority} with status ${code || 'unreadable'}${hint}`, code === 407 ? 'EPROXYAUTH' : 'EPROXY');
         return;
       }
@@ -160,6 +189,7 @@ function tunnel(target: Target, proxy: Proxy): Tunnel {
         if (!socket.destroyed) socket.destroy();
         reject(new HttpFailure('not-sent', `TLS to ${authority} through the proxy failed: ${error.code ?? error.message}`, error.code));
       });
+      socket.once('close', () => reject(new HttpFailure('not-sent', `TLS to ${authority} through the proxy ended before it was set up`, 'ECONNRESET')));
     };
     toProxy.on('data', onData);
     toProxy.on('error', onError);

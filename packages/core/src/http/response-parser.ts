@@ -2,7 +2,8 @@
  * An HTTP/1.1 answer read from the bytes of one connection, as they arrive: the status line,
  * the headers, then a body framed by Content-Length, by chunked transfer coding, or by the
  * connection's close. Only what a client of JSON APIs meets is accepted; anything else is
- * a `ResponseParseError`, never a guess.
+ * a `ResponseParseError`, never a guess. Its messages never quote the bytes: a server may
+ * echo the request's headers, the key among them, and a cut quote would escape redaction.
  */
 
 /** Response headers, names in lower case; `set-cookie` is the one list, others repeated are joined with `, `. */
@@ -132,17 +133,17 @@ export class ResponseParser {
     let eol = text.indexOf('\r\n');
     if (eol < 0) eol = text.length;
     const statusLine = text.slice(0, eol);
-    if (!STATUS_LINE.test(statusLine)) throw new ResponseParseError(`not an HTTP/1.x status line: ${JSON.stringify(statusLine.slice(0, 60))}`);
+    if (!STATUS_LINE.test(statusLine)) throw new ResponseParseError('not an HTTP/1.x status line');
     const code = Number(statusLine.slice(9, 12));
-    const headers: ResponseHeaders = {};
+    // No prototype: a header named `__proto__` or `constructor` is a header like any other.
+    const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
     for (let at = eol + 2; at < text.length; at = eol + 2) {
       eol = text.indexOf('\r\n', at);
       if (eol < 0) eol = text.length;
       const colon = text.indexOf(':', at);
       const value = colon < 0 || colon > eol ? '' : trimmed(text, colon + 1, eol);
       // No name, a name with other characters (folded lines start with a space), a bare CR or LF or NUL in the value.
-      if (colon < 0 || colon > eol || !isToken(text, at, colon) || /[\r\n\0]/.test(value))
-        throw new ResponseParseError(`a malformed header line: ${JSON.stringify(text.slice(at, Math.min(eol, at + 60)))}`);
+      if (colon < 0 || colon > eol || !isToken(text, at, colon) || /[\r\n\0]/.test(value)) throw new ResponseParseError('a malformed header line');
       const name = text.slice(at, colon).toLowerCase();
       const prior = headers[name];
       if (name === 'set-cookie') headers[name] = prior === undefined ? [value] : [...(prior as string[]), value];
@@ -151,6 +152,7 @@ export class ResponseParser {
         if (prior !== value) throw new ResponseParseError('two different Content-Length headers');
       } else headers[name] = `${prior}, ${value}`;
     }
+    if (code < 100) throw new ResponseParseError(`status ${code} is not an HTTP status`);
     if (code < 200) {
       if (code === 101) throw new ResponseParseError('the server switched protocols, which was not asked for');
       return true;
@@ -165,10 +167,14 @@ export class ResponseParser {
       this.#framing = 'length';
       this.#remaining = 0;
     } else if (coding !== undefined) {
-      // A Content-Length beside a transfer coding is ignored (RFC 9112, 6.3); a final coding other than chunked reads to the close.
-      this.#framing = /(?:^|,)\s*chunked\s*$/i.test(coding) ? 'chunked' : 'close';
+      // No Accept-Encoding is sent, so chunked is the one coding to expect; anything else would be read undecoded.
+      if (statusLine.charCodeAt(7) !== 49) throw new ResponseParseError('Transfer-Encoding in an HTTP/1.0 answer');
+      if (!/^\s*chunked\s*$/i.test(coding)) throw new ResponseParseError('a transfer coding other than chunked');
+      this.#framing = 'chunked';
+      // Beside Content-Length, the coding wins but the connection is not trusted again (RFC 9112, 6.3).
+      if (length !== undefined) this.#keepAlive = false;
     } else if (length !== undefined) {
-      if (!/^\d{1,15}$/.test(length)) throw new ResponseParseError(`an invalid Content-Length: ${JSON.stringify(length.slice(0, 30))}`);
+      if (!/^\d{1,15}$/.test(length)) throw new ResponseParseError('an invalid Content-Length');
       this.#framing = 'length';
       this.#remaining = Number(length);
       this.#checkSize(this.#remaining);
@@ -207,7 +213,7 @@ export class ResponseParser {
         continue;
       }
       const size = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
-      if (size === null) throw new ResponseParseError(`an invalid chunk size line: ${JSON.stringify(line.slice(0, 30))}`);
+      if (size === null) throw new ResponseParseError('an invalid chunk size line');
       this.#remaining = Number.parseInt(size[1]!, 16);
       if (this.#remaining === 0) this.#trailers = true;
       else this.#checkSize(this.#bodyBytes + this.#remaining);
