@@ -18,7 +18,7 @@ type Name = 'raw' | 'shoal';
 
 const CHILD = fileURLToPath(new URL('./job-child.ts', import.meta.url));
 const IN_FLIGHT = 64;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 /** Both contenders, `ROUNDS` times, the order swapped each round. */
 async function rounds(latencyMs: number, n: number, warm: number): Promise<Record<Name, Sample[]>> {

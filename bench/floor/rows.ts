@@ -23,7 +23,7 @@ interface Sample {
 const N = 2000;
 const WARM = 1000;
 const IN_FLIGHT = 64;
-const ROUNDS = 3;
+const ROUNDS = 5;
 /** The warm comparison: long enough that the compiler's work is done before the measured calls. */
 const STEADY_N = 12_000;
 const STEADY_WARM = 6_000;

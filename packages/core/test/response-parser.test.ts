@@ -21,18 +21,18 @@ function feed(wire: Buffer, cuts: readonly number[], max = MiB): ParsedResponse 
   return answer;
 }
 
+/** What an answer says, headers included (they are made when read). */
+const seen = (answer: ParsedResponse | undefined) =>
+  answer && { status: answer.status, headers: { ...answer.headers }, body: answer.body, keepAlive: answer.keepAlive, keepAliveMs: answer.keepAliveMs };
+
 /** Every way of cutting `wire` in two, and byte by byte: the same answer each time. */
 function everySplit(text: string): ParsedResponse {
   const wire = Buffer.from(text, 'utf8');
   const whole = feed(wire, []);
   expect(whole).toBeDefined();
-  for (let at = 1; at < wire.length; at++) expect(feed(wire, [at])).toEqual(whole);
-  expect(
-    feed(
-      wire,
-      Array.from({ length: wire.length }, (_, i) => i + 1),
-    ),
-  ).toEqual(whole);
+  for (let at = 1; at < wire.length; at++) expect(seen(feed(wire, [at]))).toEqual(seen(whole));
+  const byteByByte = Array.from({ length: wire.length }, (_, i) => i + 1);
+  expect(seen(feed(wire, byteByByte))).toEqual(seen(whole));
   return whole!;
 }
 
@@ -40,7 +40,13 @@ describe('ResponseParser: what a JSON API answers', () => {
   it('reads a Content-Length answer cut anywhere, UTF-8 split across pieces included', () => {
     const body = '{"label":"café ✓"}';
     const answer = everySplit(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    expect(answer).toEqual({ status: 200, headers: { 'content-type': 'application/json', 'content-length': '21' }, body, keepAlive: true });
+    expect(seen(answer)).toEqual({
+      status: 200,
+      headers: { 'content-type': 'application/json', 'content-length': '21' },
+      body,
+      keepAlive: true,
+      keepAliveMs: undefined,
+    });
   });
 
   it('reads a chunked answer with extensions and trailers, cut anywhere', () => {
@@ -67,6 +73,10 @@ describe('ResponseParser: what a JSON API answers', () => {
       body: '{}',
     });
     expect(everySplit('HTTP/1.1 204 No Content\r\n\r\n')).toMatchObject({ status: 204, body: '', keepAlive: true });
+  });
+
+  it('reads how long the server keeps an idle connection (Keep-Alive: timeout=N)', () => {
+    expect(everySplit('HTTP/1.1 200 OK\r\nKeep-Alive: max=100, timeout=7\r\nContent-Length: 0\r\n\r\n').keepAliveMs).toBe(7000);
   });
 
   it('keeps set-cookie as a list, joins other repeated headers, and honours Connection: close and HTTP/1.0', () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Tally } from '../budget/tally.js';
 import { AgentInputError, formatIssues, ShoalConfigError, StructuredOutputError, toShoalError } from '../errors.js';
-import type { CallOptions } from '../executor/types.js';
+import type { CallOptions, CompletionResult } from '../executor/types.js';
 import { type ParseStage, StructuredOutput, toJsonSchema, zodIssues } from '../structured/structured-output.js';
 import { type Check, checkOptions, expectNumber, option } from '../util/options.js';
 import { askAgainAlone } from './ask-again.js';
@@ -134,7 +134,8 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     return { output, usage: tally.usage(), costUsd: tally.costUsd, attempts: tally.calls, jobIds: spend.jobIds, durationMs, stage };
   }
 
-  async #call(prompt: string, options: AgentRunOptions, spend: RunSpend, output: { name: string; schema: Record<string, unknown> }) {
+  /** Starts one model call, the run's budget checked first; the caller books its result (`spend.add`). Not async: one promise per call, the executor's. */
+  #call(prompt: string, options: AgentRunOptions, spend: RunSpend, output: { name: string; schema: Record<string, unknown> }): Promise<CompletionResult> {
     spend.check();
     // Built field by field: no object spread per call (this is every agent call's path).
     const callOptions: { -readonly [K in keyof CallOptions]: CallOptions[K] } = {
@@ -146,9 +147,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     if (options.spanId !== undefined) callOptions.spanId = options.spanId;
     if (options.cache !== undefined) callOptions.cache = options.cache;
     const params = this.#config.params;
-    const result = await options.executor.complete(params ? { prompt, args: params, output } : { prompt, output }, callOptions);
-    spend.add(result);
-    return result;
+    return options.executor.complete(params ? { prompt, args: params, output } : { prompt, output }, callOptions);
   }
 
   async #runOne(input: z.output<I>, options: AgentRunOptions, spend: RunSpend): Promise<{ output: z.output<O>; stage: ParseStage | 'reasked' }> {
@@ -160,6 +159,7 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     let lastIssues: readonly { path: readonly (string | number)[]; message: string; code: string }[] = [];
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const result = await this.#call(prompt, options, spend, (this.#output ??= { name: this.#schemaName(), schema: this.#structured.jsonSchema }));
+      spend.add(result);
       own.add({ usage: result.usage, costUsd: result.costUsd });
       const answer = this.#structured.parse(result.text);
       if (answer.ok) return { output: answer.value, stage: attempt === 1 ? answer.stage : 'reasked' };
@@ -241,7 +241,9 @@ class DefinedAgent<I extends z.ZodType, O extends z.ZodType> implements Agent<I,
     let text: string;
     try {
       const output = { name: this.#schemaName(true), schema: this.#packedSchema(ids) };
-      text = (await this.#call(this.#packedPrefix + body, options, spend, output)).text;
+      const result = await this.#call(this.#packedPrefix + body, options, spend, output);
+      spend.add(result);
+      text = result.text;
     } catch (error) {
       const shoal = toShoalError(error, `agent \`${this.name}\``);
       // Asked again item by item only when the packed call provably got no answer that may

@@ -1,4 +1,5 @@
 import { AmbiguousCreateError, toShoalError } from '../errors.js';
+import type { Usage } from '../providers/types.js';
 import { countTokens } from '../tokens.js';
 import { picoToUsd } from '../util/money.js';
 import type { CachedCompletion } from './cache.js';
@@ -29,6 +30,9 @@ export class FlightRunner {
   /** How to tell the flight's callers (undefined when they all left). Never rejects. */
   async run(flight: Flight, owner: Call): Promise<Settle> {
     try {
+      // Nothing left by an earlier flight, no journal, no cache to read: straight to the job (the usual call, one async layer fewer).
+      if (this.#parts.left.empty && flight.journalKey === undefined && !(flight.useCache && flight.key !== undefined && !flight.refresh))
+        return await this.#job(flight, owner, undefined);
       return await this.#cacheOrJob(flight, owner);
     } catch (unexpected) {
       const error = toShoalError(unexpected, 'the executor');
@@ -77,7 +81,7 @@ export class FlightRunner {
         };
       }
     }
-    if (journalKey === undefined) return this.#job(flight, owner, undefined);
+    if (journalKey === undefined) return await this.#job(flight, owner, undefined);
     // One session per flight of an entry (the request's cache key, or the call's own journal key).
     const session = new JournalSession(store!.journal, journalKey, this.#onStoreError);
     try {
@@ -120,12 +124,15 @@ export class FlightRunner {
       bookedPico: detached?.bookedPico ?? 0n,
     });
     const outcome = await attempts.run();
-    return typeof outcome === 'object' ? this.#succeed(flight, owner, outcome, session) : outcome;
+    if (typeof outcome !== 'object') return outcome;
+    // Booked without an await when the answer reports its usage and nothing is cached (the usual call).
+    if (outcome.result.usage && !(flight.useCache && flight.key !== undefined)) return this.#book(flight, owner, outcome, outcome.result.usage, 'usage').settle;
+    return await this.#succeed(flight, owner, outcome, session);
   }
 
   /** Books the answer's final cost, corrects the tokens reserved, caches it (closing the journal entry). */
   async #succeed(flight: Flight, owner: Call, answer: Answer, session: JournalSession | undefined): Promise<() => void> {
-    const { ledger, budget, limiter, cache } = this.#parts;
+    const { cache } = this.#parts;
     const { result } = answer;
     let usage = result.usage;
     let usageSource: 'usage' | 'counted' = 'usage';
@@ -133,13 +140,7 @@ export class FlightRunner {
       usage = { inputTokens: await countTokens(owner.request.prompt), cachedInputTokens: 0, outputTokens: await countTokens(result.text) };
       usageSource = 'counted';
     }
-    if (limiter?.countsTokens && owner.tokens > 0) limiter.settle(owner.tokens, usage.inputTokens + usage.outputTokens);
-    const cost = ledger.costOf(result.amountUsd, usage, usageSource);
-    budget?.observe(cost.pico);
-    // What was booked for this job already (at its create) is corrected to the final figure (the query may report its own amount).
-    ledger.record('job', usage, cost.pico - answer.jobBookedPico, owner.options?.tags, cost.source === 'unpriced');
-    // The call's cost: its job (whoever booked it) and any other job it paid for (failed ones).
-    const costUsd = picoToUsd(answer.otherJobsPico + cost.pico);
+    const { settle, costUsd } = this.#book(flight, owner, answer, usage, usageSource);
     if (flight.useCache && flight.key !== undefined) {
       const entry: CachedCompletion = { text: result.text, jobId: result.jobId, usage, costUsd, model: result.model };
       try {
@@ -151,9 +152,22 @@ export class FlightRunner {
         if (session) this.#parts.state.storeErrors++;
       }
     }
-    const usageFinal = usage;
+    return settle;
+  }
+
+  /** Books the answer's final cost and corrects the tokens reserved; returns how to tell the callers (with the call's cost). */
+  #book(flight: Flight, owner: Call, answer: Answer, usage: Usage, usageSource: 'usage' | 'counted'): { settle: () => void; costUsd: number } {
+    const { ledger, budget, limiter } = this.#parts;
+    const { result } = answer;
+    if (limiter?.countsTokens && owner.tokens > 0) limiter.settle(owner.tokens, usage.inputTokens + usage.outputTokens);
+    const cost = ledger.costOf(result.amountUsd, usage, usageSource);
+    budget?.observe(cost.pico);
+    // What was booked for this job already (at its create) is corrected to the final figure (the query may report its own amount).
+    ledger.record('job', usage, cost.pico - answer.jobBookedPico, owner.options?.tags, cost.source === 'unpriced');
+    // The call's cost: its job (whoever booked it) and any other job it paid for (failed ones).
+    const costUsd = picoToUsd(answer.otherJobsPico + cost.pico);
     const unpriced = cost.source === 'unpriced';
-    return () =>
-      this.#parts.settler.flight(flight, owner, { result, usage: usageFinal, costUsd, attempts: answer.attempts, requests: answer.requests, unpriced });
+    const settle = () => this.#parts.settler.flight(flight, owner, { result, usage, costUsd, attempts: answer.attempts, requests: answer.requests, unpriced });
+    return { settle, costUsd };
   }
 }

@@ -163,11 +163,7 @@ export class Connection {
     if (response.keepAlive && !this.#gone) {
       this.uses++;
       this.lastUsed = performance.now();
-      const keepAlive = response.headers['keep-alive'];
-      if (typeof keepAlive === 'string') {
-        const timeout = /(?:^|[\s,;])timeout=(\d+)/i.exec(keepAlive);
-        if (timeout) this.keepAliveMs = Number(timeout[1]) * 1000;
-      }
+      if (response.keepAliveMs !== undefined) this.keepAliveMs = response.keepAliveMs;
       this.#owner.release(this);
     } else this.destroy();
     exchange.done(undefined, response);

@@ -15,6 +15,8 @@ export interface ParsedResponse {
   readonly body: string;
   /** Whether the connection may carry another request. */
   readonly keepAlive: boolean;
+  /** How long the server keeps the connection while idle (`Keep-Alive: timeout=N`), if it says. */
+  readonly keepAliveMs: number | undefined;
 }
 
 /** A malformed or unacceptable answer. `tooLarge`: over the client's limit. */
@@ -54,6 +56,56 @@ function trimmed(text: string, start: number, end: number): string {
   return text.slice(a, b);
 }
 
+/** Repeated header lines, joined as one value. */
+function joined(prior: string | undefined, value: string): string {
+  return prior === undefined ? value : `${prior}, ${value}`;
+}
+
+/** Whether `text` from `start` to `end` holds no CR, LF or NUL (the rest of a header line's value is taken as it is). */
+function isFieldValue(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) return false;
+  }
+  return true;
+}
+
+/** The header lines of a head already checked (from `from`, past the status line) as an object. */
+function parseHeaders(text: string, from: number): ResponseHeaders {
+  // No prototype: a header named `__proto__` or `constructor` is a header like any other.
+  const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
+  for (let at = from, eol = from - 2; at < text.length; at = eol + 2) {
+    eol = text.indexOf('\r\n', at);
+    if (eol < 0) eol = text.length;
+    const colon = text.indexOf(':', at);
+    const name = text.slice(at, colon).toLowerCase();
+    const value = trimmed(text, colon + 1, eol);
+    const prior = headers[name];
+    if (name === 'set-cookie') headers[name] = prior === undefined ? [value] : [...(prior as string[]), value];
+    else if (prior === undefined) headers[name] = value;
+    else if (name !== 'content-length') headers[name] = `${prior}, ${value}`;
+  }
+  return headers;
+}
+
+/** A complete answer; its headers are made into an object only when read (most answers are read for their body alone). */
+class Answer implements ParsedResponse {
+  #headers: ResponseHeaders | undefined;
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly keepAlive: boolean,
+    readonly keepAliveMs: number | undefined,
+    private readonly head: string,
+    private readonly from: number,
+  ) {}
+
+  get headers(): ResponseHeaders {
+    this.#headers ??= parseHeaders(this.head, this.from);
+    return this.#headers;
+  }
+}
+
 type Framing = 'length' | 'chunked' | 'close';
 
 export class ResponseParser {
@@ -62,8 +114,11 @@ export class ResponseParser {
   #pending: Buffer | undefined;
   #started = false;
   #status = 0;
-  #headers: ResponseHeaders = {};
+  /** The answer's head, and where its header lines start. */
+  #headText = '';
+  #headersFrom = 0;
   #keepAlive = false;
+  #keepAliveMs: number | undefined;
   #framing: Framing | undefined;
   /** Body bytes still expected (length framing), or left in the current chunk (chunked). */
   #remaining = 0;
@@ -135,22 +190,28 @@ export class ResponseParser {
     const statusLine = text.slice(0, eol);
     if (!STATUS_LINE.test(statusLine)) throw new ResponseParseError('not an HTTP/1.x status line');
     const code = Number(statusLine.slice(9, 12));
-    // No prototype: a header named `__proto__` or `constructor` is a header like any other.
-    const headers: ResponseHeaders = Object.create(null) as ResponseHeaders;
-    for (let at = eol + 2; at < text.length; at = eol + 2) {
+    // Every line is checked now; only the headers that frame the answer are read now (the rest when asked for).
+    const from = eol + 2;
+    let length: string | undefined;
+    let coding: string | undefined;
+    let connection: string | undefined;
+    let keepAlive: string | undefined;
+    for (let at = from; at < text.length; at = eol + 2) {
       eol = text.indexOf('\r\n', at);
       if (eol < 0) eol = text.length;
       const colon = text.indexOf(':', at);
-      const value = colon < 0 || colon > eol ? '' : trimmed(text, colon + 1, eol);
       // No name, a name with other characters (folded lines start with a space), a bare CR or LF or NUL in the value.
-      if (colon < 0 || colon > eol || !isToken(text, at, colon) || /[\r\n\0]/.test(value)) throw new ResponseParseError('a malformed header line');
+      if (colon < 0 || colon > eol || !isToken(text, at, colon) || !isFieldValue(text, colon + 1, eol)) throw new ResponseParseError('a malformed header line');
+      const size = colon - at;
+      if (size !== 14 && size !== 17 && size !== 10) continue;
       const name = text.slice(at, colon).toLowerCase();
-      const prior = headers[name];
-      if (name === 'set-cookie') headers[name] = prior === undefined ? [value] : [...(prior as string[]), value];
-      else if (prior === undefined) headers[name] = value;
-      else if (name === 'content-length') {
-        if (prior !== value) throw new ResponseParseError('two different Content-Length headers');
-      } else headers[name] = `${prior}, ${value}`;
+      if (name === 'content-length') {
+        const value = trimmed(text, colon + 1, eol);
+        if (length !== undefined && length !== value) throw new ResponseParseError('two different Content-Length headers');
+        length = value;
+      } else if (name === 'transfer-encoding') coding = joined(coding, trimmed(text, colon + 1, eol));
+      else if (name === 'connection') connection = joined(connection, trimmed(text, colon + 1, eol));
+      else if (name === 'keep-alive') keepAlive = joined(keepAlive, trimmed(text, colon + 1, eol));
     }
     if (code < 100) throw new ResponseParseError(`status ${code} is not an HTTP status`);
     if (code < 200) {
@@ -158,11 +219,13 @@ export class ResponseParser {
       return true;
     }
     this.#status = code;
-    this.#headers = headers;
-    const connection = headers.connection as string | undefined;
+    this.#headText = text;
+    this.#headersFrom = from;
+    if (keepAlive !== undefined) {
+      const timeout = /(?:^|[\s,;])timeout=(\d+)/i.exec(keepAlive);
+      if (timeout) this.#keepAliveMs = Number(timeout[1]) * 1000;
+    }
     this.#keepAlive = statusLine.charCodeAt(7) === 49 /* HTTP/1.1 */ && !(connection !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(connection));
-    const coding = headers['transfer-encoding'] as string | undefined;
-    const length = headers['content-length'] as string | undefined;
     if (code === 204 || code === 304) {
       this.#framing = 'length';
       this.#remaining = 0;
@@ -239,7 +302,7 @@ export class ResponseParser {
     if (rest !== undefined && rest.length > 0) this.#keepAlive = false;
     const parts = this.#body;
     const body = parts.length === 0 ? '' : parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
-    this.#done = { status: this.#status, headers: this.#headers, body, keepAlive: this.#keepAlive };
+    this.#done = new Answer(this.#status, body, this.#keepAlive, this.#keepAliveMs, this.#headText, this.#headersFrom);
     return this.#done;
   }
 }

@@ -110,14 +110,26 @@ export class OpenAICompatibleProvider implements ModelProvider {
   }
 
   async doComplete(request: CompletionRequest, context: ProviderCallContext): Promise<ProviderResult> {
-    const responseFormat = this.#responseFormat(request);
-    let requests = 1;
-    let response = await this.#post(request, responseFormat, context);
-    if (response.status === 400 && responseFormat && request.output && /response_format|json_schema|schema|strict/i.test(response.body)) {
-      // The server refused the schema as response_format: the prompt states it anyway, so ask again without.
-      this.#refused.add(request.output.schema);
+    let responseFormat = this.#responseFormat(request);
+    let requests = 0;
+    let response: HttpResponse;
+    // One request, or two when the server refuses the schema as response_format (written inline: no async layer per call).
+    for (;;) {
       requests++;
-      response = await this.#post(request, '', context);
+      context.onRequest?.('create');
+      try {
+        response = await this.#http.send({ method: 'POST', path: '/chat/completions', body: this.#body(request, responseFormat), signal: context.signal });
+      } catch (error) {
+        throw failureError(error, this.#context(context.signal));
+      }
+      context.onAnswer?.(response.status);
+      if (response.status === 400 && responseFormat && request.output && /response_format|json_schema|schema|strict/i.test(response.body)) {
+        // The prompt states the schema anyway: ask again without it, and from now on for this schema.
+        this.#refused.add(request.output.schema);
+        responseFormat = '';
+        continue;
+      }
+      break;
     }
     if (response.status < 200 || response.status > 299) throwForStatus(response, this.#context(context.signal));
     let payload: unknown;
@@ -184,18 +196,10 @@ export class OpenAICompatibleProvider implements ModelProvider {
     return cached.json;
   }
 
-  async #post(request: CompletionRequest, responseFormat: string, context: ProviderCallContext): Promise<HttpResponse> {
-    // Assembled as text so the (large, constant) schema is not serialised again on every call.
+  /** The request body, assembled as text so the (large, constant) schema is not serialised again on every call. */
+  #body(request: CompletionRequest, responseFormat: string): string {
     const args = request.args ? JSON.stringify(request.args).slice(1, -1) : '';
-    const body = `${this.#bodyStart}${args ? `,${args}` : ''},"messages":[{"role":"user","content":${JSON.stringify(request.prompt)}}]${responseFormat ? `,"response_format":${responseFormat}` : ''}}`;
-    context.onRequest?.('create');
-    try {
-      const response = await this.#http.send({ method: 'POST', path: '/chat/completions', body, signal: context.signal });
-      context.onAnswer?.(response.status);
-      return response;
-    } catch (error) {
-      throw failureError(error, this.#context(context.signal));
-    }
+    return `${this.#bodyStart}${args ? `,${args}` : ''},"messages":[{"role":"user","content":${JSON.stringify(request.prompt)}}]${responseFormat ? `,"response_format":${responseFormat}` : ''}}`;
   }
 
   #protocolError(message: string, body: string, issues: readonly Issue[]) {
