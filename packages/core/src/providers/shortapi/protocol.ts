@@ -60,6 +60,9 @@ const usageSchema = z.looseObject({
   prompt_tokens_details: z.looseObject({ cached_tokens: z.number().int().nonnegative().optional() }).optional(),
 });
 
+/** The schemas the hand checks agree with (a test holds them to the same verdicts). */
+export const protocolSchemas = { envelope: envelopeSchema, createData: createDataSchema, queryData: queryDataSchema, usage: usageSchema };
+
 /** A payload that does not fit; the provider turns it into a ProtocolError carrying the redacted body. */
 export class PayloadMismatch extends Error {
   constructor(
@@ -88,9 +91,16 @@ export function parseJson(body: string): unknown {
 export type Envelope = { readonly ok: true; readonly data: unknown } | { readonly ok: false; readonly code: number | string; readonly message: string };
 
 export function parseEnvelope(payload: unknown): Envelope {
-  const parsed = envelopeSchema.safeParse(payload);
-  if (!parsed.success) throw new PayloadMismatch('the answer has no `code` envelope', zodIssues(parsed.error));
-  const { code, msg, message, data } = parsed.data;
+  let envelope: z.output<typeof envelopeSchema>;
+  // The usual answer is checked by hand (every create and poll); anything else goes through the schema, for its issues.
+  if (isRecord(payload) && isCode(payload.code) && isOptionalString(payload.msg) && isOptionalString(payload.message))
+    envelope = payload as z.output<typeof envelopeSchema>;
+  else {
+    const parsed = envelopeSchema.safeParse(payload);
+    if (!parsed.success) throw new PayloadMismatch('the answer has no `code` envelope', zodIssues(parsed.error));
+    envelope = parsed.data;
+  }
+  const { code, msg, message, data } = envelope;
   if (code === 0 || code === '0') return { ok: true, data };
   return { ok: false, code, message: msg ?? message ?? '(no message)' };
 }
@@ -101,9 +111,32 @@ export interface CreateAnswer {
 }
 
 export function parseCreateData(data: unknown): CreateAnswer {
+  if (isRecord(data) && ((typeof data.job_id === 'string' && data.job_id !== '') || typeof data.job_id === 'number') && isOptionalAmount(data.amount))
+    return { jobId: String(data.job_id), amountUsd: amountString(data.amount) };
   const parsed = createDataSchema.safeParse(data);
   if (!parsed.success) throw new PayloadMismatch('the create answer has no `data.job_id`', inData(parsed.error));
   return { jobId: String(parsed.data.job_id), amountUsd: amountString(parsed.data.amount) };
+}
+
+/** What the hand checks share with the schemas above (the same verdict, without zod). */
+function isCode(value: unknown): value is number | string {
+  return typeof value === 'number' || typeof value === 'string';
+}
+
+function isOptionalString(value: unknown): value is string | undefined {
+  return value === undefined || typeof value === 'string';
+}
+
+function isOptionalAmount(value: unknown): value is string | number | undefined {
+  return value === undefined || typeof value === 'string' || typeof value === 'number';
+}
+
+function isOptionalCount(value: unknown): value is number | undefined {
+  return value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 0);
+}
+
+function isOptionalDetails(value: unknown): value is { cached_tokens?: number } | undefined {
+  return value === undefined || (isRecord(value) && isOptionalCount(value.cached_tokens));
 }
 
 function amountString(amount: string | number | undefined): string | undefined {
@@ -125,9 +158,22 @@ export type JobState =
 
 /** Reads a query answer's `data` (and, A7, a callback's body, which we assume has the same shape). */
 export function parseJobData(data: unknown): JobState {
-  const parsed = queryDataSchema.safeParse(data);
-  if (!parsed.success) throw new PayloadMismatch('the job answer has no numeric `data.status`', inData(parsed.error));
-  const job = parsed.data;
+  let job: z.output<typeof queryDataSchema>;
+  if (
+    isRecord(data) &&
+    typeof data.status === 'number' &&
+    (data.job_id === undefined || isCode(data.job_id)) &&
+    isOptionalString(data.msg) &&
+    isOptionalString(data.message) &&
+    isOptionalAmount(data.amount) &&
+    isOptionalString(data.model)
+  )
+    job = data as z.output<typeof queryDataSchema>;
+  else {
+    const parsed = queryDataSchema.safeParse(data);
+    if (!parsed.success) throw new PayloadMismatch('the job answer has no numeric `data.status`', inData(parsed.error));
+    job = parsed.data;
+  }
   const jobId = job.job_id === undefined ? undefined : String(job.job_id);
   if (job.status === JOB_STATUS.succeeded) {
     const text = extractText(job.result);
@@ -195,9 +241,23 @@ export function extractText(result: unknown): string | undefined {
 /** A5a: usage in either naming; undefined when absent or unreadable (the ledger then counts tokens itself). */
 export function extractUsage(value: unknown): Usage | undefined {
   if (value === undefined || value === null) return undefined;
-  const parsed = usageSchema.safeParse(value);
-  if (!parsed.success) return undefined;
-  const u = parsed.data;
+  let u: z.output<typeof usageSchema>;
+  if (
+    isRecord(value) &&
+    isOptionalCount(value.input_tokens) &&
+    isOptionalCount(value.output_tokens) &&
+    isOptionalCount(value.prompt_tokens) &&
+    isOptionalCount(value.completion_tokens) &&
+    isOptionalCount(value.cached_tokens) &&
+    isOptionalDetails(value.input_tokens_details) &&
+    isOptionalDetails(value.prompt_tokens_details)
+  )
+    u = value as z.output<typeof usageSchema>;
+  else {
+    const parsed = usageSchema.safeParse(value);
+    if (!parsed.success) return undefined;
+    u = parsed.data;
+  }
   const input = u.input_tokens ?? u.prompt_tokens;
   const output = u.output_tokens ?? u.completion_tokens;
   if (input === undefined || output === undefined) return undefined;
