@@ -10,8 +10,28 @@ const outcome = (read: () => unknown) => {
   }
 };
 
-/** Wrong types at each place, missing and extra members, and the usual shapes. */
-const values: unknown[] = [null, undefined, 0, -1, 1.5, 7, '', 'x', '0', true, [], {}, [1], { a: 1 }];
+/** Wrong types at each place, missing and extra members, the usual shapes, and numbers zod refuses (JSON's 1e400 parses to Infinity). */
+const values: unknown[] = [
+  null,
+  undefined,
+  0,
+  -1,
+  1.5,
+  7,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  2 ** 53,
+  2 ** 53 - 1,
+  1e20,
+  '',
+  'x',
+  '0',
+  true,
+  [],
+  {},
+  [1],
+  { a: 1 },
+];
 const shapes = (base: Record<string, unknown>, keys: readonly string[]): unknown[] => [
   base,
   { ...base, extra: { deep: true } },

@@ -91,17 +91,22 @@ function parseHeaders(text: string, from: number): ResponseHeaders {
 /** A complete answer; its headers are made into an object only when read (most answers are read for their body alone). */
 class Answer implements ParsedResponse {
   #headers: ResponseHeaders | undefined;
+  readonly #head: string;
+  readonly #from: number;
   constructor(
     readonly status: number,
     readonly body: string,
     readonly keepAlive: boolean,
     readonly keepAliveMs: number | undefined,
-    private readonly head: string,
-    private readonly from: number,
-  ) {}
+    head: string,
+    from: number,
+  ) {
+    this.#head = head;
+    this.#from = from;
+  }
 
   get headers(): ResponseHeaders {
-    this.#headers ??= parseHeaders(this.head, this.from);
+    this.#headers ??= parseHeaders(this.#head, this.#from);
     return this.#headers;
   }
 }

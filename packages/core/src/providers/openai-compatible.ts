@@ -116,9 +116,11 @@ export class OpenAICompatibleProvider implements ModelProvider {
     // One request, or two when the server refuses the schema as response_format (written inline: no async layer per call).
     for (;;) {
       requests++;
+      // Built before the request is counted: a body that cannot be built sends nothing.
+      const body = this.#body(request, responseFormat);
       context.onRequest?.('create');
       try {
-        response = await this.#http.send({ method: 'POST', path: '/chat/completions', body: this.#body(request, responseFormat), signal: context.signal });
+        response = await this.#http.send({ method: 'POST', path: '/chat/completions', body, signal: context.signal });
       } catch (error) {
         throw failureError(error, this.#context(context.signal));
       }

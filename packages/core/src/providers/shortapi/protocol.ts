@@ -111,16 +111,24 @@ export interface CreateAnswer {
 }
 
 export function parseCreateData(data: unknown): CreateAnswer {
-  if (isRecord(data) && ((typeof data.job_id === 'string' && data.job_id !== '') || typeof data.job_id === 'number') && isOptionalAmount(data.amount))
+  if (isRecord(data) && ((typeof data.job_id === 'string' && data.job_id !== '') || isFiniteNumber(data.job_id)) && isOptionalAmount(data.amount))
     return { jobId: String(data.job_id), amountUsd: amountString(data.amount) };
   const parsed = createDataSchema.safeParse(data);
   if (!parsed.success) throw new PayloadMismatch('the create answer has no `data.job_id`', inData(parsed.error));
   return { jobId: String(parsed.data.job_id), amountUsd: amountString(parsed.data.amount) };
 }
 
-/** What the hand checks share with the schemas above (the same verdict, without zod). */
+/**
+ * What the hand checks share with the schemas above (the same verdict, without zod). zod's
+ * `number()` refuses the infinities JSON.parse makes of `1e400`, and `int()` anything past
+ * 2^53 - 1: so do these.
+ */
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
 function isCode(value: unknown): value is number | string {
-  return typeof value === 'number' || typeof value === 'string';
+  return isFiniteNumber(value) || typeof value === 'string';
 }
 
 function isOptionalString(value: unknown): value is string | undefined {
@@ -128,11 +136,11 @@ function isOptionalString(value: unknown): value is string | undefined {
 }
 
 function isOptionalAmount(value: unknown): value is string | number | undefined {
-  return value === undefined || typeof value === 'string' || typeof value === 'number';
+  return value === undefined || typeof value === 'string' || isFiniteNumber(value);
 }
 
 function isOptionalCount(value: unknown): value is number | undefined {
-  return value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 0);
+  return value === undefined || (Number.isSafeInteger(value) && (value as number) >= 0);
 }
 
 function isOptionalDetails(value: unknown): value is { cached_tokens?: number } | undefined {
@@ -161,7 +169,7 @@ export function parseJobData(data: unknown): JobState {
   let job: z.output<typeof queryDataSchema>;
   if (
     isRecord(data) &&
-    typeof data.status === 'number' &&
+    isFiniteNumber(data.status) &&
     (data.job_id === undefined || isCode(data.job_id)) &&
     isOptionalString(data.msg) &&
     isOptionalString(data.message) &&
