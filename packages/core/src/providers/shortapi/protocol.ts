@@ -91,15 +91,9 @@ export function parseJson(body: string): unknown {
 export type Envelope = { readonly ok: true; readonly data: unknown } | { readonly ok: false; readonly code: number | string; readonly message: string };
 
 export function parseEnvelope(payload: unknown): Envelope {
-  let envelope: z.output<typeof envelopeSchema>;
-  // The usual answer is checked by hand (every create and poll); anything else goes through the schema, for its issues.
-  if (isRecord(payload) && isCode(payload.code) && isOptionalString(payload.msg) && isOptionalString(payload.message))
-    envelope = payload as z.output<typeof envelopeSchema>;
-  else {
-    const parsed = envelopeSchema.safeParse(payload);
-    if (!parsed.success) throw new PayloadMismatch('the answer has no `code` envelope', zodIssues(parsed.error));
-    envelope = parsed.data;
-  }
+  const parsed = readAs(envelopeSchema, payload, isPlainEnvelope);
+  if (!parsed.success) throw new PayloadMismatch('the answer has no `code` envelope', zodIssues(parsed.error));
+  const envelope = parsed.data;
   const { code, msg, message, data } = envelope;
   if (code === 0 || code === '0') return { ok: true, data };
   return { ok: false, code, message: msg ?? message ?? '(no message)' };
@@ -111,11 +105,49 @@ export interface CreateAnswer {
 }
 
 export function parseCreateData(data: unknown): CreateAnswer {
-  if (isRecord(data) && ((typeof data.job_id === 'string' && data.job_id !== '') || isFiniteNumber(data.job_id)) && isOptionalAmount(data.amount))
-    return { jobId: String(data.job_id), amountUsd: amountString(data.amount) };
-  const parsed = createDataSchema.safeParse(data);
+  const parsed = readAs(createDataSchema, data, isPlainCreateData);
   if (!parsed.success) throw new PayloadMismatch('the create answer has no `data.job_id`', inData(parsed.error));
   return { jobId: String(parsed.data.job_id), amountUsd: amountString(parsed.data.amount) };
+}
+
+/**
+ * `value` as `schema` reads it: checked by hand first (`plain`, which gives the schema's
+ * verdict on the usual answers without zod: every create and poll runs these), by the schema
+ * only when the hand check refuses, for its issues.
+ */
+function readAs<S extends z.ZodType>(schema: S, value: unknown, plain: (value: Record<string, unknown>) => boolean): z.ZodSafeParseResult<z.output<S>> {
+  return isRecord(value) && plain(value) ? { success: true, data: value as z.output<S> } : schema.safeParse(value);
+}
+
+function isPlainEnvelope(value: Record<string, unknown>): boolean {
+  return isCode(value.code) && isOptionalString(value.msg) && isOptionalString(value.message);
+}
+
+function isPlainCreateData(value: Record<string, unknown>): boolean {
+  return ((typeof value.job_id === 'string' && value.job_id !== '') || isFiniteNumber(value.job_id)) && isOptionalAmount(value.amount);
+}
+
+function isPlainJobData(value: Record<string, unknown>): boolean {
+  return (
+    isFiniteNumber(value.status) &&
+    (value.job_id === undefined || isCode(value.job_id)) &&
+    isOptionalString(value.msg) &&
+    isOptionalString(value.message) &&
+    isOptionalAmount(value.amount) &&
+    isOptionalString(value.model)
+  );
+}
+
+function isPlainUsage(value: Record<string, unknown>): boolean {
+  return (
+    isOptionalCount(value.input_tokens) &&
+    isOptionalCount(value.output_tokens) &&
+    isOptionalCount(value.prompt_tokens) &&
+    isOptionalCount(value.completion_tokens) &&
+    isOptionalCount(value.cached_tokens) &&
+    isOptionalDetails(value.input_tokens_details) &&
+    isOptionalDetails(value.prompt_tokens_details)
+  );
 }
 
 /**
@@ -166,22 +198,9 @@ export type JobState =
 
 /** Reads a query answer's `data` (and, A7, a callback's body, which we assume has the same shape). */
 export function parseJobData(data: unknown): JobState {
-  let job: z.output<typeof queryDataSchema>;
-  if (
-    isRecord(data) &&
-    isFiniteNumber(data.status) &&
-    (data.job_id === undefined || isCode(data.job_id)) &&
-    isOptionalString(data.msg) &&
-    isOptionalString(data.message) &&
-    isOptionalAmount(data.amount) &&
-    isOptionalString(data.model)
-  )
-    job = data as z.output<typeof queryDataSchema>;
-  else {
-    const parsed = queryDataSchema.safeParse(data);
-    if (!parsed.success) throw new PayloadMismatch('the job answer has no numeric `data.status`', inData(parsed.error));
-    job = parsed.data;
-  }
+  const parsed = readAs(queryDataSchema, data, isPlainJobData);
+  if (!parsed.success) throw new PayloadMismatch('the job answer has no numeric `data.status`', inData(parsed.error));
+  const job = parsed.data;
   const jobId = job.job_id === undefined ? undefined : String(job.job_id);
   if (job.status === JOB_STATUS.succeeded) {
     const text = extractText(job.result);
@@ -249,23 +268,9 @@ export function extractText(result: unknown): string | undefined {
 /** A5a: usage in either naming; undefined when absent or unreadable (the ledger then counts tokens itself). */
 export function extractUsage(value: unknown): Usage | undefined {
   if (value === undefined || value === null) return undefined;
-  let u: z.output<typeof usageSchema>;
-  if (
-    isRecord(value) &&
-    isOptionalCount(value.input_tokens) &&
-    isOptionalCount(value.output_tokens) &&
-    isOptionalCount(value.prompt_tokens) &&
-    isOptionalCount(value.completion_tokens) &&
-    isOptionalCount(value.cached_tokens) &&
-    isOptionalDetails(value.input_tokens_details) &&
-    isOptionalDetails(value.prompt_tokens_details)
-  )
-    u = value as z.output<typeof usageSchema>;
-  else {
-    const parsed = usageSchema.safeParse(value);
-    if (!parsed.success) return undefined;
-    u = parsed.data;
-  }
+  const parsed = readAs(usageSchema, value, isPlainUsage);
+  if (!parsed.success) return undefined;
+  const u = parsed.data;
   const input = u.input_tokens ?? u.prompt_tokens;
   const output = u.output_tokens ?? u.completion_tokens;
   if (input === undefined || output === undefined) return undefined;
