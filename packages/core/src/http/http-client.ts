@@ -3,7 +3,7 @@ import { whenAborted } from '../util/abort-listeners.js';
 import { NEVER_ABORTED } from '../util/never-signal.js';
 import { Connection, type ConnectionOwner, type Exchange } from './connection.js';
 import { HttpFailure } from './http-failure.js';
-import { openSocket, proxyFor, type Target } from './proxy.js';
+import { bare, openSocket, proxyFor, type Target } from './proxy.js';
 import { type ParsedResponse, type ResponseHeaders, ResponseParser } from './response-parser.js';
 
 /**
@@ -128,7 +128,7 @@ export class HttpClient implements ConnectionOwner {
     const url = new URL(options.baseURL);
     const secure = url.protocol === 'https:';
     const proxy = proxyFor(url, options.env ?? process.env);
-    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const hostname = bare(url.hostname);
     const port = url.port ? Number(url.port) : secure ? 443 : 80;
     this.#target = { secure, hostname, port, proxy, ca: options.ca };
     const basePath = url.pathname.replace(/\/+$/, '');
@@ -167,10 +167,7 @@ export class HttpClient implements ConnectionOwner {
         const waiting = { exchange, bytes, signal };
         this.#waiting.push(waiting);
         if (signal) exchange.unlisten = whenAborted(signal, () => this.#giveUp(waiting, new HttpFailure('aborted', 'aborted', undefined)));
-      } else {
-        if (signal) exchange.unlisten = whenAborted(signal, () => connection.abort());
-        this.#start(connection, exchange, bytes);
-      }
+      } else this.#start(connection, exchange, bytes, signal);
       this.#sweeper ??= this.#startSweeper();
     });
   }
@@ -226,7 +223,9 @@ export class HttpClient implements ConnectionOwner {
     return new Connection(this, openSocket(this.#target));
   }
 
-  #start(connection: Connection, exchange: Request, bytes: string): void {
+  /** Sends a request on a connection; its abort now closes that connection (the server stops the work). */
+  #start(connection: Connection, exchange: Request, bytes: string, signal: AbortSignal | undefined): void {
+    exchange.unlisten = signal ? whenAborted(signal, () => connection.abort()) : undefined;
     this.#busy.add(connection);
     connection.start(exchange, bytes);
   }
@@ -254,12 +253,9 @@ export class HttpClient implements ConnectionOwner {
   }
 
   #startWaiting(connection: Connection, waiting: Waiting): void {
-    const { exchange, signal } = waiting;
-    // Its abort no longer takes it out of the queue but closes the connection it was given.
-    // (A signal aborted while it waited already took it out.)
-    exchange.unlisten?.();
-    exchange.unlisten = signal ? whenAborted(signal, () => connection.abort()) : undefined;
-    this.#start(connection, exchange, waiting.bytes);
+    // Its abort no longer takes it out of the queue (a signal aborted while it waited already did).
+    waiting.exchange.unlisten?.();
+    this.#start(connection, waiting.exchange, waiting.bytes, waiting.signal);
   }
 
   #giveUp(waiting: Waiting, failure: HttpFailure): void {

@@ -13,7 +13,10 @@ import { HttpFailure } from './http-failure.js';
 export interface Proxy {
   /** The proxy's origin, without credentials: what errors may name. */
   readonly origin: string;
-  readonly url: URL;
+  /** Where it listens (the host without IPv6 brackets), and whether it speaks TLS. */
+  readonly host: string;
+  readonly port: number;
+  readonly secure: boolean;
   /** `Proxy-Authorization`, from the proxy URL's user and password. */
   readonly authorization: string | undefined;
 }
@@ -42,11 +45,12 @@ export function proxyFor(target: URL, env: Env): Proxy | undefined {
       throw new ShoalConfigError('The proxy URL in the environment has a malformed %-escape in its user or password: escape % as %25.');
     }
   }
-  return { origin: `${url.protocol}//${url.host}`, url, authorization };
+  const tls = url.protocol === 'https:';
+  return { origin: `${url.protocol}//${url.host}`, host: bare(url.hostname), port: Number(url.port) || (tls ? 443 : 80), secure: tls, authorization };
 }
 
 /** A host name without the brackets of an IPv6 literal, in lower case. */
-function bare(host: string): string {
+export function bare(host: string): string {
   return host.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
@@ -114,28 +118,27 @@ export interface Tunnel {
  */
 export function openSocket(target: Target): net.Socket | Tunnel {
   const proxy = target.proxy;
-  if (proxy === undefined || !target.secure) {
-    // Direct, or an http target asked of the proxy in absolute form.
-    const host = proxy ? proxy.url.hostname.replace(/^\[|\]$/g, '') : target.hostname;
-    const port = proxy ? Number(proxy.url.port) || (proxy.url.protocol === 'https:' ? 443 : 80) : target.port;
-    const secure = proxy ? proxy.url.protocol === 'https:' : target.secure;
-    if (!secure) return net.connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 });
-    const socket = tls.connect({ host, port, ...tlsOptions(proxy ? { ...target, hostname: host } : target) });
-    socket.setNoDelay(true).setKeepAlive(true, 1000);
-    if (!proxy) remember(target, socket);
-    return socket;
-  }
-  return tunnel(target, proxy);
+  if (proxy !== undefined) return target.secure ? tunnel(target, proxy) : connectToProxy(proxy, target.ca); // an http target is asked of the proxy in absolute form
+  const host = target.hostname;
+  const port = target.port;
+  if (!target.secure) return net.connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 });
+  const socket = tls.connect({ host, port, ...tlsOptions(target) });
+  socket.setNoDelay(true).setKeepAlive(true, 1000);
+  remember(target, socket);
+  return socket;
+}
+
+/** A socket to the proxy itself, TLS when its URL is https. */
+function connectToProxy(proxy: Proxy, ca: string | undefined): net.Socket {
+  const { host, port } = proxy;
+  if (!proxy.secure) return net.connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 });
+  const socket = tls.connect({ host, port, ALPNProtocols: ['http/1.1'], ...(net.isIP(host) ? {} : { servername: host }), ...(ca !== undefined ? { ca } : {}) });
+  return socket.setNoDelay(true).setKeepAlive(true, 1000);
 }
 
 /** CONNECT through the proxy, then TLS to the target inside the tunnel. */
 function tunnel(target: Target, proxy: Proxy): Tunnel {
-  const host = proxy.url.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(proxy.url.port) || (proxy.url.protocol === 'https:' ? 443 : 80);
-  const toProxy =
-    proxy.url.protocol === 'https:'
-      ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...(target.ca !== undefined ? { ca: target.ca } : {}) }).setNoDelay(true)
-      : net.connect({ host, port, noDelay: true });
+  const toProxy = connectToProxy(proxy, target.ca);
   const authority = `${target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname}:${target.port}`;
   toProxy.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${proxy.authorization ? `proxy-authorization: ${proxy.authorization}\r\n` : ''}\r\n`);
   let inner: tls.TLSSocket | undefined;
