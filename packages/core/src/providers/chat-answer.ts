@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isPlainObject } from '../util/options.js';
 
 /** A chat completion's answer, as much of it as shoal reads. */
 export const completionSchema = z.looseObject({
@@ -19,15 +20,14 @@ export type Completion = z.output<typeof completionSchema>;
 
 /** Whether `completionSchema` accepts `payload`, checked without zod (the hot path): the same rules, by hand. */
 export function isPlainCompletion(payload: unknown): payload is Completion {
-  const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
-  if (!isObject(payload)) return false;
+  if (!isPlainObject(payload)) return false;
   // `usage` may have any shape: extractUsage reads what it can.
   const { choices, model } = payload as { choices?: unknown; model?: unknown };
   if (!Array.isArray(choices) || choices.length === 0 || (model !== undefined && typeof model !== 'string')) return false;
   for (const choice of choices) {
-    if (!isObject(choice)) return false;
+    if (!isPlainObject(choice)) return false;
     const message = (choice as { message?: unknown }).message;
-    if (!isObject(message)) return false;
+    if (!isPlainObject(message)) return false;
     const { content, refusal } = message as { content?: unknown; refusal?: unknown };
     if (content !== undefined && content !== null && typeof content !== 'string') return false;
     if (refusal !== undefined && refusal !== null && typeof refusal !== 'string') return false;

@@ -1,5 +1,6 @@
 import { typeOf } from '../coordinator/plan.js';
 import type { JsonSchema } from '../util/json-schema.js';
+import { isPlainObject } from '../util/options.js';
 import { fits, itemsOf, type Rooted, requiredProperty, resolve, rooted, valueFits } from './schema-fit.js';
 
 /**
@@ -44,7 +45,6 @@ interface Step {
 }
 
 const MAX_STEPS = 200;
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 /** A property name usable as one segment of a `$ref` or `$item` path. */
 const plainKey = (key: string) => /^[^.[\]\s]+$/.test(key);
 
@@ -59,12 +59,12 @@ export function plannerRequest(schema: JsonSchema, input: string): PlannerReques
     } catch {
       continue;
     }
-    if (!isObject(value) || typeof value.task !== 'string' || !Array.isArray(value.agents) || value.agents.length === 0) continue;
+    if (!isPlainObject(value) || typeof value.task !== 'string' || !Array.isArray(value.agents) || value.agents.length === 0) continue;
     const agents = value.agents.filter(
-      (a): a is CatalogueEntry => isObject(a) && typeof a.name === 'string' && isObject(a.inputSchema) && isObject(a.outputSchema),
+      (a): a is CatalogueEntry => isPlainObject(a) && typeof a.name === 'string' && isPlainObject(a.inputSchema) && isPlainObject(a.outputSchema),
     );
     if (agents.length === 0) continue;
-    return { task: value.task, agents, ...(isObject(value.output) ? { output: value.output } : {}) };
+    return { task: value.task, agents, ...(isPlainObject(value.output) ? { output: value.output } : {}) };
   }
   return undefined;
 }
@@ -230,7 +230,7 @@ function buildStep(agent: CatalogueEntry, id: string, earlier: readonly Step[], 
     const pieces = context.pieces ?? (context.fanOut === 'must' ? [context.task] : undefined);
     if (!forEach && pieces) {
       const items = matchElement(open, (key, target) =>
-        pieces.every((piece) => (key === '' ? valueFits(piece, target) : isObject(piece) && key in piece && valueFits(piece[key], target))),
+        pieces.every((piece) => (key === '' ? valueFits(piece, target) : isPlainObject(piece) && key in piece && valueFits(piece[key], target))),
       );
       if (items.size > 0 || context.fanOut === 'must') {
         forEach = pieces;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Issue } from '../../errors.js';
 import { zodIssues } from '../../structured/structured-output.js';
+import { isPlainObject } from '../../util/options.js';
 import type { Usage } from '../types.js';
 
 /**
@@ -116,7 +117,7 @@ export function parseCreateData(data: unknown): CreateAnswer {
  * only when the hand check refuses, for its issues.
  */
 function readAs<S extends z.ZodType>(schema: S, value: unknown, plain: (value: Record<string, unknown>) => boolean): z.ZodSafeParseResult<z.output<S>> {
-  return isRecord(value) && plain(value) ? { success: true, data: value as z.output<S> } : schema.safeParse(value);
+  return isPlainObject(value) && plain(value) ? { success: true, data: value as z.output<S> } : schema.safeParse(value);
 }
 
 function isPlainEnvelope(value: Record<string, unknown>): boolean {
@@ -176,7 +177,7 @@ function isOptionalCount(value: unknown): value is number | undefined {
 }
 
 function isOptionalDetails(value: unknown): value is { cached_tokens?: number } | undefined {
-  return value === undefined || (isRecord(value) && isOptionalCount(value.cached_tokens));
+  return value === undefined || (isPlainObject(value) && isOptionalCount(value.cached_tokens));
 }
 
 function amountString(amount: string | number | undefined): string | undefined {
@@ -217,32 +218,28 @@ export function parseJobData(data: unknown): JobState {
         false,
       );
     }
-    const resultUsage = isRecord(job.result) ? job.result.usage : undefined;
+    const resultUsage = isPlainObject(job.result) ? job.result.usage : undefined;
     return {
       state: 'succeeded',
       text,
       usage: extractUsage(job.usage) ?? extractUsage(resultUsage),
       amountUsd: amountString(job.amount),
-      model: job.model ?? (isRecord(job.result) && typeof job.result.model === 'string' ? job.result.model : undefined),
+      model: job.model ?? (isPlainObject(job.result) && typeof job.result.model === 'string' ? job.result.model : undefined),
       jobId,
     };
   }
   if (job.status === JOB_STATUS.failed || job.status < 0) {
     const error = job.error;
-    const message = typeof error === 'string' ? error : isRecord(error) && typeof error.message === 'string' ? error.message : (job.msg ?? job.message);
+    const message = typeof error === 'string' ? error : isPlainObject(error) && typeof error.message === 'string' ? error.message : (job.msg ?? job.message);
     return { state: 'failed', status: job.status, message, jobId };
   }
   return { state: 'pending', status: job.status };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A2: a text model's answer is undocumented; accept it from any of these places, in this order. */
 export function extractText(result: unknown): string | undefined {
   if (typeof result === 'string') return result;
-  if (!isRecord(result)) return undefined;
+  if (!isPlainObject(result)) return undefined;
   for (const key of ['text', 'output_text', 'output', 'content'] as const) {
     const value = result[key];
     if (typeof value === 'string') return value;
@@ -251,14 +248,14 @@ export function extractText(result: unknown): string | undefined {
   if (Array.isArray(result.output)) {
     const parts: string[] = [];
     for (const item of result.output) {
-      if (isRecord(item) && Array.isArray(item.content)) {
-        for (const part of item.content) if (isRecord(part) && typeof part.text === 'string') parts.push(part.text);
+      if (isPlainObject(item) && Array.isArray(item.content)) {
+        for (const part of item.content) if (isPlainObject(part) && typeof part.text === 'string') parts.push(part.text);
       }
     }
     if (parts.length > 0) return parts.join('');
   }
   const choices = result.choices;
-  if (Array.isArray(choices) && isRecord(choices[0]) && isRecord(choices[0].message)) {
+  if (Array.isArray(choices) && isPlainObject(choices[0]) && isPlainObject(choices[0].message)) {
     const content = choices[0].message.content;
     if (typeof content === 'string') return content;
   }
