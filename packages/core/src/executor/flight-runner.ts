@@ -8,6 +8,16 @@ import { type Answer, FlightAttempts, leftKey } from './flight-attempts.js';
 import { JournalSession } from './journal.js';
 import type { RunnerParts } from './runner-parts.js';
 
+/** The flight's answer goes into the cache under its key. */
+function writesCache(flight: Flight): flight is Flight & { readonly key: string } {
+  return flight.useCache && flight.key !== undefined;
+}
+
+/** The flight looks in the cache before any job (a refresh does not). */
+function readsCache(flight: Flight): flight is Flight & { readonly key: string } {
+  return writesCache(flight) && !flight.refresh;
+}
+
 /**
  * Runs one flight from dispatch to its callers' answer: waits for an earlier flight of the
  * same request to unwind, serves it from the cache when it can, holds the journal for its
@@ -31,8 +41,7 @@ export class FlightRunner {
   async run(flight: Flight, owner: Call): Promise<Settle> {
     try {
       // Nothing left by an earlier flight, no journal, no cache to read: straight to the job (the usual call, one async layer fewer).
-      if (this.#parts.left.empty && flight.journalKey === undefined && !(flight.useCache && flight.key !== undefined && !flight.refresh))
-        return await this.#job(flight, owner, undefined);
+      if (this.#parts.left.empty && flight.journalKey === undefined && !readsCache(flight)) return await this.#job(flight, owner, undefined);
       return await this.#cacheOrJob(flight, owner);
     } catch (unexpected) {
       const error = toShoalError(unexpected, 'the executor');
@@ -43,7 +52,6 @@ export class FlightRunner {
   /** Before any job: an earlier flight of the request unwound, the journal key held, the cache read. */
   async #cacheOrJob(flight: Flight, owner: Call): Promise<Settle> {
     const { left, store, cache, settler, limiter } = this.#parts;
-    const { key, useCache } = flight;
     if (!left.empty) {
       // A flight for this request whose callers left may still be waiting for its create's
       // answer: what it leaves (a job id, a lost create) must be known before this one looks.
@@ -65,10 +73,10 @@ export class FlightRunner {
         over!();
       }
     };
-    if (useCache && key !== undefined && !flight.refresh) {
+    if (readsCache(flight)) {
       let hit: CachedCompletion | undefined;
       try {
-        hit = await cache!.get(key);
+        hit = await cache!.get(flight.key);
       } catch {
         hit = undefined; // a failing cache store must not fail the call; it only costs a job
       }
@@ -126,7 +134,7 @@ export class FlightRunner {
     const outcome = await attempts.run();
     if (typeof outcome !== 'object') return outcome;
     // Booked without an await when the answer reports its usage and nothing is cached (the usual call).
-    if (outcome.result.usage && !(flight.useCache && flight.key !== undefined)) return this.#book(flight, owner, outcome, outcome.result.usage, 'usage').settle;
+    if (outcome.result.usage && !writesCache(flight)) return this.#book(flight, owner, outcome, outcome.result.usage, 'usage').settle;
     return await this.#succeed(flight, owner, outcome, session);
   }
 
@@ -141,7 +149,7 @@ export class FlightRunner {
       usageSource = 'counted';
     }
     const { settle, costUsd } = this.#book(flight, owner, answer, usage, usageSource);
-    if (flight.useCache && flight.key !== undefined) {
+    if (writesCache(flight)) {
       const entry: CachedCompletion = { text: result.text, jobId: result.jobId, usage, costUsd, model: result.model };
       try {
         await cache!.set(flight.key, entry);
