@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { childEmulator } from '../emulator-child.js';
 import { median } from '../measure.js';
-import { spawnContender } from './spawn.js';
+import { type Contender, interleaved, ROUNDS, spawnContender, spread } from './spawn.js';
 
 type RowFn = (metric: string, shoal: string, reference: string, target: string, ok: boolean | undefined) => void;
 interface Sample {
@@ -14,38 +14,27 @@ interface Sample {
   readonly wallMs: number;
   readonly maxRssMb: number;
 }
-type Name = 'raw' | 'shoal';
 
 const CHILD = fileURLToPath(new URL('./job-child.ts', import.meta.url));
 const IN_FLIGHT = 64;
-const ROUNDS = 5;
 
-/** Both contenders, `ROUNDS` times, the order swapped each round. */
-async function rounds(latencyMs: number, n: number, warm: number): Promise<Record<Name, Sample[]>> {
+/** Both contenders, interleaved rounds, on an emulator of `latencyMs` jobs in a child process. */
+async function rounds(latencyMs: number, n: number, warm: number): Promise<Record<Contender, Sample[]>> {
   const emulator = await childEmulator(latencyMs);
   try {
-    const samples: Record<Name, Sample[]> = { raw: [], shoal: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      const order: Name[] = round % 2 === 0 ? ['raw', 'shoal'] : ['shoal', 'raw'];
-      for (const name of order) {
-        samples[name].push(
-          await spawnContender<Sample>(CHILD, [name, emulator.url, emulator.apiKey, String(n), String(warm), String(IN_FLIGHT), String(latencyMs)]),
-        );
-      }
-    }
-    return samples;
+    return await interleaved((name) =>
+      spawnContender<Sample>(CHILD, [name, emulator.url, emulator.apiKey, String(n), String(warm), String(IN_FLIGHT), String(latencyMs)]),
+    );
   } finally {
     emulator.child.kill();
   }
 }
 
-const spread = (xs: readonly number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
-
 /** CPU per call with 0 ms jobs: shoal must cost no more than the raw loop. */
 export async function jobCpuRows(row: RowFn, log: (text: string) => void): Promise<void> {
   const N = 12_000;
   const samples = await rounds(0, N, 3_000);
-  const cpu = (name: Name) => samples[name].map((s) => s.cpuUsPerCall);
+  const cpu = (name: Contender) => samples[name].map((s) => s.cpuUsPerCall);
   log(
     `  job path 0 ms: shoal ${cpu('shoal')
       .map((x) => x.toFixed(0))
@@ -70,7 +59,7 @@ export async function jobWallRows(row: RowFn, log: (text: string) => void): Prom
   const LAT = 50;
   const ideal = Math.ceil(N / IN_FLIGHT) * LAT;
   const samples = await rounds(LAT, N, 3_000);
-  const wall = (name: Name) => samples[name].map((s) => s.wallMs);
+  const wall = (name: Contender) => samples[name].map((s) => s.wallMs);
   log(
     `  job path 50 ms: shoal ${wall('shoal')
       .map((x) => x.toFixed(0))

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { median } from '../measure.js';
 import { ticketAgent } from './agent.js';
-import { spawnContender } from './spawn.js';
+import { type Contender, interleaved, ROUNDS, spawnContender, spread } from './spawn.js';
 
 type RowFn = (metric: string, shoal: string, reference: string, target: string, ok: boolean | undefined) => void;
 interface Sample {
@@ -23,7 +23,6 @@ interface Sample {
 const N = 2000;
 const WARM = 1000;
 const IN_FLIGHT = 64;
-const ROUNDS = 5;
 /** The warm comparison: long enough that the compiler's work is done before the measured calls. */
 const STEADY_N = 12_000;
 const STEADY_WARM = 6_000;
@@ -55,14 +54,14 @@ function rawRequest(): string {
   return JSON.stringify({ prefix, suffix, schema: ticketAgent.metadata().outputSchema });
 }
 
-async function contender(name: 'raw' | 'shoal', url: string, request: string, n = N, warm = WARM): Promise<Sample> {
+async function contender(name: Contender, url: string, request: string, n = N, warm = WARM): Promise<Sample> {
   await serverStats(url);
   const sample = await runContender(name, url, request, n, warm);
   // The warm-up's answers are in the mean too: the same server, the same timers.
   return { ...sample, meanHoldMs: (await serverStats(url)).meanHoldMs };
 }
 
-function runContender(name: 'raw' | 'shoal', url: string, request: string, n: number, warm: number): Promise<Omit<Sample, 'meanHoldMs'>> {
+function runContender(name: Contender, url: string, request: string, n: number, warm: number): Promise<Omit<Sample, 'meanHoldMs'>> {
   return spawnContender(CHILD, [name, url, String(n), String(warm), String(IN_FLIGHT)], { ...process.env, FLOOR_REQUEST: request });
 }
 
@@ -71,25 +70,17 @@ export async function floorRows(row: RowFn, log: (text: string) => void): Promis
   for (const latencyMs of [0, 50]) {
     const server = await mockServer(latencyMs);
     try {
-      const samples = { raw: [] as Sample[], shoal: [] as Sample[] };
-      for (let round = 0; round < ROUNDS; round++) {
-        // Interleaved, the order swapped each round: neither contender always runs on a warmer machine.
-        const order: ('raw' | 'shoal')[] = round % 2 === 0 ? ['raw', 'shoal'] : ['shoal', 'raw'];
-        for (const name of order) samples[name].push(await contender(name, server.url, request));
-      }
-      const of = (name: 'raw' | 'shoal', key: keyof Sample) => median(samples[name].map((s) => s[key]));
-      const spread = (name: 'raw' | 'shoal') => {
-        const xs = samples[name].map((s) => s.cpuUsPerCall);
-        return `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
-      };
+      const samples = await interleaved((name) => contender(name, server.url, request));
+      const of = (name: Contender, key: keyof Sample) => median(samples[name].map((s) => s[key]));
+      const cpuSpread = (name: Contender) => spread(samples[name].map((s) => s.cpuUsPerCall));
       const [shoalCpu, rawCpu] = [of('shoal', 'cpuUsPerCall'), of('raw', 'cpuUsPerCall')];
       log(
         `  floor ${latencyMs} ms: shoal ${samples.shoal.map((s) => s.cpuUsPerCall.toFixed(0)).join(', ')} us; raw ${samples.raw.map((s) => s.cpuUsPerCall.toFixed(0)).join(', ')} us`,
       );
       row(
         `Floor: agent.run() on openAICompatible(), ${latencyMs} ms, ${N} calls at ${IN_FLIGHT} (median of ${ROUNDS}, own processes): CPU per call`,
-        `${shoalCpu.toFixed(0)} us (${spread('shoal')})`,
-        `raw node:http loop + JSON.parse + zod ${rawCpu.toFixed(0)} us (${spread('raw')})`,
+        `${shoalCpu.toFixed(0)} us (${cpuSpread('shoal')})`,
+        `raw node:http loop + JSON.parse + zod ${rawCpu.toFixed(0)} us (${cpuSpread('raw')})`,
         '<= 1.0x raw',
         shoalCpu <= rawCpu,
       );
@@ -102,7 +93,7 @@ export async function floorRows(row: RowFn, log: (text: string) => void): Promis
       );
       if (latencyMs > 0) {
         // The ideal: every worker's calls back to back, each held exactly as long as the server held it. Node's timers
-        // fire about a millisecond late, which no client wins back; over the nominal ceil(N/C) x latency it is shown too.
+        // fire late (about 0.2 ms at 50 ms here), which no client wins back; over the nominal ceil(N/C) x latency it is shown too.
         const rounds = Math.ceil(N / IN_FLIGHT);
         const nominal = rounds * latencyMs;
         const ideal = rounds * of('shoal', 'meanHoldMs');
@@ -122,11 +113,7 @@ export async function floorRows(row: RowFn, log: (text: string) => void): Promis
       if (latencyMs === 0) {
         // 2,000 calls after 1,000 of warm-up still pay for the compiler's work (its threads count as the process's CPU),
         // more so for shoal's larger hot path: the same comparison once both are warm, for what each call costs then.
-        const warm = { raw: [] as number[], shoal: [] as number[] };
-        for (let round = 0; round < ROUNDS; round++) {
-          const order: ('raw' | 'shoal')[] = round % 2 === 0 ? ['raw', 'shoal'] : ['shoal', 'raw'];
-          for (const name of order) warm[name].push((await contender(name, server.url, request, STEADY_N, STEADY_WARM)).cpuUsPerCall);
-        }
+        const warm = await interleaved(async (name) => (await contender(name, server.url, request, STEADY_N, STEADY_WARM)).cpuUsPerCall);
         const [s, r] = [median(warm.shoal), median(warm.raw)];
         row(
           `  warm: ${STEADY_N} calls after ${STEADY_WARM} (median of ${ROUNDS})`,

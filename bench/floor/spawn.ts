@@ -20,3 +20,21 @@ export function spawnContender<T>(script: string, args: readonly string[], env: 
     });
   });
 }
+
+export type Contender = 'raw' | 'shoal';
+
+/** How many rounds each comparison runs; its rows quote the median. */
+export const ROUNDS = 5;
+
+/** Both contenders `ROUNDS` times, interleaved, the order swapped each round: neither always runs on a warmer machine. */
+export async function interleaved<T>(run: (name: Contender) => Promise<T>): Promise<Record<Contender, T[]>> {
+  const samples: Record<Contender, T[]> = { raw: [], shoal: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order: Contender[] = round % 2 === 0 ? ['raw', 'shoal'] : ['shoal', 'raw'];
+    for (const name of order) samples[name].push(await run(name));
+  }
+  return samples;
+}
+
+/** A sample's range, `min-max`. */
+export const spread = (xs: readonly number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
